@@ -1,0 +1,747 @@
+"""The warm worker that runs inside the sandbox (stdlib only: site-packages is hidden).
+
+One worker serves many jobs. For each job it uses two fresh forked processes:
+
+* C, the *candidate* process, forked before the job's tests ever reach this worker. It
+  executes the candidate program and then serves remote calls. Everything C sends back is
+  data (tagged JSON); anything that is not plain data stays in C as a numbered reference.
+* T, the *tester* process, forked after the job arrives. It executes the trusted test code
+  and calls into C only through the RPC channel. T is non-dumpable, so C cannot read its
+  memory, and it never executes candidate code. T alone writes the verdict, on a pipe C
+  has never held. Always-equal objects, patched builtins, early exits and printed markers
+  in C therefore cannot make T report a pass.
+
+The test bytes are read into a buffer that is zeroed as soon as T has been forked, so the
+next C (forked from this worker) never inherits them. T's result frame is forwarded to
+the orchestrator as raw bytes, never decoded here, for the same reason.
+
+Frames on every pipe are a 4-byte big-endian length followed by the payload.
+"""
+
+from __future__ import annotations
+
+import builtins
+import ctypes
+import json
+import math
+import os
+import pickle
+import resource
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+import types
+
+PRELOAD = (
+    "array", "bisect", "collections", "copy", "datetime", "decimal", "fractions",
+    "functools", "hashlib", "heapq", "itertools", "json", "math", "operator", "random",
+    "re", "statistics", "string", "typing", "unicodedata", "cmath", "dataclasses",
+    "numpy",
+)
+MAX_FRAME = 64 * 1024 * 1024
+MAX_ITER_ITEMS = 1_000_000
+WORK_ROOT = "/tmp"
+
+
+# --------------------------------------------------------------------------- framing
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int) -> bytes:
+    (n,) = struct.unpack(">I", _read_exact(fd, 4))
+    if n > MAX_FRAME:
+        raise ValueError("frame too large")
+    return _read_exact(fd, n)
+
+
+def read_frame_into(fd: int) -> bytearray:
+    """Read one frame into a mutable buffer (so that it can be zeroed afterwards)."""
+    (n,) = struct.unpack(">I", _read_exact(fd, 4))
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = os.readv(fd, [view[got:]])
+        if k == 0:
+            raise EOFError
+        got += k
+    view.release()
+    return buf
+
+
+def write_frame(fd: int, payload: bytes) -> None:
+    data = struct.pack(">I", len(payload)) + bytes(payload)
+    view = memoryview(data)
+    while view:
+        k = os.write(fd, view)
+        view = view[k:]
+
+
+def wait_readable(fd: int, timeout: float | None) -> bool:
+    if timeout is not None and timeout <= 0:
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    ms = None if timeout is None else max(1, int(timeout * 1000))
+    while True:
+        try:
+            return bool(poller.poll(ms))
+        except InterruptedError:  # pragma: no cover
+            continue
+
+
+# --------------------------------------------------------------------------- value codec
+
+_PLAIN_SCALARS = (type(None), bool, int, str)
+
+
+def encode_value(obj, refs: dict, depth: int = 0):
+    """C side: turn a value into tagged JSON. Non-plain values become references."""
+    if depth > 200:
+        raise ValueError("value nested too deeply")
+    t = type(obj)
+    if t in _PLAIN_SCALARS:
+        return obj
+    if t is float:
+        if math.isfinite(obj):
+            return obj
+        return {"$": "float", "v": repr(obj)}
+    if t is list:
+        return [encode_value(x, refs, depth + 1) for x in obj]
+    if t is tuple:
+        return {"$": "tuple", "v": [encode_value(x, refs, depth + 1) for x in obj]}
+    if t is dict:
+        return {"$": "dict", "v": [[encode_value(k, refs, depth + 1), encode_value(v, refs, depth + 1)] for k, v in obj.items()]}
+    if t is set or t is frozenset:
+        return {"$": t.__name__, "v": [encode_value(x, refs, depth + 1) for x in obj]}
+    if t is complex:
+        return {"$": "complex", "v": [repr(obj.real), repr(obj.imag)]}
+    if t is bytes:
+        return {"$": "bytes", "v": obj.hex()}
+    # Subclasses of builtin scalars are copied out as the exact builtin value (their own
+    # __eq__ stays behind); numpy scalars become the Python number they hold.
+    if isinstance(obj, bool):
+        return bool(int.__index__(obj))
+    if isinstance(obj, int):
+        return int.__index__(obj)
+    if isinstance(obj, float):
+        return encode_value(float.__float__(obj), refs, depth + 1)
+    if isinstance(obj, str):
+        return str.__getitem__(obj, slice(None))
+    mod = getattr(t, "__module__", "")
+    if mod == "numpy" and hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:
+        return encode_value(obj.item(), refs, depth + 1)
+    ref_id = len(refs) + 1
+    refs[ref_id] = obj
+    return {"$": "ref", "id": ref_id, "type": t.__name__[:80]}
+
+
+class DecodeError(Exception):
+    pass
+
+
+def decode_value(tree, make_ref, depth: int = 0):
+    """T side: rebuild genuine builtin values from tagged JSON; nothing else gets through."""
+    if depth > 400:
+        raise DecodeError("value nested too deeply")
+    t = type(tree)
+    if tree is None or t is bool or t is int or t is str or t is float:
+        return tree
+    if t is list:
+        return [decode_value(x, make_ref, depth + 1) for x in tree]
+    if t is not dict or "$" not in tree:
+        raise DecodeError("malformed value")
+    tag = tree["$"]
+    v = tree.get("v")
+    if tag == "tuple":
+        return tuple(decode_value(x, make_ref, depth + 1) for x in _list(v))
+    if tag == "dict":
+        out = {}
+        for pair in _list(v):
+            if type(pair) is not list or len(pair) != 2:
+                raise DecodeError("malformed dict item")
+            out[decode_value(pair[0], make_ref, depth + 1)] = decode_value(pair[1], make_ref, depth + 1)
+        return out
+    if tag == "set":
+        return {decode_value(x, make_ref, depth + 1) for x in _list(v)}
+    if tag == "frozenset":
+        return frozenset(decode_value(x, make_ref, depth + 1) for x in _list(v))
+    if tag == "float":
+        if v not in ("nan", "inf", "-inf"):
+            raise DecodeError("malformed float")
+        return float(v)
+    if tag == "complex":
+        parts = _list(v)
+        if len(parts) != 2 or not all(type(p) is str for p in parts):
+            raise DecodeError("malformed complex")
+        return complex(float(parts[0]), float(parts[1]))
+    if tag == "bytes":
+        if type(v) is not str:
+            raise DecodeError("malformed bytes")
+        return bytes.fromhex(v)
+    if tag == "ref":
+        ref_id = tree.get("id")
+        if type(ref_id) is not int:
+            raise DecodeError("malformed reference")
+        return make_ref(ref_id, str(tree.get("type", "object"))[:80])
+    raise DecodeError(f"unknown tag {tag!r}")
+
+
+def _list(v):
+    if type(v) is not list:
+        raise DecodeError("expected a list")
+    return v
+
+
+def _json_default(o):  # pragma: no cover - encode_value only yields JSON-able values
+    raise TypeError(type(o).__name__)
+
+
+def dumps(tree) -> bytes:
+    return json.dumps(tree, allow_nan=False, default=_json_default, separators=(",", ":")).encode()
+
+
+# --------------------------------------------------------------------------- candidate side
+
+_REFS: dict = {}
+
+
+def _resolve_ref(ref_id):
+    """Unpickled in C: turns a reference that T passes back into C's own object."""
+    return _REFS[ref_id]
+
+
+def _apply_rlimits(limits: dict, cpu_seconds: float) -> None:
+    def setl(which, value):
+        try:
+            soft, hard = resource.getrlimit(which)
+            value = int(value)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+
+    setl(resource.RLIMIT_AS, limits["memory_mb"] * 1024 * 1024)
+    setl(resource.RLIMIT_CPU, max(1, math.ceil(cpu_seconds)))
+    setl(resource.RLIMIT_FSIZE, limits["output_bytes"])
+    setl(resource.RLIMIT_CORE, 0)
+    setl(resource.RLIMIT_NOFILE, 64)
+    if limits.get("nproc"):
+        setl(resource.RLIMIT_NPROC, limits["nproc"])
+
+
+def _close_fds_except(keep: set) -> None:
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep and fd > 2:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def candidate_main(prog_r: int, call_r: int, reply_w: int) -> None:
+    """Runs in C. Never returns."""
+    os.setsid()
+    _close_fds_except({prog_r, call_r, reply_w})
+    try:
+        job = json.loads(read_frame(prog_r))
+    except Exception:
+        os._exit(3)
+    os.close(prog_r)
+    workdir = job["workdir"]
+    os.mkdir(workdir, 0o700)
+    os.chdir(workdir)
+    out_fd = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    null_fd = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null_fd, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(null_fd)
+    os.close(out_fd)
+    _apply_rlimits(job["limits"], job["limits"]["cpu_s"])
+    refs = _REFS
+
+    def reply(tree) -> None:
+        write_frame(reply_w, dumps(tree))
+
+    module = types.ModuleType("__candidate__")
+    module.__dict__["__builtins__"] = builtins
+    sys.modules["__candidate__"] = module
+    try:
+        code = compile(job["program"], "<candidate>", "exec")
+    except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
+        reply({"load": "syntax_error", "error": f"{type(exc).__name__}: {exc}"[:500]})
+        os._exit(0)
+    try:
+        exec(code, module.__dict__)
+        if job.get("setup"):
+            exec(compile(job["setup"], "<setup>", "exec"), module.__dict__)
+    except BaseException as exc:  # noqa: BLE001 - any failure while loading is the candidate's
+        reply({"load": "error", "exc": [type(exc).__name__, str(exc)[:500]]})
+        os._exit(0)
+    names = {}
+    for name, value in list(module.__dict__.items()):
+        if name.startswith("__") or not callable(value) or isinstance(value, types.ModuleType):
+            continue
+        names[name] = encode_value(value, refs)
+    reply({"load": "ok", "names": names})
+    while True:
+        try:
+            request = read_frame(call_r)
+        except EOFError:
+            os._exit(0)
+        try:
+            op, ref_id, args, kwargs = pickle.loads(request)
+            target = refs[ref_id]
+            if op == "call":
+                value = target(*args, **kwargs)
+            elif op == "getattr":
+                value = getattr(target, args[0])
+            elif op == "iter":
+                value = []
+                for item in target:
+                    value.append(item)
+                    if len(value) > MAX_ITER_ITEMS:
+                        raise MemoryError("iterator too long")
+            elif op == "len":
+                value = int(len(target))
+            elif op == "getitem":
+                value = target[args[0]]
+            elif op == "contains":
+                value = bool(args[0] in target)
+            elif op == "str":
+                value = str(target)
+            elif op == "repr":
+                value = repr(target)
+            else:
+                raise ValueError(f"unknown op {op}")
+            tree = {"ok": encode_value(value, refs)}
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, SystemExit):
+                tree = {"exc": ["SystemExit", str(exc)[:200]]}
+            else:
+                tree = {"exc": [type(exc).__name__, str(exc)[:500]]}
+        try:
+            payload = dumps(tree)
+        except BaseException as exc:  # noqa: BLE001
+            payload = dumps({"exc": ["UnencodableResult", str(exc)[:200]]})
+        write_frame(reply_w, payload)
+
+
+# --------------------------------------------------------------------------- tester side
+
+class CandidateError(Exception):
+    """An exception raised inside the candidate process whose type is not a builtin one."""
+
+
+class CandidateTimeout(BaseException):
+    """The candidate did not answer within its budget (not catchable by test code)."""
+
+
+class CandidateGone(BaseException):
+    """The candidate process died or broke the protocol (not catchable by test code)."""
+
+
+class Channel:
+    def __init__(self, call_w: int, reply_r: int, deadline_fn):
+        self.call_w = call_w
+        self.reply_r = reply_r
+        self.deadline_fn = deadline_fn
+        self.first_output = None
+        self.calls = 0
+
+    def receive(self, timeout: float):
+        if not wait_readable(self.reply_r, timeout):
+            raise CandidateTimeout()
+        try:
+            raw = read_frame(self.reply_r)
+            return json.loads(raw)
+        except (EOFError, ValueError, OSError, struct.error) as exc:
+            raise CandidateGone(f"candidate process ended ({type(exc).__name__})") from None
+
+    def request(self, op: str, ref_id: int, args=(), kwargs=None):
+        payload = pickle.dumps((op, ref_id, tuple(args), dict(kwargs or {})), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            write_frame(self.call_w, payload)
+        except OSError:
+            raise CandidateGone("candidate process ended") from None
+        tree = self.receive(self.deadline_fn())
+        if type(tree) is not dict:
+            raise CandidateGone("malformed reply")
+        if "ok" in tree:
+            try:
+                value = decode_value(tree["ok"], self.make_ref)
+            except (DecodeError, ValueError, TypeError, RecursionError) as exc:
+                raise CandidateGone(f"malformed value: {exc}") from None
+            if op == "call":
+                self.calls += 1
+                if self.calls == 1:
+                    self.first_output = summarize(value)
+            return value
+        exc = tree.get("exc")
+        if type(exc) is list and len(exc) == 2 and all(type(x) is str for x in exc):
+            name, message = exc
+            cls = getattr(builtins, name, None)
+            if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == "builtins":
+                raise cls(message)
+            raise CandidateError(f"{name}: {message}")
+        raise CandidateGone("malformed reply")
+
+    def make_ref(self, ref_id: int, type_name: str):
+        return RemoteRef(self, ref_id, type_name)
+
+
+class RemoteRef:
+    """A value that stayed in the candidate process. Equality is identity of the reference."""
+
+    __slots__ = ("_ch", "_id", "_type")
+
+    def __init__(self, channel, ref_id, type_name):
+        object.__setattr__(self, "_ch", channel)
+        object.__setattr__(self, "_id", ref_id)
+        object.__setattr__(self, "_type", type_name)
+
+    def __call__(self, *args, **kwargs):
+        return self._ch.request("call", self._id, args, kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._ch.request("getattr", self._id, (name,))
+
+    def __iter__(self):
+        return iter(self._ch.request("iter", self._id))
+
+    def __len__(self):
+        return self._ch.request("len", self._id)
+
+    def __getitem__(self, key):
+        return self._ch.request("getitem", self._id, (key,))
+
+    def __contains__(self, item):
+        return self._ch.request("contains", self._id, (item,))
+
+    def __str__(self):
+        return self._ch.request("str", self._id)
+
+    def __repr__(self):
+        return self._ch.request("repr", self._id)
+
+    def __eq__(self, other):
+        return type(other) is RemoteRef and other._id == self._id
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(("ref", self._id))
+
+    def __reduce__(self):
+        return (_resolve_ref, (self._id,))
+
+
+def summarize(value):
+    """What the orchestrator needs to bucket the first output, never the value itself."""
+    if type(value) in (int, float):
+        return {"kind": "number", "value": float(value) if math.isfinite(value) else None}
+    if type(value) in (list, tuple, str, dict, set, frozenset, bytes):
+        return {"kind": "sequence", "len": len(value)}
+    if type(value) is bool:
+        return {"kind": "bool"}
+    if value is None:
+        return {"kind": "none"}
+    return {"kind": "other"}
+
+
+def _set_non_dumpable() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except Exception:  # pragma: no cover - best effort outside Linux
+        pass
+
+
+def tester_main(call_w: int, reply_r: int, result_w: int, header: dict, tests_buf: bytearray) -> None:
+    """Runs in T. Never returns."""
+    _set_non_dumpable()
+    _close_fds_except({call_w, reply_r, result_w})
+    started = time.monotonic()
+    limits = header["limits"]
+    deadline = started + limits["wall_s"]
+    result = {"status": "failed", "error": None}
+    try:
+        tests = json.loads(bytes(tests_buf))
+    finally:
+        for i in range(len(tests_buf)):
+            tests_buf[i] = 0
+    mode = tests["mode"]
+    per_call = limits.get("per_input_s")
+    channel = Channel(call_w, reply_r, lambda: deadline - time.monotonic())
+    try:
+        load = channel.receive(deadline - time.monotonic())
+        if type(load) is not dict or load.get("load") not in ("ok", "error", "syntax_error"):
+            raise CandidateGone("malformed load reply")
+        if load["load"] == "syntax_error":
+            result = {"status": "syntax_error", "error": str(load.get("error"))[:500]}
+        elif load["load"] == "error":
+            exc = load.get("exc") or ["Error", ""]
+            result = {"status": "runtime_error", "error": f"while loading: {exc[0]}: {exc[1]}"[:500]}
+        elif mode == "io":
+            result = _run_io(channel, load, tests, per_call, deadline)
+        else:
+            result = _run_test_code(channel, load, tests)
+    except CandidateTimeout:
+        result = {"status": "timeout", "error": f"no answer within the time budget ({limits['wall_s']:.2f}s)"}
+    except CandidateGone as exc:
+        result = {"status": "runtime_error", "error": str(exc)[:500]}
+    except RecursionError:
+        result = {"status": "runtime_error", "error": "RecursionError in tester"}
+    except MemoryError:
+        result = {"status": "memory", "error": "MemoryError"}
+    result["first_output"] = channel.first_output
+    result["test_seconds"] = round(time.monotonic() - started, 6)
+    try:
+        write_frame(result_w, json.dumps(result, allow_nan=False, default=str).encode())
+    finally:
+        os._exit(0)
+
+
+def _bind_names(channel: Channel, load: dict) -> dict:
+    bound = {}
+    for name, tree in load.get("names", {}).items():
+        try:
+            bound[name] = decode_value(tree, channel.make_ref)
+        except DecodeError:
+            continue
+    return bound
+
+
+def _run_test_code(channel: Channel, load: dict, tests: dict) -> dict:
+    module = types.ModuleType("__candidate__")
+    sys.modules["__candidate__"] = module
+    ns = module.__dict__
+    ns["__builtins__"] = builtins
+    exec(compile(tests.get("trusted_setup") or "", "<trusted-setup>", "exec"), ns)
+    trusted = set(ns)
+    remote = _bind_names(channel, load)
+    entry = tests.get("entry_point")
+    for name, value in remote.items():
+        if name not in trusted or name == entry:
+            ns[name] = value
+    if entry and entry not in remote:
+        return {"status": "runtime_error", "error": f"NameError: the candidate defines no '{entry}'"}
+    try:
+        exec(compile(tests["test_code"], "<tests>", "exec"), ns)
+        if tests.get("call_check"):
+            ns["check"](ns[entry])
+    except AssertionError as exc:
+        return {"status": "failed", "error": ("AssertionError " + str(exc))[:300]}
+    except CandidateError as exc:
+        return {"status": "runtime_error", "error": str(exc)[:500]}
+    except MemoryError:
+        return {"status": "memory", "error": "MemoryError"}
+    except Exception as exc:  # noqa: BLE001
+        status = "memory" if type(exc).__name__ == "MemoryError" else "runtime_error"
+        return {"status": status, "error": f"{type(exc).__name__}: {exc}"[:500]}
+    return {"status": "passed", "error": None}
+
+
+def _run_io(channel: Channel, load: dict, tests: dict, per_call, deadline: float) -> dict:
+    remote = _bind_names(channel, load)
+    entry = tests["entry_point"]
+    fn = remote.get(entry)
+    if fn is None:
+        return {"status": "runtime_error", "error": f"NameError: the candidate defines no '{entry}'"}
+    inputs = tests["inputs"]
+    limits = tests.get("input_limits") or []
+    outputs = []
+    seconds = []
+    for i, raw in enumerate(inputs):
+        args = decode_value(raw, channel.make_ref)
+        budget = limits[i] if i < len(limits) else per_call
+        t0 = time.monotonic()
+        call_deadline = min(deadline, t0 + budget) if budget else deadline
+        channel.deadline_fn = lambda d=call_deadline: d - time.monotonic()
+        try:
+            out = fn(*args)
+        except CandidateTimeout:
+            return {"status": "timeout", "error": f"input {i}: no answer within {budget or 0:.2f}s",
+                    "outputs": outputs, "input_seconds": seconds, "failed_input": i}
+        except CandidateError as exc:
+            return {"status": "runtime_error", "error": f"input {i}: {exc}"[:500], "outputs": outputs,
+                    "input_seconds": seconds, "failed_input": i}
+        except Exception as exc:  # noqa: BLE001
+            status = "memory" if isinstance(exc, MemoryError) else "runtime_error"
+            return {"status": status, "error": f"input {i}: {type(exc).__name__}: {exc}"[:500],
+                    "outputs": outputs, "input_seconds": seconds, "failed_input": i}
+        seconds.append(round(time.monotonic() - t0, 6))
+        outputs.append(encode_value(out, {}))
+    return {"status": "completed", "error": None, "outputs": outputs, "input_seconds": seconds}
+
+
+# --------------------------------------------------------------------------- worker loop
+
+def _kill_everything_else() -> None:
+    me = os.getpid()
+    for _ in range(3):
+        victims = []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                pid = int(name)
+                if pid not in (1, me):
+                    victims.append(pid)
+        if not victims:
+            return
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        _reap(block=False)
+
+
+def _reap(block: bool) -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+class Spare:
+    """A pre-forked, still-idle candidate process."""
+
+    def __init__(self):
+        self.prog_r, self.prog_w = os.pipe()
+        self.call_r, self.call_w = os.pipe()
+        self.reply_r, self.reply_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                candidate_main(self.prog_r, self.call_r, self.reply_w)
+            finally:
+                os._exit(4)
+        self.pid = pid
+        for fd in (self.prog_r, self.call_r, self.reply_w):
+            os.close(fd)
+
+    def close(self):
+        for fd in (self.prog_w, self.call_w, self.reply_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def serve(in_fd: int = 0, out_fd: int = 1) -> None:
+    extra = os.environ.get("CODELEWM_EXTRA_PATH")
+    if extra:
+        sys.path.insert(0, extra)
+    for name in PRELOAD:
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    job_no = 0
+    spare = Spare()
+    write_frame(out_fd, json.dumps({"ready": True, "pid": os.getpid()}).encode())
+    while True:
+        try:
+            header = json.loads(read_frame(in_fd))
+        except EOFError:
+            return
+        job_no += 1
+        started = time.monotonic()
+        cand = spare
+        workdir = f"{WORK_ROOT}/c{job_no}"
+        prog = {"program": header["program"], "setup": header.get("setup") or "",
+                "limits": header["limits"], "workdir": workdir}
+        try:
+            write_frame(cand.prog_w, json.dumps(prog).encode())
+        except OSError:
+            pass
+        tests_buf = read_frame_into(in_fd)
+        result_r, result_w = os.pipe()
+        tpid = os.fork()
+        if tpid == 0:
+            try:
+                os.close(result_r)
+                tester_main(cand.call_w, cand.reply_r, result_w, header, tests_buf)
+            finally:
+                os._exit(5)
+        os.close(result_w)
+        for i in range(len(tests_buf)):
+            tests_buf[i] = 0
+        del tests_buf
+        grace = header["limits"]["wall_s"] + 2.0
+        got = wait_readable(result_r, grace)
+        result = None
+        if got:
+            try:
+                result = read_frame_into(result_r)
+            except (EOFError, ValueError, struct.error):
+                result = None
+        os.close(result_r)
+        # Collect C's fate before the sweep so the signal that ended it is the real one.
+        c_status = None
+        c_rusage = None
+        try:
+            pid, status, rusage = os.wait4(cand.pid, os.WNOHANG)
+            if pid:
+                c_status, c_rusage = status, rusage
+        except ChildProcessError:
+            pass
+        if c_status is None:
+            try:
+                os.kill(cand.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                _, _, c_rusage = os.wait4(cand.pid, 0)
+            except ChildProcessError:
+                pass
+        cand.close()
+        _kill_everything_else()
+        _reap(block=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+        meta = {
+            "tester_answered": result is not None,
+            "c_exit": _describe_status(c_status),
+            "peak_memory_mb": round(c_rusage.ru_maxrss / 1024.0, 2) if c_rusage else None,
+            "wall_s": round(time.monotonic() - started, 6),
+        }
+        spare = Spare()
+        write_frame(out_fd, json.dumps(meta).encode())
+        write_frame(out_fd, bytes(result) if result is not None else b"null")
+        if result is not None:
+            for i in range(len(result)):
+                result[i] = 0
+
+
+def _describe_status(status):
+    if status is None:
+        return None
+    if os.WIFSIGNALED(status):
+        return {"signal": os.WTERMSIG(status)}
+    return {"code": os.WEXITSTATUS(status)}
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    serve()
