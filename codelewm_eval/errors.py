@@ -1,0 +1,21 @@
+"""Errors a user can fix. The CLI turns them into one clear message and exit code 2."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad input: names the file, and where known the line and the field."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None, field: str | None = None):
+        self.path, self.line, self.field = path, line, field
+        where = ""
+        if path:
+            where = str(path)
+            if line is not None:
+                where += f", line {line}"
+            if field:
+                where += f", field '{field}'"
+            where += ": "
+        elif field:
+            where = f"field '{field}': "
+        super().__init__(where + message)

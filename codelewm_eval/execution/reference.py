@@ -1,0 +1,128 @@
+"""Reference runs of canonical solutions: expected outputs for io benchmarks (computed in the
+sandbox, cached by content hash, never shown to candidates) and the canonical runtimes
+that set each task's time budget."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from ..benchmarks.models import Benchmark, Problem
+from ..io import write_json_atomic
+from ..sandbox.pool import Limits, SandboxPool
+from .jobs import Budget, build_job, decode_outputs, encode_inputs
+
+CACHE_VERSION = 1
+FLOOR_S = 1.0          # no task gets less than this (per input for io benchmarks)
+FACTOR = 4.0           # times the canonical solution's measured runtime
+DEFAULT_WALL_S = 3.0   # tasks without a canonical solution
+REFERENCE_BUDGET = Budget(wall_s=120.0, per_input_s=None, basis="reference run")
+
+
+class Reference(BaseModel):
+    key: str
+    ok: bool
+    error: str | None = None
+    test_seconds: float | None = None
+    outputs: list | None = None          # tagged JSON, io benchmarks only
+    input_seconds: list[float] | None = None
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("CODELEWM_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "codelewm-eval")
+    return Path(base)
+
+
+def reference_key(problem: Problem) -> str:
+    spec = problem.tests
+    h = hashlib.sha256()
+    payload = {"v": CACHE_VERSION, "benchmark": problem.benchmark, "task": problem.task_id,
+               "canonical": problem.canonical_solution, "mode": spec.mode, "setup": spec.trusted_setup,
+               "test": spec.test_code, "inputs": encode_inputs(problem) if spec.mode == "io" else None}
+    h.update(json.dumps(payload, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def budget_for(problem: Problem, ref: Reference | None) -> Budget:
+    if problem.canonical_solution is None or ref is None or not ref.ok:
+        return Budget(DEFAULT_WALL_S, None, "default (no canonical runtime)")
+    if problem.tests.mode == "io":
+        per = [max(FLOOR_S, FACTOR * t) for t in (ref.input_seconds or [])]
+        return Budget(sum(per) + 1.0, per, f"max({FLOOR_S:g}s, {FACTOR:g}x canonical) per input")
+    return Budget(max(FLOOR_S, FACTOR * (ref.test_seconds or 0.0)), None, f"max({FLOOR_S:g}s, {FACTOR:g}x canonical)")
+
+
+class ReferenceCache:
+    def __init__(self, cache_dir: Path, benchmark: Benchmark):
+        self.path = Path(cache_dir) / f"reference-v{CACHE_VERSION}" / f"{benchmark.name}-{benchmark.source_sha256[:16]}.json"
+        self.entries: dict[str, Reference] = {}
+        if self.path.exists():
+            try:
+                raw = json.loads(self.path.read_text())
+                self.entries = {k: Reference.model_validate(v) for k, v in raw.items()}
+            except (ValueError, OSError):
+                self.entries = {}  # a damaged cache is recomputed, never trusted
+
+    def get(self, problem: Problem) -> Reference | None:
+        ref = self.entries.get(problem.task_id)
+        return ref if ref is not None and ref.key == reference_key(problem) else None
+
+    def save(self) -> None:
+        write_json_atomic(self.path, {k: v.model_dump() for k, v in sorted(self.entries.items())})
+
+
+def run_reference(pool: SandboxPool, problem: Problem, limits: Limits) -> Reference:
+    key = reference_key(problem)
+    header, tests = build_job(problem, problem.canonical_solution or "", REFERENCE_BUDGET, limits)
+    if problem.tests.mode == "io":
+        tests["input_limits"] = [30.0] * len(problem.tests.inputs)
+        header["limits"]["wall_s"] = 30.0 + 2.0 * len(problem.tests.inputs)
+        header["limits"]["cpu_s"] = header["limits"]["wall_s"] + 1
+    raw = pool.run(header, tests)
+    tester = raw.tester or {}
+    status = tester.get("status")
+    if problem.tests.mode == "io":
+        ok = status == "completed"
+        return Reference(key=key, ok=ok, error=None if ok else tester.get("error") or "no answer",
+                         test_seconds=tester.get("test_seconds"), outputs=tester.get("outputs"),
+                         input_seconds=tester.get("input_seconds"))
+    ok = status == "passed"
+    return Reference(key=key, ok=ok, error=None if ok else f"{status}: {tester.get('error')}",
+                     test_seconds=tester.get("test_seconds"))
+
+
+def ensure_references(pool: SandboxPool, benchmark: Benchmark, task_ids: list[str], cache_dir: Path,
+                      limits: Limits, progress=None) -> dict[str, Reference]:
+    """References for the given tasks, computing (in parallel) only what the cache lacks."""
+    cache = ReferenceCache(cache_dir, benchmark)
+    out: dict[str, Reference] = {}
+    missing = []
+    for tid in task_ids:
+        problem = benchmark.problems[tid]
+        if problem.canonical_solution is None:
+            continue
+        ref = cache.get(problem)
+        if ref is None:
+            missing.append(problem)
+        else:
+            out[tid] = ref
+    if missing:
+        with ThreadPoolExecutor(max_workers=pool.size) as ex:
+            for problem, ref in zip(missing, ex.map(lambda p: run_reference(pool, p, limits), missing)):
+                out[problem.task_id] = ref
+                cache.entries[problem.task_id] = ref
+                if progress is not None:
+                    progress(1)
+        cache.save()
+    return out
+
+
+def expected_outputs(ref: Reference | None) -> list | None:
+    if ref is None or not ref.ok or ref.outputs is None:
+        return None
+    return decode_outputs(ref.outputs)

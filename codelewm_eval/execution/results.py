@@ -1,0 +1,85 @@
+"""One execution record per candidate, and the output buckets the packs stratify on."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ..candidates.models import Origin
+
+SCHEMA_VERSION = 1
+
+Status = Literal["passed", "failed", "timeout", "memory", "runtime_error", "syntax_error", "sandbox_violation", "flaky"]
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+MagnitudeBucket = Literal["negative", "zero", "small", "medium", "large"]
+LengthBucket = Literal["empty", "short", "medium", "long", "huge"]
+
+# Fields that measure this run rather than describe the candidate: they differ between two
+# runs of the same command, everything else is identical.
+MEASURED_FIELDS = ("wall_time_s", "peak_memory_mb")
+
+
+class ExecutionResult(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    benchmark: str
+    task_id: str
+    candidate_id: str
+    passed: bool
+    status: Status
+    error: str | None = None
+    wall_time_s: float | None = None
+    peak_memory_mb: float | None = None
+    output_magnitude_bucket: MagnitudeBucket | None = None
+    output_length_bucket: LengthBucket | None = None
+    base_passed: bool | None = Field(default=None, description="io benchmarks: all base inputs right")
+    time_budget_s: float | None = None
+    time_budget_basis: str | None = None
+    attempts: int = 1
+    isolation: str
+    label_provenance: str
+    program: str
+    origin: Origin
+    upstream_passed: bool | None = None
+    upstream_status: str | None = None
+
+
+def magnitude_bucket(value: float | None) -> MagnitudeBucket | None:
+    """Numeric output on the first test input: negative, zero, small <= 10, medium <= 1000, large."""
+    if value is None:
+        return None
+    if value < 0:
+        return "negative"
+    if value == 0:
+        return "zero"
+    if value <= 10:
+        return "small"
+    if value <= 1000:
+        return "medium"
+    return "large"
+
+
+def length_bucket(length: int | None) -> LengthBucket | None:
+    """Sequence output on the first test input: empty, short <= 5, medium <= 50, long <= 1000, huge."""
+    if length is None:
+        return None
+    if length == 0:
+        return "empty"
+    if length <= 5:
+        return "short"
+    if length <= 50:
+        return "medium"
+    if length <= 1000:
+        return "long"
+    return "huge"
+
+
+def buckets_of(summary: dict | None) -> tuple[MagnitudeBucket | None, LengthBucket | None]:
+    if not isinstance(summary, dict):
+        return None, None
+    if summary.get("kind") == "number":
+        value = summary.get("value")
+        return magnitude_bucket(float(value)) if isinstance(value, (int, float)) else None, None
+    if summary.get("kind") == "sequence" and isinstance(summary.get("len"), int):
+        return None, length_bucket(summary["len"])
+    return None, None

@@ -1,0 +1,228 @@
+"""`execute`: run candidates through the sandbox and write one record per candidate.
+
+Resumable: finished records go to ``OUT.partial`` (one flushed line each, behind a header
+that names the run); a killed run started again with the same arguments skips what is
+there, and the final file is written atomically in the candidates' input order, so it
+equals an uninterrupted run's (but for the measured wall time and memory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..benchmarks.models import Benchmark
+from ..candidates.models import Candidate
+from ..io import atomic_writer
+from ..sandbox.pool import Limits, SandboxPool
+from .jobs import Verdict, build_job, encode_inputs, judge
+from .passk import pass_at_k_table
+from .reference import Reference, budget_for, default_cache_dir, ensure_references, expected_outputs
+from .results import ExecutionResult, buckets_of
+
+RETRY_FACTOR = 2.0
+PROVENANCE_HERE = "executed here"
+
+
+def run_key(benchmark: Benchmark, candidates: list[Candidate], limits: Limits) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"benchmark": benchmark.name, "version": benchmark.version, "sha": benchmark.source_sha256,
+                         "memory_mb": limits.memory_mb, "output_bytes": limits.output_bytes}).encode())
+    for c in candidates:
+        h.update(c.candidate_id.encode())
+        h.update(hashlib.sha256(c.program.encode("utf-8", "surrogatepass")).digest())
+    return h.hexdigest()
+
+
+class PartialLog:
+    """Append-only log of finished records behind a header line naming the run."""
+
+    def __init__(self, path: Path, key: str):
+        self.path = path
+        self.key = key
+        self.done: dict[str, dict] = {}
+        self._lock = threading.Lock()
+        if path.exists():
+            self._load()
+        if not self.done:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps({"partial_of": key}) + "\n")
+        self._fh = open(path, "a", encoding="utf-8")
+
+    def _load(self) -> None:
+        good_bytes = 0
+        with open(self.path, "rb") as fh:
+            lines = fh.read().split(b"\n")
+        try:
+            header = json.loads(lines[0])
+        except ValueError:
+            header = {}
+        if header.get("partial_of") != self.key:
+            print(f"note: {self.path} belongs to a different run; starting over", file=sys.stderr)
+            return
+        good_bytes = len(lines[0]) + 1
+        for raw in lines[1:]:
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw)
+                self.done[rec["candidate_id"]] = rec
+            except (ValueError, KeyError, TypeError):
+                break  # a torn last line from a kill: drop it and everything after
+            good_bytes += len(raw) + 1
+        with open(self.path, "r+b") as fh:
+            fh.truncate(good_bytes)
+
+    def add(self, record: dict) -> None:
+        line = json.dumps(record, sort_keys=True) + "\n"
+        with self._lock:
+            self._fh.write(line)
+            self._fh.flush()
+            self.done[record["candidate_id"]] = record
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def ingested_result(benchmark: Benchmark, cand: Candidate) -> ExecutionResult:
+    """Benchmarks without tests here (LiveCodeBench): the upstream grade, marked as such."""
+    passed = bool(cand.upstream_passed)
+    return ExecutionResult(
+        benchmark=benchmark.name, task_id=cand.task_id, candidate_id=cand.candidate_id, passed=passed,
+        status="passed" if passed else "failed", isolation="not executed here",
+        label_provenance=f"graded upstream by {cand.upstream_status or 'the upstream harness'}",
+        program=cand.program, origin=cand.origin, upstream_passed=cand.upstream_passed,
+        upstream_status=cand.upstream_status)
+
+
+class Executor:
+    def __init__(self, pool: SandboxPool, benchmark: Benchmark, refs: dict[str, Reference], limits: Limits):
+        self.pool, self.benchmark, self.refs, self.limits = pool, benchmark, refs, limits
+        self._inputs: dict[str, list] = {}
+        self._expected: dict[str, list | None] = {}
+        self._lock = threading.Lock()
+
+    def _prepared(self, task_id: str):
+        with self._lock:
+            if task_id not in self._inputs:
+                problem = self.benchmark.problems[task_id]
+                io = problem.tests.mode == "io"
+                self._inputs[task_id] = encode_inputs(problem) if io else []
+                self._expected[task_id] = expected_outputs(self.refs.get(task_id)) if io else None
+            return self._inputs[task_id], self._expected[task_id]
+
+    def run_one(self, cand: Candidate) -> ExecutionResult:
+        problem = self.benchmark.problems[cand.task_id]
+        if problem.tests.mode == "none":
+            return ingested_result(self.benchmark, cand)
+        inputs, expected = self._prepared(cand.task_id)
+        budget = budget_for(problem, self.refs.get(cand.task_id))
+        verdict, raw = self._attempt(problem, cand, budget, inputs, expected)
+        attempts = 1
+        if verdict.status == "timeout":
+            retry_budget = budget.scaled(RETRY_FACTOR)
+            second, raw2 = self._attempt(problem, cand, retry_budget, inputs, expected)
+            attempts = 2
+            if second.status == "passed":
+                verdict = Verdict("flaky", False, f"timed out at {budget.wall_s:.2f}s, passed with {retry_budget.wall_s:.2f}s",
+                                  second.base_passed, second.first_output)
+                raw = raw2
+            elif second.status != "timeout":
+                verdict, raw = second, raw2
+            budget = retry_budget
+        magnitude, length = buckets_of(verdict.first_output)
+        meta = raw.meta or {}
+        return ExecutionResult(
+            benchmark=self.benchmark.name, task_id=cand.task_id, candidate_id=cand.candidate_id,
+            passed=verdict.passed, status=verdict.status, error=(verdict.error or None) and str(verdict.error)[:500],
+            wall_time_s=meta.get("wall_s"), peak_memory_mb=meta.get("peak_memory_mb"),
+            output_magnitude_bucket=magnitude, output_length_bucket=length, base_passed=verdict.base_passed,
+            time_budget_s=round(budget.wall_s, 4), time_budget_basis=budget.basis, attempts=attempts,
+            isolation=raw.isolation, label_provenance=PROVENANCE_HERE, program=cand.program, origin=cand.origin,
+            upstream_passed=cand.upstream_passed, upstream_status=cand.upstream_status)
+
+    def _attempt(self, problem, cand, budget, inputs, expected):
+        header, tests = build_job(problem, cand.program, budget, self.limits, inputs)
+        raw = self.pool.run(header, tests)
+        return judge(problem, raw, expected), raw
+
+
+def execute(benchmark: Benchmark, candidates: list[Candidate], out: Path, *, workers: int | None = None,
+            cache_dir: Path | None = None, limits: Limits | None = None, isolation: str = "auto",
+            progress: bool = True) -> dict:
+    """Run every candidate; write OUT atomically; return the summary."""
+    out = Path(out)
+    limits = limits or Limits()
+    cache_dir = cache_dir or default_cache_dir()
+    started = time.monotonic()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial_path = out.with_name(out.name + ".partial")
+    log = PartialLog(partial_path, run_key(benchmark, candidates, limits))
+    pending = [c for c in candidates if c.candidate_id not in log.done]
+    resumed = len(candidates) - len(pending)
+    needs_sandbox = any(benchmark.problems[c.task_id].tests.mode != "none" for c in pending)
+    pool = SandboxPool(workers, limits, isolation) if needs_sandbox else None
+    try:
+        refs: dict[str, Reference] = {}
+        if pool is not None:
+            tasks = sorted({c.task_id for c in pending})
+            with tqdm(total=len(tasks), desc="reference runs", unit="task", disable=not progress, leave=False) as bar:
+                refs = ensure_references(pool, benchmark, tasks, cache_dir, limits, progress=bar.update)
+        executor = Executor(pool, benchmark, refs, limits)  # type: ignore[arg-type]
+        bar = tqdm(total=len(candidates), initial=resumed, desc=f"execute {benchmark.name}", unit="cand",
+                   disable=not progress, smoothing=0.05)
+        threads = pool.size if pool is not None else 1
+        with ThreadPoolExecutor(max_workers=threads) as ex:
+            futures = [ex.submit(executor.run_one, c) for c in pending]
+            for fut in as_completed(futures):
+                log.add(fut.result().model_dump(mode="json"))
+                bar.update(1)
+        bar.close()
+    finally:
+        log.close()
+        if pool is not None:
+            pool.close()
+    records = [ExecutionResult.model_validate(log.done[c.candidate_id]) for c in candidates]
+    with atomic_writer(out) as fh:
+        for r in records:
+            fh.write(json.dumps(r.model_dump(mode="json"), sort_keys=True) + "\n")
+    os.unlink(partial_path)
+    summary = summarize(benchmark, records, refs if pool is not None else {})
+    summary.update({"out": str(out), "resumed_records": resumed, "seconds": round(time.monotonic() - started, 2),
+                    "isolation": records[0].isolation if records else None})
+    if pending and summary["seconds"] > 0:
+        summary["candidates_per_second"] = round(len(pending) / summary["seconds"], 1)
+    return summary
+
+
+def summarize(benchmark: Benchmark, records: list[ExecutionResult], refs: dict[str, Reference]) -> dict:
+    statuses = Counter(r.status for r in records)
+    labelled = [r for r in records if r.upstream_passed is not None]
+    agree = sum(1 for r in labelled if r.upstream_passed == r.passed)
+    summary = {
+        "schema_version": 1,
+        "benchmark": benchmark.name,
+        "benchmark_version": benchmark.version,
+        "candidates": len(records),
+        "tasks": len({r.task_id for r in records}),
+        "passed": sum(r.passed for r in records),
+        "status_counts": dict(sorted(statuses.items())),
+        "pass_at_k": pass_at_k_table(records),
+        "reference_failures": sorted(t for t, ref in refs.items() if not ref.ok),
+    }
+    if labelled:
+        summary["upstream_agreement"] = {
+            "labelled": len(labelled), "agree": agree, "rate": round(agree / len(labelled), 6),
+            "passed_here_failed_upstream": sum(1 for r in labelled if r.passed and not r.upstream_passed),
+            "failed_here_passed_upstream": sum(1 for r in labelled if not r.passed and r.upstream_passed),
+        }
+    return summary
