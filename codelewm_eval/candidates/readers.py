@@ -61,9 +61,18 @@ def detect_format(record: dict) -> str:
                      f"({', '.join(sorted(record)[:8])}); pass --samples-format")
 
 
-def _entry_of_prompt(prompt: str) -> str | None:
-    names = re.findall(r"^def\s+(\w+)\s*\(", prompt, flags=re.M)
-    return names[-1] if names else None
+def _codet_task(prompt: str, row: int, order: list[str], benchmark: Benchmark, entry_index: dict) -> str | None:
+    """CodeT's rows follow the task ids sorted as strings (HumanEval/0, /1, /10, /100, ...);
+    each row is confirmed by the entry point its prompt defines (several HumanEval tasks share
+    an entry point name, so the name alone cannot place a row)."""
+    defined = re.findall(r"^def\s+(\w+)\s*\(", prompt, flags=re.M)
+    for ordering in (sorted(order), order):
+        if row < len(ordering) and benchmark.problems[ordering[row]].entry_point in defined:
+            return ordering[row]
+    for name in reversed(defined):
+        if name in entry_index:
+            return entry_index[name]
+    return None
 
 
 def _model_of_run(run: str) -> str:
@@ -81,6 +90,8 @@ def read_candidates(path: str | Path, benchmark: Benchmark, fmt: str = "auto",
     out: list[Candidate] = []
     entry_index = {p.entry_point: tid for tid, p in benchmark.problems.items() if p.entry_point}
     per_task: dict[str, int] = {}
+    task_order = list(benchmark.problems)
+    codet_row = 0
 
     def next_index(tid: str) -> int:
         per_task[tid] = per_task.get(tid, -1) + 1
@@ -121,10 +132,11 @@ def read_candidates(path: str | Path, benchmark: Benchmark, fmt: str = "auto",
         elif fmt == "codet":
             prompt = require(rec, "prompt", str, path=p, line=line)
             samples = require(rec, "samples", list, path=p, line=line)
-            entry = _entry_of_prompt(prompt)
-            tid = entry_index.get(entry)
+            tid = _codet_task(prompt, codet_row, task_order, benchmark, entry_index)
+            codet_row += 1
             if tid is None:
-                raise InputError(f"no task of {benchmark.name} defines {entry!r}", path=p, line=line, field="prompt")
+                raise InputError(f"cannot match this prompt to a task of {benchmark.name}", path=p, line=line,
+                                 field="prompt")
             for i, raw in enumerate(samples):
                 if not isinstance(raw, str):
                     raise InputError(f"sample {i} is not a string", path=p, line=line, field="samples")

