@@ -289,6 +289,12 @@ class SandboxPool:
     def run(self, header: dict, tests: dict) -> RawOutcome:
         worker = self._idle.get()
         outcome = worker.run(header, tests)
+        if outcome is not None and outcome.meta.get("worker_died"):
+            with self._lock:
+                self._all.remove(worker)
+            worker.close()
+            self._add_worker()
+            return outcome
         if outcome is None:
             # The candidate managed to kill its worker: that is never a pass.
             with self._lock:

@@ -1,19 +1,21 @@
 """The warm worker that runs inside the sandbox (stdlib only: site-packages is hidden).
 
-One worker serves many jobs. For each job it uses two fresh forked processes:
+Three roles, all inside one bubblewrap sandbox:
 
-* C, the *candidate* process, forked before the job's tests ever reach this worker. It
-  executes the candidate program and then serves remote calls. Everything C sends back is
-  data (tagged JSON); anything that is not plain data stays in C as a numbered reference.
-* T, the *tester* process, forked after the job arrives. It executes the trusted test code
-  and calls into C only through the RPC channel. T is non-dumpable, so C cannot read its
-  memory, and it never executes candidate code. T alone writes the verdict, on a pipe C
-  has never held. Always-equal objects, patched builtins, early exits and printed markers
-  in C therefore cannot make T report a pass.
+* T, the *tester*, is the worker's main process. It reads jobs from the orchestrator, runs
+  the trusted test code in-process and calls into the candidate only through an RPC
+  channel that carries plain data. T is non-dumpable (no other process of the sandbox can
+  ptrace it or read its memory), never executes candidate code, and alone writes the
+  verdict to the orchestrator, on a pipe no candidate ever holds.
+* Z, the *zygote*, is forked by T at start-up, before T reads any job, so Z never holds
+  test code. It pre-forks one candidate process per job and, after the job, kills it and
+  every process it spawned and wipes the scratch directories.
+* C, the *candidate* process, forked by Z. It executes the candidate program and then
+  serves remote calls. Everything it sends back is tagged JSON that T decodes into genuine
+  builtin values; anything else stays in C as a numbered reference that equals only itself.
 
-The test bytes are read into a buffer that is zeroed as soon as T has been forked, so the
-next C (forked from this worker) never inherits them. T's result frame is forwarded to
-the orchestrator as raw bytes, never decoded here, for the same reason.
+Always-equal objects, patched builtins, early exits and printed markers in C therefore
+cannot make T report a pass, and C cannot see the tests: they were never in its memory.
 
 Frames on every pipe are a 4-byte big-endian length followed by the payload.
 """
@@ -30,6 +32,7 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import struct
 import sys
 import time
@@ -63,21 +66,6 @@ def read_frame(fd: int) -> bytes:
     if n > MAX_FRAME:
         raise ValueError("frame too large")
     return _read_exact(fd, n)
-
-
-def read_frame_into(fd: int) -> bytearray:
-    """Read one frame into a mutable buffer (so that it can be zeroed afterwards)."""
-    (n,) = struct.unpack(">I", _read_exact(fd, 4))
-    buf = bytearray(n)
-    view = memoryview(buf)
-    got = 0
-    while got < n:
-        k = os.readv(fd, [view[got:]])
-        if k == 0:
-            raise EOFError
-        got += k
-    view.release()
-    return buf
 
 
 def write_frame(fd: int, payload: bytes) -> None:
@@ -485,21 +473,12 @@ def _set_non_dumpable() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
 
 
-def tester_main(call_w: int, reply_r: int, result_w: int, header: dict, tests_buf: bytearray) -> None:
-    """Runs in T. Never returns."""
-    _set_non_dumpable()
-    _close_fds_except({call_w, reply_r, result_w})
+def run_tests(call_w: int, reply_r: int, header: dict, tests: dict) -> dict:
+    """In T: drive one candidate through its tests; never raises."""
     started = time.monotonic()
     limits = header["limits"]
     deadline = started + limits["wall_s"]
-    result = {"status": "failed", "error": None}
-    try:
-        tests = json.loads(bytes(tests_buf))
-    finally:
-        for i in range(len(tests_buf)):
-            tests_buf[i] = 0
     mode = tests["mode"]
-    per_call = limits.get("per_input_s")
     channel = Channel(call_w, reply_r, lambda: deadline - time.monotonic())
     try:
         load = channel.receive(deadline - time.monotonic())
@@ -511,7 +490,7 @@ def tester_main(call_w: int, reply_r: int, result_w: int, header: dict, tests_bu
             exc = load.get("exc") or ["Error", ""]
             result = {"status": "runtime_error", "error": f"while loading: {exc[0]}: {exc[1]}"[:500]}
         elif mode == "io":
-            result = _run_io(channel, load, tests, per_call, deadline)
+            result = _run_io(channel, load, tests, limits.get("per_input_s"), deadline)
         else:
             result = _run_test_code(channel, load, tests)
     except CandidateTimeout:
@@ -522,12 +501,13 @@ def tester_main(call_w: int, reply_r: int, result_w: int, header: dict, tests_bu
         result = {"status": "runtime_error", "error": "RecursionError in tester"}
     except MemoryError:
         result = {"status": "memory", "error": "MemoryError"}
+    except Exception as exc:  # noqa: BLE001 - a broken test harness must still answer
+        result = {"status": "runtime_error", "error": f"tester: {type(exc).__name__}: {exc}"[:500]}
+    finally:
+        sys.modules.pop("__candidate__", None)
     result["first_output"] = channel.first_output
     result["test_seconds"] = round(time.monotonic() - started, 6)
-    try:
-        write_frame(result_w, json.dumps(result, allow_nan=False, default=str).encode())
-    finally:
-        os._exit(0)
+    return result
 
 
 def _bind_names(channel: Channel, load: dict) -> dict:
@@ -603,17 +583,18 @@ def _run_io(channel: Channel, load: dict, tests: dict, per_call, deadline: float
     return {"status": "completed", "error": None, "outputs": outputs, "input_seconds": seconds}
 
 
-# --------------------------------------------------------------------------- worker loop
+# --------------------------------------------------------------------------- zygote (Z)
+#
+# Z is forked by T before T reads any job, so Z (and every C it forks) never holds test
+# code. T asks Z over a unix socket; Z answers with the RPC pipe ends of a fresh C
+# (SCM_RIGHTS) and, when T is done, kills C and everything else it spawned.
 
-def _kill_everything_else() -> None:
-    me = os.getpid()
+SCRATCH_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue")
+
+
+def _kill_everything_else(keep: set[int]) -> None:
     for _ in range(3):
-        victims = []
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                pid = int(name)
-                if pid not in (1, me):
-                    victims.append(pid)
+        victims = [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in keep]
         if not victims:
             return
         for pid in victims:
@@ -632,9 +613,6 @@ def _reap(block: bool) -> None:
             return
         if pid == 0:
             return
-
-
-SCRATCH_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue")
 
 
 def _wipe_scratch() -> None:
@@ -658,7 +636,7 @@ def _wipe_scratch() -> None:
 class Spare:
     """A pre-forked, still-idle candidate process."""
 
-    def __init__(self):
+    def __init__(self, control_fd: int):
         self.prog_r, self.prog_w = os.pipe()
         self.call_r, self.call_w = os.pipe()
         self.reply_r, self.reply_w = os.pipe()
@@ -672,17 +650,67 @@ class Spare:
         for fd in (self.prog_r, self.call_r, self.reply_w):
             os.close(fd)
 
-    def close(self):
-        for fd in (self.prog_w, self.call_w, self.reply_r):
+
+def _describe_status(status):
+    if status is None:
+        return None
+    if os.WIFSIGNALED(status):
+        return {"signal": os.WTERMSIG(status)}
+    return {"code": os.WEXITSTATUS(status)}
+
+
+def zygote_main(sock) -> None:
+    """Runs in Z. Never returns."""
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(null, fd)
+    os.close(null)
+    keep = {1, os.getpid(), os.getppid()}
+    control = sock.fileno()
+    job_no = 0
+    spare = Spare(control)
+    while True:
+        try:
+            request = json.loads(read_frame(control))
+        except (EOFError, OSError, ValueError):
+            os._exit(0)
+        if request["op"] == "start":
+            job_no += 1
             try:
-                os.close(fd)
+                write_frame(spare.prog_w, json.dumps({"program": request["program"], "limits": request["limits"],
+                                                      "workdir": f"{WORK_ROOT}/c{job_no}"}).encode())
             except OSError:
                 pass
+            socket.send_fds(sock, [json.dumps({"pid": spare.pid}).encode()], [spare.call_w, spare.reply_r])
+            for fd in (spare.prog_w, spare.call_w, spare.reply_r):
+                os.close(fd)
+        elif request["op"] == "finish":
+            c_status = c_rusage = None
+            try:
+                pid, status, rusage = os.wait4(spare.pid, os.WNOHANG)
+                if pid:
+                    c_status, c_rusage = status, rusage
+            except ChildProcessError:
+                pass
+            if c_status is None:
+                try:
+                    os.kill(spare.pid, signal.SIGKILL)
+                    _, _, c_rusage = os.wait4(spare.pid, 0)
+                except (OSError, ChildProcessError):
+                    pass
+            _kill_everything_else(keep)
+            write_frame(control, json.dumps({
+                "c_exit": _describe_status(c_status),
+                "peak_memory_mb": round(c_rusage.ru_maxrss / 1024.0, 2) if c_rusage else None,
+            }).encode())
+            _wipe_scratch()
+            spare = Spare(control)
 
+
+# --------------------------------------------------------------------------- tester main loop (T)
 
 def serve(in_fd: int = 0, out_fd: int = 1) -> None:
-    # Nobody in the sandbox (all one uid) may ptrace this worker or read its memory: it
-    # briefly holds the test bytes between reading and handing them to T.
+    # Nobody in the sandbox (all one uid) may ptrace T or read its memory: it holds the tests.
     _set_non_dumpable()
     extra = os.environ.get("CODELEWM_EXTRA_PATH")
     if extra:
@@ -706,88 +734,50 @@ def serve(in_fd: int = 0, out_fd: int = 1) -> None:
 
     gc.collect()
     gc.freeze()  # forked children then never walk (and copy) the inherited objects' pages
-    job_no = 0
-    spare = Spare()
+    t_sock, z_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    zpid = os.fork()
+    if zpid == 0:
+        t_sock.close()
+        try:
+            zygote_main(z_sock)
+        finally:
+            os._exit(6)
+    z_sock.close()
+    control = t_sock.fileno()
     write_frame(out_fd, json.dumps({"ready": True, "pid": os.getpid()}).encode())
     while True:
         try:
             header = json.loads(read_frame(in_fd))
+            tests = json.loads(read_frame(in_fd))
         except EOFError:
             return
-        job_no += 1
         started = time.monotonic()
-        cand = spare
-        workdir = f"{WORK_ROOT}/c{job_no}"
-        prog = {"program": header["program"], "setup": header.get("setup") or "",
-                "limits": header["limits"], "workdir": workdir}
+        meta = {"wall_s": None}
         try:
-            write_frame(cand.prog_w, json.dumps(prog).encode())
-        except OSError:
-            pass
-        tests_buf = read_frame_into(in_fd)
-        result_r, result_w = os.pipe()
-        tpid = os.fork()
-        if tpid == 0:
+            write_frame(control, json.dumps({"op": "start", "program": header["program"],
+                                             "limits": header["limits"]}).encode())
+            msg, fds, _, _ = socket.recv_fds(t_sock, 1 << 16, 2)
+            if len(fds) != 2:
+                raise OSError("zygote sent no pipes")
+            call_w, reply_r = fds
             try:
-                os.close(result_r)
-                tester_main(cand.call_w, cand.reply_r, result_w, header, tests_buf)
+                result = run_tests(call_w, reply_r, header, tests)
             finally:
-                os._exit(5)
-        os.close(result_w)
-        for i in range(len(tests_buf)):
-            tests_buf[i] = 0
-        del tests_buf
-        grace = header["limits"]["wall_s"] + 2.0
-        got = wait_readable(result_r, grace)
-        result = None
-        if got:
-            try:
-                result = read_frame_into(result_r)
-            except (EOFError, ValueError, struct.error):
-                result = None
-        os.close(result_r)
-        # Collect C's fate before the sweep so the signal that ended it is the real one.
-        c_status = None
-        c_rusage = None
-        try:
-            pid, status, rusage = os.wait4(cand.pid, os.WNOHANG)
-            if pid:
-                c_status, c_rusage = status, rusage
-        except ChildProcessError:
-            pass
-        if c_status is None:
-            try:
-                os.kill(cand.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                _, _, c_rusage = os.wait4(cand.pid, 0)
-            except ChildProcessError:
-                pass
-        cand.close()
-        _kill_everything_else()
-        _reap(block=False)
-        _wipe_scratch()
-        meta = {
-            "tester_answered": result is not None,
-            "c_exit": _describe_status(c_status),
-            "peak_memory_mb": round(c_rusage.ru_maxrss / 1024.0, 2) if c_rusage else None,
-            "wall_s": round(time.monotonic() - started, 6),
-        }
-        spare = Spare()
+                os.close(call_w)
+                os.close(reply_r)
+            write_frame(control, json.dumps({"op": "finish"}).encode())
+            meta.update(json.loads(read_frame(control)))
+        except (OSError, EOFError, ValueError):
+            # The candidate brought down the zygote: this worker can no longer make clean
+            # candidate processes. Report it and exit; the orchestrator starts a new worker.
+            meta["worker_died"] = True
+            result = None
+        meta["tester_answered"] = result is not None
+        meta["wall_s"] = round(time.monotonic() - started, 6)
         write_frame(out_fd, json.dumps(meta).encode())
-        write_frame(out_fd, bytes(result) if result is not None else b"null")
-        if result is not None:
-            for i in range(len(result)):
-                result[i] = 0
-
-
-def _describe_status(status):
-    if status is None:
-        return None
-    if os.WIFSIGNALED(status):
-        return {"signal": os.WTERMSIG(status)}
-    return {"code": os.WEXITSTATUS(status)}
+        write_frame(out_fd, json.dumps(result, allow_nan=False, default=str).encode() if result is not None else b"null")
+        if result is None:
+            os._exit(0)
 
 
 if __name__ == "__main__":
