@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=["auto", "human-eval", "evalplus", "codet", "multiple-e", "pool", "lcb-graded"])
     ex.add_argument("--out", required=True, help="results JSONL (written atomically; OUT.summary.json beside it)")
     ex.add_argument("--data-dir", help=f"benchmark mirror laid out like shared/data (default {DEFAULT_DATA_DIR} if present)")
-    ex.add_argument("--workers", type=int, default=None, help="sandbox workers (default: all cores)")
+    ex.add_argument("--workers", type=int, default=None, help="sandbox workers (default: cores + 1)")
     ex.add_argument("--model", help="model name recorded in each candidate's origin")
     ex.add_argument("--mbpp-split", default="all", choices=["all", "test"], help="mbpp: all 974 or tasks 11-510")
     ex.add_argument("--mbpp-plus-version", default="v0.2.0", choices=["v0.2.0", "v0.1.0"])

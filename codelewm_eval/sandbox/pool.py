@@ -258,7 +258,8 @@ class SandboxPool:
     """N warm workers; `run` is safe to call from many threads at once."""
 
     def __init__(self, workers: int | None = None, limits: Limits | None = None, isolation: str = "auto"):
-        self.size = max(1, workers or os.cpu_count() or 1)
+        # One more worker than cores: while one waits on a pipe, another uses the CPU.
+        self.size = max(1, workers or (os.cpu_count() or 1) + 1)
         self.limits = limits or Limits()
         if isolation not in ("auto", "bwrap", "rlimits"):
             raise ValueError(f"unknown isolation {isolation!r}")
