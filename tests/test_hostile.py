@@ -370,3 +370,33 @@ def test_isolation_level_is_recorded(pool):
         assert raw.isolation.startswith("bwrap(")
     else:
         assert raw.isolation.startswith("rlimits(")
+
+
+def test_container_subclasses_are_judged_by_what_they_hold(pool):
+    problem = check_problem("def check(candidate):\n    assert candidate('aab') == {'a': 2, 'b': 1}\n", entry="f")
+    honest = "from collections import Counter\ndef f(s):\n    return Counter(s)\n"
+    assert run_program(pool, problem, honest)[0].passed
+    liar = ("class D(dict):\n    def __eq__(self, o): return True\n    def items(self): return [('a', 2), ('b', 1)]\n"
+            "def f(s):\n    return D(z=1)\n")
+    assert not run_program(pool, problem, liar)[0].passed
+    named = check_problem("def check(candidate):\n    assert candidate() == (1, 2)\n", entry="f")
+    assert run_program(pool, named, "from collections import namedtuple\nP = namedtuple('P', 'x y')\ndef f():\n    return P(1, 2)\n")[0].passed
+
+
+def test_tests_see_genuine_stdlib_modules_only(pool):
+    problem = check_problem("def check(candidate):\n    assert candidate() == sys.getsizeof(1)\n", entry="f")
+    assert run_program(pool, problem, "import sys\ndef f():\n    return sys.getsizeof(1)\n")[0].passed
+    fake = ("import types\nsys = types.ModuleType('sys')\nsys.getsizeof = lambda x: -1\n"
+            "def f():\n    return -1\n")
+    assert not run_program(pool, problem, fake)[0].passed
+
+
+def test_io_task_without_reference_outputs_is_never_a_pass(pool):
+    from codelewm_eval.benchmarks.models import Problem, TestSpec
+
+    problem = Problem(benchmark="unit-io", task_id="io/0", prompt="", entry_point="add",
+                      tests=TestSpec(mode="io", entry_point="add", inputs=[[1, 2]]), licence="MIT", source="tests")
+    verdict, _ = run_program(pool, problem, "def add(a, b):\n    return a + b\n", expected=None)
+    assert verdict.status == "not_evaluable" and not verdict.passed
+    verdict, _ = run_program(pool, problem, "def add(a, b):\n    return a + b\n", expected=[3])
+    assert verdict.passed

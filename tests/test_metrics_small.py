@@ -48,6 +48,8 @@ def test_float_tolerance_and_types():
 def test_special_oracles():
     assert outputs_match("humaneval-plus", "find_zero", [[-6, 11, -6, 1]], 1.0, 2.0, 1e-4)
     assert not outputs_match("humaneval-plus", "find_zero", [[-6, 11, -6, 1]], 1.5, 1.0, 1e-4)
+    assert outputs_match("mbpp-plus", "check_str", [], Opaque("re.Match"), True, 0)
+    assert not outputs_match("mbpp-plus", "check_str", [], Opaque("re.Match"), False, 0)
     assert outputs_match("mbpp-plus", "similar_elements", [], (5, 4), (4, 5), 0)
     assert outputs_match("mbpp-plus", "check_str", [], "match", True, 0)
     assert not outputs_match("mbpp-plus", "check_str", [], None, True, 0)
@@ -74,3 +76,27 @@ def test_subclasses_are_copied_as_exact_builtins():
     obj = object()
     tree = encode_value(obj, refs)
     assert tree["$"] == "ref" and refs[tree["id"]] is obj
+
+
+def test_huge_outputs_cross_as_exact_digests(monkeypatch):
+    from codelewm_eval.sandbox import worker
+    from codelewm_eval.sandbox.worker import Digest, digest_of
+
+    monkeypatch.setattr(worker, "DIGEST_OVER_BYTES", 20_000)
+    n = 5000
+    big = [(i, str(i)) for i in range(n)]
+    same = [(i, "%d" % i) for i in range(n)]  # equal values, different objects
+    d1, d2 = digest_of(big), digest_of(same)
+    assert d1 == d2 and d1["kind"] == "list" and d1["items"] == n
+    assert digest_of([list(t) for t in big]) != d1          # tuples vs lists differ
+    assert digest_of(big[:-1] + [(n, "x")]) != d1             # one wrong item differs
+    assert digest_of(tuple(big)) != d1                        # container type differs
+    assert digest_of(big[:10]) is None                        # small values are sent whole
+    tree = __import__("json").loads(dumps({"ok": d1}))
+    decoded = decode_value(tree["ok"], None)
+    assert isinstance(decoded, Digest) and decoded == decode_value(dumps_tree(d2), None)
+    assert decoded != big[:3] and encode_value(decoded, {}) == d1
+
+
+def dumps_tree(tree):
+    return __import__("json").loads(dumps(tree))

@@ -10,7 +10,10 @@ from ..candidates.models import Origin
 
 SCHEMA_VERSION = 1
 
-Status = Literal["passed", "failed", "timeout", "memory", "runtime_error", "syntax_error", "sandbox_violation", "flaky"]
+# not_evaluable: the task's reference outputs could not be computed here, so the candidate
+# can be neither passed nor blamed (never a pass; packs leave such rows out).
+Status = Literal["passed", "failed", "timeout", "memory", "runtime_error", "syntax_error", "sandbox_violation", "flaky",
+                 "not_evaluable"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 MagnitudeBucket = Literal["negative", "zero", "small", "medium", "large"]
 LengthBucket = Literal["empty", "short", "medium", "long", "huge"]

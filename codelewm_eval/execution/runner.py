@@ -117,7 +117,7 @@ class Executor:
                 problem = self.benchmark.problems[task_id]
                 io = problem.tests.mode == "io"
                 self._inputs[task_id] = encode_inputs(problem) if io else []
-                self._expected[task_id] = expected_outputs(self.refs.get(task_id)) if io else None
+                self._expected[task_id] = expected_outputs(problem, self.refs.get(task_id)) if io else None
             return self._inputs[task_id], self._expected[task_id]
 
     def run_one(self, cand: Candidate) -> ExecutionResult:
