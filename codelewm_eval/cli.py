@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InputError
+from .sandbox.pool import SandboxError
 
 DEFAULT_DATA_DIR = "../shared/data"
 
@@ -150,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except InputError as exc:
         print(f"codelewm-eval: error: {exc}", file=sys.stderr)
+        return 2
+    except SandboxError as exc:
+        print(f"codelewm-eval: sandbox: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("codelewm-eval: interrupted; run the same command again to resume", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import warnings
 from pathlib import Path
 
 from ..errors import InputError
@@ -25,15 +26,19 @@ def _mbpp_dir(data_dir: Path | None, name: str) -> Path:
 
 def _called_function(tests: list[str], code: str) -> str | None:
     """The function the asserts exercise: the first called name the solution defines."""
-    try:
-        defined = {n.name for n in ast.parse(code).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    except SyntaxError:
-        defined = set()
-    for test in tests:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MBPP's own code has invalid escape sequences
         try:
-            tree = ast.parse(test)
+            defined = {n.name for n in ast.parse(code).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         except SyntaxError:
-            continue
+            defined = set()
+        trees = []
+        for test in tests:
+            try:
+                trees.append(ast.parse(test))
+            except SyntaxError:
+                continue
+    for tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 if not defined or node.func.id in defined:

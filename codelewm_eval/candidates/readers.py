@@ -79,6 +79,131 @@ def _model_of_run(run: str) -> str:
     return run.split("/")[-1].split("-")[0] if run else run
 
 
+class _Row:
+    """One record of a sample file, with the helpers every format reader needs."""
+
+    def __init__(self, rec: dict, line: int, path: Path, fmt: str, model: str | None, benchmark: Benchmark):
+        self.rec, self.line, self.path, self.fmt, self.model, self.benchmark = rec, line, path, fmt, model, benchmark
+
+    def field(self, name: str, kind):
+        return require(self.rec, name, kind, path=str(self.path), line=self.line)
+
+    def error(self, message: str, field: str | None = None) -> InputError:
+        return InputError(message, path=str(self.path), line=self.line, field=field)
+
+    def task(self, name: str = "task_id") -> str:
+        tid = str(self.field(name, (str, int)))
+        if tid not in self.benchmark.problems:
+            raise self.error(f"unknown task_id {tid!r} for benchmark {self.benchmark.name}", name)
+        return tid
+
+    def origin(self, index: int | None, run: str | None = None, model: str | None = None) -> Origin:
+        return Origin(model=model or self.model, run=run, sample_index=index, source_file=self.path.name,
+                      source_line=self.line, licence=_KNOWN_LICENCES.get(self.fmt), format=self.fmt)
+
+    def strings(self, name: str) -> list[str]:
+        items = self.field(name, list)
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise self.error(f"item {i} is not a string", name)
+        return items
+
+
+class _State:
+    """What readers remember across rows: sample numbers per task, CodeT's row order."""
+
+    def __init__(self, benchmark: Benchmark):
+        self.per_task: dict[str, int] = {}
+        self.codet_row = 0
+        self.order = list(benchmark.problems)
+        self.entry_index = {p.entry_point: tid for tid, p in benchmark.problems.items() if p.entry_point}
+
+    def next_index(self, tid: str) -> int:
+        self.per_task[tid] = self.per_task.get(tid, -1) + 1
+        return self.per_task[tid]
+
+
+def _one_program(row: _Row, state: _State, tid: str, program: str, completion: str | None) -> list[Candidate]:
+    index = state.next_index(tid)
+    given = row.rec.get("candidate_id")
+    cid = str(given) if given else content_id(tid, program, row.model, index)
+    return [Candidate(candidate_id=cid, task_id=tid, program=program, completion=completion, origin=row.origin(index))]
+
+
+def _read_human_eval(row: _Row, state: _State) -> list[Candidate]:
+    tid = row.task()
+    completion = row.field("completion", str)
+    return _one_program(row, state, tid, row.benchmark.problems[tid].prompt + completion, completion)
+
+
+def _read_evalplus(row: _Row, state: _State) -> list[Candidate]:
+    tid = row.task()
+    return _one_program(row, state, tid, row.field("solution", str), None)
+
+
+def _read_codet(row: _Row, state: _State) -> list[Candidate]:
+    prompt = row.field("prompt", str)
+    samples = row.strings("samples")
+    tid = _codet_task(prompt, state.codet_row, state.order, row.benchmark, state.entry_index)
+    state.codet_row += 1
+    if tid is None:
+        raise row.error(f"cannot match this prompt to a task of {row.benchmark.name}", "prompt")
+    out = []
+    for i, raw in enumerate(samples):
+        completion = truncate_at_stops(raw)
+        program = prompt + completion
+        out.append(Candidate(candidate_id=content_id(tid, program, row.model or "codet", i), task_id=tid,
+                             program=program, completion=completion, origin=row.origin(i)))
+    return out
+
+
+def _read_multiple_e(row: _Row, state: _State) -> list[Candidate]:
+    tid = row.task()
+    prompt = row.field("prompt", str)
+    completions = row.strings("completions")
+    statuses = row.rec.get("status") or [None] * len(completions)
+    passed = row.rec.get("passed") or [None] * len(completions)
+    if len(statuses) != len(completions) or len(passed) != len(completions):
+        raise row.error("status/passed lengths differ from completions", "status")
+    return [Candidate(candidate_id=content_id(tid, prompt + c, row.model or "multiple-e", i), task_id=tid,
+                      program=prompt + c, completion=c, origin=row.origin(i),
+                      upstream_passed=passed[i] if isinstance(passed[i], bool) else None, upstream_status=statuses[i])
+            for i, c in enumerate(completions)]
+
+
+def _read_pool(row: _Row, state: _State) -> list[Candidate]:
+    tid = row.task()
+    run = row.field("run", str)
+    code = row.field("code", str)
+    solved = row.rec.get("is_solved")
+    return [Candidate(candidate_id=content_id(tid, code, run, 0), task_id=tid, program=code,
+                      origin=row.origin(0, run=run, model=row.model or _model_of_run(run)),
+                      upstream_passed=solved if isinstance(solved, bool) else None)]
+
+
+def _read_lcb_graded(row: _Row, state: _State) -> list[Candidate]:
+    tid = row.task("question_id")
+    model = str(row.rec.get("model") or row.model or "unknown")
+    codes = row.strings("code_list")
+    grades = row.field("graded_list", list)
+    if len(codes) != len(grades) or not all(isinstance(g, bool) for g in grades):
+        raise row.error("graded_list must hold one boolean per code_list item", "graded_list")
+    return [Candidate(candidate_id=content_id(tid, code, model, i), task_id=tid, program=code,
+                      origin=row.origin(i, run=model, model=model), upstream_passed=grade,
+                      upstream_status="the LiveCodeBench harness")
+            for i, (code, grade) in enumerate(zip(codes, grades))]
+
+
+_READERS = {
+    "human-eval": _read_human_eval,
+    "evalplus": _read_evalplus,
+    "codet": _read_codet,
+    "multiple-e": _read_multiple_e,
+    "pool": _read_pool,
+    "lcb-graded": _read_lcb_graded,
+}
+
+
 def read_candidates(path: str | Path, benchmark: Benchmark, fmt: str = "auto",
                     model: str | None = None) -> list[Candidate]:
     """All candidates of a file, validated against the benchmark's task ids."""
@@ -87,100 +212,15 @@ def read_candidates(path: str | Path, benchmark: Benchmark, fmt: str = "auto",
     if fmt == "canonical":
         return list(canonical_candidates(benchmark))
     path = Path(path)
+    state = _State(benchmark)
     out: list[Candidate] = []
-    entry_index = {p.entry_point: tid for tid, p in benchmark.problems.items() if p.entry_point}
-    per_task: dict[str, int] = {}
-    task_order = list(benchmark.problems)
-    codet_row = 0
-
-    def next_index(tid: str) -> int:
-        per_task[tid] = per_task.get(tid, -1) + 1
-        return per_task[tid]
     for line, rec in iter_jsonl(path):
         if fmt == "auto":
             try:
                 fmt = detect_format(rec)
             except InputError as exc:
                 raise InputError(str(exc), path=str(path), line=line) from None
-        p = str(path)
-
-        def origin(run=None, index=None, mdl=model):
-            return Origin(model=mdl, run=run, sample_index=index, source_file=path.name, source_line=line,
-                          licence=_KNOWN_LICENCES.get(fmt), format=fmt)
-
-        def task_of(field="task_id"):
-            tid = str(require(rec, field, (str, int), path=p, line=line))
-            if tid not in benchmark.problems:
-                raise InputError(f"unknown task_id {tid!r} for benchmark {benchmark.name}", path=p, line=line, field=field)
-            return tid
-
-        if fmt == "human-eval":
-            tid = task_of()
-            completion = require(rec, "completion", str, path=p, line=line)
-            program = benchmark.problems[tid].prompt + completion
-            given = rec.get("candidate_id")
-            index = next_index(tid)
-            out.append(Candidate(candidate_id=str(given) if given else content_id(tid, program, model, index),
-                                 task_id=tid, program=program, completion=completion, origin=origin(index=index)))
-        elif fmt == "evalplus":
-            tid = task_of()
-            program = require(rec, "solution", str, path=p, line=line)
-            given = rec.get("candidate_id")
-            index = next_index(tid)
-            out.append(Candidate(candidate_id=str(given) if given else content_id(tid, program, model, index),
-                                 task_id=tid, program=program, origin=origin(index=index)))
-        elif fmt == "codet":
-            prompt = require(rec, "prompt", str, path=p, line=line)
-            samples = require(rec, "samples", list, path=p, line=line)
-            tid = _codet_task(prompt, codet_row, task_order, benchmark, entry_index)
-            codet_row += 1
-            if tid is None:
-                raise InputError(f"cannot match this prompt to a task of {benchmark.name}", path=p, line=line,
-                                 field="prompt")
-            for i, raw in enumerate(samples):
-                if not isinstance(raw, str):
-                    raise InputError(f"sample {i} is not a string", path=p, line=line, field="samples")
-                completion = truncate_at_stops(raw)
-                program = prompt + completion
-                out.append(Candidate(candidate_id=content_id(tid, program, model or "codet", i), task_id=tid,
-                                     program=program, completion=completion, origin=origin(index=i)))
-        elif fmt == "multiple-e":
-            tid = task_of()
-            prompt = require(rec, "prompt", str, path=p, line=line)
-            completions = require(rec, "completions", list, path=p, line=line)
-            statuses = rec.get("status") or [None] * len(completions)
-            passed = rec.get("passed") or [None] * len(completions)
-            if len(statuses) != len(completions) or len(passed) != len(completions):
-                raise InputError("status/passed lengths differ from completions", path=p, line=line, field="status")
-            for i, completion in enumerate(completions):
-                if not isinstance(completion, str):
-                    raise InputError(f"completion {i} is not a string", path=p, line=line, field="completions")
-                program = prompt + completion
-                out.append(Candidate(candidate_id=content_id(tid, program, model or "multiple-e", i), task_id=tid,
-                                     program=program, completion=completion, origin=origin(index=i),
-                                     upstream_passed=passed[i], upstream_status=statuses[i]))
-        elif fmt == "pool":
-            tid = task_of()
-            run = require(rec, "run", str, path=p, line=line)
-            code = require(rec, "code", str, path=p, line=line)
-            solved = rec.get("is_solved")
-            out.append(Candidate(candidate_id=content_id(tid, code, run, 0), task_id=tid, program=code,
-                                 origin=origin(run=run, index=0, mdl=model or _model_of_run(run)),
-                                 upstream_passed=solved if isinstance(solved, bool) else None))
-        elif fmt == "lcb-graded":
-            tid = task_of("question_id")
-            mdl = str(rec.get("model") or model or "unknown")
-            codes = require(rec, "code_list", list, path=p, line=line)
-            grades = require(rec, "graded_list", list, path=p, line=line)
-            if len(codes) != len(grades):
-                raise InputError("code_list and graded_list lengths differ", path=p, line=line, field="graded_list")
-            for i, (code, grade) in enumerate(zip(codes, grades)):
-                if not isinstance(code, str) or not isinstance(grade, bool):
-                    raise InputError(f"item {i}: expected code string and boolean grade", path=p, line=line,
-                                     field="graded_list")
-                out.append(Candidate(candidate_id=content_id(tid, code, mdl, i), task_id=tid, program=code,
-                                     origin=origin(run=mdl, index=i, mdl=mdl), upstream_passed=grade,
-                                     upstream_status="the LiveCodeBench harness"))
+        out.extend(_READERS[fmt](_Row(rec, line, path, fmt, model, benchmark), state))
     _check_unique(out, path)
     return out
 

@@ -206,6 +206,7 @@ def execute(benchmark: Benchmark, candidates: list[Candidate], out: Path, *, wor
 
 def summarize(benchmark: Benchmark, records: list[ExecutionResult], refs: dict[str, Reference]) -> dict:
     statuses = Counter(r.status for r in records)
+    not_evaluable = {r.task_id for r in records if r.status == "not_evaluable"}
     labelled = [r for r in records if r.upstream_passed is not None]
     agree = sum(1 for r in labelled if r.upstream_passed == r.passed)
     summary = {
@@ -216,7 +217,8 @@ def summarize(benchmark: Benchmark, records: list[ExecutionResult], refs: dict[s
         "tasks": len({r.task_id for r in records}),
         "passed": sum(r.passed for r in records),
         "status_counts": dict(sorted(statuses.items())),
-        "pass_at_k": pass_at_k_table(records),
+        "pass_at_k": pass_at_k_table([r for r in records if r.task_id not in not_evaluable]),
+        "not_evaluable_tasks": sorted(not_evaluable),
         "reference_failures": sorted(t for t, ref in refs.items() if not ref.ok),
     }
     if labelled:

@@ -27,6 +27,7 @@ import struct
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
@@ -138,9 +139,10 @@ def _bwrap_command(tmp_mb: int) -> list[str]:
     return cmd
 
 
-def _fallback_command() -> tuple[list[str], dict]:
+def _fallback_command(scratch: str, cgroup: Path | None) -> tuple[list[str], dict]:
     _, executable, _ = _python_paths()
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    env = {"PATH": "/usr/bin:/bin", "HOME": scratch, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+           "CODELEWM_SCRATCH": scratch, "CODELEWM_SWEEP": f"cgroup:{cgroup}" if cgroup else "session"}
     dirs = _numpy_dirs()
     if dirs:
         env["CODELEWM_EXTRA_PATH"] = str(dirs[0].parent)
@@ -185,12 +187,14 @@ class _PidsCgroup:
 class Worker:
     def __init__(self, use_bwrap: bool, limits: Limits, tmp_mb: int = 128):
         self.cgroup = _PidsCgroup(limits.nproc + 8)
+        self.scratch: str | None = None
         if use_bwrap:
             cmd, env = _bwrap_command(tmp_mb), {}
             level = "bwrap(user,pid,net,ipc,uts,cgroup ns; uid 65534; ro /usr+stdlib; private /tmp)"
         else:
-            cmd, env = _fallback_command()
-            level = "rlimits(session, scrubbed env, no site-packages; shared net/fs/pids)"
+            self.scratch = tempfile.mkdtemp(prefix="codelewm-scratch-")
+            cmd, env = _fallback_command(self.scratch, self.cgroup.path)
+            level = "rlimits(session, scrubbed env, no site-packages, private scratch dir; shared net/fs/pids)"
         if self.cgroup.path is not None:
             level += "+pids-cgroup"
         self.isolation = level
@@ -252,6 +256,8 @@ class Worker:
             self.proc.kill()
             self.proc.wait()
         self.cgroup.remove()
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class SandboxPool:
@@ -265,6 +271,10 @@ class SandboxPool:
             raise ValueError(f"unknown isolation {isolation!r}")
         if isolation == "auto":
             self.use_bwrap = bwrap_available()
+            if not self.use_bwrap and os.geteuid() == 0:
+                raise SandboxError(
+                    "refusing to run untrusted candidates as root without bubblewrap: install it "
+                    "(apt-get install bubblewrap) or pass --isolation rlimits to accept the weaker fallback")
         elif isolation == "bwrap":
             if not bwrap_available():
                 raise SandboxError("bubblewrap is not usable here (install Debian's 'bubblewrap')")

@@ -45,7 +45,11 @@ PRELOAD = (
 )  # numpy stays importable but is not preloaded: it doubles the cost of every fork
 MAX_FRAME = 64 * 1024 * 1024
 MAX_ITER_ITEMS = 1_000_000
-WORK_ROOT = "/tmp"
+# Inside bubblewrap /tmp, /dev/shm and /dev/mqueue are private to this worker and the pid
+# namespace holds nothing but it; the rlimits fallback gets a private scratch directory and
+# a sweep limited to its own cgroup (or to the candidate's session) from the orchestrator.
+WORK_ROOT = os.environ.get("CODELEWM_SCRATCH") or "/tmp"
+SWEEP = os.environ.get("CODELEWM_SWEEP") or "pidns"
 
 
 # --------------------------------------------------------------------------- framing
@@ -694,12 +698,33 @@ def _run_io(channel: Channel, load: dict, tests: dict, per_call, deadline: float
 # code. T asks Z over a unix socket; Z answers with the RPC pipe ends of a fresh C
 # (SCM_RIGHTS) and, when T is done, kills C and everything else it spawned.
 
-SCRATCH_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue")
+SCRATCH_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue") if SWEEP == "pidns" else (WORK_ROOT,)
 
 
-def _kill_everything_else(keep: set[int]) -> None:
+def _sweep_candidates(keep: set[int], candidate: int) -> list[int]:
+    """Every process the candidate may have left behind, and nothing else."""
+    if SWEEP == "pidns":  # a private pid namespace: everything but us is the candidate's
+        return [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in keep]
+    if SWEEP.startswith("cgroup:"):  # our own pids cgroup: nothing can leave it
+        try:
+            with open(os.path.join(SWEEP[len("cgroup:"):], "cgroup.procs")) as fh:
+                return [int(x) for x in fh.read().split() if int(x) not in keep]
+        except (OSError, ValueError):
+            pass
+    victims = []  # weakest: the candidate's own session (a second setsid escapes it)
+    for n in os.listdir("/proc"):
+        if n.isdigit() and int(n) not in keep:
+            try:
+                if os.getsid(int(n)) == candidate:
+                    victims.append(int(n))
+            except OSError:
+                pass
+    return victims
+
+
+def _kill_everything_else(keep: set[int], candidate: int) -> None:
     for _ in range(3):
-        victims = [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in keep]
+        victims = _sweep_candidates(keep, candidate)
         if not victims:
             return
         for pid in victims:
@@ -803,7 +828,7 @@ def zygote_main(sock) -> None:
                     _, _, c_rusage = os.wait4(spare.pid, 0)
                 except (OSError, ChildProcessError):
                     pass
-            _kill_everything_else(keep)
+            _kill_everything_else(keep, spare.pid)
             write_frame(control, json.dumps({
                 "c_exit": _describe_status(c_status),
                 "peak_memory_mb": round(c_rusage.ru_maxrss / 1024.0, 2) if c_rusage else None,
