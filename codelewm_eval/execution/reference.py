@@ -46,13 +46,13 @@ def _executor_version() -> str:
     return hashlib.sha256(WORKER_SCRIPT.read_bytes()).hexdigest()[:16]
 
 
-_EXECUTOR_VERSION = _executor_version()
+EXECUTOR_VERSION = _executor_version()
 
 
 def reference_key(problem: Problem) -> str:
     spec = problem.tests
     h = hashlib.sha256()
-    payload = {"v": CACHE_VERSION, "executor": _EXECUTOR_VERSION, "benchmark": problem.benchmark, "task": problem.task_id,
+    payload = {"v": CACHE_VERSION, "executor": EXECUTOR_VERSION, "benchmark": problem.benchmark, "task": problem.task_id,
                "canonical": problem.canonical_solution, "mode": spec.mode, "setup": spec.trusted_setup,
                "test": spec.test_code, "inputs": encode_inputs(problem) if spec.mode == "io" else None}
     h.update(json.dumps(payload, sort_keys=True).encode())

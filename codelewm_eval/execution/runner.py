@@ -26,7 +26,7 @@ from ..io import atomic_writer
 from ..sandbox.pool import Limits, SandboxPool
 from .jobs import Verdict, build_job, encode_inputs, judge
 from .passk import pass_at_k_table
-from .reference import Reference, budget_for, default_cache_dir, ensure_references, expected_outputs
+from .reference import EXECUTOR_VERSION, Reference, budget_for, default_cache_dir, ensure_references, expected_outputs
 from .results import ExecutionResult, buckets_of
 
 RETRY_FACTOR = 2.0
@@ -36,7 +36,8 @@ PROVENANCE_HERE = "executed here"
 def run_key(benchmark: Benchmark, candidates: list[Candidate], limits: Limits) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"benchmark": benchmark.name, "version": benchmark.version, "sha": benchmark.source_sha256,
-                         "memory_mb": limits.memory_mb, "output_bytes": limits.output_bytes}).encode())
+                         "memory_mb": limits.memory_mb, "output_bytes": limits.output_bytes,
+                         "executor": EXECUTOR_VERSION}).encode())
     for c in candidates:
         h.update(c.candidate_id.encode())
         h.update(hashlib.sha256(c.program.encode("utf-8", "surrogatepass")).digest())
