@@ -84,3 +84,16 @@ def test_unreadable_file(he, tmp_path):
     with gzip.open(good_gz, "wt") as fh:
         fh.write(json.dumps({"task_id": "HumanEval/0", "completion": "    return 1\n"}) + "\n")
     assert len(read_candidates(good_gz, he)) == 1
+
+
+def test_pool_programs_follow_the_prompt(he):
+    from codelewm_eval.candidates.readers import pool_program
+
+    prompt = he.problems["HumanEval/50"].prompt
+    body = "    return ''.join(chr(((ord(ch) - 5 - ord('a')) % 26) + ord('a')) for ch in s)\n"
+    assert pool_program(prompt, body) == prompt + body
+    full = "def decode_shift(s: str):\n" + body
+    program = pool_program(prompt, full)
+    assert program.startswith(prompt.rstrip("\n")) and program.endswith(full)
+    assert "def encode_shift" in program  # the prompt's helper is there for the candidate
+    assert pool_program(prompt, "") == ""

@@ -400,3 +400,11 @@ def test_io_task_without_reference_outputs_is_never_a_pass(pool):
     assert verdict.status == "not_evaluable" and not verdict.passed
     verdict, _ = run_program(pool, problem, "def add(a, b):\n    return a + b\n", expected=[3])
     assert verdict.passed
+
+
+def test_truthiness_of_returned_objects_is_asked_not_assumed(pool):
+    problem = check_problem("def check(candidate):\n    assert candidate('annie')\n    assert not candidate('dawood')\n", entry="f")
+    honest = "import re\ndef f(s):\n    return re.search('^[aeiou]', s)\n"
+    assert run_program(pool, problem, honest)[0].passed
+    always = "class T:\n    def __bool__(self): return True\ndef f(s):\n    return T()\n"
+    assert not run_program(pool, problem, always)[0].passed

@@ -80,3 +80,12 @@ def test_livecodebench_is_ingested_never_executed(tmp_path, data_dir):
     assert all(r["isolation"] == "not executed here" for r in records)
     assert all(r["label_provenance"].startswith("graded upstream by") for r in records)
     assert all(r["passed"] == r["upstream_passed"] for r in records)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mbpp", "mbpp-sanitized"])
+def test_mbpp_canonical_solutions_pass_their_asserts(tmp_path, data_dir, name):
+    bench = load_benchmark(name, data_dir)
+    summary, records = _run(bench, list(canonical_candidates(bench)), tmp_path, name)
+    failing = sorted((r["task_id"], r["error"]) for r in records if not r["passed"])
+    assert failing == [], failing

@@ -8,7 +8,8 @@ Formats (``--samples-format``; ``auto`` looks at the first record):
   tasks by the function the prompt defines)
 * ``multiple-e``: ``completions[]`` with ``status[]`` and ``passed[]`` (program = the row's
   prompt + completion)
-* ``pool``: ``task_id``, ``run``, ``code``, ``is_solved`` (MapCoder pools)
+* ``pool``: ``task_id``, ``run``, ``code``, ``is_solved`` (MapCoder pools; program = the task's
+  prompt, then the code)
 * ``lcb-graded``: LiveCodeBench submissions (``question_id``, ``model``, ``code_list[]``,
   ``graded_list[]``): labels graded upstream, ingested with that provenance
 * ``canonical``: not a file: the benchmark's own canonical solutions
@@ -171,12 +172,26 @@ def _read_multiple_e(row: _Row, state: _State) -> list[Candidate]:
             for i, c in enumerate(completions)]
 
 
+def pool_program(prompt: str, code: str) -> str:
+    """The program a pool row stands for: its code after the task's prompt, as the prompt +
+    completion harnesses that graded the pools ran it. Some runs store only a function body
+    (indented first line); the prompt's imports and helpers (HumanEval/50's encode_shift) are
+    otherwise missing from code extracted as a single function."""
+    if not code.strip():
+        return code
+    first = next(line for line in code.splitlines() if line.strip())
+    if first[:1] in (" ", "\t"):
+        return prompt + code
+    return prompt.rstrip("\n") + "\n\n" + code
+
+
 def _read_pool(row: _Row, state: _State) -> list[Candidate]:
     tid = row.task()
     run = row.field("run", str)
     code = row.field("code", str)
     solved = row.rec.get("is_solved")
-    return [Candidate(candidate_id=content_id(tid, code, run, 0), task_id=tid, program=code,
+    program = pool_program(row.benchmark.problems[tid].prompt, code)
+    return [Candidate(candidate_id=content_id(tid, code, run, 0), task_id=tid, program=program, completion=code,
                       origin=row.origin(0, run=run, model=row.model or _model_of_run(run)),
                       upstream_passed=solved if isinstance(solved, bool) else None)]
 

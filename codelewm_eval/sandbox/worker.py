@@ -404,6 +404,8 @@ def candidate_main(prog_r: int, call_r: int, reply_w: int) -> None:
                 value = int(len(target))
             elif op == "getitem":
                 value = target[args[0]]
+            elif op == "bool":
+                value = bool(target)
             elif op == "contains":
                 value = bool(args[0] in target)
             elif op == "str":
@@ -516,6 +518,12 @@ class RemoteRef:
 
     def __len__(self):
         return self._ch.request("len", self._id)
+
+    def __bool__(self):
+        value = self._ch.request("bool", self._id)
+        if type(value) is not bool:
+            raise CandidateGone("malformed truth value")
+        return value
 
     def __getitem__(self, key):
         return self._ch.request("getitem", self._id, (key,))
