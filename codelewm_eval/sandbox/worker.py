@@ -325,7 +325,7 @@ def _close_fds_except(keep: set) -> None:
 
 
 def candidate_main(prog_r: int, call_r: int, reply_w: int) -> None:
-    """Runs in C. Never returns."""
+    """Runs in C: enter the candidate's process, load its program, serve calls. Never returns."""
     os.setsid()
     _close_fds_except({prog_r, call_r, reply_w})
     try:
@@ -333,7 +333,14 @@ def candidate_main(prog_r: int, call_r: int, reply_w: int) -> None:
     except Exception:
         os._exit(3)
     os.close(prog_r)
-    workdir = job["workdir"]
+    _enter_workdir(job["workdir"])
+    _apply_rlimits(job["limits"], job["limits"]["cpu_s"])
+    _load_program(job, reply_w)
+    _serve_calls(call_r, reply_w)
+
+
+def _enter_workdir(workdir: str) -> None:
+    """A fresh working directory; stdin from /dev/null, stdout and stderr to a capped file."""
     os.mkdir(workdir, 0o700)
     os.chdir(workdir)
     out_fd = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -343,37 +350,64 @@ def candidate_main(prog_r: int, call_r: int, reply_w: int) -> None:
     os.dup2(out_fd, 2)
     os.close(null_fd)
     os.close(out_fd)
-    _apply_rlimits(job["limits"], job["limits"]["cpu_s"])
-    refs = _REFS
 
-    def reply(tree) -> None:
-        write_frame(reply_w, dumps(tree))
 
+def _load_program(job: dict, reply_w: int) -> None:
+    """Execute the program as module __candidate__ and report what it defines (or why not)."""
     module = types.ModuleType("__candidate__")
     module.__dict__["__builtins__"] = builtins
     sys.modules["__candidate__"] = module
     try:
         code = compile(job["program"], "<candidate>", "exec")
     except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
-        reply({"load": "syntax_error", "error": f"{type(exc).__name__}: {exc}"[:500]})
+        write_frame(reply_w, dumps({"load": "syntax_error", "error": f"{type(exc).__name__}: {exc}"[:500]}))
         os._exit(0)
     try:
         exec(code, module.__dict__)
-        if job.get("setup"):
-            exec(compile(job["setup"], "<setup>", "exec"), module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - any failure while loading is the candidate's
-        reply({"load": "error", "exc": [type(exc).__name__, str(exc)[:500]]})
+        write_frame(reply_w, dumps({"load": "error", "exc": [type(exc).__name__, str(exc)[:500]]}))
         os._exit(0)
-    names = {}
-    modules = {}
+    names, modules = {}, {}
     for name, value in list(module.__dict__.items()):
         if isinstance(value, types.ModuleType):
             modules[name] = str(getattr(value, "__name__", ""))[:100]
-            continue
-        if name.startswith("__") or not callable(value):
-            continue
-        names[name] = encode_value(value, refs)
-    reply({"load": "ok", "names": names, "modules": modules})
+        elif not name.startswith("__") and callable(value):
+            names[name] = encode_value(value, _REFS)
+    write_frame(reply_w, dumps({"load": "ok", "names": names, "modules": modules}))
+
+
+def _answer(op: str, target, args, kwargs):
+    """One remote operation on one of C's objects; the value goes back as tagged JSON."""
+    if op == "call":
+        return target(*args, **kwargs)
+    if op == "getattr":
+        return getattr(target, args[0])
+    if op == "setattr":
+        setattr(target, args[0], args[1])
+        return None
+    if op == "iter":
+        value = []
+        for item in target:
+            value.append(item)
+            if len(value) > MAX_ITER_ITEMS:
+                raise MemoryError("iterator too long")
+        return value
+    if op == "len":
+        return int(len(target))
+    if op == "getitem":
+        return target[args[0]]
+    if op == "bool":
+        return bool(target)
+    if op == "contains":
+        return bool(args[0] in target)
+    if op == "str":
+        return str(target)
+    if op == "repr":
+        return repr(target)
+    raise ValueError(f"unknown op {op}")
+
+
+def _serve_calls(call_r: int, reply_w: int) -> None:
     while True:
         try:
             request = read_frame(call_r)
@@ -381,45 +415,12 @@ def candidate_main(prog_r: int, call_r: int, reply_w: int) -> None:
             os._exit(0)
         try:
             op, ref_id, args, kwargs, options = pickle.loads(request)
-            target = refs[ref_id]
-            if op == "call":
-                value = target(*args, **kwargs)
-                if options.get("digest"):
-                    huge = digest_of(value)
-                    if huge is not None:
-                        write_frame(reply_w, dumps({"ok": huge}))
-                        continue
-            elif op == "getattr":
-                value = getattr(target, args[0])
-            elif op == "setattr":
-                setattr(target, args[0], args[1])
-                value = None
-            elif op == "iter":
-                value = []
-                for item in target:
-                    value.append(item)
-                    if len(value) > MAX_ITER_ITEMS:
-                        raise MemoryError("iterator too long")
-            elif op == "len":
-                value = int(len(target))
-            elif op == "getitem":
-                value = target[args[0]]
-            elif op == "bool":
-                value = bool(target)
-            elif op == "contains":
-                value = bool(args[0] in target)
-            elif op == "str":
-                value = str(target)
-            elif op == "repr":
-                value = repr(target)
-            else:
-                raise ValueError(f"unknown op {op}")
-            tree = {"ok": encode_value(value, refs)}
-        except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, SystemExit):
-                tree = {"exc": ["SystemExit", str(exc)[:200]]}
-            else:
-                tree = {"exc": [type(exc).__name__, str(exc)[:500]]}
+            value = _answer(op, _REFS[ref_id], args, kwargs)
+            huge = digest_of(value) if op == "call" and options.get("digest") else None
+            tree = {"ok": huge if huge is not None else encode_value(value, _REFS)}
+        except BaseException as exc:  # noqa: BLE001 - every failure is reported, none escapes
+            limit = 200 if isinstance(exc, SystemExit) else 500
+            tree = {"exc": [type(exc).__name__, str(exc)[:limit]]}
         try:
             payload = dumps(tree)
         except BaseException as exc:  # noqa: BLE001
