@@ -11,7 +11,7 @@ import pytest
 
 from codelewm_eval.sandbox.pool import SandboxPool
 
-from .conftest import check_problem, run_program
+from .conftest import run_program
 from .test_hostile import ADD, FAKE_EQUALITY, TRUE_TEST
 
 

@@ -8,7 +8,7 @@ import pytest
 from codelewm_eval.execution.compare import Opaque, outputs_match
 from codelewm_eval.execution.passk import pass_at_k, pass_at_k_table
 from codelewm_eval.execution.results import buckets_of, length_bucket, magnitude_bucket
-from codelewm_eval.sandbox.worker import DecodeError, decode_value, dumps, encode_value
+from codelewm_eval.sandbox.inside.codec import DecodeError, decode_value, dumps, encode_value
 
 
 def test_pass_at_k_matches_the_closed_form():
@@ -79,10 +79,10 @@ def test_subclasses_are_copied_as_exact_builtins():
 
 
 def test_huge_outputs_cross_as_exact_digests(monkeypatch):
-    from codelewm_eval.sandbox import worker
-    from codelewm_eval.sandbox.worker import Digest, digest_of
+    from codelewm_eval.sandbox.inside import codec
+    from codelewm_eval.sandbox.inside.codec import Digest, digest_of
 
-    monkeypatch.setattr(worker, "DIGEST_OVER_BYTES", 20_000)
+    monkeypatch.setattr(codec, "DIGEST_OVER_BYTES", 20_000)
     n = 5000
     big = [(i, str(i)) for i in range(n)]
     same = [(i, "%d" % i) for i in range(n)]  # equal values, different objects

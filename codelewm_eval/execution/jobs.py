@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..benchmarks.models import Problem
 from ..sandbox.pool import Limits, RawOutcome
-from ..sandbox.worker import decode_value, encode_value
+from ..sandbox.inside.codec import decode_value, encode_value
 from .compare import Opaque, outputs_match
 
 

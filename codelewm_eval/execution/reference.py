@@ -41,9 +41,12 @@ def default_cache_dir() -> Path:
 
 def _executor_version() -> str:
     """Expected outputs depend on how values cross the sandbox: key them to that code."""
-    from ..sandbox.pool import WORKER_SCRIPT
+    from ..sandbox.pool import INSIDE
 
-    return hashlib.sha256(WORKER_SCRIPT.read_bytes()).hexdigest()[:16]
+    h = hashlib.sha256()
+    for path in sorted(INSIDE.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 EXECUTOR_VERSION = _executor_version()

@@ -1,6 +1,6 @@
 """Warm sandboxed workers, seen from the orchestrator.
 
-A pool starts N copies of `worker.py` (stdlib only) inside the strongest isolation this
+A pool starts N copies of the `inside` package's worker (stdlib only) inside the strongest isolation this
 machine offers and hands them jobs. The isolation level actually achieved is recorded on
 every result:
 
@@ -33,9 +33,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-SANDBOX_WORKER = "/opt/codelewm/worker.py"
+INSIDE = Path(__file__).with_name("inside")     # the stdlib-only package that runs in the sandbox
+SANDBOX_ROOT = "/opt/codelewm"
 SANDBOX_PYLIB = "/opt/codelewm/pylib"
+START = "import sys; sys.path.insert(0, {root!r}); from inside.main import main; main()"
 CGROUP_PIDS_ROOT = Path("/sys/fs/cgroup/pids")
 
 
@@ -122,7 +123,7 @@ def _bwrap_command(tmp_mb: int) -> list[str]:
         "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
         "--ro-bind", base_prefix, base_prefix,
         "--tmpfs", site,
-        "--ro-bind", str(WORKER_SCRIPT), SANDBOX_WORKER,
+        "--ro-bind", str(INSIDE), f"{SANDBOX_ROOT}/inside",
         "--proc", "/proc", "--dev", "/dev",
         "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp",
         "--chdir", "/tmp",
@@ -135,7 +136,7 @@ def _bwrap_command(tmp_mb: int) -> list[str]:
     # bwrap builds the root on a tmpfs: make it read-only once everything is mounted, so the
     # only writable places are the private /tmp and /dev/shm, which the worker wipes per job.
     cmd += ["--remount-ro", "/"]
-    cmd += [executable, "-S", "-I", "-B", SANDBOX_WORKER]
+    cmd += [executable, "-S", "-I", "-B", "-c", START.format(root=SANDBOX_ROOT)]
     return cmd
 
 
@@ -146,7 +147,7 @@ def _fallback_command(scratch: str, cgroup: Path | None) -> tuple[list[str], dic
     dirs = _numpy_dirs()
     if dirs:
         env["CODELEWM_EXTRA_PATH"] = str(dirs[0].parent)
-    return [executable, "-S", "-I", "-B", str(WORKER_SCRIPT)], env
+    return [executable, "-S", "-I", "-B", "-c", START.format(root=str(INSIDE.parent))], env
 
 
 class _PidsCgroup:

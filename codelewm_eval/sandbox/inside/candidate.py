@@ -1,0 +1,156 @@
+"""C, the candidate process: enter a fresh workdir under limits, load the program, serve calls."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import math
+import os
+import pickle
+import resource
+import sys
+import types
+
+from .codec import digest_of, dumps, encode_value
+from .framing import read_frame, write_frame
+
+MAX_ITER_ITEMS = 1_000_000
+_REFS: dict = {}
+
+
+def _resolve_ref(ref_id):
+    """Unpickled in C: turns a reference that T passes back into C's own object."""
+    return _REFS[ref_id]
+
+
+def _apply_rlimits(limits: dict, cpu_seconds: float) -> None:
+    def setl(which, value):
+        try:
+            soft, hard = resource.getrlimit(which)
+            value = int(value)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+
+    setl(resource.RLIMIT_AS, limits["memory_mb"] * 1024 * 1024)
+    setl(resource.RLIMIT_CPU, max(1, math.ceil(cpu_seconds)))
+    setl(resource.RLIMIT_FSIZE, limits["output_bytes"])
+    setl(resource.RLIMIT_CORE, 0)
+    setl(resource.RLIMIT_NOFILE, 64)
+    if limits.get("nproc"):
+        setl(resource.RLIMIT_NPROC, limits["nproc"])
+
+
+def _close_fds_except(keep: set) -> None:
+    """Close every descriptor above 2 except `keep` (close_range: no /proc walk)."""
+    low = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+
+
+def candidate_main(prog_r: int, call_r: int, reply_w: int) -> None:
+    """Runs in C: enter the candidate's process, load its program, serve calls. Never returns."""
+    os.setsid()
+    _close_fds_except({prog_r, call_r, reply_w})
+    try:
+        job = json.loads(read_frame(prog_r))
+    except Exception:
+        os._exit(3)
+    os.close(prog_r)
+    _enter_workdir(job["workdir"])
+    _apply_rlimits(job["limits"], job["limits"]["cpu_s"])
+    _load_program(job, reply_w)
+    _serve_calls(call_r, reply_w)
+
+
+def _enter_workdir(workdir: str) -> None:
+    """A fresh working directory; stdin from /dev/null, stdout and stderr to a capped file."""
+    os.mkdir(workdir, 0o700)
+    os.chdir(workdir)
+    out_fd = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    null_fd = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null_fd, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(null_fd)
+    os.close(out_fd)
+
+
+def _load_program(job: dict, reply_w: int) -> None:
+    """Execute the program as module __candidate__ and report what it defines (or why not)."""
+    module = types.ModuleType("__candidate__")
+    module.__dict__["__builtins__"] = builtins
+    sys.modules["__candidate__"] = module
+    try:
+        code = compile(job["program"], "<candidate>", "exec")
+    except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
+        write_frame(reply_w, dumps({"load": "syntax_error", "error": f"{type(exc).__name__}: {exc}"[:500]}))
+        os._exit(0)
+    try:
+        exec(code, module.__dict__)
+    except BaseException as exc:  # noqa: BLE001 - any failure while loading is the candidate's
+        write_frame(reply_w, dumps({"load": "error", "exc": [type(exc).__name__, str(exc)[:500]]}))
+        os._exit(0)
+    names, modules = {}, {}
+    for name, value in list(module.__dict__.items()):
+        if isinstance(value, types.ModuleType):
+            modules[name] = str(getattr(value, "__name__", ""))[:100]
+        elif not name.startswith("__") and callable(value):
+            names[name] = encode_value(value, _REFS)
+    write_frame(reply_w, dumps({"load": "ok", "names": names, "modules": modules}))
+
+
+def _answer(op: str, target, args, kwargs):
+    """One remote operation on one of C's objects; the value goes back as tagged JSON."""
+    if op == "call":
+        return target(*args, **kwargs)
+    if op == "getattr":
+        return getattr(target, args[0])
+    if op == "setattr":
+        setattr(target, args[0], args[1])
+        return None
+    if op == "iter":
+        value = []
+        for item in target:
+            value.append(item)
+            if len(value) > MAX_ITER_ITEMS:
+                raise MemoryError("iterator too long")
+        return value
+    if op == "len":
+        return int(len(target))
+    if op == "getitem":
+        return target[args[0]]
+    if op == "bool":
+        return bool(target)
+    if op == "contains":
+        return bool(args[0] in target)
+    if op == "str":
+        return str(target)
+    if op == "repr":
+        return repr(target)
+    raise ValueError(f"unknown op {op}")
+
+
+def _serve_calls(call_r: int, reply_w: int) -> None:
+    while True:
+        try:
+            request = read_frame(call_r)
+        except EOFError:
+            os._exit(0)
+        try:
+            op, ref_id, args, kwargs, options = pickle.loads(request)
+            value = _answer(op, _REFS[ref_id], args, kwargs)
+            huge = digest_of(value) if op == "call" and options.get("digest") else None
+            tree = {"ok": huge if huge is not None else encode_value(value, _REFS)}
+        except BaseException as exc:  # noqa: BLE001 - every failure is reported, none escapes
+            limit = 200 if isinstance(exc, SystemExit) else 500
+            tree = {"exc": [type(exc).__name__, str(exc)[:limit]]}
+        try:
+            payload = dumps(tree)
+        except BaseException as exc:  # noqa: BLE001
+            payload = dumps({"exc": ["UnencodableResult", str(exc)[:200]]})
+        write_frame(reply_w, payload)

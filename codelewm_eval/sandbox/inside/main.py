@@ -1,0 +1,96 @@
+"""The worker's entry point: T's main loop (see the package docstring)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+from .framing import read_frame, write_frame
+from .tester import _set_non_dumpable, run_tests
+from .zygote import zygote_main
+
+PRELOAD = (
+    "array", "bisect", "collections", "copy", "datetime", "decimal", "fractions",
+    "functools", "hashlib", "heapq", "itertools", "json", "math", "operator", "random",
+    "re", "statistics", "string", "typing", "unicodedata", "cmath", "dataclasses",
+)  # numpy stays importable but is not preloaded: it doubles the cost of every fork
+
+
+def serve(in_fd: int = 0, out_fd: int = 1) -> None:
+    # Nobody in the sandbox (all one uid) may ptrace T or read its memory: it holds the tests.
+    _set_non_dumpable()
+    extra = os.environ.get("CODELEWM_EXTRA_PATH")
+    if extra:
+        sys.path.insert(0, extra)
+    # The interpreter runs with -S (no site-packages); install the builtins `site` would add
+    # (help, exit, quit, copyright, credits, license) without touching sys.path.
+    try:
+        import site
+
+        site.setquit()
+        site.setcopyright()
+        site.sethelper()
+    except Exception:  # pragma: no cover
+        pass
+    for name in PRELOAD:
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    import gc
+
+    gc.collect()
+    gc.freeze()  # forked children then never walk (and copy) the inherited objects' pages
+    t_sock, z_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    zpid = os.fork()
+    if zpid == 0:
+        t_sock.close()
+        try:
+            zygote_main(z_sock)
+        finally:
+            os._exit(6)
+    z_sock.close()
+    control = t_sock.fileno()
+    write_frame(out_fd, json.dumps({"ready": True, "pid": os.getpid()}).encode())
+    while True:
+        try:
+            header = json.loads(read_frame(in_fd))
+            tests = json.loads(read_frame(in_fd))
+        except EOFError:
+            return
+        started = time.monotonic()
+        meta = {"wall_s": None}
+        try:
+            write_frame(control, json.dumps({"op": "start", "program": header["program"],
+                                             "limits": header["limits"]}).encode())
+            msg, fds, _, _ = socket.recv_fds(t_sock, 1 << 16, 2)
+            if len(fds) != 2:
+                raise OSError("zygote sent no pipes")
+            call_w, reply_r = fds
+            try:
+                result = run_tests(call_w, reply_r, header, tests)
+            finally:
+                os.close(call_w)
+                os.close(reply_r)
+            write_frame(control, json.dumps({"op": "finish"}).encode())
+            meta.update(json.loads(read_frame(control)))
+        except (OSError, EOFError, ValueError):
+            # The candidate brought down the zygote: this worker can no longer make clean
+            # candidate processes. Report it and exit; the orchestrator starts a new worker.
+            meta["worker_died"] = True
+            result = None
+        meta["tester_answered"] = result is not None
+        meta["wall_s"] = round(time.monotonic() - started, 6)
+        write_frame(out_fd, json.dumps(meta).encode())
+        write_frame(out_fd, json.dumps(result, allow_nan=False, default=str).encode() if result is not None else b"null")
+        if result is None:
+            os._exit(0)
+
+
+def main() -> None:
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    serve()
