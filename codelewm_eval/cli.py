@@ -70,10 +70,37 @@ def cmd_execute(args) -> int:
                       isolation=args.isolation, progress=not args.no_progress)
     summary_path = Path(args.out).with_suffix(".summary.json")
     from .io import write_json_atomic
+    from .manifest import write_manifest
 
     write_json_atomic(summary_path, summary)
+    write_manifest(Path(args.out), "execution-results", files=[Path(args.out), summary_path],
+                   command=["codelewm-eval", *sys.argv[1:]],
+                   config={"benchmark": bench.name, "benchmark_version": bench.version,
+                           "benchmark_sha256": bench.source_sha256, "samples": str(source) if source else "canonical",
+                           "samples_format": fmt, "memory_mb": args.memory_mb,
+                           "max_output_bytes": args.max_output_bytes, "isolation": summary.get("isolation")})
     _print_summary(summary, args.json)
     return 0
+
+
+def cmd_manifest_verify(args) -> int:
+    from .manifest import manifest_path_for, verify
+
+    path = manifest_path_for(args.target)
+    if not path.exists():
+        raise InputError("no manifest here (expected manifest.json in a directory, or FILE.manifest.json)",
+                         path=str(path))
+    problems = verify(args.target)
+    if args.json:
+        print(json.dumps({"schema_version": 1, "manifest": str(path), "ok": not problems,
+                          "problems": [p.model_dump() for p in problems]}, indent=2))
+    elif problems:
+        print(f"{path}: {len(problems)} problem(s)")
+        for p in problems:
+            print(f"  {p.kind:10s} {p.path}: {p.detail}  [{p.manifest}]")
+    else:
+        print(f"{path}: ok")
+    return 1 if problems else 0
 
 
 def cmd_benchmarks(args) -> int:
@@ -123,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--no-progress", action="store_true")
     ex.add_argument("--json", action="store_true", help="print the summary as JSON")
     ex.set_defaults(func=cmd_execute)
+
+    mf = sub.add_parser("manifest", help="artifact manifests")
+    mf_sub = mf.add_subparsers(dest="manifest_verb", required=True)
+    mv = mf_sub.add_parser("verify", help="check an artifact against its manifest, parents included",
+                           description="Verify DIR/manifest.json (or FILE.manifest.json): exit 1 naming every "
+                                       "missing, changed or unexpected file and every parent that does not verify.")
+    mv.add_argument("target", help="an artifact directory, a file artifact, or a manifest path")
+    mv.add_argument("--json", action="store_true")
+    mv.set_defaults(func=cmd_manifest_verify)
 
     bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
     bl.set_defaults(func=cmd_benchmarks)

@@ -55,6 +55,11 @@ def test_execute_labels_and_summary(tmp_path, capsys):
     assert summary["pass_at_k"] == {"pass@1": 0.5}
     assert not out.with_name(out.name + ".partial").exists()
     assert json.loads(out.with_suffix(".summary.json").read_text())["candidates"] == 48
+    from codelewm_eval.manifest import verify
+
+    assert verify(out) == []  # results and summary are covered by results.jsonl.manifest.json
+    manifest = json.loads(out.with_name(out.name + ".manifest.json").read_text())
+    assert manifest["kind"] == "execution-results" and manifest["config"]["benchmark"] == "humaneval"
     first = records[0]
     for field in ("schema_version", "benchmark", "task_id", "candidate_id", "passed", "status", "isolation",
                   "label_provenance", "program", "origin", "output_magnitude_bucket", "output_length_bucket"):

@@ -1,0 +1,190 @@
+"""Manifests: what an artifact is made of and where it came from, hash by hash.
+
+A manifest lists its files (sha256, bytes), its parent manifests (path and the sha256 of the
+parent manifest file itself), the command and config that made it (with a config hash), the
+code version and created_at. Two shapes:
+
+* a directory artifact (a pack, a run): ``DIR/manifest.json`` covers every file in DIR, so
+  a file that is there but not listed is *unexpected*;
+* a file artifact (execution results): ``FILE.manifest.json`` beside it covers FILE and its
+  companions (e.g. ``FILE.summary.json``), and nothing else in that directory.
+
+`verify` checks the files, then each parent recursively; it returns every problem, never
+just the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from . import __version__
+from .errors import InputError
+from .io import sha256_file, write_json_atomic
+
+SCHEMA_VERSION = 1
+DIR_MANIFEST = "manifest.json"
+SIDECAR_SUFFIX = ".manifest.json"
+
+
+class FileEntry(BaseModel):
+    path: str = Field(description="relative to the manifest's directory")
+    sha256: str
+    bytes: int
+
+
+class ParentRef(BaseModel):
+    manifest: str = Field(description="path of the parent manifest, relative to this manifest's directory")
+    sha256: str = Field(description="sha256 of the parent manifest file when this artifact was made")
+
+
+class Manifest(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    kind: str = Field(description="what the artifact is: execution-results, pack, run, evidence, ...")
+    layout: Literal["directory", "sidecar"]
+    files: list[FileEntry]
+    parents: list[ParentRef] = Field(default_factory=list)
+    command: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=dict)
+    config_hash: str
+    code_version: dict[str, str]
+    created_at: str
+
+
+class Problem(BaseModel):
+    """One thing that does not verify."""
+
+    manifest: str
+    kind: Literal["missing", "changed", "unexpected", "parent", "unreadable"]
+    path: str
+    detail: str
+
+
+def config_hash(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def code_version() -> dict[str, str]:
+    """The package version, the source commit when it is a git checkout, and the executor hash."""
+    version = {"codelewm_eval": __version__}
+    source = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=5)
+        if commit.returncode == 0:
+            dirty = subprocess.run(["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=5)
+            version["git_commit"] = commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    from .execution.reference import EXECUTOR_VERSION
+
+    version["executor"] = EXECUTOR_VERSION
+    return version
+
+
+def manifest_path_for(target: str | os.PathLike) -> Path:
+    """The manifest of a directory, a file artifact, or a manifest path itself."""
+    target = Path(target)
+    if target.is_dir():
+        return target / DIR_MANIFEST
+    if target.name.endswith(SIDECAR_SUFFIX) or target.name == DIR_MANIFEST:
+        return target
+    return target.with_name(target.name + SIDECAR_SUFFIX)
+
+
+def _entry(base: Path, path: Path) -> FileEntry:
+    return FileEntry(path=path.relative_to(base).as_posix(), sha256=sha256_file(path), bytes=path.stat().st_size)
+
+
+def write_manifest(target: str | os.PathLike, kind: str, *, files: list[str | os.PathLike] | None = None,
+                   parents: list[str | os.PathLike] = (), command: list[str] | None = None,
+                   config: dict | None = None) -> Manifest:
+    """Write the manifest of a directory (all its files) or of a file artifact (`files`, the
+    artifact first). Parents are artifacts, directories or manifest paths; each must exist."""
+    target = Path(target)
+    if target.is_dir():
+        layout, base, out = "directory", target, target / DIR_MANIFEST
+        paths = sorted(p for p in target.rglob("*") if p.is_file() and p != out and not p.name.startswith("."))
+    else:
+        layout, base, out = "sidecar", target.parent, manifest_path_for(target)
+        paths = [Path(p) for p in (files or [target])]
+    entries = [_entry(base, p) for p in paths]
+    parent_refs = []
+    for parent in parents:
+        pm = manifest_path_for(parent)
+        if not pm.exists():
+            raise InputError("parent has no manifest", path=str(pm))
+        parent_refs.append(ParentRef(manifest=os.path.relpath(pm, base), sha256=sha256_file(pm)))
+    config = dict(config or {})
+    manifest = Manifest(kind=kind, layout=layout, files=entries, parents=parent_refs, command=list(command or []),
+                        config=config, config_hash=config_hash(config), code_version=code_version(),
+                        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    write_json_atomic(out, manifest.model_dump(mode="json"))
+    return manifest
+
+
+def load_manifest(path: Path) -> Manifest:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Manifest.model_validate(raw)
+    except FileNotFoundError:
+        raise InputError("manifest not found", path=str(path)) from None
+    except (ValueError, ValidationError) as exc:
+        first = exc.errors()[0] if isinstance(exc, ValidationError) else None
+        field = ".".join(str(x) for x in first["loc"]) if first else None
+        raise InputError(f"not a valid manifest ({first['msg'] if first else exc})", path=str(path), field=field) from None
+
+
+def verify(target: str | os.PathLike, _seen: set[Path] | None = None) -> list[Problem]:
+    """Every missing, changed or unexpected file, and every parent that does not verify."""
+    path = manifest_path_for(target).resolve()
+    seen = _seen if _seen is not None else set()
+    if path in seen:
+        return []
+    seen.add(path)
+    try:
+        manifest = load_manifest(path)
+    except InputError as exc:
+        return [Problem(manifest=str(path), kind="unreadable", path=str(path), detail=str(exc))]
+    base = path.parent
+    problems: list[Problem] = []
+    listed = set()
+    for entry in manifest.files:
+        file = base / entry.path
+        listed.add(file.resolve())
+        if not file.is_file():
+            problems.append(Problem(manifest=str(path), kind="missing", path=entry.path, detail="listed but absent"))
+            continue
+        size = file.stat().st_size
+        digest = sha256_file(file)
+        if digest != entry.sha256 or size != entry.bytes:
+            problems.append(Problem(manifest=str(path), kind="changed", path=entry.path,
+                                    detail=f"sha256 {digest[:12]} ({size} bytes), manifest says "
+                                           f"{entry.sha256[:12]} ({entry.bytes} bytes)"))
+    if manifest.layout == "directory":
+        for file in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            if file.resolve() != path and file.resolve() not in listed:
+                problems.append(Problem(manifest=str(path), kind="unexpected", path=file.relative_to(base).as_posix(),
+                                        detail="present but not in the manifest"))
+    for parent in manifest.parents:
+        pm = (base / parent.manifest).resolve()
+        if not pm.is_file():
+            problems.append(Problem(manifest=str(path), kind="parent", path=parent.manifest, detail="parent manifest missing"))
+            continue
+        if sha256_file(pm) != parent.sha256:
+            problems.append(Problem(manifest=str(path), kind="parent", path=parent.manifest,
+                                    detail="parent manifest changed since this artifact was made"))
+        inner = verify(pm, seen)
+        if inner:
+            problems.append(Problem(manifest=str(path), kind="parent", path=parent.manifest,
+                                    detail=f"parent does not verify ({len(inner)} problem(s))"))
+            problems.extend(inner)
+    return problems
