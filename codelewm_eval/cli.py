@@ -103,6 +103,43 @@ def cmd_manifest_verify(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_pack_build(args) -> int:
+    from .pack.build import PackBlocked, PackConfig, build_pack
+
+    try:
+        fractions = tuple(float(x) for x in args.fractions.split(","))
+        if len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-6 or min(fractions) <= 0:
+            raise ValueError
+    except ValueError:
+        raise InputError(f"--fractions must be three positive numbers summing to 1, got {args.fractions!r}") from None
+    config = PackConfig(fractions=fractions, seed=args.seed, evaluation_only=args.evaluation_only or [])
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise InputError("output directory is not empty", path=str(out))
+    try:
+        stats = build_pack([Path(p) for p in args.results], out, config, _data_dir(args.data_dir),
+                           ["codelewm-eval", *sys.argv[1:]])
+    except PackBlocked as blocked:
+        if args.json:
+            print(json.dumps({"ok": False, "blockers": [b.model_dump() for b in blocked.blockers]}, indent=2))
+        else:
+            print(f"pack not built: {len(blocked.blockers)} blocker(s)")
+            for b in blocked.blockers:
+                where = "/".join(x for x in (b.benchmark, b.split) if x)
+                print(f"  {b.kind:26s} {where:24s} {b.detail}: observed {b.observed}, required {b.required}")
+        return 1
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        print(f"pack: {stats['rows']} rows -> {out}  (excluded: {stats.get('excluded') or 'none'})")
+        print(f"  {'split':6s} {'benchmark':16s} {'rows':>6s} {'tasks':>5s} {'pass':>6s}  magnitude buckets")
+        for c in stats["cells"]:
+            buckets = ", ".join(f"{k} {v}" for k, v in c["magnitude_buckets"].items())
+            print(f"  {c['split']:6s} {c['benchmark']:16s} {c['rows']:6d} {c['tasks']:5d} {c['pass_rate']:6.3f}  {buckets}"
+                  + ("  [evaluation only]" if c["evaluation_only_rows"] == c["rows"] else ""))
+    return 0
+
+
 def cmd_benchmarks(args) -> int:
     from .benchmarks import BENCHMARKS
 
@@ -159,6 +196,24 @@ def build_parser() -> argparse.ArgumentParser:
     mv.add_argument("target", help="an artifact directory, a file artifact, or a manifest path")
     mv.add_argument("--json", action="store_true")
     mv.set_defaults(func=cmd_manifest_verify)
+
+    pk = sub.add_parser("pack", help="cross-benchmark pass/fail packs")
+    pk_sub = pk.add_subparsers(dest="pack_verb", required=True)
+    pb = pk_sub.add_parser("build", help="build a pack from execution results",
+                           description="Build a pack from execution results whose manifests verify: rows with "
+                                       "labels, licences and provenance; splits grouped by task and near-duplicate "
+                                       "program, stratified by benchmark, class and output magnitude; evaluation-only "
+                                       "rows (licence forbids ML training) never in train. Exit 1 with typed "
+                                       "blockers when val/test cannot carry the gates; nothing is written then.")
+    pb.add_argument("--results", nargs="+", required=True, help="execution results files (with their manifests)")
+    pb.add_argument("--out", required=True, help="pack directory (new or empty)")
+    pb.add_argument("--seed", type=int, default=42)
+    pb.add_argument("--fractions", default="0.7,0.15,0.15", help="train,val,test")
+    pb.add_argument("--evaluation-only", nargs="*", metavar="BENCHMARK",
+                    help="benchmarks that must stay out of train (MultiPL-E-licensed rows always do)")
+    pb.add_argument("--data-dir", help="benchmark mirror, for prompts")
+    pb.add_argument("--json", action="store_true")
+    pb.set_defaults(func=cmd_pack_build)
 
     bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
     bl.set_defaults(func=cmd_benchmarks)

@@ -8,6 +8,9 @@ from ..errors import InputError
 from .humaneval import load_humaneval, load_humaneval_plus
 from .livecodebench import load_livecodebench
 from .mbpp import load_mbpp, load_mbpp_multiple, load_mbpp_plus, load_mbpp_sanitized
+from .humaneval import HUMANEVAL_LICENCE, HUMANEVAL_PLUS_LICENCE
+from .livecodebench import LCB_LICENCE
+from .mbpp import MBPP_LICENCE, MBPP_PLUS_LICENCE, MULTIPLE_LICENCE
 from .models import Benchmark, Problem, TestSpec
 
 BENCHMARKS = {
@@ -18,6 +21,13 @@ BENCHMARKS = {
     "mbpp-plus": "EvalPlus MBPP+ (v0.2.0 default, --mbpp-plus-version v0.1.0)",
     "mbpp-multiple": "MultiPL-E MBPP-Python tests (397), the tests behind the MBPP candidate pool; evaluation only",
     "livecodebench": "LiveCodeBench statements (880), no tests: graded results are ingested, not executed",
+}
+
+
+BENCHMARK_LICENCES = {
+    "humaneval": HUMANEVAL_LICENCE, "humaneval-plus": HUMANEVAL_PLUS_LICENCE, "mbpp": MBPP_LICENCE,
+    "mbpp-sanitized": MBPP_LICENCE, "mbpp-plus": MBPP_PLUS_LICENCE, "mbpp-multiple": MULTIPLE_LICENCE,
+    "livecodebench": LCB_LICENCE,
 }
 
 
@@ -43,4 +53,4 @@ def load_benchmark(name: str, data_dir: str | Path | None = None, *, mbpp_split:
     raise InputError(f"unknown benchmark {name!r}; choose one of: {', '.join(BENCHMARKS)}")
 
 
-__all__ = ["BENCHMARKS", "Benchmark", "Problem", "TestSpec", "load_benchmark"]
+__all__ = ["BENCHMARKS", "BENCHMARK_LICENCES", "Benchmark", "Problem", "TestSpec", "load_benchmark"]

@@ -14,7 +14,7 @@ from .models import Benchmark, Problem, TestSpec
 
 MBPP_LICENCE = "CC-BY-4.0"
 MBPP_PLUS_LICENCE = "Apache-2.0"
-MULTIPLE_LICENCE = "BSD-3-Clause + MultiPL-E no-ML-training clause (evaluation only)"
+MULTIPLE_LICENCE = "BSD-3-Clause + MultiPL-E no-ML-training clause (evaluation only)"  # see pack.rows.NO_TRAINING_MARK
 MBPP_TEST_RANGE = range(11, 511)
 
 

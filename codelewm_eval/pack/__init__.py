@@ -1,0 +1,1 @@
+"""Cross-benchmark pass/fail packs: rows, grouped stratified splits, statistics."""

@@ -1,0 +1,106 @@
+"""Pack build: grouped stratified deterministic splits, evaluation-only sources, blockers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codelewm_eval.candidates.models import Origin
+from codelewm_eval.cli import main
+from codelewm_eval.execution.results import ExecutionResult
+from codelewm_eval.manifest import verify, write_manifest
+from codelewm_eval.pack.build import PackBlocked, PackConfig, build_pack
+from codelewm_eval.pack.splits import normalized_ast
+
+BUCKETS = ["negative", "zero", "small", "medium", "large"]
+
+
+def _results(tmp_path, name, benchmark, tasks, per_task=6, licence=None, program=None):
+    path = tmp_path / f"{name}.jsonl"
+    with open(path, "w") as fh:
+        for t, tid in enumerate(tasks):
+            for i in range(per_task):
+                rec = ExecutionResult(
+                    benchmark=benchmark, task_id=tid, candidate_id=f"{name}-{t}-{i}", passed=i % 2 == 0,
+                    status="passed" if i % 2 == 0 else "failed", output_magnitude_bucket=BUCKETS[(t + i) % 5],
+                    isolation="test", label_provenance="executed here",
+                    program=program(t, i) if program else f"def f{t}():\n    return {t} + {i}\n",
+                    origin=Origin(model="m", run=name, sample_index=i, licence=licence, format="pool"))
+                fh.write(json.dumps(rec.model_dump(mode="json")) + "\n")
+    write_manifest(path, "execution-results", files=[path])
+    return path
+
+
+def _rows(pack):
+    return [json.loads(line) for line in (pack / "rows.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture
+def sources(tmp_path, data_dir):
+    he = _results(tmp_path, "he", "humaneval", [f"HumanEval/{i}" for i in range(120)])
+    mm = _results(tmp_path, "mm", "mbpp-multiple", ["mbpp_3_is_not_prime", "mbpp_4_heap_queue_largest",
+                                                    "mbpp_6_differ_At_One_Bit_Pos", "mbpp_7_find_char_long",
+                                                    "mbpp_8_square_nums", "mbpp_9_find_Rotations",
+                                                    "mbpp_11_remove_Occ", "mbpp_12_sort_matrix",
+                                                    "mbpp_14_find_Volume", "mbpp_16_text_lowercase_underscore",
+                                                    "mbpp_17_square_perimeter", "mbpp_18_remove_dirty_chars"])
+    return he, mm
+
+
+def test_pack_splits_are_grouped_stratified_and_evaluation_only_is_held_out(tmp_path, data_dir, sources):
+    pack = tmp_path / "pack"
+    build_pack(list(sources), pack, PackConfig(), data_dir, ["test"])
+    rows = _rows(pack)
+    assert verify(pack) == []
+    task_splits = {}
+    for r in rows:
+        task_splits.setdefault((r["benchmark"], r["task_id"]), set()).add(r["split"])
+    assert all(len(s) == 1 for s in task_splits.values())
+    assert not any(r["split"] == "train" for r in rows if r["benchmark"] == "mbpp-multiple")
+    assert all(r["evaluation_only"] for r in rows if r["benchmark"] == "mbpp-multiple")
+    he = [r for r in rows if r["benchmark"] == "humaneval"]
+    share = {s: sum(r["split"] == s for r in he) / len(he) for s in ("train", "val", "test")}
+    assert 0.6 < share["train"] < 0.8 and 0.08 < share["val"] < 0.22 and 0.08 < share["test"] < 0.22
+    for split in ("val", "test"):
+        assert {r["output_magnitude_bucket"] for r in he if r["split"] == split} == set(BUCKETS)
+    assert rows[0]["prompt"] and "licence" in rows[0] and rows[0]["label_provenance"].startswith("executed here")
+    stats = json.loads((pack / "stats.json").read_text())
+    assert sum(c["rows"] for c in stats["cells"]) == len(rows)
+    # deterministic: the same inputs and seed give the same pack rows
+    again = tmp_path / "again"
+    build_pack(list(sources), again, PackConfig(), data_dir, ["test"])
+    assert (again / "rows.jsonl").read_bytes() == (pack / "rows.jsonl").read_bytes()
+
+
+def test_near_duplicate_programs_never_straddle_splits(tmp_path, data_dir):
+    # every task shares one program text (modulo formatting) with the next: one big group
+    def program(t, i):
+        return f"def f( ):\n    return {t // 2}   # sample {i}\n" if i == 0 else f"def g{t}():\n    return {i}\n"
+    assert normalized_ast("def f( ):\n    return 1   # a\n") == normalized_ast("def f():\n  return 1\n")
+    src = _results(tmp_path, "dup", "humaneval", [f"HumanEval/{i}" for i in range(120)], program=program)
+    pack = tmp_path / "pack"
+    build_pack([src], pack, PackConfig(), data_dir, ["test"])
+    splits = {}
+    for r in _rows(pack):
+        splits.setdefault(normalized_ast(r["program"]), set()).add(r["split"])
+    assert all(len(s) == 1 for s in splits.values())
+
+
+def test_blocked_build_names_what_is_missing_and_writes_nothing(tmp_path, data_dir, capsys):
+    src = _results(tmp_path, "few", "humaneval", [f"HumanEval/{i}" for i in range(6)])
+    out = tmp_path / "pack"
+    with pytest.raises(PackBlocked) as blocked:
+        build_pack([src], out, PackConfig(), data_dir, ["test"])
+    kinds = {(b.kind, b.split) for b in blocked.value.blockers}
+    assert ("too_few_tasks", "val") in kinds and ("too_few_tasks", "test") in kinds
+    assert not out.exists()
+    assert main(["pack", "build", "--results", str(src), "--out", str(out)]) == 1
+    assert "too_few_tasks" in capsys.readouterr().out and not out.exists()
+
+
+def test_results_without_a_verifying_manifest_are_refused(tmp_path, sources, capsys):
+    he, _ = sources
+    he.write_text(he.read_text().replace('"passed": false', '"passed": true', 1))  # a tampered label
+    assert main(["pack", "build", "--results", str(he), "--out", str(tmp_path / "p")]) == 2
+    assert "do not verify" in capsys.readouterr().err
