@@ -140,6 +140,22 @@ def cmd_pack_build(args) -> int:
     return 0
 
 
+def cmd_preflight(args) -> int:
+    from .preflight.run import preflight
+
+    report = preflight(Path(args.pack), Path(args.job) if args.job else None, Path(args.report))
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json"), indent=2))
+    else:
+        print(f"preflight {'OK' if report.ok else 'NOT OK'}: {args.pack}" + (f" with {args.job}" if args.job else ""))
+        for c in report.checks:
+            extra = f"observed {c.observed}, required {c.required}" if c.required is not None else (
+                f"observed {c.observed}" if c.observed is not None else "")
+            print(f"  {c.status:7s} {c.name:40s} {extra}" + (f"  {c.reason}" if c.reason else ""))
+        print(f"  wrote {args.report}")
+    return 0 if report.ok else 1
+
+
 def cmd_benchmarks(args) -> int:
     from .benchmarks import BENCHMARKS
 
@@ -214,6 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--data-dir", help="benchmark mirror, for prompts")
     pb.add_argument("--json", action="store_true")
     pb.set_defaults(func=cmd_pack_build)
+
+    pf = sub.add_parser("preflight", help="can this pack (and job) carry the gates? before any GPU is spent",
+                        description="Check a pack (and optionally a job spec): manifest integrity with parents, no "
+                                    "task or near-duplicate program in two splits, per split and benchmark coverage, "
+                                    "decoy pairs per category, class balance, licences, secrets, seeds/timeout/"
+                                    "secret names. Exit 0 only when every check passes; 1 otherwise; 2 bad input.")
+    pf.add_argument("--pack", required=True)
+    pf.add_argument("--job", help="job spec YAML")
+    pf.add_argument("--report", default="preflight.json", help="where to write the JSON report")
+    pf.add_argument("--json", action="store_true")
+    pf.set_defaults(func=cmd_preflight)
 
     bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
     bl.set_defaults(func=cmd_benchmarks)

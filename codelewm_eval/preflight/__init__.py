@@ -1,0 +1,1 @@
+"""`preflight`: before any GPU is spent, can this pack (and job spec) carry the gates?"""

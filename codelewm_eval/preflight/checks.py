@@ -1,0 +1,145 @@
+"""The preflight checks: each returns typed results (pass / fail / blocked, observed, required)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from ..errors import InputError
+from ..io import iter_jsonl
+from ..manifest import verify
+from ..pack.rows import PackRow
+from ..pack.splits import straddling
+from ..pack.stats import CoverageRules, coverage_blockers
+from ..secrets import scan_many, scan_text
+from .jobspec import JobSpec
+
+SCHEMA_VERSION = 1
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE", re.I)
+
+
+class Check(BaseModel):
+    name: str
+    status: Literal["pass", "fail", "blocked"]
+    observed: int | float | str | None = None
+    required: int | float | str | None = None
+    reason: str = ""
+
+
+class PreflightReport(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    pack: str
+    job: str | None = None
+    ok: bool
+    checks: list[Check]
+
+
+def load_rows(pack: Path) -> list[PackRow]:
+    path = pack / "rows.jsonl"
+    rows = []
+    for line, rec in iter_jsonl(path):
+        try:
+            rows.append(PackRow.model_validate(rec))
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"not a pack row ({str(exc).splitlines()[0]})", path=str(path), line=line) from None
+    return rows
+
+
+def check_manifest(pack: Path) -> list[Check]:
+    problems = verify(pack)
+    if not problems:
+        return [Check(name="manifest", status="pass", observed="verifies, parents included")]
+    return [Check(name="manifest", status="fail", observed=f"{len(problems)} problem(s)", required="0",
+                  reason="; ".join(f"{p.kind} {p.path}: {p.detail}" for p in problems[:5]))]
+
+
+def check_leaks(rows: list[PackRow]) -> list[Check]:
+    leaks = straddling(rows)
+    if not leaks:
+        return [Check(name="split_leak", status="pass", observed=0, required=0)]
+    return [Check(name="split_leak", status="fail", observed=len(leaks), required=0,
+                  reason="; ".join(f"{k} in {', '.join(v)}" for k, v in list(leaks.items())[:5]))]
+
+
+def check_coverage(rows: list[PackRow], rules: CoverageRules) -> list[Check]:
+    blockers = coverage_blockers(rows, rules)
+    if not blockers:
+        return [Check(name="coverage", status="pass", reason="both classes, tasks and common buckets in every split")]
+    return [Check(name=f"coverage:{b.kind}", status="fail", observed=b.observed, required=b.required,
+                  reason=f"{b.benchmark}/{b.split}: {b.detail}") for b in blockers]
+
+
+def check_decoys(rows: list[PackRow], min_pairs: int, min_tasks: int) -> list[Check]:
+    pairs: dict[tuple, int] = defaultdict(int)
+    tasks: dict[tuple, set] = defaultdict(set)
+    categories = sorted({r.decoy.category for r in rows if r.decoy is not None}) or ["mutation"]
+    for r in rows:
+        if r.decoy is not None:
+            pairs[(r.split, r.decoy.category)] += 1
+            tasks[(r.split, r.decoy.category)].add((r.benchmark, r.task_id))
+    out = []
+    for split in ("val", "test"):
+        for cat in categories:
+            n, t = pairs[(split, cat)], len(tasks[(split, cat)])
+            ok = n >= min_pairs and t >= min_tasks
+            out.append(Check(name=f"decoys:{split}:{cat}", status="pass" if ok else "fail",
+                             observed=f"{n} pairs / {t} tasks", required=f"{min_pairs} pairs / {min_tasks} tasks",
+                             reason="" if ok else "too few aligned decoy pairs for the decoy gate"))
+    return out
+
+
+def check_balance(rows: list[PackRow], low: float = 0.02, high: float = 0.98) -> list[Check]:
+    cells: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        cells[(r.split, r.benchmark)][0] += 1
+        cells[(r.split, r.benchmark)][1] += int(r.passed)
+    bad = [(k, p / n) for k, (n, p) in cells.items() if not low <= p / n <= high]
+    if not bad:
+        return [Check(name="class_balance", status="pass", required=f"pass rate in [{low}, {high}]")]
+    return [Check(name="class_balance", status="fail", observed=f"{s}/{b}: {rate:.3f}", required=f"[{low}, {high}]",
+                  reason="a split is nearly one class") for (s, b), rate in bad]
+
+
+def check_licences(rows: list[PackRow]) -> list[Check]:
+    unlicensed = sum(1 for r in rows if not r.licence or r.licence == "unknown")
+    in_train = sum(1 for r in rows if r.evaluation_only and r.split == "train")
+    upstream = sum(1 for r in rows if r.label_provenance.startswith("graded upstream"))
+    return [
+        Check(name="licence:present", status="pass" if not unlicensed else "fail", observed=unlicensed, required=0,
+              reason="" if not unlicensed else "rows without a licence"),
+        Check(name="licence:evaluation_only_not_in_train", status="pass" if not in_train else "fail",
+              observed=in_train, required=0,
+              reason="" if not in_train else "rows whose licence forbids ML training are in train"),
+        Check(name="labels:upstream_graded", status="pass", observed=upstream,
+              reason="labels graded upstream, not executed here" if upstream else ""),
+    ]
+
+
+def check_pack_secrets(rows: list[PackRow]) -> list[Check]:
+    items = ((f"{r.row_id} {field}", getattr(r, field)) for r in rows for field in ("program", "prompt"))
+    found = [f"{f.where} line {f.line}: {f.kind}" for f in scan_many(items)]
+    return [Check(name="secrets:pack", status="pass" if not found else "fail", observed=len(found), required=0,
+                  reason="; ".join(found[:5]))]
+
+
+def check_job(spec: JobSpec, text: str, where: str) -> list[Check]:
+    seeds_ok = len(spec.seeds) >= 2 and len(set(spec.seeds)) == len(spec.seeds)
+    secrets = [f"line {f.line}: {f.kind}" for f in scan_text(text, where=where)]
+    secrets += [f"env {k}: a secret-named variable carries a value (pass it by name in `secrets`)"
+                for k, v in spec.env.items() if SECRET_NAME.search(k) and v.strip()]
+    names_ok = all(s.isidentifier() and s.upper() == s for s in spec.secrets)
+    return [
+        Check(name="job:seeds", status="pass" if seeds_ok else "fail", observed=json.dumps(spec.seeds),
+              required="two or more distinct seeds", reason="" if seeds_ok else "the standard run needs 2 distinct seeds"),
+        Check(name="job:timeout", status="pass" if spec.timeout else "fail", observed=str(spec.timeout),
+              required="set", reason="" if spec.timeout else "a job without a timeout can bill forever"),
+        Check(name="job:secrets_by_name", status="pass" if names_ok else "fail", observed=json.dumps(spec.secrets),
+              required="secret names (UPPER_CASE), never values"),
+        Check(name="secrets:job", status="pass" if not secrets else "fail", observed=len(secrets), required=0,
+              reason="; ".join(secrets[:5])),
+    ]

@@ -1,0 +1,127 @@
+"""Preflight: passes on a sound pack and job; fails each time with the specific typed check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codelewm_eval.cli import main
+from codelewm_eval.manifest import write_manifest
+from codelewm_eval.pack.build import PackConfig, build_pack
+from codelewm_eval.preflight.run import preflight
+
+from .test_pack import _results
+
+GOOD_JOB = "name: p-pass\nseeds: [42, 1729]\ntimeout: 2h\nsecrets: [HF_TOKEN]\nmin_decoy_pairs: 0\nmin_decoy_tasks: 0\n"
+
+
+@pytest.fixture
+def pack(tmp_path, data_dir):
+    he = _results(tmp_path, "he", "humaneval", [f"HumanEval/{i}" for i in range(120)])
+    mm = _results(tmp_path, "mm", "mbpp-multiple", ["mbpp_3_is_not_prime", "mbpp_4_heap_queue_largest",
+                                                    "mbpp_6_differ_At_One_Bit_Pos", "mbpp_7_find_char_long",
+                                                    "mbpp_8_square_nums", "mbpp_9_find_Rotations",
+                                                    "mbpp_11_remove_Occ", "mbpp_12_sort_matrix",
+                                                    "mbpp_14_find_Volume", "mbpp_16_text_lowercase_underscore",
+                                                    "mbpp_17_square_perimeter", "mbpp_18_remove_dirty_chars"])
+    out = tmp_path / "pack"
+    build_pack([he, mm], out, PackConfig(), data_dir, ["test"])
+    return out
+
+
+def _job(tmp_path, text=GOOD_JOB):
+    path = tmp_path / "job.yaml"
+    path.write_text(text)
+    return path
+
+
+def _rewrite(pack, edit):
+    """Change rows as a faulty builder would, and re-seal the manifest so only the content is wrong."""
+    rows = [json.loads(line) for line in (pack / "rows.jsonl").read_text().splitlines()]
+    edit(rows)
+    (pack / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    manifest = json.loads((pack / "manifest.json").read_text())
+    parents = [pack / p["manifest"] for p in manifest["parents"]]
+    write_manifest(pack, "pack", parents=parents)
+
+
+def _failed(report):
+    return {c.name for c in report.checks if c.status != "pass"}
+
+
+def test_sound_pack_and_job_pass(tmp_path, pack, capsys):
+    report = preflight(pack, _job(tmp_path), tmp_path / "pf.json")
+    assert report.ok, _failed(report)
+    assert main(["preflight", "--pack", str(pack), "--job", str(_job(tmp_path)),
+                 "--report", str(tmp_path / "pf2.json")]) == 0
+    saved = json.loads((tmp_path / "pf2.json").read_text())
+    assert saved["ok"] and all({"name", "status", "observed", "required", "reason"} <= set(c) for c in saved["checks"])
+
+
+def test_too_few_decoy_pairs(tmp_path, pack):
+    assert _failed(preflight(pack)) == {"decoys:val:mutation", "decoys:test:mutation"}
+
+
+def test_flipped_byte(tmp_path, pack):
+    raw = bytearray((pack / "rows.jsonl").read_bytes())
+    raw[100] ^= 0x20
+    (pack / "rows.jsonl").write_bytes(bytes(raw))
+    report = preflight(pack, _job(tmp_path))
+    assert "manifest" in _failed(report) and not report.ok
+
+
+def test_val_missing_a_magnitude_bucket(tmp_path, pack):
+    def drop_large_from_val(rows):
+        for r in rows:
+            if r["split"] == "val" and r["benchmark"] == "humaneval" and r["output_magnitude_bucket"] == "large":
+                r["output_magnitude_bucket"] = "small"
+    _rewrite(pack, drop_large_from_val)
+    report = preflight(pack, _job(tmp_path))
+    assert _failed(report) == {"coverage:missing_magnitude_bucket"}
+    (check,) = [c for c in report.checks if c.name == "coverage:missing_magnitude_bucket"]
+    assert "humaneval/val" in check.reason and "'large'" in check.reason
+
+
+def test_task_in_two_splits(tmp_path, pack):
+    def move_one_row(rows):
+        row = next(r for r in rows if r["split"] == "train")
+        row["split"] = "test"
+    _rewrite(pack, move_one_row)
+    assert "split_leak" in _failed(preflight(pack, _job(tmp_path)))
+
+
+def test_multiple_e_rows_in_train(tmp_path, pack):
+    def leak_into_train(rows):
+        for r in rows:
+            if r["benchmark"] == "mbpp-multiple":
+                r["split"] = "train"
+    _rewrite(pack, leak_into_train)
+    assert "licence:evaluation_only_not_in_train" in _failed(preflight(pack, _job(tmp_path)))
+
+
+@pytest.mark.parametrize("text,check", [
+    (GOOD_JOB.replace("[42, 1729]", "[42]"), "job:seeds"),
+    (GOOD_JOB.replace("[42, 1729]", "[42, 42]"), "job:seeds"),
+    (GOOD_JOB.replace("timeout: 2h\n", ""), "job:timeout"),
+    (GOOD_JOB + "env:\n  HF_TOKEN: hf_" + "Xy7" * 12 + "\n", "secrets:job"),
+    (GOOD_JOB + "env:\n  WANDB_API_KEY: 0123456789abcdef\n", "secrets:job"),
+    (GOOD_JOB + "command: python train.py --token hf_" + "Xy7" * 12 + "\n", "secrets:job"),
+    (GOOD_JOB.replace("[HF_TOKEN]", "['hf_" + "Xy7" * 12 + "']"), "job:secrets_by_name"),
+])
+def test_bad_job_specs(tmp_path, pack, text, check):
+    assert check in _failed(preflight(pack, _job(tmp_path, text)))
+
+
+def test_secret_in_the_pack(tmp_path, pack):
+    def plant(rows):
+        rows[0]["program"] += "\nTOKEN = 'hf_" + "Ab3" * 12 + "'\n"
+    _rewrite(pack, plant)
+    assert _failed(preflight(pack, _job(tmp_path))) == {"secrets:pack"}
+
+
+def test_unusable_input_exits_2(tmp_path, pack, capsys):
+    assert main(["preflight", "--pack", str(tmp_path / "nope")]) == 2
+    bad = _job(tmp_path, "name: x\nseeds: [1, 2\n")
+    assert main(["preflight", "--pack", str(pack), "--job", str(bad), "--report", str(tmp_path / "r.json")]) == 2
+    assert "job.yaml" in capsys.readouterr().err
