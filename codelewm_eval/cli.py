@@ -156,6 +156,21 @@ def cmd_preflight(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_decoys(args) -> int:
+    from .pack.decoys import make_decoys
+
+    summary = make_decoys(Path(args.results), Path(args.out), per_source=args.per_source,
+                          data_dir=_data_dir(args.data_dir), workers=args.workers, progress=not args.no_progress,
+                          command=["codelewm-eval", *sys.argv[1:]])
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        d = summary["decoys"]
+        print(f"{summary['benchmark']}: {d['mutants']} mutants, {d['failing_mutants']} fail (decoys), "
+              f"{d['equivalent_mutants']} equivalent; wrote {args.out}")
+    return 0
+
+
 def cmd_benchmarks(args) -> int:
     from .benchmarks import BENCHMARKS
 
@@ -241,6 +256,21 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--report", default="preflight.json", help="where to write the JSON report")
     pf.add_argument("--json", action="store_true")
     pf.set_defaults(func=cmd_preflight)
+
+    dc = sub.add_parser("decoys", help="execute single-point mutants of passing rows (semantic decoys)",
+                        description="Make up to --per-source single-point AST mutants of every passing row of a "
+                                    "results file (comparison flips, operator swaps, constants +1, not dropped/added, "
+                                    "range and slice bounds, swapped arguments, changed return value), execute them "
+                                    "in the sandbox and write their results with a manifest whose parent is the "
+                                    "source. `pack build` keeps the failing ones as decoys beside their source row.")
+    dc.add_argument("--results", required=True, help="execution results with passing rows (e.g. canonical solutions)")
+    dc.add_argument("--out", required=True)
+    dc.add_argument("--per-source", type=int, default=3)
+    dc.add_argument("--data-dir")
+    dc.add_argument("--workers", type=int)
+    dc.add_argument("--no-progress", action="store_true")
+    dc.add_argument("--json", action="store_true")
+    dc.set_defaults(func=cmd_decoys)
 
     bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
     bl.set_defaults(func=cmd_benchmarks)

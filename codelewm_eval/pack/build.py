@@ -12,7 +12,8 @@ from ..errors import InputError
 from ..execution.results import ExecutionResult
 from ..io import atomic_writer, iter_jsonl, write_json_atomic
 from ..manifest import verify, write_manifest
-from .rows import NO_TRAINING_MARK, PackRow
+from .decoys import DECOY_FORMAT, shadowed_candidate
+from .rows import NO_TRAINING_MARK, DecoyLink, PackRow
 from .splits import SplitConfig, assign_splits, straddling
 from .stats import Blocker, CoverageRules, coverage_blockers, split_stats
 
@@ -60,6 +61,13 @@ def rows_from_results(results: list[ExecutionResult], prompts: dict[tuple[str, s
             excluded["duplicate"] = excluded.get("duplicate", 0) + 1
             continue
         seen.add(row_id)
+        decoy = None
+        if r.origin.format == DECOY_FORMAT:
+            if r.passed:  # an equivalent mutant: looks alike and behaves alike, not a decoy
+                excluded["equivalent_mutant"] = excluded.get("equivalent_mutant", 0) + 1
+                continue
+            decoy = DecoyLink(category="mutation", pair_id=r.candidate_id,
+                              shadows_row_id=f"{r.benchmark}/{r.task_id}/{shadowed_candidate(r.candidate_id)}")
         bench_licence = BENCHMARK_LICENCES.get(r.benchmark, "unknown")
         licence = bench_licence if not r.origin.licence or r.origin.licence == bench_licence else \
             f"{r.origin.licence} (candidates); {bench_licence} (benchmark)"
@@ -67,11 +75,16 @@ def rows_from_results(results: list[ExecutionResult], prompts: dict[tuple[str, s
             row_id=row_id, benchmark=r.benchmark, task_id=r.task_id, candidate_id=r.candidate_id,
             prompt=prompts.get((r.benchmark, r.task_id), ""), program=r.program, passed=r.passed, status=r.status,
             output_magnitude_bucket=r.output_magnitude_bucket, output_length_bucket=r.output_length_bucket,
-            origin=r.origin, licence=licence,
+            origin=r.origin, licence=licence, decoy=decoy,
             label_provenance=(f"{r.label_provenance} ({r.isolation})" if r.label_provenance == "executed here"
                               else r.label_provenance),
             evaluation_only=NO_TRAINING_MARK in licence or r.benchmark in evaluation_only))
-    return rows, excluded
+    # a decoy is kept only next to the exact passing row it shadows
+    passing = {row.row_id for row in rows if row.passed and row.decoy is None}
+    aligned = [row for row in rows if row.decoy is None or row.decoy.shadows_row_id in passing]
+    if len(aligned) != len(rows):
+        excluded["unaligned_decoy"] = len(rows) - len(aligned)
+    return aligned, excluded
 
 
 def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, data_dir: Path | None,
