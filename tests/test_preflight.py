@@ -113,6 +113,17 @@ def test_bad_job_specs(tmp_path, pack, text, check):
     assert check in _failed(preflight(pack, _job(tmp_path, text)))
 
 
+def test_build_leaves_out_rows_with_credentials(tmp_path, data_dir):
+    src = _results(tmp_path, "sec", "humaneval", [f"HumanEval/{i}" for i in range(120)],
+                   program=lambda t, i: ("DB = 'postgresql://admin:" + "s3cretpw@db/x'\n" if (t, i) == (5, 0) else "")
+                   + f"def f{t}():\n    return {i}\n")
+    out = tmp_path / "pack"
+    build_pack([src], out, PackConfig(), data_dir, ["test"])
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["excluded"] == {"secret_in_text": 1}
+    assert "postgresql://" not in (out / "rows.jsonl").read_text()
+
+
 def test_secret_in_the_pack(tmp_path, pack):
     def plant(rows):
         rows[0]["program"] += "\nTOKEN = 'hf_" + "Ab3" * 12 + "'\n"

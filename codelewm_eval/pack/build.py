@@ -12,6 +12,7 @@ from ..errors import InputError
 from ..execution.results import ExecutionResult
 from ..io import atomic_writer, iter_jsonl, write_json_atomic
 from ..manifest import verify, write_manifest
+from ..secrets import scan_many
 from .decoys import DECOY_FORMAT, shadowed_candidate
 from .rows import NO_TRAINING_MARK, DecoyLink, PackRow
 from .splits import SplitConfig, assign_splits, straddling
@@ -87,6 +88,18 @@ def rows_from_results(results: list[ExecutionResult], prompts: dict[tuple[str, s
     return aligned, excluded
 
 
+def _without_secrets(rows: list[PackRow], excluded: dict[str, int]) -> list[PackRow]:
+    """A pack is made to be shared: rows whose program or prompt holds a credential (candidates
+    do hard-code them) are left out and counted; decoys that shadowed them go with them."""
+    items = ((row.row_id, f"{row.program}\n{row.prompt}") for row in rows)
+    flagged = {f.where for f in scan_many(items)}
+    if not flagged:
+        return rows
+    kept = [r for r in rows if r.row_id not in flagged and (r.decoy is None or r.decoy.shadows_row_id not in flagged)]
+    excluded["secret_in_text"] = len(rows) - len(kept)
+    return kept
+
+
 def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, data_dir: Path | None,
                command: list[str]) -> dict:
     results: list[ExecutionResult] = []
@@ -97,6 +110,7 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
         bench = load_benchmark(bench_name, data_dir)
         prompts.update({(bench_name, tid): p.prompt for tid, p in bench.problems.items()})
     rows, excluded = rows_from_results(results, prompts, set(config.evaluation_only))
+    rows = _without_secrets(rows, excluded)
     if not rows:
         raise InputError("no rows: the results hold no usable labels")
     for row, split in zip(rows, assign_splits(rows, SplitConfig(config.fractions, config.seed))):
