@@ -104,3 +104,21 @@ def test_results_without_a_verifying_manifest_are_refused(tmp_path, sources, cap
     he.write_text(he.read_text().replace('"passed": false', '"passed": true', 1))  # a tampered label
     assert main(["pack", "build", "--results", str(he), "--out", str(tmp_path / "p")]) == 2
     assert "do not verify" in capsys.readouterr().err
+
+
+def test_a_rare_bucket_reaches_val_and_test(tmp_path, data_dir):
+    # "large" appears in exactly 3 of 120 tasks: folds alone need not place one in val and test
+    def bucket(t, i):
+        return "large" if t in (7, 50, 99) else BUCKETS[(t + i) % 4]
+    path = _results(tmp_path, "rare", "humaneval", [f"HumanEval/{i}" for i in range(120)])
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for r in rows:
+        t, i = (int(x) for x in r["candidate_id"].split("-")[1:])
+        r["output_magnitude_bucket"] = bucket(t, i)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_manifest(path, "execution-results", files=[path])
+    for seed in (1, 2, 3, 42):
+        out = tmp_path / f"pack{seed}"
+        build_pack([path], out, PackConfig(seed=seed), data_dir, ["test"])
+        splits = {r["split"] for r in _rows(out) if r["output_magnitude_bucket"] == "large"}
+        assert {"val", "test"} <= splits, seed

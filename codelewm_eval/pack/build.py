@@ -113,7 +113,7 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
     rows = _without_secrets(rows, excluded)
     if not rows:
         raise InputError("no rows: the results hold no usable labels")
-    for row, split in zip(rows, assign_splits(rows, SplitConfig(config.fractions, config.seed))):
+    for row, split in zip(rows, assign_splits(rows, SplitConfig(config.fractions, config.seed, config.coverage.min_bucket_tasks))):
         row.split = split
     blockers = coverage_blockers(rows, config.coverage)
     for what, splits in straddling(rows).items():

@@ -65,6 +65,7 @@ def split_groups(rows: list[PackRow]) -> list[str]:
 class SplitConfig:
     fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)
     seed: int = 42
+    min_bucket_tasks: int = 3
 
 
 def _fold_assign(indices: list[int], y: list[str], groups: list[str], n_folds: int, seed: int) -> list[int]:
@@ -104,7 +105,38 @@ def assign_splits(rows: list[PackRow], config: SplitConfig) -> list[str]:
         folds = _fold_assign(eval_idx, [y[i] for i in eval_idx], [groups[i] for i in eval_idx], 2, config.seed)
         for i, k in zip(eval_idx, folds):
             out[i] = "test" if k == 0 else "val"
+    _repair_rare_buckets(rows, groups, out, config.min_bucket_tasks)
     return out
+
+
+def _repair_rare_buckets(rows: list[PackRow], groups: list[str], out: list[str], min_bucket_tasks: int) -> None:
+    """Exact repair after the stratified folds: a magnitude bucket that at least
+    `min_bucket_tasks` tasks of a benchmark have must be in its val and its test split. For each
+    one missing, move the smallest group that has it from train (or, for an evaluation-only
+    benchmark, from the other held-out split while it keeps one). Deterministic: no reshuffle."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, g in enumerate(groups):
+        members[g].append(i)
+    benchmarks = sorted({r.benchmark for r in rows})
+    for bench in benchmarks:
+        tasks_per_bucket: dict[str, set] = defaultdict(set)
+        for r in rows:
+            if r.benchmark == bench and r.output_magnitude_bucket:
+                tasks_per_bucket[r.output_magnitude_bucket].add(r.task_id)
+        for bucket in sorted(b for b, t in tasks_per_bucket.items() if len(t) >= min_bucket_tasks):
+            def groups_with(split):
+                return sorted({groups[i] for i, r in enumerate(rows) if out[i] == split and r.benchmark == bench
+                               and r.output_magnitude_bucket == bucket}, key=lambda g: (len(members[g]), g))
+            for split in ("val", "test"):
+                if groups_with(split):
+                    continue
+                donors = groups_with("train")
+                if not donors:
+                    other = "test" if split == "val" else "val"
+                    donors = groups_with(other) if len(groups_with(other)) > 1 else []
+                if donors:
+                    for i in members[donors[0]]:
+                        out[i] = split
 
 
 def straddling(rows: list[PackRow]) -> dict[str, list[str]]:
