@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -75,9 +76,11 @@ def _fold_assign(indices: list[int], y: list[str], groups: list[str], n_folds: i
         return [int(hashlib.sha256(f"{seed}:{g}".encode()).hexdigest(), 16) % n_folds for g in groups]
     splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     fold = [0] * len(indices)
-    for k, (_, test_idx) in enumerate(splitter.split(np.zeros(len(indices)), y, groups)):
-        for i in test_idx:
-            fold[i] = k
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # rare strata are expected; the repair handles them
+        for k, (_, test_idx) in enumerate(splitter.split(np.zeros(len(indices)), y, groups)):
+            for i in test_idx:
+                fold[i] = k
     return fold
 
 
