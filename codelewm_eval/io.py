@@ -43,6 +43,17 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
             raise InputError(f"cannot read file ({exc})", path=str(path)) from None
 
 
+def read_models(path: str | os.PathLike, model, what: str) -> list:
+    """Every line of a JSONL file as `model`; a bad line is an InputError naming file and line."""
+    out = []
+    for line, rec in iter_jsonl(path):
+        try:
+            out.append(model.model_validate(rec))
+        except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, summarized
+            raise InputError(f"not {what} ({str(exc).splitlines()[0]})", path=str(path), line=line) from None
+    return out
+
+
 def read_json(path: str | os.PathLike) -> Any:
     with open_text(path) as fh:
         try:

@@ -36,16 +36,21 @@ def _rows(pack):
     return [json.loads(line) for line in (pack / "rows.jsonl").read_text().splitlines()]
 
 
+MBPP_MULTIPLE_TASKS = ["mbpp_3_is_not_prime", "mbpp_4_heap_queue_largest", "mbpp_6_differ_At_One_Bit_Pos",
+                       "mbpp_7_find_char_long", "mbpp_8_square_nums", "mbpp_9_find_Rotations", "mbpp_11_remove_Occ",
+                       "mbpp_12_sort_matrix", "mbpp_14_find_Volume", "mbpp_16_text_lowercase_underscore",
+                       "mbpp_17_square_perimeter", "mbpp_18_remove_dirty_chars"]
+
+
+def two_benchmark_sources(tmp_path):
+    """120 trainable HumanEval tasks and 12 evaluation-only MultiPL-E MBPP tasks, with manifests."""
+    he = _results(tmp_path, "he", "humaneval", [f"HumanEval/{i}" for i in range(120)])
+    return he, _results(tmp_path, "mm", "mbpp-multiple", MBPP_MULTIPLE_TASKS)
+
+
 @pytest.fixture
 def sources(tmp_path, data_dir):
-    he = _results(tmp_path, "he", "humaneval", [f"HumanEval/{i}" for i in range(120)])
-    mm = _results(tmp_path, "mm", "mbpp-multiple", ["mbpp_3_is_not_prime", "mbpp_4_heap_queue_largest",
-                                                    "mbpp_6_differ_At_One_Bit_Pos", "mbpp_7_find_char_long",
-                                                    "mbpp_8_square_nums", "mbpp_9_find_Rotations",
-                                                    "mbpp_11_remove_Occ", "mbpp_12_sort_matrix",
-                                                    "mbpp_14_find_Volume", "mbpp_16_text_lowercase_underscore",
-                                                    "mbpp_17_square_perimeter", "mbpp_18_remove_dirty_chars"])
-    return he, mm
+    return two_benchmark_sources(tmp_path)
 
 
 def test_pack_splits_are_grouped_stratified_and_evaluation_only_is_held_out(tmp_path, data_dir, sources):

@@ -11,22 +11,15 @@ from codelewm_eval.manifest import write_manifest
 from codelewm_eval.pack.build import PackConfig, build_pack
 from codelewm_eval.preflight.run import preflight
 
-from .test_pack import _results
+from .test_pack import _results, two_benchmark_sources
 
 GOOD_JOB = "name: p-pass\nseeds: [42, 1729]\ntimeout: 2h\nsecrets: [HF_TOKEN]\nmin_decoy_pairs: 0\nmin_decoy_tasks: 0\n"
 
 
 @pytest.fixture
 def pack(tmp_path, data_dir):
-    he = _results(tmp_path, "he", "humaneval", [f"HumanEval/{i}" for i in range(120)])
-    mm = _results(tmp_path, "mm", "mbpp-multiple", ["mbpp_3_is_not_prime", "mbpp_4_heap_queue_largest",
-                                                    "mbpp_6_differ_At_One_Bit_Pos", "mbpp_7_find_char_long",
-                                                    "mbpp_8_square_nums", "mbpp_9_find_Rotations",
-                                                    "mbpp_11_remove_Occ", "mbpp_12_sort_matrix",
-                                                    "mbpp_14_find_Volume", "mbpp_16_text_lowercase_underscore",
-                                                    "mbpp_17_square_perimeter", "mbpp_18_remove_dirty_chars"])
     out = tmp_path / "pack"
-    build_pack([he, mm], out, PackConfig(), data_dir, ["test"])
+    build_pack(list(two_benchmark_sources(tmp_path)), out, PackConfig(), data_dir, ["test"])
     return out
 
 

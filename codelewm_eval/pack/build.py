@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from ..benchmarks import BENCHMARK_LICENCES, load_benchmark
 from ..errors import InputError
 from ..execution.results import ExecutionResult
-from ..io import atomic_writer, iter_jsonl, write_json_atomic
+from ..io import atomic_writer, read_models, write_json_atomic
 from ..manifest import verify, write_manifest
 from ..secrets import scan_many
 from .decoys import DECOY_FORMAT, shadowed_candidate
@@ -34,19 +34,14 @@ class PackBlocked(Exception):
         super().__init__(f"{len(blockers)} blocker(s)")
 
 
-def _read_results(path: Path) -> list[ExecutionResult]:
+def read_verified_results(path: Path) -> list[ExecutionResult]:
+    """Execution results, only if they verify against their manifest."""
     problems = verify(path)
     if problems:
         first = problems[0]
         raise InputError(f"results do not verify against their manifest ({first.kind} {first.path}: {first.detail}); "
                          "re-run execute", path=str(path))
-    out = []
-    for line, rec in iter_jsonl(path):
-        try:
-            out.append(ExecutionResult.model_validate(rec))
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"not an execution result ({str(exc).splitlines()[0]})", path=str(path), line=line) from None
-    return out
+    return read_models(path, ExecutionResult, "an execution result")
 
 
 def rows_from_results(results: list[ExecutionResult], prompts: dict[tuple[str, str], str],
@@ -104,7 +99,7 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
                command: list[str]) -> dict:
     results: list[ExecutionResult] = []
     for path in results_paths:
-        results.extend(_read_results(Path(path)))
+        results.extend(read_verified_results(Path(path)))
     prompts = {}
     for bench_name in sorted({r.benchmark for r in results}):
         bench = load_benchmark(bench_name, data_dir)

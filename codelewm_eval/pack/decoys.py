@@ -10,8 +10,8 @@ from ..candidates.models import Candidate, Origin
 from ..errors import InputError
 from ..execution.results import ExecutionResult
 from ..execution.runner import execute
-from ..io import iter_jsonl, write_json_atomic
-from ..manifest import verify, write_manifest
+from ..io import write_json_atomic
+from ..manifest import write_manifest
 from .mutants import mutants
 
 DECOY_FORMAT = "decoy"
@@ -41,17 +41,9 @@ def decoy_candidates(results: list[ExecutionResult], per_source: int) -> list[Ca
 
 def make_decoys(results_path: Path, out: Path, *, per_source: int = 3, data_dir: Path | None = None,
                 workers: int | None = None, progress: bool = True, command: list[str] | None = None) -> dict:
-    problems = verify(results_path)
-    if problems:
-        raise InputError(f"results do not verify against their manifest ({problems[0].kind} {problems[0].path})",
-                         path=str(results_path))
-    results = []
-    for line, rec in iter_jsonl(results_path):
-        try:
-            results.append(ExecutionResult.model_validate(rec))
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"not an execution result ({str(exc).splitlines()[0]})", path=str(results_path),
-                             line=line) from None
+    from .build import read_verified_results
+
+    results = read_verified_results(results_path)
     names = {r.benchmark for r in results}
     if len(names) != 1:
         raise InputError(f"expected results of one benchmark, found {sorted(names)}", path=str(results_path))

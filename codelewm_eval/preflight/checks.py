@@ -10,8 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ..errors import InputError
-from ..io import iter_jsonl
+from ..io import read_models
 from ..manifest import verify
 from ..pack.rows import PackRow
 from ..pack.splits import straddling
@@ -40,14 +39,7 @@ class PreflightReport(BaseModel):
 
 
 def load_rows(pack: Path) -> list[PackRow]:
-    path = pack / "rows.jsonl"
-    rows = []
-    for line, rec in iter_jsonl(path):
-        try:
-            rows.append(PackRow.model_validate(rec))
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"not a pack row ({str(exc).splitlines()[0]})", path=str(path), line=line) from None
-    return rows
+    return read_models(pack / "rows.jsonl", PackRow, "a pack row")
 
 
 def check_manifest(pack: Path) -> list[Check]:
