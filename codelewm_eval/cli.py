@@ -112,13 +112,15 @@ def cmd_pack_build(args) -> int:
             raise ValueError
     except ValueError:
         raise InputError(f"--fractions must be three positive numbers summing to 1, got {args.fractions!r}") from None
-    config = PackConfig(fractions=fractions, seed=args.seed, evaluation_only=args.evaluation_only or [])
+    config = PackConfig(fractions=fractions, seed=args.seed, evaluation_only=args.evaluation_only or [],
+                        reference_decoys=args.decoys, same_problem_pairs_per_task=args.same_problem_pairs)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise InputError("output directory is not empty", path=str(out))
     try:
         stats = build_pack([Path(p) for p in args.results], out, config, _data_dir(args.data_dir),
-                           ["codelewm-eval", *sys.argv[1:]])
+                           ["codelewm-eval", *sys.argv[1:]], workers=args.workers, parquet=not args.no_parquet,
+                           progress=not args.no_progress)
     except PackBlocked as blocked:
         if args.json:
             print(json.dumps({"ok": False, "blockers": [b.model_dump() for b in blocked.blockers]}, indent=2))
@@ -143,7 +145,8 @@ def cmd_pack_build(args) -> int:
 def cmd_preflight(args) -> int:
     from .preflight.run import preflight
 
-    report = preflight(Path(args.pack), Path(args.job) if args.job else None, Path(args.report))
+    report = preflight(Path(args.pack), Path(args.job) if args.job else None, Path(args.report),
+                       workers=args.workers, progress=not args.no_progress)
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))
     else:
@@ -242,7 +245,15 @@ def _add_pack(sub) -> None:
     pb.add_argument("--fractions", default="0.7,0.15,0.15", help="train,val,test")
     pb.add_argument("--evaluation-only", nargs="*", metavar="BENCHMARK",
                     help="benchmarks that must stay out of train (MultiPL-E-licensed rows always do)")
+    pb.add_argument("--decoys", action="store_true",
+                    help="also pair the reference decoy categories among the rows: same problem, different "
+                         "submission; same code, different input (mutation decoys come from `decoys` results)")
+    pb.add_argument("--same-problem-pairs", type=int, default=3, metavar="N",
+                    help="with --decoys: at most N same-problem pairs per task (default 3)")
     pb.add_argument("--data-dir", help="benchmark mirror, for prompts")
+    pb.add_argument("--workers", type=int, help="processes reading big inputs (default: cores, at most 8)")
+    pb.add_argument("--no-parquet", action="store_true", help="skip rows.parquet even when pyarrow is installed")
+    pb.add_argument("--no-progress", action="store_true", help="no phase lines on stderr")
     pb.add_argument("--json", action="store_true")
     pb.set_defaults(func=cmd_pack_build)
 
@@ -257,6 +268,8 @@ def _add_preflight(sub) -> None:
     pf.add_argument("--job", help="job spec YAML")
     pf.add_argument("--report", default="preflight.json", help="where to write the JSON report")
     pf.add_argument("--json", action="store_true")
+    pf.add_argument("--workers", type=int, help="processes reading a big pack (default: cores, at most 8)")
+    pf.add_argument("--no-progress", action="store_true", help="no phase lines on stderr")
     pf.set_defaults(func=cmd_preflight)
 
 

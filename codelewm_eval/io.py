@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import gzip
 import json
 import os
@@ -106,3 +107,88 @@ def sha256_file(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def line_ranges(path: str | os.PathLike, parts: int) -> list[tuple[int, int]]:
+    """Split a file into up to `parts` byte ranges that start and end on line boundaries."""
+    size = os.path.getsize(path)
+    if size == 0:
+        return []
+    cuts = [0]
+    with open(path, "rb") as fh:
+        for k in range(1, parts):
+            fh.seek(max(cuts[-1], size * k // parts))
+            fh.readline()
+            if fh.tell() >= size:
+                break
+            if fh.tell() > cuts[-1]:
+                cuts.append(fh.tell())
+    return list(zip(cuts, cuts[1:] + [size]))
+
+
+def iter_range_lines(path: str | os.PathLike, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+    """(line number within the range, line) for the lines of a byte range (a .gz file: all of it)."""
+    if str(path).endswith(".gz"):
+        with gzip.open(path, "rb") as fh:
+            yield from enumerate(fh, start=1)
+        return
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        number, pos = 0, start
+        while pos < end:
+            line = fh.readline()
+            if not line:
+                break
+            number += 1
+            pos += len(line)
+            yield number, line
+
+
+def line_number_at(path: str | os.PathLike, offset: int) -> int:
+    """How many lines precede byte `offset` (to report an error found in a range by file line)."""
+    count, done = 0, 0
+    with open(path, "rb") as fh:
+        while done < offset:
+            block = fh.read(min(1 << 24, offset - done))
+            if not block:
+                break
+            count += block.count(b"\n")
+            done += len(block)
+    return count
+
+
+PARALLEL_MIN_BYTES = 32 << 20  # smaller files are read in one process (forking costs more than it saves)
+
+
+def map_ranges(fn, path: str | os.PathLike, workers: int, *args) -> list:
+    """(start, end, fn(path, start, end, index, *args)) over line-aligned ranges of a file, in
+    forked worker processes when the file is big enough to be worth it; in file order."""
+    size = os.path.getsize(path)
+    parts = 1 if workers <= 1 or size < PARALLEL_MIN_BYTES or str(path).endswith(".gz") else workers
+    ranges = line_ranges(path, parts)
+    calls = [(path, start, end, index, *args) for index, (start, end) in enumerate(ranges)]
+    if len(calls) <= 1:
+        results = [fn(*call) for call in calls]
+    else:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.starmap(fn, calls, chunksize=1)
+    return [(start, end, result) for (start, end), result in zip(ranges, results)]
+
+
+@contextlib.contextmanager
+def no_gc():
+    """Bulk work that makes millions of small acyclic objects: the cyclic collector would only
+    rescan them again and again (quadratic in effect), so it is paused."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -100,15 +101,20 @@ def manifest_path_for(target: str | os.PathLike) -> Path:
     return target.with_name(target.name + SIDECAR_SUFFIX)
 
 
-def _entry(base: Path, path: Path) -> FileEntry:
-    return FileEntry(path=path.relative_to(base).as_posix(), sha256=sha256_file(path), bytes=path.stat().st_size)
+def _entry(base: Path, path: Path, known: dict[str, tuple[str, int]]) -> FileEntry:
+    rel, size = path.relative_to(base).as_posix(), path.stat().st_size
+    digest, known_size = known.get(rel, (None, None))
+    if digest is None or known_size != size:
+        digest = sha256_file(path)
+    return FileEntry(path=rel, sha256=digest, bytes=size)
 
 
 def write_manifest(target: str | os.PathLike, kind: str, *, files: list[str | os.PathLike] | None = None,
                    parents: list[str | os.PathLike] = (), command: list[str] | None = None,
-                   config: dict | None = None) -> Manifest:
+                   config: dict | None = None, known: dict[str, tuple[str, int]] | None = None) -> Manifest:
     """Write the manifest of a directory (all its files) or of a file artifact (`files`, the
-    artifact first). Parents are artifacts, directories or manifest paths; each must exist."""
+    artifact first). Parents are artifacts, directories or manifest paths; each must exist.
+    `known`: (sha256, bytes) by relative path for files the writer hashed as it wrote them."""
     target = Path(target)
     if target.is_dir():
         layout, base, out = "directory", target, target / DIR_MANIFEST
@@ -116,7 +122,7 @@ def write_manifest(target: str | os.PathLike, kind: str, *, files: list[str | os
     else:
         layout, base, out = "sidecar", target.parent, manifest_path_for(target)
         paths = [Path(p) for p in (files or [target])]
-    entries = [_entry(base, p) for p in paths]
+    entries = [_entry(base, p, known or {}) for p in paths]
     parent_refs = []
     for parent in parents:
         pm = manifest_path_for(parent)
@@ -157,14 +163,17 @@ def verify(target: str | os.PathLike, _seen: set[Path] | None = None) -> list[Pr
     base = path.parent
     problems: list[Problem] = []
     listed = set()
+    present = [base / e.path for e in manifest.files if (base / e.path).is_file()]
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(present)))) as pool:  # hashlib runs outside the GIL
+        digests = dict(zip(present, pool.map(sha256_file, present)))
     for entry in manifest.files:
         file = base / entry.path
         listed.add(file.resolve())
-        if not file.is_file():
+        if file not in digests:
             problems.append(Problem(manifest=str(path), kind="missing", path=entry.path, detail="listed but absent"))
             continue
         size = file.stat().st_size
-        digest = sha256_file(file)
+        digest = digests[file]
         if digest != entry.sha256 or size != entry.bytes:
             problems.append(Problem(manifest=str(path), kind="changed", path=entry.path,
                                     detail=f"sha256 {digest[:12]} ({size} bytes), manifest says "

@@ -13,7 +13,7 @@ from codelewm_eval.preflight.run import preflight
 
 from .test_pack import _results, two_benchmark_sources
 
-GOOD_JOB = "name: p-pass\nseeds: [42, 1729]\ntimeout: 2h\nsecrets: [HF_TOKEN]\nmin_decoy_pairs: 0\nmin_decoy_tasks: 0\n"
+GOOD_JOB = "name: p-pass\nseeds: [42, 1729]\ntimeout: 2h\nsecrets: [HF_TOKEN]\ndecoy_minimums: {mutation: {pairs: 0, tasks: 0}}\n"
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ class ExecutionResult(BaseModel):
     isolation: str
     label_provenance: str
     program: str
+    program_ast: str | None = Field(default=None, description="normalized-AST fingerprint of program")
     origin: Origin
     upstream_passed: bool | None = None
     upstream_status: str | None = None

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from ..benchmarks.models import Benchmark
 from ..candidates.models import Candidate
+from ..fingerprint import normalized_ast
 from ..io import atomic_writer
 from ..sandbox.pool import Limits, SandboxPool
 from .jobs import Verdict, build_job, encode_inputs, judge
@@ -101,8 +102,8 @@ def ingested_result(benchmark: Benchmark, cand: Candidate) -> ExecutionResult:
         benchmark=benchmark.name, task_id=cand.task_id, candidate_id=cand.candidate_id, passed=passed,
         status="passed" if passed else "failed", isolation="not executed here",
         label_provenance=f"graded upstream by {cand.upstream_status or 'the upstream harness'}",
-        program=cand.program, origin=cand.origin, upstream_passed=cand.upstream_passed,
-        upstream_status=cand.upstream_status)
+        program=cand.program, program_ast=normalized_ast(cand.program), origin=cand.origin,
+        upstream_passed=cand.upstream_passed, upstream_status=cand.upstream_status)
 
 
 class Executor:
@@ -148,7 +149,8 @@ class Executor:
             wall_time_s=meta.get("wall_s"), peak_memory_mb=meta.get("peak_memory_mb"),
             output_magnitude_bucket=magnitude, output_length_bucket=length, base_passed=verdict.base_passed,
             time_budget_s=round(budget.wall_s, 4), time_budget_basis=budget.basis, attempts=attempts,
-            isolation=raw.isolation, label_provenance=PROVENANCE_HERE, program=cand.program, origin=cand.origin,
+            isolation=raw.isolation, label_provenance=PROVENANCE_HERE, program=cand.program,
+            program_ast=normalized_ast(cand.program), origin=cand.origin,
             upstream_passed=cand.upstream_passed, upstream_status=cand.upstream_status)
 
     def _attempt(self, problem, cand, budget, inputs, expected):

@@ -1,30 +1,59 @@
-"""`pack build`: execution results (whose manifests verify) -> rows -> splits -> pack dir."""
+"""`pack build`: execution results (whose manifests verify) -> rows -> splits -> pack dir.
+
+Built for a million rows in one pass over the inputs: each result line is validated and turned
+into its row's JSON at once, spooled to disk, and only the row's facts stay in memory; after the
+exclusions, decoy pairs and splits are decided on the facts, the spool is streamed into
+`rows.jsonl` with each row's decoy link and split appended. The pack is assembled in a temporary
+directory and renamed into place, so a failed or killed build leaves nothing behind.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
+import sys
+import queue
+import tempfile
+import threading
+import time
 from pathlib import Path
+from typing import Iterator
 
-from pydantic import BaseModel, Field
+import orjson
+from pydantic import BaseModel, Field, ValidationError
 
 from ..benchmarks import BENCHMARK_LICENCES, load_benchmark
 from ..errors import InputError
 from ..execution.results import ExecutionResult
-from ..io import atomic_writer, read_models, write_json_atomic
+from ..fingerprint import normalized_ast
+from ..io import (default_workers, iter_range_lines, line_number_at, map_ranges, no_gc, read_models,
+                  write_json_atomic)
 from ..manifest import verify, write_manifest
 from ..secrets import scan_many
+from ..secrets.scanner import is_suspect
 from .decoys import DECOY_FORMAT, shadowed_candidate
-from .rows import NO_TRAINING_MARK, DecoyLink, PackRow
+from .pairs import reference_pairs
+from .rows import NO_TRAINING_MARK, SCHEMA_VERSION, DecoyLink, PackRow, RowFacts
 from .splits import SplitConfig, assign_splits, straddling
 from .stats import Blocker, CoverageRules, coverage_blockers, split_stats
 
+_intern = sys.intern
+_new_facts = tuple.__new__  # RowFacts from a plain tuple, without NamedTuple's per-call overhead
 EXCLUDED_STATUSES = {"not_evaluable", "flaky"}  # no trustworthy label
+# A row's JSON is written in two parts: these fields in pass one, then prompt, decoy and split.
+_SPOOLED_FIELDS = tuple(PackRow.model_fields)[:-3]
+assert tuple(PackRow.model_fields)[-3:] == ("prompt", "decoy", "split")
+PACK_FILES = ("rows.jsonl", "stats.json", "pack.json")
 
 
 class PackConfig(BaseModel):
     fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)
     seed: int = 42
     evaluation_only: list[str] = Field(default_factory=list, description="benchmarks declared evaluation-only")
+    reference_decoys: bool = Field(False, description="pair same-problem and same-code decoys among the rows")
+    same_problem_pairs_per_task: int = 3
     coverage: CoverageRules = Field(default_factory=CoverageRules)
 
 
@@ -34,95 +63,320 @@ class PackBlocked(Exception):
         super().__init__(f"{len(blockers)} blocker(s)")
 
 
-def read_verified_results(path: Path) -> list[ExecutionResult]:
-    """Execution results, only if they verify against their manifest."""
+def _verified(path: Path) -> Path:
     problems = verify(path)
     if problems:
         first = problems[0]
         raise InputError(f"results do not verify against their manifest ({first.kind} {first.path}: {first.detail}); "
                          "re-run execute", path=str(path))
-    return read_models(path, ExecutionResult, "an execution result")
+    return path
 
 
-def rows_from_results(results: list[ExecutionResult], prompts: dict[tuple[str, str], str],
-                      evaluation_only: set[str]) -> tuple[list[PackRow], dict[str, int]]:
-    rows, excluded = [], {}
-    seen = set()
-    for r in results:
-        if r.status in EXCLUDED_STATUSES:
-            excluded[r.status] = excluded.get(r.status, 0) + 1
-            continue
-        row_id = f"{r.benchmark}/{r.task_id}/{r.candidate_id}"
-        if row_id in seen:
-            excluded["duplicate"] = excluded.get("duplicate", 0) + 1
-            continue
-        seen.add(row_id)
-        decoy = None
-        if r.origin.format == DECOY_FORMAT:
-            if r.passed:  # an equivalent mutant: looks alike and behaves alike, not a decoy
-                excluded["equivalent_mutant"] = excluded.get("equivalent_mutant", 0) + 1
+def read_verified_results(path: Path) -> list[ExecutionResult]:
+    """Execution results, only if they verify against their manifest (small files: in memory)."""
+    return read_models(_verified(Path(path)), ExecutionResult, "an execution result")
+
+
+def _json_line(obj) -> bytes:
+    try:
+        return orjson.dumps(obj) + b"\n"
+    except orjson.JSONEncodeError:  # a lone surrogate in candidate text: escape it as JSON allows
+        return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+class _RangeOut:
+    """What a worker learned from one byte range of one results file (pickled back)."""
+
+    def __init__(self):
+        self.facts: list[RowFacts] = []
+        self.secret_rows: list[int] = []  # indexes in range whose program holds a credential
+        self.pair_ids: dict[int, str] = {}  # index in range -> mutation pair id (the decoy candidate id)
+        self.skipped: dict[str, int] = {}
+        self.benchmarks: set[str] = set()
+        self.error: tuple[str, int, str | None] | None = None  # (message, line in range, field)
+
+
+def _spool_range(path: str, start: int, end: int, index: int, work: str, evaluation_only: set[str]) -> _RangeOut:
+    """Pass one over a byte range: validate each result, spool its row's JSON, keep its facts."""
+    out = _RangeOut()
+    suspects: list[tuple[int, str]] = []  # (index in range, program) for the secret engine
+    with no_gc():
+        with open(Path(work) / f"spool-{Path(path).name}-{index:04d}.jsonl", "wb") as spool:
+            for number, line in iter_range_lines(path, start, end):
+                if not line.strip():
+                    continue
+                try:
+                    r = ExecutionResult.model_validate_json(line)
+                except ValidationError as exc:
+                    err = exc.errors()[0]
+                    out.error = (f"not an execution result ({err['msg']})", number,
+                                 ".".join(str(x) for x in err["loc"]) or None)
+                    return out
+                if _add_row(r, out, spool, evaluation_only):
+                    suspects.append((len(out.facts) - 1, r.program))
+    out.secret_rows = sorted({int(f.where) for f in scan_many((str(i), program) for i, program in suspects)})
+    return out
+
+
+def _add_row(r: ExecutionResult, out: _RangeOut, spool, evaluation_only: set[str]) -> bool:
+    """Spool one result's row and keep its facts; True if its program needs the secret engine."""
+    if r.status in EXCLUDED_STATUSES:
+        out.skipped[r.status] = out.skipped.get(r.status, 0) + 1
+        return False
+    decoy_shadows = None
+    if r.origin.format == DECOY_FORMAT:
+        if r.passed:  # an equivalent mutant: looks alike and behaves alike, not a decoy
+            out.skipped["equivalent_mutant"] = out.skipped.get("equivalent_mutant", 0) + 1
+            return False
+        decoy_shadows = f"{r.benchmark}/{r.task_id}/{shadowed_candidate(r.candidate_id)}"
+    out.benchmarks.add(r.benchmark)
+    row_id = f"{r.benchmark}/{r.task_id}/{r.candidate_id}"
+    bench_licence = BENCHMARK_LICENCES.get(r.benchmark, "unknown")
+    licence = bench_licence if not r.origin.licence or r.origin.licence == bench_licence else \
+        f"{r.origin.licence} (candidates); {bench_licence} (benchmark)"
+    provenance = f"{r.label_provenance} ({r.isolation})" if r.label_provenance == "executed here" else r.label_provenance
+    program_ast = (r.program_ast or normalized_ast(r.program)) if r.program.strip() else None
+    evaluation_only_row = NO_TRAINING_MARK in licence or r.benchmark in evaluation_only
+    values = (SCHEMA_VERSION, row_id, r.benchmark, r.task_id, r.candidate_id, r.program, program_ast, r.passed, r.status,
+              r.output_magnitude_bucket, r.output_length_bucket, r.origin.__dict__, licence, provenance,
+              evaluation_only_row)
+    spool.write(_json_line(dict(zip(_SPOOLED_FIELDS, values))))
+    if decoy_shadows is not None:
+        out.pair_ids[len(out.facts)] = r.candidate_id
+    out.facts.append(RowFacts(
+        row_id, _intern(r.benchmark), _intern(r.task_id), r.passed,
+        r.output_magnitude_bucket and _intern(r.output_magnitude_bucket),
+        r.output_length_bucket and _intern(r.output_length_bucket), evaluation_only_row, program_ast,
+        _intern(licence), _intern(provenance), "mutation" if decoy_shadows else None, decoy_shadows))
+    return is_suspect(r.program.encode("utf-8", "surrogatepass"))
+
+
+class _Spooled:
+    """Pass one, all ranges of all inputs: spool files in order, facts, and what was left out."""
+
+    def __init__(self, results_paths: list[Path], work: Path, data_dir: Path | None, evaluation_only: set[str],
+                 workers: int):
+        self.work = work
+        self.spools: list[Path] = []
+        self.facts: list[RowFacts] = []
+        self.program_secrets: set[int] = set()
+        self.pair_ids: dict[int, str] = {}
+        self.excluded: dict[str, int] = {}
+        self.benchmarks: set[str] = set()
+        for path in results_paths:
+            parts = map_ranges(_spool_range, str(path), workers, str(work), evaluation_only)
+            for index, (start, _end, part) in enumerate(parts):
+                if part.error is not None:
+                    message, line, field = part.error
+                    raise InputError(message, path=str(path), line=line + line_number_at(path, start), field=field)
+                offset = len(self.facts)
+                self.spools.append(work / f"spool-{path.name}-{index:04d}.jsonl")
+                self.facts.extend(part.facts)
+                self.program_secrets.update(offset + i for i in part.secret_rows)
+                self.pair_ids.update({offset + i: pid for i, pid in part.pair_ids.items()})
+                for why, n in part.skipped.items():
+                    self.excluded[why] = self.excluded.get(why, 0) + n
+                self.benchmarks |= part.benchmarks
+        self.prompts = {name: {tid: p.prompt for tid, p in load_benchmark(name, data_dir).problems.items()}
+                        for name in sorted(self.benchmarks)}
+
+    def lines(self) -> Iterator[bytes]:
+        for spool in self.spools:
+            with open(spool, "rb") as fh:
+                yield from fh
+            os.unlink(spool)
+
+    def duplicates(self) -> set[int]:
+        seen: set[str] = set()
+        dup = set()
+        for i, r in enumerate(self.facts):
+            if r.row_id in seen:
+                dup.add(i)
+            seen.add(r.row_id)
+        return dup
+
+    def secret_rows(self) -> set[int]:
+        """Rows whose program, or whose task's prompt, holds a credential."""
+        flagged = set(self.program_secrets)
+        prompts = ((f"{name}\0{tid}", prompt) for name, by_task in self.prompts.items()
+                   for tid, prompt in by_task.items())
+        bad_prompts = {tuple(f.where.split("\0", 1)) for f in scan_many(prompts)}
+        if bad_prompts:
+            flagged |= {i for i, r in enumerate(self.facts) if (r.benchmark, r.task_id) in bad_prompts}
+        return flagged
+
+
+def _exclusions(spool: _Spooled) -> set[int]:
+    """Rows left out: repeated row ids (the first one stays), credentials (a pack is made to be
+    shared; candidates do hard-code them), and decoys whose shadowed row is not a kept passing row."""
+    facts = spool.facts
+    dropped = spool.duplicates()
+    if dropped:
+        spool.excluded["duplicate"] = len(dropped)
+    secret = spool.secret_rows() - dropped
+    if secret:
+        spool.excluded["secret_in_text"] = len(secret)
+    dropped |= secret
+    passing = {r.row_id for i, r in enumerate(facts) if r.passed and r.decoy_category is None and i not in dropped}
+    unaligned = {i for i, r in enumerate(facts) if r.decoy_category and i not in dropped and r.decoy_shadows not in passing}
+    if unaligned:
+        spool.excluded["unaligned_decoy"] = len(unaligned)
+    return dropped | unaligned
+
+
+class Progress:
+    """Phase lines on stderr ("pack build [  3.1s] splits"), or nothing."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled, self.started = label, enabled, time.monotonic()
+
+    def __call__(self, what: str) -> None:
+        if self.enabled:
+            print(f"{self.label} [{time.monotonic() - self.started:6.1f}s] {what}", file=sys.stderr, flush=True)
+
+
+class _BlockWriter(threading.Thread):
+    """Writes, hashes and (optionally) Parquet-converts blocks of rows off the main thread:
+    hashlib, file writes and pyarrow release the GIL, so the two cores share the work."""
+
+    def __init__(self, path: Path, parquet: Path | None):
+        super().__init__(daemon=True)
+        self.path, self.blocks = path, queue.Queue(maxsize=4)
+        self.digest, self.size, self.error = hashlib.sha256(), 0, None
+        self.parquet = None
+        if parquet is not None:
+            from .parquet import parquet_sink  # optional: only when pyarrow is installed
+            self.parquet = parquet_sink(parquet)
+
+    def run(self) -> None:
+        try:
+            with open(self.path, "wb") as dst:
+                while (block := self.blocks.get()) is not None:
+                    self.digest.update(block)
+                    dst.write(block)
+                    self.size += len(block)
+                    if self.parquet is not None:
+                        self.parquet.add(block)
+                dst.flush()
+                os.fsync(dst.fileno())
+            if self.parquet is not None:
+                self.parquet.close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self.error = exc
+            if self.parquet is not None:
+                self.parquet.abort()
+            while self.blocks.get() is not None:  # drain so the producer never blocks
+                pass
+
+
+def _write_rows(spool: _Spooled, work: Path, split_of: dict[int, str], links: dict[int, DecoyLink],
+                parquet: bool) -> tuple[str, int, bool]:
+    """Pass two: each kept spooled row, completed with its prompt, decoy link and split, into
+    rows.jsonl (and rows.parquet). Returns (sha256, bytes, parquet written)."""
+    prompt_json = {(name, tid): _json_line(prompt)[:-1] for name, by_task in spool.prompts.items()
+                   for tid, prompt in by_task.items()}
+    plain_tails: dict[tuple, bytes] = {}  # (benchmark, task, split) -> tail of a row that is no decoy
+    writer = _BlockWriter(work / ".rows.jsonl.tmp", work / "rows.parquet" if parquet else None)
+    writer.start()
+    block, buffered = [], 0
+    try:
+        for index, line in enumerate(spool.lines()):
+            split = split_of.get(index)
+            if split is None:
                 continue
-            decoy = DecoyLink(category="mutation", pair_id=r.candidate_id,
-                              shadows_row_id=f"{r.benchmark}/{r.task_id}/{shadowed_candidate(r.candidate_id)}")
-        bench_licence = BENCHMARK_LICENCES.get(r.benchmark, "unknown")
-        licence = bench_licence if not r.origin.licence or r.origin.licence == bench_licence else \
-            f"{r.origin.licence} (candidates); {bench_licence} (benchmark)"
-        rows.append(PackRow(
-            row_id=row_id, benchmark=r.benchmark, task_id=r.task_id, candidate_id=r.candidate_id,
-            prompt=prompts.get((r.benchmark, r.task_id), ""), program=r.program, passed=r.passed, status=r.status,
-            output_magnitude_bucket=r.output_magnitude_bucket, output_length_bucket=r.output_length_bucket,
-            origin=r.origin, licence=licence, decoy=decoy,
-            label_provenance=(f"{r.label_provenance} ({r.isolation})" if r.label_provenance == "executed here"
-                              else r.label_provenance),
-            evaluation_only=NO_TRAINING_MARK in licence or r.benchmark in evaluation_only))
-    # a decoy is kept only next to the exact passing row it shadows
-    passing = {row.row_id for row in rows if row.passed and row.decoy is None}
-    aligned = [row for row in rows if row.decoy is None or row.decoy.shadows_row_id in passing]
-    if len(aligned) != len(rows):
-        excluded["unaligned_decoy"] = len(rows) - len(aligned)
-    return aligned, excluded
-
-
-def _without_secrets(rows: list[PackRow], excluded: dict[str, int]) -> list[PackRow]:
-    """A pack is made to be shared: rows whose program or prompt holds a credential (candidates
-    do hard-code them) are left out and counted; decoys that shadowed them go with them."""
-    items = ((row.row_id, f"{row.program}\n{row.prompt}") for row in rows)
-    flagged = {f.where for f in scan_many(items)}
-    if not flagged:
-        return rows
-    kept = [r for r in rows if r.row_id not in flagged and (r.decoy is None or r.decoy.shadows_row_id not in flagged)]
-    excluded["secret_in_text"] = len(rows) - len(kept)
-    return kept
+            row = spool.facts[index]
+            if row.decoy_category is None and index not in links:
+                key = (row.benchmark, row.task_id, split)
+                tail = plain_tails.get(key)
+                if tail is None:
+                    tail = plain_tails[key] = (b',"prompt":' + prompt_json.get(key[:2], b'""') +
+                                               b',"decoy":null,"split":"' + split.encode() + b'"}\n')
+            else:
+                link = links[index] if index in links else DecoyLink(
+                    category=row.decoy_category, pair_id=spool.pair_ids[index], shadows_row_id=row.decoy_shadows)
+                tail = (b',"prompt":' + prompt_json.get((row.benchmark, row.task_id), b'""') + b',"decoy":' +
+                        link.model_dump_json().encode() + b',"split":"' + split.encode() + b'"}\n')
+            block.append(line[:-2])
+            block.append(tail)
+            buffered += len(line) + len(tail)
+            if buffered >= 1 << 24:
+                writer.blocks.put(b"".join(block))
+                block, buffered = [], 0
+        writer.blocks.put(b"".join(block))
+    finally:
+        writer.blocks.put(None)
+        writer.join()
+    if writer.error is not None:
+        raise writer.error
+    os.replace(work / ".rows.jsonl.tmp", work / "rows.jsonl")
+    return writer.digest.hexdigest(), writer.size, writer.parquet is not None
 
 
 def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, data_dir: Path | None,
-               command: list[str]) -> dict:
-    results: list[ExecutionResult] = []
-    for path in results_paths:
-        results.extend(read_verified_results(Path(path)))
-    prompts = {}
-    for bench_name in sorted({r.benchmark for r in results}):
-        bench = load_benchmark(bench_name, data_dir)
-        prompts.update({(bench_name, tid): p.prompt for tid, p in bench.problems.items()})
-    rows, excluded = rows_from_results(results, prompts, set(config.evaluation_only))
-    rows = _without_secrets(rows, excluded)
-    if not rows:
+               command: list[str], *, workers: int | None = None, parquet: bool = True,
+               progress: bool = False) -> dict:
+    log = Progress("pack build", progress)
+    log(f"verifying {len(results_paths)} input(s) against their manifests")
+    results_paths = [_verified(Path(p)) for p in results_paths]
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".building", dir=out_dir.parent))
+    try:
+        with no_gc():
+            stats = _build(results_paths, work, config, data_dir, workers or default_workers(), parquet, log)
+        pack_json = {"schema_version": 1, "config": config.model_dump(mode="json"),
+                     "sources": [str(p) for p in results_paths]}
+        write_json_atomic(work / "pack.json", pack_json)
+        write_manifest(work, "pack", parents=[p.resolve() for p in results_paths], command=command,
+                       config=config.model_dump(mode="json"), known=stats.pop("_known"))
+        if out_dir.exists():
+            out_dir.rmdir()  # the CLI refuses a non-empty one
+        # parents are recorded relative to the manifest's directory: same parent dir, so the rename keeps them
+        os.replace(work, out_dir)
+        log(f"done: {stats['rows']} rows")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return stats
+
+
+def _build(results_paths: list[Path], work: Path, config: PackConfig, data_dir: Path | None, workers: int,
+           parquet: bool, log: Progress) -> dict:
+    log(f"reading results with {workers} worker(s)")
+    spool = _Spooled(results_paths, work, data_dir, set(config.evaluation_only), workers)
+    return _decide_and_write(spool, work, config, parquet, log)
+
+
+def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: bool, log: Progress) -> dict:
+    log(f"{len(spool.facts)} rows read; exclusions (duplicates, secrets, unaligned decoys)")
+    dropped = _exclusions(spool)
+    kept = [i for i in range(len(spool.facts)) if i not in dropped]
+    if not kept:
         raise InputError("no rows: the results hold no usable labels")
-    for row, split in zip(rows, assign_splits(rows, SplitConfig(config.fractions, config.seed, config.coverage.min_bucket_tasks))):
-        row.split = split
-    blockers = coverage_blockers(rows, config.coverage)
-    for what, splits in straddling(rows).items():
-        blockers.append(Blocker(kind="split_leak", detail=f"{what} in {', '.join(splits)}", observed=len(splits), required=1))
+    facts = [spool.facts[i] for i in kept]
+    links: dict[int, DecoyLink] = {}
+    if config.reference_decoys:
+        log("pairing reference decoys")
+        links = {kept[k]: link for k, link in
+                 reference_pairs(facts, seed=config.seed, per_task=config.same_problem_pairs_per_task).items()}
+        facts = [f if kept[k] not in links else
+                 f._replace(decoy_category=links[kept[k]].category, decoy_shadows=links[kept[k]].shadows_row_id)
+                 for k, f in enumerate(facts)]
+    log("splits")
+    splits = assign_splits(facts, SplitConfig(config.fractions, config.seed, config.coverage.min_bucket_tasks))
+    facts = [_new_facts(RowFacts, f[:-1] + (s,)) for f, s in zip(facts, splits)]
+    log("coverage and leaks")
+    blockers = coverage_blockers(facts, config.coverage)
+    for what, where in straddling(facts).items():
+        blockers.append(Blocker(kind="split_leak", detail=f"{what} in {', '.join(where)}", observed=len(where), required=1))
     if blockers:
         raise PackBlocked(blockers)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_writer(out_dir / "rows.jsonl") as fh:
-        for row in rows:
-            fh.write(json.dumps(row.model_dump(mode="json"), sort_keys=True) + "\n")
-    stats = split_stats(rows)
-    stats["excluded"] = excluded
-    write_json_atomic(out_dir / "stats.json", stats)
-    write_json_atomic(out_dir / "pack.json", {"schema_version": 1, "config": config.model_dump(mode="json"),
-                                              "sources": [str(p) for p in results_paths]})
-    write_manifest(out_dir, "pack", parents=results_paths, command=command, config=config.model_dump(mode="json"))
-    return stats
+    split_of = dict(zip(kept, splits))
+    log("writing rows.jsonl" + (" and rows.parquet (when pyarrow is installed)" if parquet else ""))
+    digest, size, parquet = _write_rows(spool, work, split_of, links, parquet)
+    known = {"rows.jsonl": (digest, size)}
+    log("statistics and manifest")
+    stats = split_stats(facts)
+    stats["excluded"] = dict(sorted(spool.excluded.items()))
+    stats["files"] = ["rows.jsonl"] + (["rows.parquet"] if parquet else [])
+    write_json_atomic(work / "stats.json", stats)
+    return {**stats, "_known": known}

@@ -1,40 +1,80 @@
-"""Pack rows: one executed candidate (or decoy) with its label, provenance, licence and split."""
+"""Pack rows: one executed candidate (or decoy) with its label, provenance, licence and split.
+
+`PackRow` is the artifact (one JSON object per line of `rows.jsonl`). `RowFacts` is the
+handful of fields that splitting, coverage, statistics and preflight look at; a million of
+them fit in a few hundred MB, so those steps never hold a million full rows.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import sys
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
 from ..candidates.models import Origin
+from ..fingerprint import normalized_ast
 
 SCHEMA_VERSION = 1
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 NO_TRAINING_MARK = "no-ML-training"
+DECOY_CATEGORIES: tuple[str, ...] = ("mutation", "same_problem_different_submission", "same_code_different_input")
 
 
 class DecoyLink(BaseModel):
-    category: str
+    category: str = Field(description="mutation | same_problem_different_submission | same_code_different_input")
     pair_id: str
     shadows_row_id: str = Field(description="the passing row this decoy mutates or mirrors")
 
 
 class PackRow(BaseModel):
+    # `prompt`, `decoy` and `split` come last: the builder adds them once it has read every row.
     schema_version: int = SCHEMA_VERSION
     row_id: str
     benchmark: str
     task_id: str
     candidate_id: str
-    prompt: str
     program: str
+    program_ast: str | None = Field(default=None, description="normalized-AST fingerprint (near-duplicates)")
     passed: bool
     status: str
     output_magnitude_bucket: str | None = None
     output_length_bucket: str | None = None
-    decoy: DecoyLink | None = None
     origin: Origin
     licence: str
     label_provenance: str
     evaluation_only: bool = Field(description="its licence forbids ML training: never in train")
+    prompt: str
+    decoy: DecoyLink | None = None
     split: Split | None = None
+
+
+class RowFacts(NamedTuple):
+    row_id: str
+    benchmark: str
+    task_id: str
+    passed: bool
+    output_magnitude_bucket: str | None
+    output_length_bucket: str | None
+    evaluation_only: bool
+    program_ast: str | None  # None: an empty program (nothing to be a near-duplicate of)
+    licence: str
+    label_provenance: str
+    decoy_category: str | None = None
+    decoy_shadows: str | None = None
+    split: str | None = None
+
+
+_intern = sys.intern
+
+
+def facts_of(row: PackRow) -> RowFacts:
+    """The facts of a row; repeated strings are interned so a million rows stay small."""
+    return RowFacts(
+        row.row_id, _intern(row.benchmark), _intern(row.task_id), row.passed,
+        row.output_magnitude_bucket and _intern(row.output_magnitude_bucket),
+        row.output_length_bucket and _intern(row.output_length_bucket), row.evaluation_only,
+        row.program_ast if row.program_ast is not None else
+        (normalized_ast(row.program) if row.program.strip() else None), _intern(row.licence), _intern(row.label_provenance),
+        row.decoy and _intern(row.decoy.category), row.decoy and row.decoy.shadows_row_id, row.split)

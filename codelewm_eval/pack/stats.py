@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 
 from pydantic import BaseModel, Field
 
-from .rows import SPLITS, PackRow
+from .rows import SPLITS, RowFacts
 
 SCHEMA_VERSION = 1
 
@@ -28,62 +28,78 @@ class CoverageRules(BaseModel):
                                                   "benchmark must appear in its val and its test split")
 
 
-def split_stats(rows: list[PackRow]) -> dict:
-    cells: dict = defaultdict(lambda: {"rows": 0, "tasks": set(), "passed": 0, "magnitude": Counter(),
-                                       "length": Counter(), "decoy_pairs": Counter(), "licences": Counter(),
-                                       "provenance": Counter(), "evaluation_only_rows": 0})
-    for r in rows:
-        c = cells[(r.split, r.benchmark)]
-        c["rows"] += 1
-        c["tasks"].add(r.task_id)
-        c["passed"] += int(r.passed)
-        c["magnitude"][r.output_magnitude_bucket or "none"] += 1
-        c["length"][r.output_length_bucket or "none"] += 1
-        if r.decoy is not None:
-            c["decoy_pairs"][r.decoy.category] += 1
-        c["licences"][r.licence] += 1
-        c["provenance"][r.label_provenance] += 1
-        c["evaluation_only_rows"] += int(r.evaluation_only)
+class _Tally:
+    """Every count statistics and coverage need, in three passes over the facts."""
+
+    def __init__(self, rows: list[RowFacts]):
+        self.combos = Counter((r.split, r.benchmark, r.passed, r.output_magnitude_bucket, r.output_length_bucket,
+                               r.decoy_category, r.licence, r.label_provenance, r.evaluation_only) for r in rows)
+        self.cell_tasks = Counter(key[:2] for key in {(r.split, r.benchmark, r.task_id) for r in rows})
+        self.decoy_tasks = Counter(key[:3] for key in {(r.split, r.benchmark, r.decoy_category, r.task_id)
+                                                       for r in rows if r.decoy_category})
+        self.bucket_tasks = Counter(key[:2] for key in {(r.benchmark, r.output_magnitude_bucket, r.task_id)
+                                                        for r in rows if r.output_magnitude_bucket})
+
+
+def split_stats(rows: list[RowFacts]) -> dict:
+    tally = _Tally(rows)
+    cells: dict = defaultdict(lambda: {"rows": 0, "passed": 0, "magnitude": Counter(), "length": Counter(),
+                                       "decoy_pairs": Counter(), "licences": Counter(), "provenance": Counter(),
+                                       "evaluation_only_rows": 0})
+    for (split, bench, passed, magnitude, length, decoy, licence, provenance, eval_only), n in tally.combos.items():
+        c = cells[(split, bench)]
+        c["rows"] += n
+        c["passed"] += n * passed
+        c["magnitude"][magnitude or "none"] += n
+        c["length"][length or "none"] += n
+        if decoy:
+            c["decoy_pairs"][decoy] += n
+        c["licences"][licence] += n
+        c["provenance"][provenance] += n
+        c["evaluation_only_rows"] += n * eval_only
     table = []
     for (split, bench), c in sorted(cells.items(), key=lambda kv: (SPLITS.index(kv[0][0]), kv[0][1])):
-        table.append({"split": split, "benchmark": bench, "rows": c["rows"], "tasks": len(c["tasks"]),
+        table.append({"split": split, "benchmark": bench, "rows": c["rows"], "tasks": tally.cell_tasks[(split, bench)],
                       "passed": c["passed"], "pass_rate": round(c["passed"] / c["rows"], 4),
                       "magnitude_buckets": dict(sorted(c["magnitude"].items())),
                       "length_buckets": dict(sorted(c["length"].items())),
                       "decoy_pairs": dict(sorted(c["decoy_pairs"].items())),
-                      "licences": dict(c["licences"]), "label_provenance": dict(c["provenance"]),
+                      "decoy_tasks": {cat: tally.decoy_tasks[(split, bench, cat)]
+                                      for cat in sorted(c["decoy_pairs"])},
+                      "licences": dict(sorted(c["licences"].items())),
+                      "label_provenance": dict(sorted(c["provenance"].items())),
                       "evaluation_only_rows": c["evaluation_only_rows"]})
     return {"schema_version": SCHEMA_VERSION, "rows": len(rows), "cells": table}
 
 
-def coverage_blockers(rows: list[PackRow], rules: CoverageRules) -> list[Blocker]:
+def coverage_blockers(rows: list[RowFacts], rules: CoverageRules) -> list[Blocker]:
     """Per benchmark: val and test hold both classes, enough tasks and every common
     magnitude bucket; train (unless the benchmark is evaluation-only) holds both classes."""
+    tally = _Tally(rows)
+    classes: dict[tuple, set] = defaultdict(set)
+    buckets: dict[tuple, set] = defaultdict(set)
+    trainable: set[str] = set()
+    for (split, bench, passed, magnitude, *_rest, eval_only), _n in tally.combos.items():
+        classes[(bench, split)].add(passed)
+        buckets[(bench, split)].add(magnitude)
+        if not eval_only:
+            trainable.add(bench)
     blockers: list[Blocker] = []
-    by_bench: dict[str, list[PackRow]] = defaultdict(list)
-    for r in rows:
-        by_bench[r.benchmark].append(r)
-    for bench, brows in sorted(by_bench.items()):
-        eval_only = all(r.evaluation_only for r in brows)
-        bucket_tasks: dict[str, set] = defaultdict(set)
-        for r in brows:
-            if r.output_magnitude_bucket:
-                bucket_tasks[r.output_magnitude_bucket].add(r.task_id)
-        common = sorted(b for b, t in bucket_tasks.items() if len(t) >= rules.min_bucket_tasks)
-        for split in ("val", "test") if eval_only else SPLITS:
-            srows = [r for r in brows if r.split == split]
-            classes = {r.passed for r in srows}
-            if len(classes) < 2:
+    for bench in sorted({b for b, _s in classes}):
+        common = sorted(bucket for (b, bucket), n in tally.bucket_tasks.items()
+                        if b == bench and n >= rules.min_bucket_tasks)
+        for split in SPLITS if bench in trainable else ("val", "test"):
+            n_classes = len(classes[(bench, split)])
+            if n_classes < 2:
                 blockers.append(Blocker(kind="missing_class", benchmark=bench, split=split,
-                                        detail="both pass classes", observed=len(classes), required=2))
-            tasks = len({r.task_id for r in srows})
+                                        detail="both pass classes", observed=n_classes, required=2))
+            tasks = tally.cell_tasks[(split, bench)]
             if tasks < rules.min_tasks_per_split:
                 blockers.append(Blocker(kind="too_few_tasks", benchmark=bench, split=split, detail="distinct tasks",
                                         observed=tasks, required=rules.min_tasks_per_split))
             if split in ("val", "test"):
-                present = {r.output_magnitude_bucket for r in srows}
                 for bucket in common:
-                    if bucket not in present:
+                    if bucket not in buckets[(bench, split)]:
                         blockers.append(Blocker(kind="missing_magnitude_bucket", benchmark=bench, split=split,
                                                 detail=f"output_magnitude_bucket '{bucket}'", observed=0, required=1))
     return blockers

@@ -10,13 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ..io import read_models
 from ..manifest import verify
-from ..pack.rows import PackRow
+from ..pack.rows import RowFacts
 from ..pack.splits import straddling
 from ..pack.stats import CoverageRules, coverage_blockers
-from ..secrets import scan_many, scan_text
-from .jobspec import JobSpec
+from ..secrets import Finding, scan_text
+from .jobspec import DecoyMinimum, JobSpec
 
 SCHEMA_VERSION = 1
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE", re.I)
@@ -38,10 +37,6 @@ class PreflightReport(BaseModel):
     checks: list[Check]
 
 
-def load_rows(pack: Path) -> list[PackRow]:
-    return read_models(pack / "rows.jsonl", PackRow, "a pack row")
-
-
 def check_manifest(pack: Path) -> list[Check]:
     problems = verify(pack)
     if not problems:
@@ -50,7 +45,7 @@ def check_manifest(pack: Path) -> list[Check]:
                   reason="; ".join(f"{p.kind} {p.path}: {p.detail}" for p in problems[:5]))]
 
 
-def check_leaks(rows: list[PackRow]) -> list[Check]:
+def check_leaks(rows: list[RowFacts]) -> list[Check]:
     leaks = straddling(rows)
     if not leaks:
         return [Check(name="split_leak", status="pass", observed=0, required=0)]
@@ -58,7 +53,7 @@ def check_leaks(rows: list[PackRow]) -> list[Check]:
                   reason="; ".join(f"{k} in {', '.join(v)}" for k, v in list(leaks.items())[:5]))]
 
 
-def check_coverage(rows: list[PackRow], rules: CoverageRules) -> list[Check]:
+def check_coverage(rows: list[RowFacts], rules: CoverageRules) -> list[Check]:
     blockers = coverage_blockers(rows, rules)
     if not blockers:
         return [Check(name="coverage", status="pass", reason="both classes, tasks and common buckets in every split")]
@@ -66,38 +61,42 @@ def check_coverage(rows: list[PackRow], rules: CoverageRules) -> list[Check]:
                   reason=f"{b.benchmark}/{b.split}: {b.detail}") for b in blockers]
 
 
-def check_decoys(rows: list[PackRow], min_pairs: int, min_tasks: int) -> list[Check]:
+def check_decoys(rows: list[RowFacts], minimums: dict[str, DecoyMinimum]) -> list[Check]:
+    """Decoy pairs per category in val and test: against the minimums for the categories that
+    have them (the decoy gate needs them), reported for the others."""
     pairs: dict[tuple, int] = defaultdict(int)
     tasks: dict[tuple, set] = defaultdict(set)
-    categories = sorted({r.decoy.category for r in rows if r.decoy is not None}) or ["mutation"]
     for r in rows:
-        if r.decoy is not None:
-            pairs[(r.split, r.decoy.category)] += 1
-            tasks[(r.split, r.decoy.category)].add((r.benchmark, r.task_id))
+        if r.decoy_category is not None:
+            pairs[(r.split, r.decoy_category)] += 1
+            tasks[(r.split, r.decoy_category)].add((r.benchmark, r.task_id))
+    categories = sorted(set(minimums) | {cat for _split, cat in pairs})
     out = []
     for split in ("val", "test"):
         for cat in categories:
             n, t = pairs[(split, cat)], len(tasks[(split, cat)])
-            ok = n >= min_pairs and t >= min_tasks
+            need = minimums.get(cat)
+            ok = need is None or (n >= need.pairs and t >= need.tasks)
             out.append(Check(name=f"decoys:{split}:{cat}", status="pass" if ok else "fail",
-                             observed=f"{n} pairs / {t} tasks", required=f"{min_pairs} pairs / {min_tasks} tasks",
+                             observed=f"{n} pairs / {t} tasks",
+                             required=f"{need.pairs} pairs / {need.tasks} tasks" if need else "no minimum set",
                              reason="" if ok else "too few aligned decoy pairs for the decoy gate"))
     return out
 
 
-def check_balance(rows: list[PackRow], low: float = 0.02, high: float = 0.98) -> list[Check]:
+def check_balance(rows: list[RowFacts], low: float = 0.02, high: float = 0.98) -> list[Check]:
     cells: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
         cells[(r.split, r.benchmark)][0] += 1
         cells[(r.split, r.benchmark)][1] += int(r.passed)
-    bad = [(k, p / n) for k, (n, p) in cells.items() if not low <= p / n <= high]
+    bad = sorted((k, p / n) for k, (n, p) in cells.items() if not low <= p / n <= high)
     if not bad:
         return [Check(name="class_balance", status="pass", required=f"pass rate in [{low}, {high}]")]
     return [Check(name="class_balance", status="fail", observed=f"{s}/{b}: {rate:.3f}", required=f"[{low}, {high}]",
                   reason="a split is nearly one class") for (s, b), rate in bad]
 
 
-def check_licences(rows: list[PackRow]) -> list[Check]:
+def check_licences(rows: list[RowFacts]) -> list[Check]:
     unlicensed = sum(1 for r in rows if not r.licence or r.licence == "unknown")
     in_train = sum(1 for r in rows if r.evaluation_only and r.split == "train")
     upstream = sum(1 for r in rows if r.label_provenance.startswith("graded upstream"))
@@ -112,9 +111,8 @@ def check_licences(rows: list[PackRow]) -> list[Check]:
     ]
 
 
-def check_pack_secrets(rows: list[PackRow]) -> list[Check]:
-    items = ((f"{r.row_id} {field}", getattr(r, field)) for r in rows for field in ("program", "prompt"))
-    found = [f"{f.where} line {f.line}: {f.kind}" for f in scan_many(items)]
+def check_pack_secrets(findings: list[Finding]) -> list[Check]:
+    found = [f"{f.where} line {f.line}: {f.kind}" for f in findings]
     return [Check(name="secrets:pack", status="pass" if not found else "fail", observed=len(found), required=0,
                   reason="; ".join(found[:5]))]
 

@@ -10,6 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import InputError
 
 
+class DecoyMinimum(BaseModel):
+    pairs: int = Field(ge=0)
+    tasks: int = Field(ge=0)
+
+
+DEFAULT_DECOY_MINIMUMS = {"mutation": DecoyMinimum(pairs=100, tasks=30)}
+
+
 class JobSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -19,8 +27,9 @@ class JobSpec(BaseModel):
     timeout: str | int | None = None
     secrets: list[str] = Field(default_factory=list, description="names only, resolved at launch")
     env: dict[str, str] = Field(default_factory=dict)
-    min_decoy_pairs: int = 100
-    min_decoy_tasks: int = 30
+    decoy_minimums: dict[str, DecoyMinimum] = Field(
+        default_factory=lambda: dict(DEFAULT_DECOY_MINIMUMS),
+        description="per decoy category, pairs and distinct tasks required in val and in test")
 
 
 def load_job_spec(path: Path) -> tuple[JobSpec, str]:

@@ -5,22 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from ..io import write_json_atomic
+from ..io import no_gc, write_json_atomic
+from ..pack.build import Progress
 from ..pack.stats import CoverageRules
+from ..pack.read import read_pack
 from .checks import (Check, PreflightReport, check_balance, check_coverage, check_decoys, check_job, check_leaks,
-                     check_licences, check_manifest, check_pack_secrets, load_rows)
-from .jobspec import JobSpec, load_job_spec
+                     check_licences, check_manifest, check_pack_secrets)
+from .jobspec import DEFAULT_DECOY_MINIMUMS, load_job_spec
 
 
 def preflight(pack: Path, job: Path | None = None, report_path: Path | None = None,
-              rules: CoverageRules | None = None) -> PreflightReport:
-    pack = Path(pack)
+              rules: CoverageRules | None = None, *, workers: int | None = None,
+              progress: bool = False) -> PreflightReport:
+    with no_gc():
+        return _preflight(Path(pack), job, report_path, rules, workers, Progress("preflight", progress))
+
+
+def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: CoverageRules | None,
+               workers: int | None, log: Progress) -> PreflightReport:
     if not (pack / "rows.jsonl").is_file():
         raise InputError("not a pack directory (no rows.jsonl)", path=str(pack))
     spec, text = load_job_spec(job) if job else (None, "")
+    log("manifest (files and parents)")
     manifest_checks = check_manifest(pack)
+    log("reading rows")
     try:
-        rows = load_rows(pack)
+        read = read_pack(pack / "rows.jsonl", workers)
     except InputError as exc:
         if manifest_checks[0].status == "pass":
             raise  # a sealed pack that is not a pack: unusable input
@@ -30,14 +40,16 @@ def preflight(pack: Path, job: Path | None = None, report_path: Path | None = No
         if report_path is not None:
             write_json_atomic(report_path, report.model_dump(mode="json"))
         return report
+    rows = read.facts
+    log(f"{len(rows)} rows read; checks")
     checks = manifest_checks + check_leaks(rows) + check_coverage(rows, rules or CoverageRules())
-    defaults = JobSpec(name="defaults", seeds=[42, 1729])
-    checks += check_decoys(rows, (spec or defaults).min_decoy_pairs, (spec or defaults).min_decoy_tasks)
-    checks += check_balance(rows) + check_licences(rows) + check_pack_secrets(rows)
+    checks += check_decoys(rows, spec.decoy_minimums if spec else DEFAULT_DECOY_MINIMUMS)
+    checks += check_balance(rows) + check_licences(rows) + check_pack_secrets(read.secrets)
     if spec is not None:
         checks += check_job(spec, text, str(job))
     report = PreflightReport(pack=str(pack), job=str(job) if job else None,
                              ok=all(c.status == "pass" for c in checks), checks=checks)
+    log("done")
     if report_path is not None:
         write_json_atomic(report_path, report.model_dump(mode="json"))
     return report

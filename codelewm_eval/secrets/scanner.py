@@ -26,10 +26,34 @@ _ENTROPY_PLUGINS = [{"name": "Base64HighEntropyString", "limit": 4.5}, {"name": 
                     {"name": "KeywordDetector"}]
 
 
-# Every pattern plugin above needs a key-shaped token (20+ characters of letters, digits, _ or -
-# with at least one digit), a PEM header, or credentials in a URL; lines without any of those
-# cannot match, so only suspicious lines reach the engine.
-_SUSPECT = re.compile(r"(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}|-----BEGIN|://[^\s/:@]+:[^\s/:@]+@")
+# The pattern plugins above match key-shaped tokens. `is_suspect` is a prefilter that passes
+# every text that holds a run of 20+ letters, digits, _ or - with a digit or a known key prefix
+# in it (or that sits in a dotted or colon-separated token), a PEM header, or credentials in a
+# URL; only such texts, and in them only such lines, reach the engine. It runs at memory speed
+# (bytes.translate and find are C loops), which is what lets preflight scan a million rows.
+# Limit: key formats that can be shorter than 20 characters (Artifactory's 13-character form, a
+# minimal Slack or JWT token) pass the prefilter only when they sit in a longer run; issued keys
+# of those kinds are far longer. Job payloads are scanned without the prefilter (entropy=True).
+_TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+_TOKEN_MAP = bytes(ord("a") if c in _TOKEN_CHARS else ord(" ") for c in range(256))
+_RUN = b"a" * 20
+_KEYISH = re.compile(rb"\d|hf_|api_org|sk-|_live_|gh[pousr]_|github_pat|glpat|AKIA|ASIA|ABIA|ACCA|A3T|AIza|AKC|"
+                     rb"SG|eyJ|npm_|pypi-|sq0|xox|AccountKey|^AC|^SK|^[MNO]")
+_URL_CREDS = re.compile(rb"://[^\s/:@]+:[^\s/:@]+@")
+
+
+def is_suspect(data: bytes) -> bool:
+    """Could a pattern detector match (within the limit above)?"""
+    mapped = data.translate(_TOKEN_MAP)
+    i = mapped.find(_RUN)
+    while i >= 0:
+        end = mapped.find(b" ", i)
+        end = len(mapped) if end < 0 else end
+        if (_KEYISH.search(data[i:end]) or (i > 0 and data[i - 1:i] in (b".", b":"))
+                or data[end:end + 1] in (b".", b":")):
+            return True
+        i = mapped.find(_RUN, end)
+    return b"-----BEGIN" in data or (b"@" in data and _URL_CREDS.search(data) is not None)
 
 
 class Finding(BaseModel):
@@ -53,14 +77,14 @@ def scan_many(items, *, entropy: bool = False) -> list[Finding]:
     findings: list[Finding] = []
     suspects = []
     for where, text in items:
-        if entropy or _SUSPECT.search(text):
+        if entropy or is_suspect(text.encode("utf-8", "surrogatepass")):
             suspects.append((where, text))
     if not suspects:
         return findings
     with transient_settings(_settings(entropy)):
         for where, text in suspects:
             for number, line in enumerate(text.splitlines(), start=1):
-                if not entropy and not _SUSPECT.search(line):
+                if not entropy and not is_suspect(line.encode("utf-8", "surrogatepass")):
                     continue
                 kinds = sorted({s.type for s in scan_line(line)})
                 findings.extend(Finding(kind=k, line=number, where=where) for k in kinds)

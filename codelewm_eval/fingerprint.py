@@ -1,0 +1,16 @@
+"""A program's fingerprint: its normalized AST, so that near-duplicates compare equal."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+
+
+def normalized_ast(program: str) -> str:
+    """sha256 of the program's AST without positions, comments or formatting ("ast:..."); a
+    program that does not parse is fingerprinted by its stripped text ("text:...")."""
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return "text:" + hashlib.sha256(program.strip().encode("utf-8", "surrogatepass")).hexdigest()
+    return "ast:" + hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()

@@ -1,0 +1,67 @@
+"""Read a pack's rows in one streaming pass (in parallel over byte ranges for big packs):
+each line validated as a PackRow, reduced to its facts, and secret-scanned."""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..errors import InputError
+from ..io import default_workers, iter_range_lines, line_number_at, map_ranges
+from ..secrets import Finding, scan_many
+from ..secrets.scanner import is_suspect
+from .rows import PackRow, RowFacts, facts_of
+
+
+@dataclass
+class PackRead:
+    facts: list[RowFacts] = field(default_factory=list)
+    secrets: list[Finding] = field(default_factory=list)  # where: "<row_id> program|prompt"
+    error: tuple[str, int, str | None] | None = None  # (message, line in range, field)
+
+
+def _read_range(path: str, start: int, end: int, index: int) -> PackRead:
+    out = PackRead()
+    suspects: list[tuple[str, str]] = []
+    prompts_seen: set[str] = set()
+    gc.disable()  # many small objects, no cycles
+    try:
+        for number, line in iter_range_lines(path, start, end):
+            if not line.strip():
+                continue
+            try:
+                row = PackRow.model_validate_json(line)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                out.error = (f"not a pack row ({err['msg']})", number, ".".join(str(x) for x in err["loc"]) or None)
+                return out
+            out.facts.append(facts_of(row))
+            if is_suspect(row.program.encode("utf-8", "surrogatepass")):
+                suspects.append((f"{row.row_id} program", row.program))
+            if row.prompt not in prompts_seen:
+                prompts_seen.add(row.prompt)
+                if is_suspect(row.prompt.encode("utf-8", "surrogatepass")):
+                    suspects.append((f"{row.row_id} prompt", row.prompt))
+    finally:
+        gc.enable()
+    out.secrets = scan_many(suspects)
+    return out
+
+
+def read_pack(path: Path, workers: int | None = None) -> PackRead:
+    """Every line must be a PackRow (else an InputError naming file, line and field)."""
+    out = PackRead()
+    try:
+        parts = map_ranges(_read_range, str(path), workers or default_workers())
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
+    for start, _end, part in parts:
+        if part.error is not None:
+            message, line, where = part.error
+            raise InputError(message, path=str(path), line=line + line_number_at(path, start), field=where)
+        out.facts.extend(part.facts)
+        out.secrets.extend(part.secrets)
+    return out

@@ -1,0 +1,23 @@
+"""The scale benchmark runs end to end on a small size (its timings are reported, not asserted)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+from .conftest import ROOT
+
+
+def test_scale_benchmark_builds_and_preflights(tmp_path, data_dir, capsys):
+    spec = importlib.util.spec_from_file_location("scale_pack", ROOT / "benchmarks" / "scale_pack.py")
+    scale = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scale)
+    scale.main(["--rows", "20000", "--work", str(tmp_path / "w"), "--data-dir", str(data_dir), "--keep"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["rows"] == 20000
+    assert report["build"]["exit"] == 0 and report["preflight"]["exit"] == 0, report
+    assert report["build"]["peak_rss_mb"] > 0 and report["total_seconds"] > 0
+    pf = json.loads((tmp_path / "w" / "preflight.json").read_text())
+    assert pf["ok"] and {c["name"] for c in pf["checks"]} >= {"manifest", "split_leak", "secrets:pack"}
+    rows = (tmp_path / "w" / "pack" / "rows.jsonl").read_text().splitlines()
+    assert len(rows) > 19000 and {json.loads(r)["benchmark"] for r in rows} >= {"humaneval", "mbpp-plus"}
