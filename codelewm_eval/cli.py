@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -106,6 +107,7 @@ def cmd_manifest_verify(args) -> int:
 
 def cmd_pack_build(args) -> int:
     from .pack.build import PackBlocked, PackConfig, build_pack
+    from .pack.stats import DecoyMinimum
 
     try:
         fractions = tuple(float(x) for x in args.fractions.split(","))
@@ -115,6 +117,11 @@ def cmd_pack_build(args) -> int:
         raise InputError(f"--fractions must be three positive numbers summing to 1, got {args.fractions!r}") from None
     config = PackConfig(fractions=fractions, seed=args.seed, evaluation_only=args.evaluation_only or [],
                         reference_decoys=args.decoys, same_problem_pairs_per_task=args.same_problem_pairs)
+    for spec in args.decoy_minimum or []:
+        match = re.fullmatch(r"([a-z_]+)=(\d+)/(\d+)", spec)
+        if not match:
+            raise InputError(f"--decoy-minimum must look like CATEGORY=PAIRS/TASKS, got {spec!r}")
+        config.coverage.decoy_minimums[match[1]] = DecoyMinimum(pairs=int(match[2]), tasks=int(match[3]))
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise InputError("output directory is not empty", path=str(out))
@@ -249,6 +256,9 @@ def _add_pack(sub) -> None:
     pb.add_argument("--decoys", action="store_true",
                     help="also pair the reference decoy categories among the rows: same problem, different "
                          "submission; same code, different input (mutation decoys come from `decoys` results)")
+    pb.add_argument("--decoy-minimum", action="append", metavar="CATEGORY=PAIRS/TASKS",
+                    help="stop with a blocker unless val and test each hold this many decoy pairs over this many "
+                         "tasks (e.g. mutation=100/30; repeatable)")
     pb.add_argument("--same-problem-pairs", type=int, default=3, metavar="N",
                     help="with --decoys: at most N same-problem pairs per task (default 3)")
     pb.add_argument("--data-dir", help="benchmark mirror, for prompts")

@@ -105,3 +105,17 @@ def test_task_families_link_benchmark_variants():
     assert task_family("mbpp", "2") == task_family("mbpp-plus", "Mbpp/2") == task_family("mbpp-multiple", "mbpp_2_x")
     assert task_family("mbpp", "2") != task_family("mbpp-plus", "Mbpp/3")
     assert task_family("livecodebench", "abc") == ("livecodebench", "abc")
+
+
+def test_build_stops_when_val_or_test_lack_the_decoy_minimum(tmp_path, data_dir, capsys):
+    from codelewm_eval.cli import main
+
+    he, plus = _sources(tmp_path)
+    out = tmp_path / "pack"
+    args = ["pack", "build", "--results", str(he), str(plus), "--out", str(out), "--decoys", "--no-progress",
+            "--data-dir", str(data_dir)]
+    assert main(args + ["--decoy-minimum", f"{SAME_CODE}=100000/1"]) == 1
+    printed = capsys.readouterr().out
+    assert "too_few_decoy_pairs" in printed and SAME_CODE in printed and not out.exists()
+    assert main(args + ["--decoy-minimum", "same code=1"]) == 2
+    assert main(args + ["--decoy-minimum", f"{SAME_CODE}=5/3", "--decoy-minimum", f"{SAME_PROBLEM}=20/10"]) == 0

@@ -3,7 +3,7 @@
 Groups: every row of a (benchmark, task_id) together, and groups joined whenever two of their
 programs have the same normalized AST (near-duplicates never straddle splits). Stratified
 across groups with scikit-learn's StratifiedGroupKFold on (benchmark, passed, magnitude
-bucket). Evaluation-only rows (licence forbids ML training) go to val and test only.
+bucket, decoy category). Evaluation-only rows (licence forbids ML training) go to val and test only.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def assign_splits(rows: list[RowFacts], config: SplitConfig) -> list[str]:
     if abs(train_f + val_f + test_f - 1.0) > 1e-6 or min(config.fractions) <= 0:
         raise ValueError("split fractions must be positive and sum to 1")
     groups = split_groups(rows)
-    keys = [(r.benchmark, r.passed, r.output_magnitude_bucket or "") for r in rows]
+    keys = [(r.benchmark, r.passed, r.output_magnitude_bucket or "", r.decoy_category or "") for r in rows]
     strata = {key: n for n, key in enumerate(sorted(set(keys)))}
     y = [strata[k] for k in keys]
     # a group is evaluation-only if any of its rows is: it must stay out of train entirely

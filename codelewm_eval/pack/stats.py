@@ -22,10 +22,17 @@ class Blocker(BaseModel):
     required: int | str
 
 
+class DecoyMinimum(BaseModel):
+    pairs: int = Field(ge=0)
+    tasks: int = Field(ge=0)
+
+
 class CoverageRules(BaseModel):
     min_tasks_per_split: int = Field(5, description="per benchmark, in every split the benchmark uses")
     min_bucket_tasks: int = Field(3, description="a magnitude bucket seen in at least this many tasks of a "
                                                   "benchmark must appear in its val and its test split")
+    decoy_minimums: dict[str, DecoyMinimum] = Field(
+        default_factory=dict, description="per decoy category: pairs and distinct tasks required in val and in test")
 
 
 class _Tally:
@@ -102,4 +109,12 @@ def coverage_blockers(rows: list[RowFacts], rules: CoverageRules) -> list[Blocke
                     if bucket not in buckets[(bench, split)]:
                         blockers.append(Blocker(kind="missing_magnitude_bucket", benchmark=bench, split=split,
                                                 detail=f"output_magnitude_bucket '{bucket}'", observed=0, required=1))
+    for category, need in sorted(rules.decoy_minimums.items()):
+        for split in ("val", "test"):
+            pairs = sum(n for key, n in tally.combos.items() if key[0] == split and key[5] == category)
+            tasks = sum(n for (s, _b, cat), n in tally.decoy_tasks.items() if s == split and cat == category)
+            if pairs < need.pairs or tasks < need.tasks:
+                blockers.append(Blocker(kind="too_few_decoy_pairs", split=split, detail=f"decoy category '{category}'",
+                                        observed=f"{pairs} pairs / {tasks} tasks",
+                                        required=f"{need.pairs} pairs / {need.tasks} tasks"))
     return blockers

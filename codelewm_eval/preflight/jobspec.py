@@ -8,11 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import InputError
-
-
-class DecoyMinimum(BaseModel):
-    pairs: int = Field(ge=0)
-    tasks: int = Field(ge=0)
+from ..pack.stats import DecoyMinimum
 
 
 DEFAULT_DECOY_MINIMUMS = {"mutation": DecoyMinimum(pairs=100, tasks=30)}
