@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import warnings
 
 
 def normalized_ast(program: str) -> str:
     """sha256 of the program's AST without positions, comments or formatting ("ast:..."); a
     program that does not parse is fingerprinted by its stripped text ("text:...")."""
     try:
-        tree = ast.parse(program)
+        with warnings.catch_warnings():  # candidate code's invalid escapes are its business, not ours
+            warnings.simplefilter("ignore")
+            tree = ast.parse(program)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return "text:" + hashlib.sha256(program.strip().encode("utf-8", "surrogatepass")).hexdigest()
     return "ast:" + hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
