@@ -182,6 +182,60 @@ def cmd_decoys(args) -> int:
     return 0
 
 
+def cmd_score(args) -> int:
+    from .evidence.scorers import BUILTIN, score_rows
+    from .evidence.scores import ScoreRow, write_scores
+    from .manifest import verify, write_manifest
+    from .pack.read import read_rows
+
+    pack = Path(args.pack)
+    problems = verify(pack)
+    if problems:
+        raise InputError(f"the pack does not verify ({problems[0].kind} {problems[0].path})", path=str(pack))
+    names = [n.strip() for n in args.scorers.split(",") if n.strip()]
+    if set(names) - set(BUILTIN):
+        raise InputError(f"unknown scorer(s) {sorted(set(names) - set(BUILTIN))}; built in: {', '.join(BUILTIN)}")
+    rows = read_rows(pack / "rows.jsonl")
+    try:
+        scores, report = score_rows(rows, names, seed=args.seed)
+    except ValueError as exc:
+        raise InputError(str(exc), path=str(pack)) from None
+    out = Path(args.out)
+    write_scores(out, [ScoreRow(benchmark=r.benchmark, task_id=r.task_id, candidate_id=r.candidate_id, split=r.split,
+                                scores={n: float(scores[n][i]) for n in names}) for i, r in enumerate(rows)])
+    write_manifest(out, "scores", files=[out], parents=[pack], command=["codelewm-eval", *sys.argv[1:]],
+                   config={"scorers": names, "seed": args.seed, "run": args.run or f"builtin-seed-{args.seed}",
+                           "fit": report})
+    print(f"scored {len(rows)} rows with {', '.join(names)} -> {out}" +
+          (f"  (p_pass: C={report['p_pass']['C']}, val log loss {report['p_pass']['val_log_loss']})"
+           if "p_pass" in report else ""))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evidence.evaluate import evaluate
+    from .evidence.gates import load_gate_spec
+
+    spec = load_gate_spec(Path(args.gates)) if args.gates else None
+    result = evaluate(Path(args.pack), [Path(p) for p in args.scores], spec, Path(args.out), draws=args.draws,
+                      n_bins=args.bins, command=["codelewm-eval", *sys.argv[1:]], plots=not args.no_plots)
+    if args.json:
+        print(json.dumps({k: result[k] for k in ("gates", "ok", "health")}, indent=2))
+    else:
+        print(f"evidence -> {args.out}")
+        for r in result["reranks"]:
+            if r["scorer"] in ("p_pass", "oracle", "lexical") and r["split"] == "test":
+                ci = r["lift_ci"]
+                print(f"  rerank seed {r['seed']} {r['scorer']:8s} {r['benchmark']:16s} pass@1 {r['pass_at_1']:.3f} "
+                      f"vs no_action {r['no_action']:.3f}: lift {r['lift']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] "
+                      f"McNemar p {r['mcnemar_p']:.3g}" + (f"  SATURATED ({r['saturated']})" if r["saturated"] else ""))
+        for g in result["gates"]:
+            why = "; ".join(f"{x['type']}: {x['subject']} (observed {x['observed']}, required {x['required']})"
+                            for x in g["reasons"][:3])
+            print(f"  gate {g['status']:7s} {g['name']}" + (f"  {why}" if why else ""))
+    return 0 if result["ok"] else 1
+
+
 def cmd_benchmarks(args) -> int:
     from .benchmarks import BENCHMARKS
 
@@ -301,6 +355,35 @@ def _add_decoys(sub) -> None:
     dc.set_defaults(func=cmd_decoys)
 
 
+def _add_evidence(sub) -> None:
+    sc = sub.add_parser("score", help="score a pack's rows with the built-in scorers (a score file)",
+                        description="Write a score file (one row per pack row: scores{name: value}) with the "
+                                    "built-in scorers: no_action (original sample order), length (shorter first), "
+                                    "lexical (consensus Jaccard within the task), oracle (the label), p_pass "
+                                    "(logistic regression fit on train only). Its manifest's parent is the pack.")
+    sc.add_argument("--pack", required=True)
+    sc.add_argument("--out", required=True)
+    sc.add_argument("--scorers", default="no_action,length,lexical,oracle,p_pass")
+    sc.add_argument("--seed", type=int, default=42)
+    sc.add_argument("--run", help="run name recorded in the manifest")
+    sc.set_defaults(func=cmd_score)
+    ev = sub.add_parser("evaluate", help="metrics with CIs, rerank and decoy gates: an evidence bundle",
+                        description="Held-out ROC-AUC (DeLong and task-bootstrap CIs), PR-AUC, Brier, ECE/MCE with "
+                                    "CIs, reliability and ROC plots, rerank lift over no_action with a paired "
+                                    "bootstrap CI and exact McNemar, decoy accuracy per category, and the gates of "
+                                    "a YAML spec (pass / fail / blocked with typed reasons). Exit 0 when every gate "
+                                    "passes, 1 otherwise, 2 for unusable input.")
+    ev.add_argument("--pack", required=True)
+    ev.add_argument("--scores", nargs="+", required=True, help="score files (one per seed)")
+    ev.add_argument("--gates", help="gate spec YAML")
+    ev.add_argument("--out", required=True, help="evidence directory (new or empty)")
+    ev.add_argument("--draws", type=int, default=2000, help="bootstrap draws (tasks resampled)")
+    ev.add_argument("--bins", type=int, default=10, help="calibration bins")
+    ev.add_argument("--no-plots", action="store_true")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_evaluate)
+
+
 def _add_benchmarks(sub) -> None:
     bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
     bl.set_defaults(func=cmd_benchmarks)
@@ -332,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pack(sub)
     _add_preflight(sub)
     _add_decoys(sub)
+    _add_evidence(sub)
     _add_benchmarks(sub)
     _add_bench(sub)
     return parser

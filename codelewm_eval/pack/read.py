@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..errors import InputError
-from ..io import default_workers, iter_range_lines, line_number_at, map_ranges
+from ..io import default_workers, iter_range_lines, line_number_at, map_ranges, no_gc
 from ..secrets import Finding, scan_many
 from ..secrets.scanner import is_suspect
 from .rows import PackRow, RowFacts, facts_of
@@ -65,3 +65,19 @@ def read_pack(path: Path, workers: int | None = None) -> PackRead:
         out.facts.extend(part.facts)
         out.secrets.extend(part.secrets)
     return out
+
+
+def read_rows(path: Path) -> list[PackRow]:
+    """The full rows of a pack (for scorers and evaluation; packs of up to a few 100k rows)."""
+    rows = []
+    with no_gc(), open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(PackRow.model_validate_json(line))
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise InputError(f"not a pack row ({err['msg']})", path=str(path), line=number,
+                                 field=".".join(str(x) for x in err["loc"]) or None) from None
+    return rows

@@ -1,0 +1,165 @@
+"""Declarative gates: a YAML spec of thresholds over evidence values, judged pass / fail /
+blocked, with typed reasons {type, subject, observed, required}.
+
+    schema_version: 1
+    gates:
+      - name: humaneval-rerank-lift
+        metric: rerank_lift          # auc | pr_auc | brier | brier_skill | ece | ece_mass | mce | rerank_lift | decoy_accuracy
+        scorer: p_pass
+        benchmarks: [humaneval]      # default: all in the evidence ("all" = pooled over benchmarks)
+        splits: [test]               # default: [test]
+        category: mutation           # decoy_accuracy only
+        comparator: ">="             # >= > <= <
+        threshold: 0.03
+        ci_lower_above: 0.0          # the CI's lower bound must exceed this (upper bound below, for <= and <)
+        min_n: 30                    # rows, tasks or scorable pairs the value rests on
+        seeds: all                   # or a list: every listed seed must pass
+
+A gate fails when any subject fails; otherwise it is blocked when any subject cannot be judged
+(missing evidence or seed, not evaluable, saturated, below min_n); otherwise it passes.
+"""
+
+from __future__ import annotations
+
+import operator
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from ..errors import InputError
+
+SCHEMA_VERSION = 1
+METRICS = ("auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass", "mce", "rerank_lift", "decoy_accuracy")
+_COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+
+class Gate(BaseModel):
+    name: str
+    metric: Literal["auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass", "mce", "rerank_lift", "decoy_accuracy"]
+    scorer: str = "p_pass"
+    benchmarks: list[str] | None = None
+    splits: list[str] = Field(default_factory=lambda: ["test"])
+    category: str | None = None
+    comparator: Literal[">=", ">", "<=", "<"] = ">="
+    threshold: float
+    ci_lower_above: float | None = None
+    min_n: int = 0
+    seeds: Literal["all"] | list[int] = "all"
+
+
+class GateSpec(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    gates: list[Gate]
+
+
+class Reason(BaseModel):
+    type: str
+    subject: str
+    observed: str | float | int | None = None
+    required: str | float | int | None = None
+
+
+class GateResult(BaseModel):
+    name: str
+    metric: str
+    status: Literal["pass", "fail", "blocked"]
+    seeds: list[int | None]
+    reasons: list[Reason] = Field(default_factory=list, description="why it failed or is blocked")
+    observed: list[dict] = Field(default_factory=list, description="every value judged, per seed and subject")
+
+
+class Value(BaseModel):
+    """One evidence value a gate can judge."""
+
+    seed: int | None
+    scorer: str
+    metric: str
+    benchmark: str  # or a decoy category for decoy_accuracy
+    split: str
+    value: float | None
+    ci: tuple[float, float] | None = None
+    n: int = 0
+    blocked: str | None = None  # not evaluable / saturated: the reason
+
+
+def load_gate_spec(path: Path) -> GateSpec:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("gate spec not found", path=str(path)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"malformed YAML ({getattr(exc, 'problem', exc)})", path=str(path),
+                         line=None if mark is None else mark.line + 1) from None
+    try:
+        return GateSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(err["msg"], path=str(path), field=".".join(str(x) for x in err["loc"])) from None
+
+
+def _within(subject: str, scope: str) -> bool:
+    """A benchmark scope covers its per-source rerank slices ("humaneval" covers "humaneval:x")."""
+    return subject == scope or subject.startswith(scope + ":")
+
+
+def judge(gate: Gate, values: list[Value], seeds_present: list[int | None]) -> GateResult:
+    seeds = seeds_present if gate.seeds == "all" else list(gate.seeds)
+    reasons: list[Reason] = []
+    observed: list[dict] = []
+    failed = blocked = False
+    compare = _COMPARE[gate.comparator]
+    for seed in seeds:
+        if seed not in seeds_present:
+            blocked = True
+            reasons.append(Reason(type="seed_missing", subject=f"seed {seed}", observed="no scores",
+                                  required="scores for every required seed"))
+            continue
+        pool = [v for v in values if v.seed == seed and v.scorer == gate.scorer and v.metric == gate.metric
+                and v.split in gate.splits]
+        if gate.metric == "decoy_accuracy":
+            pool = [v for v in pool if gate.category is None or v.benchmark == gate.category]
+        elif gate.benchmarks is not None:
+            pool = [v for v in pool if any(_within(v.benchmark, b) for b in gate.benchmarks)]
+        wanted = ([(b, s) for b in gate.benchmarks for s in gate.splits]
+                  if gate.benchmarks is not None and gate.metric != "decoy_accuracy" else [])
+        for b, s in wanted:
+            if not any(_within(v.benchmark, b) and v.split == s for v in pool):
+                blocked = True
+                reasons.append(Reason(type="evidence_missing", subject=f"seed {seed} {gate.scorer} {b}/{s}",
+                                      required=f"a {gate.metric} value"))
+        if not pool and not wanted:
+            blocked = True
+            reasons.append(Reason(type="evidence_missing", subject=f"seed {seed} {gate.scorer}",
+                                  required=f"a {gate.metric} value"))
+        for v in pool:
+            subject = f"seed {seed} {gate.scorer} {v.benchmark}/{v.split}"
+            observed.append(v.model_dump(mode="json"))
+            if v.blocked or v.value is None:
+                blocked = True
+                reasons.append(Reason(type="not_evaluable" if not v.blocked or "saturat" not in v.blocked
+                                      else "saturated", subject=subject, observed=v.blocked or "no value"))
+                continue
+            if v.n < gate.min_n:
+                blocked = True
+                reasons.append(Reason(type="below_min_n", subject=subject, observed=v.n, required=gate.min_n))
+                continue
+            if not compare(v.value, gate.threshold):
+                failed = True
+                reasons.append(Reason(type="threshold", subject=subject, observed=round(v.value, 6),
+                                      required=f"{gate.comparator} {gate.threshold}"))
+            if gate.ci_lower_above is not None:
+                bound = None if v.ci is None else (v.ci[0] if gate.comparator in (">=", ">") else v.ci[1])
+                ok = bound is not None and (bound > gate.ci_lower_above if gate.comparator in (">=", ">")
+                                            else bound < gate.ci_lower_above)
+                if not ok:
+                    failed = True
+                    side = "lower" if gate.comparator in (">=", ">") else "upper"
+                    reasons.append(Reason(type="ci_bound", subject=subject, observed=bound,
+                                          required=f"CI {side} bound {'>' if side == 'lower' else '<'} "
+                                                   f"{gate.ci_lower_above}"))
+    status = "fail" if failed else "blocked" if blocked else "pass"
+    return GateResult(name=gate.name, metric=gate.metric, status=status, seeds=seeds, reasons=reasons,
+                      observed=observed)

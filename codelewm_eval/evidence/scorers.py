@@ -1,0 +1,109 @@
+"""Built-in scorers: what a trained p_pass must beat, and the ceiling it cannot.
+
+* no_action: the candidates' original order (sample index; first sample ranks first);
+* length: shorter programs rank first;
+* lexical: consensus, the mean token-set Jaccard similarity to the other candidates of the task;
+* oracle: the label itself (the ceiling for reranking);
+* p_pass (logreg): logistic regression on hashed token uni- and bigrams of the program, fit on
+  the train split only (binary features, L2-normalized rows), its regularization chosen by val
+  log loss.
+
+The random baseline is not a score: its expected pass@1 is computed exactly by the rerank gate.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from ..pack.rows import PackRow
+
+BUILTIN = ("no_action", "length", "lexical", "oracle", "p_pass")
+_TOKENS = r"[A-Za-z_][A-Za-z_0-9]*|\d+|[^\sA-Za-z_\d]"
+
+
+def no_action(rows: list[PackRow]) -> np.ndarray:
+    """-(position in the source order): the sample index, else the order rows appear in."""
+    seen: dict[tuple, int] = defaultdict(int)
+    out = np.empty(len(rows))
+    for i, r in enumerate(rows):
+        key = (r.benchmark, r.task_id)
+        position = r.origin.sample_index if r.origin.sample_index is not None else seen[key]
+        seen[key] += 1
+        out[i] = -float(position)
+    return out
+
+
+def length(rows: list[PackRow]) -> np.ndarray:
+    return -np.array([len(r.program.strip()) for r in rows], dtype=float)
+
+
+def oracle(rows: list[PackRow]) -> np.ndarray:
+    return np.array([float(r.passed) for r in rows])
+
+
+def _hashed(texts: list[str], ngrams: tuple[int, int] = (1, 1), norm: str | None = None):
+    """Binary hashed token n-grams (one column per n-gram present)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(token_pattern=_TOKENS, lowercase=False, ngram_range=ngrams, n_features=1 << 18,
+                             alternate_sign=False, binary=True, norm=norm).transform(texts)
+
+
+def lexical(rows: list[PackRow]) -> np.ndarray:
+    """Mean Jaccard similarity of each candidate's token set to its task's other candidates."""
+    x = _hashed([r.program for r in rows])
+    sizes = np.asarray(x.sum(axis=1)).ravel()
+    by_task: dict[tuple, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_task[(r.benchmark, r.task_id)].append(i)
+    out = np.zeros(len(rows))
+    for members in by_task.values():
+        if len(members) < 2:
+            continue
+        sub = x[members]
+        inter = (sub @ sub.T).toarray()
+        size = sizes[members]
+        union = size[:, None] + size[None, :] - inter
+        with np.errstate(invalid="ignore", divide="ignore"):
+            jaccard = np.where(union > 0, inter / union, 1.0)
+        np.fill_diagonal(jaccard, 0.0)
+        out[members] = jaccard.sum(axis=1) / (len(members) - 1)
+    return out
+
+
+def logreg_p_pass(rows: list[PackRow], seed: int = 42) -> tuple[np.ndarray, dict]:
+    """p_pass for every row from a model fit on train rows only; returns (p, fit report)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    x = _hashed([r.program for r in rows], ngrams=(1, 2), norm="l2")
+    y = np.array([r.passed for r in rows])
+    train = np.array([r.split == "train" and not r.evaluation_only for r in rows])
+    val = np.array([r.split == "val" for r in rows])
+    if train.sum() == 0 or len(set(y[train])) < 2:
+        raise ValueError("the train split needs both classes to fit p_pass")
+    best = None
+    for c in (0.1, 1.0, 10.0):
+        model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+        model.fit(x[train], y[train])
+        loss = log_loss(y[val], model.predict_proba(x[val])[:, 1], labels=[False, True]) if val.any() else 0.0
+        if best is None or loss < best[0]:
+            best = (loss, c, model)
+    loss, c, model = best
+    return model.predict_proba(x)[:, 1], {"C": c, "val_log_loss": round(float(loss), 6),
+                                          "train_rows": int(train.sum()), "features": "hashed token 1-2 grams"}
+
+
+def score_rows(rows: list[PackRow], names: list[str], seed: int = 42) -> tuple[dict[str, np.ndarray], dict]:
+    unknown = sorted(set(names) - set(BUILTIN))
+    if unknown:
+        raise ValueError(f"unknown scorer(s) {unknown}; built in: {', '.join(BUILTIN)}")
+    out, report = {}, {}
+    for name in names:
+        if name == "p_pass":
+            out[name], report["p_pass"] = logreg_p_pass(rows, seed)
+        else:
+            out[name] = {"no_action": no_action, "length": length, "lexical": lexical, "oracle": oracle}[name](rows)
+    return out, report
