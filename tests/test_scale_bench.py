@@ -21,3 +21,17 @@ def test_scale_benchmark_builds_and_preflights(tmp_path, data_dir, capsys):
     assert pf["ok"] and {c["name"] for c in pf["checks"]} >= {"manifest", "split_leak", "secrets:pack"}
     rows = (tmp_path / "w" / "pack" / "rows.jsonl").read_text().splitlines()
     assert len(rows) > 19000 and {json.loads(r)["benchmark"] for r in rows} >= {"humaneval", "mbpp-plus"}
+
+
+def test_bootstrap_benchmark_runs_and_its_intervals_agree_with_the_loop(capsys):
+    spec = importlib.util.spec_from_file_location("bootstrap_speed", ROOT / "benchmarks" / "bootstrap_speed.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--candidates", "3000", "--tasks", "150", "--draws", "300", "--reference-draws", "20"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["draws"] == 300 and report["speedup_per_draw"] > 0
+    low, high = report["cis"]["auc_ci"]
+    task, y, p, _ = bench.fixture(3000, 150)
+    from sklearn.metrics import roc_auc_score
+
+    assert low < roc_auc_score(y, p) < high
