@@ -236,6 +236,31 @@ def cmd_evaluate(args) -> int:
     return 0 if result["ok"] else 1
 
 
+def cmd_compare(args) -> int:
+    from .evidence.compare import compare, markdown, read_anchors, read_outcomes
+    from .io import atomic_writer, write_json_atomic
+
+    anchors = read_anchors(Path(args.anchors)) if args.anchors else None
+    paths = [Path(args.baseline)] + [Path(c) for c in args.candidate]
+    outcomes = {}
+    for path in paths:
+        name = path.stem if path.stem not in outcomes else str(path)
+        outcomes[name] = read_outcomes(path)
+    names = list(outcomes)
+    # each candidate against the baseline, and (a ladder) each pass against the one before it
+    pairs = [(names[0], n) for n in names[1:]]
+    comparisons = [compare(outcomes[a], outcomes[b], anchors, names=(a, b), draws=args.draws) for a, b in pairs]
+    text = markdown(comparisons, anchors, outcomes)
+    payload = {"schema_version": 1, "comparisons": [c.model_dump(mode="json") for c in comparisons]}
+    if args.out_md:
+        with atomic_writer(args.out_md) as fh:
+            fh.write(text)
+    if args.out_json:
+        write_json_atomic(args.out_json, payload)
+    print(json.dumps(payload, indent=2) if args.json else text, end="" if not args.json else "\n")
+    return 1 if any(c.anchor_gate == "fail" for c in comparisons) else 0
+
+
 def cmd_benchmarks(args) -> int:
     from .benchmarks import BENCHMARKS
 
@@ -384,6 +409,23 @@ def _add_evidence(sub) -> None:
     ev.set_defaults(func=cmd_evaluate)
 
 
+def _add_compare(sub) -> None:
+    cp = sub.add_parser("compare", help="before/after tables with exact McNemar p, CIs and an anchor gate",
+                        description="Per benchmark: n, passes before and after, delta (absolute, relative, bootstrap "
+                                    "CI), kept/lost/gained tasks and the exact McNemar p of the discordant tasks. With "
+                                    "--anchors, a strict gate fails (exit 1) naming every anchor task a candidate "
+                                    "loses; with several candidates, a per-task KEPT/LOST ladder.")
+    cp.add_argument("--baseline", required=True, help="per-task outcomes (execution results or rows with "
+                                                      "benchmark, task_id, passed)")
+    cp.add_argument("--candidate", action="append", required=True, help="repeatable: one per later pass")
+    cp.add_argument("--anchors", help="tasks that must not be lost, one per line (e.g. MBPP/53, HumanEval/85)")
+    cp.add_argument("--draws", type=int, default=2000)
+    cp.add_argument("--out-md", help="write the Markdown tables here")
+    cp.add_argument("--out-json", help="write the JSON here")
+    cp.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    cp.set_defaults(func=cmd_compare)
+
+
 def _add_benchmarks(sub) -> None:
     bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
     bl.set_defaults(func=cmd_benchmarks)
@@ -416,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_preflight(sub)
     _add_decoys(sub)
     _add_evidence(sub)
+    _add_compare(sub)
     _add_benchmarks(sub)
     _add_bench(sub)
     return parser
