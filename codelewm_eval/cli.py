@@ -182,7 +182,12 @@ def cmd_decoys(args) -> int:
     return 0
 
 
+CODET_TESTS = "samples/humaneval/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl.gz"
+
+
 def cmd_score(args) -> int:
+    import numpy as np
+
     from .evidence.scorers import BUILTIN, score_rows
     from .evidence.scores import ScoreRow, write_scores
     from .manifest import verify, write_manifest
@@ -196,13 +201,26 @@ def cmd_score(args) -> int:
     if set(names) - set(BUILTIN):
         raise InputError(f"unknown scorer(s) {sorted(set(names) - set(BUILTIN))}; built in: {', '.join(BUILTIN)}")
     rows = read_rows(pack / "rows.jsonl")
+    codet_tests = None
+    if "codet" in names:
+        from .benchmarks import load_benchmark
+        from .evidence.codet import load_generated_tests
+
+        tests_path = Path(args.codet_tests) if args.codet_tests else None
+        if tests_path is None and _data_dir(args.data_dir):
+            tests_path = _data_dir(args.data_dir) / CODET_TESTS
+        if tests_path is None or not tests_path.exists():
+            raise InputError("the codet scorer needs --codet-tests FILE (CodeT's generated test cases)")
+        bench = load_benchmark("humaneval", _data_dir(args.data_dir))
+        codet_tests = load_generated_tests(tests_path, {t: p.entry_point for t, p in bench.problems.items()})
     try:
-        scores, report = score_rows(rows, names, seed=args.seed)
+        scores, report = score_rows(rows, names, seed=args.seed, codet_tests=codet_tests, workers=args.workers)
     except ValueError as exc:
         raise InputError(str(exc), path=str(pack)) from None
     out = Path(args.out)
     write_scores(out, [ScoreRow(benchmark=r.benchmark, task_id=r.task_id, candidate_id=r.candidate_id, split=r.split,
-                                scores={n: float(scores[n][i]) for n in names}) for i, r in enumerate(rows)])
+                                scores={n: (float(scores[n][i]) if np.isfinite(scores[n][i]) else None)
+                                        for n in names}) for i, r in enumerate(rows)])
     write_manifest(out, "scores", files=[out], parents=[pack], command=["codelewm-eval", *sys.argv[1:]],
                    config={"scorers": names, "seed": args.seed, "run": args.run or f"builtin-seed-{args.seed}",
                            "fit": report})
@@ -385,12 +403,18 @@ def _add_evidence(sub) -> None:
                         description="Write a score file (one row per pack row: scores{name: value}) with the "
                                     "built-in scorers: no_action (original sample order), length (shorter first), "
                                     "lexical (consensus Jaccard within the task), oracle (the label), p_pass "
-                                    "(logistic regression fit on train only). Its manifest's parent is the pack.")
+                                    "(logistic regression fit on train only), and codet (CodeT dual execution "
+                                    "agreement with generated asserts, run in the sandbox; only when asked). Its "
+                                    "manifest's parent is the pack.")
     sc.add_argument("--pack", required=True)
     sc.add_argument("--out", required=True)
     sc.add_argument("--scorers", default="no_action,length,lexical,oracle,p_pass")
     sc.add_argument("--seed", type=int, default=42)
     sc.add_argument("--run", help="run name recorded in the manifest")
+    sc.add_argument("--codet-tests", help="codet scorer: CodeT's generated test cases (default: the CodeGen-16B "
+                                          "HumanEval file in --data-dir)")
+    sc.add_argument("--data-dir", help="benchmark mirror (for codet)")
+    sc.add_argument("--workers", type=int, help="codet scorer: sandbox workers")
     sc.set_defaults(func=cmd_score)
     ev = sub.add_parser("evaluate", help="metrics with CIs, rerank and decoy gates: an evidence bundle",
                         description="Held-out ROC-AUC (DeLong and task-bootstrap CIs), PR-AUC, Brier, ECE/MCE with "

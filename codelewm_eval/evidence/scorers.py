@@ -4,6 +4,8 @@
 * length: shorter programs rank first;
 * lexical: consensus, the mean token-set Jaccard similarity to the other candidates of the task;
 * oracle: the label itself (the ceiling for reranking);
+* codet: CodeT dual execution agreement with the model's generated asserts (see codet.py; needs
+  the sandbox and a generated-tests file);
 * p_pass (logreg): logistic regression on hashed token uni- and bigrams of the program, fit on
   the train split only (binary features, L2-normalized rows), its regularization chosen by val
   log loss.
@@ -19,7 +21,7 @@ import numpy as np
 
 from ..pack.rows import PackRow
 
-BUILTIN = ("no_action", "length", "lexical", "oracle", "p_pass")
+BUILTIN = ("no_action", "length", "lexical", "oracle", "p_pass", "codet")
 _TOKENS = r"[A-Za-z_][A-Za-z_0-9]*|\d+|[^\sA-Za-z_\d]"
 
 
@@ -96,7 +98,27 @@ def logreg_p_pass(rows: list[PackRow], seed: int = 42) -> tuple[np.ndarray, dict
                                           "train_rows": int(train.sum()), "features": "hashed token 1-2 grams"}
 
 
-def score_rows(rows: list[PackRow], names: list[str], seed: int = 42) -> tuple[dict[str, np.ndarray], dict]:
+def codet(rows: list[PackRow], tests: dict[str, list[str]], workers: int | None = None) -> tuple[np.ndarray, dict]:
+    """Agreement scores for the model samples of tasks that have generated tests (NaN elsewhere);
+    consensus within one task's samples from one source file."""
+    from ..sandbox.pool import Limits, SandboxPool
+    from .codet import agreement
+
+    chosen = {i: r for i, r in enumerate(rows) if tests.get(r.task_id) and r.origin.format not in ("canonical", "decoy")}
+    programs = {i: r.program for i, r in chosen.items()}
+    tests_of = {i: tests[r.task_id] for i, r in chosen.items()}
+    group_of = {i: f"{r.benchmark}|{r.task_id}|{r.origin.source_file}" for i, r in chosen.items()}
+    out = np.full(len(rows), np.nan)
+    if not programs:
+        return out, {"candidates_run": 0}
+    with SandboxPool(workers, Limits()) as pool:
+        scores, stats = agreement(programs, tests_of, group_of, pool)
+    out[: len(scores)] = np.where(np.isfinite(scores), scores, out[: len(scores)])
+    return out, stats
+
+
+def score_rows(rows: list[PackRow], names: list[str], seed: int = 42, codet_tests: dict | None = None,
+               workers: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
     unknown = sorted(set(names) - set(BUILTIN))
     if unknown:
         raise ValueError(f"unknown scorer(s) {unknown}; built in: {', '.join(BUILTIN)}")
@@ -104,6 +126,10 @@ def score_rows(rows: list[PackRow], names: list[str], seed: int = 42) -> tuple[d
     for name in names:
         if name == "p_pass":
             out[name], report["p_pass"] = logreg_p_pass(rows, seed)
+        elif name == "codet":
+            if not codet_tests:
+                raise ValueError("the codet scorer needs generated tests (--codet-tests)")
+            out[name], report["codet"] = codet(rows, codet_tests, workers)
         else:
             out[name] = {"no_action": no_action, "length": length, "lexical": lexical, "oracle": oracle}[name](rows)
     return out, report
