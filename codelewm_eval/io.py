@@ -55,6 +55,32 @@ def read_models(path: str | os.PathLike, model, what: str) -> list:
     return out
 
 
+def validation_problem(exc, what: str) -> tuple[str, str | None]:
+    """(message, field) of a pydantic ValidationError, for an error that names file and line."""
+    err = exc.errors()[0]
+    return f"not {what} ({err['msg']})", ".".join(str(x) for x in err["loc"]) or None
+
+
+def iter_models(path: str | os.PathLike, model, what: str) -> Iterator[tuple[int, Any]]:
+    """(line number, model) for every non-blank line of a JSONL file, validated straight from
+    its bytes; a bad line is an InputError naming file, line and field."""
+    from pydantic import ValidationError
+
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
+    with fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, model.model_validate_json(line)
+            except ValidationError as exc:
+                message, field = validation_problem(exc, what)
+                raise InputError(message, path=str(path), line=number, field=field) from None
+
+
 def read_json(path: str | os.PathLike) -> Any:
     with open_text(path) as fh:
         try:

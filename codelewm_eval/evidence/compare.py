@@ -13,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InputError
+from ..io import iter_models
 from ..pack.pairs import task_family
 from .metrics import TaskBootstrap, bootstrap_ratio, interval, mcnemar_exact
 
@@ -62,24 +63,11 @@ class Comparison(BaseModel):
 def read_outcomes(path: Path) -> dict[tuple[str, str], bool]:
     """(benchmark, task) -> passed, from the first candidate of each task."""
     firsts: dict[tuple[str, str], tuple[int, int, bool]] = {}
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
-    with fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = TaskOutcome.model_validate_json(line)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                raise InputError(f"not a task outcome ({err['msg']})", path=str(path), line=number,
-                                 field=".".join(str(x) for x in err["loc"]) or None) from None
-            key = (row.benchmark, row.task_id)
-            rank = (row.origin.sample_index if row.origin and row.origin.sample_index is not None else 1 << 30, number)
-            if key not in firsts or rank < firsts[key][:2]:
-                firsts[key] = (*rank, row.passed)
+    for number, row in iter_models(path, TaskOutcome, "a task outcome"):
+        key = (row.benchmark, row.task_id)
+        rank = (row.origin.sample_index if row.origin and row.origin.sample_index is not None else 1 << 30, number)
+        if key not in firsts or rank < firsts[key][:2]:
+            firsts[key] = (*rank, row.passed)
     if not firsts:
         raise InputError("no task outcomes", path=str(path))
     return {key: value[2] for key, value in firsts.items()}

@@ -114,93 +114,110 @@ def _values(record: MetricRecord) -> list[Value]:
     return out
 
 
+class _Pack:
+    """The columns of a pack that evaluation reads, and its rerank pools and decoy pairs."""
+
+    def __init__(self, pack: Path):
+        rows = read_rows(pack / "rows.jsonl")
+        self.index = {r.row_id: i for i, r in enumerate(rows)}
+        self.splits = [r.split for r in rows]
+        self.split = np.array(self.splits)
+        self.benchmark = np.array([r.benchmark for r in rows])
+        self.task = np.array([f"{r.benchmark}/{r.task_id}" for r in rows])
+        self.passed = np.array([r.passed for r in rows], dtype=bool)
+        self.row_ids = [r.row_id for r in rows]
+        # candidates that compete in reranking: model samples, not canonical solutions or mutants
+        in_pool = np.array([r.origin.format not in ("canonical", "decoy") for r in rows])
+        sources = [_source_name(r.origin.source_file) if r.origin.source_file else (r.origin.model or "unknown")
+                   for r in rows]
+        self.pools = rerank_pools(self.benchmark.tolist(), self.task.tolist(), self.splits, sources, in_pool)
+        self.pairs: dict[tuple, list] = defaultdict(list)
+        for i, r in enumerate(rows):
+            if r.decoy is not None and r.decoy.shadows_row_id in self.index:
+                self.pairs[(r.decoy.category, r.split)].append((self.index[r.decoy.shadows_row_id], i))
+
+
+def _measure(data: _Pack, ss: ScoreSet, draws: int, n_bins: int):
+    """Every metric record, rerank and decoy result, and gate-able value of one score set."""
+    records, values, reranks, decoys = [], [], [], []
+    baseline, lexical = ss.values.get("no_action"), ss.values.get("lexical")
+    for name in ss.names:
+        s_all = ss.values[name]
+        for split in HELD_OUT:
+            for bench in sorted(set(data.benchmark.tolist())) + [ALL]:
+                mask = (data.split == split) & np.isfinite(s_all)
+                if bench != ALL:
+                    mask &= data.benchmark == bench
+                record = classification_metrics(ss.seed, name, bench, split, data.passed[mask], s_all[mask],
+                                                data.task[mask], name in PROBABILITIES, draws, n_bins)
+                records.append(record)
+                values.extend(_values(record))
+        if baseline is not None:
+            for (bench, split), by_task in sorted(data.pools.items()):
+                if split not in HELD_OUT:
+                    continue
+                result = rerank(bench, split, name, by_task, data.passed, s_all, baseline, lexical, data.row_ids,
+                                draws=draws)
+                reranks.append({"seed": ss.seed, **result.model_dump(mode="json")})
+                values.append(Value(seed=ss.seed, scorer=name, metric="rerank_lift", benchmark=bench, split=split,
+                                    value=result.lift, ci=result.lift_ci, n=result.tasks,
+                                    blocked=f"saturated: {result.saturated}" if result.saturated else None))
+        for (category, split), plist in sorted(data.pairs.items()):
+            if split not in HELD_OUT:
+                continue
+            result = decoy_accuracy(category, split, name, plist, data.task.tolist(), s_all, draws=draws)
+            decoys.append({"seed": ss.seed, **result.model_dump(mode="json")})
+            values.append(Value(seed=ss.seed, scorer=name, metric="decoy_accuracy", benchmark=category, split=split,
+                                value=result.accuracy, ci=result.accuracy_ci, n=result.scorable,
+                                blocked=None if result.accuracy is not None else "no scorable pairs"))
+    return records, values, reranks, decoys
+
+
 def evaluate(pack: Path, score_paths: list[Path], spec: GateSpec | None, out_dir: Path, *, draws: int = 2000,
              n_bins: int = 10, command: list[str] | None = None, plots: bool = True) -> dict:
     pack = Path(pack)
     _verified(pack, "the pack")
     for path in score_paths:
         _verified(Path(path), "the score file")
-    rows = read_rows(pack / "rows.jsonl")
-    index = {r.row_id: i for i, r in enumerate(rows)}
-    splits = [r.split for r in rows]
-    benchmarks = [r.benchmark for r in rows]
-    task_ids = [f"{r.benchmark}/{r.task_id}" for r in rows]
-    passed = np.array([r.passed for r in rows], dtype=bool)
-    score_sets: list[ScoreSet] = [read_scores(Path(p), index, splits) for p in score_paths]
+    data = _Pack(pack)
+    score_sets = [read_scores(Path(p), data.index, data.splits) for p in score_paths]
     seeds = sorted({s.seed for s in score_sets}, key=lambda x: (x is None, x))
-
-    records: list[MetricRecord] = []
-    values: list[Value] = []
-    reranks, decoys = [], []
-    split_arr, bench_arr, task_arr = np.array(splits), np.array(benchmarks), np.array(task_ids)
-    # candidates that compete in reranking: model samples, not canonical solutions or mutants
-    in_pool = np.array([r.origin.format not in ("canonical", "decoy") for r in rows])
-    sources = [_source_name(r.origin.source_file) if r.origin.source_file else (r.origin.model or "unknown")
-               for r in rows]
-    pools = rerank_pools(benchmarks, task_ids, splits, sources, in_pool)
-    row_ids = [r.row_id for r in rows]
-    pairs: dict[tuple, list] = defaultdict(list)
-    for i, r in enumerate(rows):
-        if r.decoy is not None and r.decoy.shadows_row_id in index:
-            pairs[(r.decoy.category, r.split)].append((index[r.decoy.shadows_row_id], i))
-
+    records, values, reranks, decoys = [], [], [], []
     for ss in score_sets:
-        baseline = ss.values.get("no_action")
-        lexical = ss.values.get("lexical")
-        for name in ss.names:
-            s_all = ss.values[name]
-            for split in HELD_OUT:
-                for bench in sorted(set(benchmarks)) + [ALL]:
-                    mask = (split_arr == split) & np.isfinite(s_all)
-                    if bench != ALL:
-                        mask &= bench_arr == bench
-                    record = classification_metrics(ss.seed, name, bench, split, passed[mask], s_all[mask],
-                                                    task_arr[mask], name in PROBABILITIES, draws, n_bins)
-                    records.append(record)
-                    values.extend(_values(record))
-            if baseline is not None:
-                for (bench, split), by_task in sorted(pools.items()):
-                    if split not in HELD_OUT:
-                        continue
-                    result = rerank(bench, split, name, by_task, passed, s_all, baseline, lexical, row_ids,
-                                    draws=draws)
-                    reranks.append({"seed": ss.seed, **result.model_dump(mode="json")})
-                    values.append(Value(seed=ss.seed, scorer=name, metric="rerank_lift", benchmark=bench, split=split,
-                                        value=result.lift, ci=result.lift_ci, n=result.tasks,
-                                        blocked=f"saturated: {result.saturated}" if result.saturated else None))
-            for (category, split), plist in sorted(pairs.items()):
-                if split not in HELD_OUT:
-                    continue
-                result = decoy_accuracy(category, split, name, plist, task_ids, s_all, draws=draws)
-                decoys.append({"seed": ss.seed, **result.model_dump(mode="json")})
-                values.append(Value(seed=ss.seed, scorer=name, metric="decoy_accuracy", benchmark=category,
-                                    split=split, value=result.accuracy, ci=result.accuracy_ci, n=result.scorable,
-                                    blocked=None if result.accuracy is not None else "no scorable pairs"))
-
+        parts = _measure(data, ss, draws, n_bins)
+        for bucket, part in zip((records, values, reranks, decoys), parts):
+            bucket.extend(part)
     gate_results = [judge(g, values, seeds).model_dump(mode="json") for g in (spec.gates if spec else [])]
-    out_dir = Path(out_dir)
+    health = {str(ss.path): {k: v.model_dump() for k, v in ss.health.items()} for ss in score_sets}
+    files = {
+        "metrics.json": {"schema_version": SCHEMA_VERSION, "seeds": seeds, "score_health": health,
+                         "records": [r.model_dump(mode="json") for r in records]},
+        "rerank.json": {"schema_version": SCHEMA_VERSION, "results": reranks},
+        "decoys.json": {"schema_version": SCHEMA_VERSION, "results": decoys},
+        "gates.json": {"schema_version": SCHEMA_VERSION, "gates": gate_results,
+                       "ok": all(g["status"] == "pass" for g in gate_results)},
+    }
+    _write_bundle(Path(out_dir), files, score_sets if plots else [], data, parents=[pack, *map(Path, score_paths)],
+                  command=command or [], config={"draws": draws, "bins": n_bins,
+                                                 "gates": spec.model_dump(mode="json") if spec else None})
+    return {"records": len(records), "reranks": reranks, "decoys": decoys, "gates": gate_results,
+            "ok": files["gates.json"]["ok"], "health": health}
+
+
+def _write_bundle(out_dir: Path, files: dict, plot_sets: list, data: _Pack, **manifest) -> None:
+    """All files in a hidden directory beside OUT, sealed with the manifest, renamed into place."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".building", dir=out_dir.parent))
     try:
-        health = {str(ss.path): {k: v.model_dump() for k, v in ss.health.items()} for ss in score_sets}
-        write_json_atomic(work / "metrics.json", {"schema_version": SCHEMA_VERSION, "seeds": seeds,
-                                                  "score_health": health,
-                                                  "records": [r.model_dump(mode="json") for r in records]})
-        write_json_atomic(work / "rerank.json", {"schema_version": SCHEMA_VERSION, "results": reranks})
-        write_json_atomic(work / "decoys.json", {"schema_version": SCHEMA_VERSION, "results": decoys})
-        summary = {"schema_version": SCHEMA_VERSION, "gates": gate_results,
-                   "ok": all(g["status"] == "pass" for g in gate_results)}
-        write_json_atomic(work / "gates.json", summary)
-        if plots:
+        for name, payload in files.items():
+            write_json_atomic(work / name, payload)
+        if plot_sets:
             from .plots import write_plots
 
-            write_plots(work / "plots", score_sets, passed, split_arr)
-        write_manifest(work, "evidence", parents=[pack, *[Path(p) for p in score_paths]], command=command or [],
-                       config={"draws": draws, "bins": n_bins, "gates": spec.model_dump(mode="json") if spec else None})
+            write_plots(work / "plots", plot_sets, data.passed, data.split)
+        write_manifest(work, "evidence", **manifest)
         if out_dir.exists():
             out_dir.rmdir()
         os.replace(work, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"records": len(records), "reranks": reranks, "decoys": decoys, "gates": gate_results,
-            "ok": summary["ok"], "health": health}

@@ -14,10 +14,10 @@ import math
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InputError
-from ..io import atomic_writer
+from ..io import atomic_writer, iter_models
 from ..manifest import load_manifest, manifest_path_for
 from ..pack.rows import Split
 
@@ -65,32 +65,19 @@ def read_scores(path: Path, row_index: dict[str, int], splits: list[str]) -> Sco
     path = Path(path)
     raw: dict[str, list[tuple[int, float | None]]] = {}
     seen: set[int] = set()
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
-    with fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = ScoreRow.model_validate_json(line)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                raise InputError(f"not a score row ({err['msg']})", path=str(path), line=number,
-                                 field=".".join(str(x) for x in err["loc"]) or None) from None
-            row_id = f"{row.benchmark}/{row.task_id}/{row.candidate_id}"
-            position = row_index.get(row_id)
-            if position is None:
-                raise InputError(f"row {row_id!r} is not in the pack", path=str(path), line=number)
-            if position in seen:
-                raise InputError(f"row {row_id!r} is scored twice", path=str(path), line=number)
-            if splits[position] != row.split:
-                raise InputError(f"row {row_id!r} is in split {splits[position]!r} of the pack, not {row.split!r}",
-                                 path=str(path), line=number, field="split")
-            seen.add(position)
-            for name, value in row.scores.items():
-                raw.setdefault(name, []).append((position, value))
+    for number, row in iter_models(path, ScoreRow, "a score row"):
+        row_id = f"{row.benchmark}/{row.task_id}/{row.candidate_id}"
+        position = row_index.get(row_id)
+        if position is None:
+            raise InputError(f"row {row_id!r} is not in the pack", path=str(path), line=number)
+        if position in seen:
+            raise InputError(f"row {row_id!r} is scored twice", path=str(path), line=number)
+        if splits[position] != row.split:
+            raise InputError(f"row {row_id!r} is in split {splits[position]!r} of the pack, not {row.split!r}",
+                             path=str(path), line=number, field="split")
+        seen.add(position)
+        for name, value in row.scores.items():
+            raw.setdefault(name, []).append((position, value))
     n = len(row_index)
     values, health = {}, {}
     for name in sorted(raw):

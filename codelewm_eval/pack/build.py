@@ -29,7 +29,7 @@ from ..errors import InputError
 from ..execution.results import ExecutionResult
 from ..fingerprint import normalized_ast
 from ..io import (default_workers, iter_range_lines, line_number_at, map_ranges, no_gc, read_models,
-                  write_json_atomic)
+                  validation_problem, write_json_atomic)
 from ..manifest import verify, write_manifest
 from ..secrets import scan_many
 from ..secrets.scanner import is_suspect
@@ -108,9 +108,8 @@ def _spool_range(path: str, start: int, end: int, index: int, work: str, evaluat
                 try:
                     r = ExecutionResult.model_validate_json(line)
                 except ValidationError as exc:
-                    err = exc.errors()[0]
-                    out.error = (f"not an execution result ({err['msg']})", number,
-                                 ".".join(str(x) for x in err["loc"]) or None)
+                    message, field = validation_problem(exc, "an execution result")
+                    out.error = (message, number, field)
                     return out
                 if _add_row(r, out, spool, evaluation_only):
                     suspects.append((len(out.facts) - 1, r.program))

@@ -3,14 +3,14 @@ each line validated as a PackRow, reduced to its facts, and secret-scanned."""
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from ..errors import InputError
-from ..io import default_workers, iter_range_lines, line_number_at, map_ranges, no_gc
+from ..io import (default_workers, iter_models, iter_range_lines, line_number_at, map_ranges, no_gc,
+                  validation_problem)
 from ..secrets import Finding, scan_many
 from ..secrets.scanner import is_suspect
 from .rows import PackRow, RowFacts, facts_of
@@ -27,16 +27,15 @@ def _read_range(path: str, start: int, end: int, index: int) -> PackRead:
     out = PackRead()
     suspects: list[tuple[str, str]] = []
     prompts_seen: set[str] = set()
-    gc.disable()  # many small objects, no cycles
-    try:
+    with no_gc():  # many small objects, no cycles
         for number, line in iter_range_lines(path, start, end):
             if not line.strip():
                 continue
             try:
                 row = PackRow.model_validate_json(line)
             except ValidationError as exc:
-                err = exc.errors()[0]
-                out.error = (f"not a pack row ({err['msg']})", number, ".".join(str(x) for x in err["loc"]) or None)
+                message, field_name = validation_problem(exc, "a pack row")
+                out.error = (message, number, field_name)
                 return out
             out.facts.append(facts_of(row))
             if is_suspect(row.program.encode("utf-8", "surrogatepass")):
@@ -45,8 +44,6 @@ def _read_range(path: str, start: int, end: int, index: int) -> PackRead:
                 prompts_seen.add(row.prompt)
                 if is_suspect(row.prompt.encode("utf-8", "surrogatepass")):
                     suspects.append((f"{row.row_id} prompt", row.prompt))
-    finally:
-        gc.enable()
     out.secrets = scan_many(suspects)
     return out
 
@@ -69,15 +66,5 @@ def read_pack(path: Path, workers: int | None = None) -> PackRead:
 
 def read_rows(path: Path) -> list[PackRow]:
     """The full rows of a pack (for scorers and evaluation; packs of up to a few 100k rows)."""
-    rows = []
-    with no_gc(), open(path, "rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(PackRow.model_validate_json(line))
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                raise InputError(f"not a pack row ({err['msg']})", path=str(path), line=number,
-                                 field=".".join(str(x) for x in err["loc"]) or None) from None
-    return rows
+    with no_gc():
+        return [row for _, row in iter_models(path, PackRow, "a pack row")]
