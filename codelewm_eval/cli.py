@@ -279,6 +279,33 @@ def cmd_compare(args) -> int:
     return 1 if any(c.anchor_gate == "fail" for c in comparisons) else 0
 
 
+def cmd_train(args) -> int:
+    from .train.run import LoraConfig, TrainConfig, train
+
+    lora = {k: v for k, v in {"base_model": args.base_model, "rank": args.rank, "alpha": args.alpha,
+                              "lr": args.lr, "epochs": args.epochs, "max_length": args.max_length,
+                              "batch_size": args.batch_size, "max_train_rows": args.max_train_rows}.items()
+            if v is not None}
+    if args.loss_weight:
+        lora["loss_weights"] = {}
+        for item in args.loss_weight:
+            rule, _, value = item.rpartition("=")
+            try:
+                lora["loss_weights"][rule] = float(value)
+            except ValueError:
+                raise InputError(f"--loss-weight must look like RULE=WEIGHT, got {item!r}") from None
+    config = TrainConfig(scorer=args.scorer, seed=args.seed, run_id=args.run_id or Path(args.out).name,
+                         lora=LoraConfig(**lora))
+    try:
+        report = train(Path(args.pack), Path(args.out), config, command=["codelewm-eval", *sys.argv[1:]],
+                       echo=not args.quiet)
+    except ValueError as exc:  # the pack cannot train this scorer (one class in train, ...)
+        raise InputError(str(exc), path=args.pack) from None
+    print(json.dumps(report, indent=2) if args.json else
+          f"trained {args.scorer} seed {args.seed}: val AUC {report.get('val_auc')} -> {args.out}")
+    return 0
+
+
 def cmd_benchmarks(args) -> int:
     from .benchmarks import BENCHMARKS
 
@@ -450,6 +477,28 @@ def _add_compare(sub) -> None:
     cp.set_defaults(func=cmd_compare)
 
 
+def _add_train(sub) -> None:
+    tr = sub.add_parser("train", help="train a p_pass scorer on a pack, one seed (what every job runs)",
+                        description="Fit a p_pass scorer on the pack's train split (logreg: hashed token n-grams; "
+                                    "lora: a LoRA adapter on a sequence classifier, MiniLM-L6 by default), with "
+                                    "early stopping on val AUC. Writes checkpoint/ (safetensors), scores.jsonl (p_pass "
+                                    "for every val and test row), reports/job_progress.jsonl (events, also on stderr "
+                                    "behind CODELEWM_EVENT) and a manifest whose parent is the pack.")
+    tr.add_argument("--pack", required=True)
+    tr.add_argument("--seed", type=int, required=True)
+    tr.add_argument("--scorer", choices=["logreg", "lora"], required=True)
+    tr.add_argument("--out", required=True, help="run directory of this seed")
+    tr.add_argument("--run-id", help="default: the --out directory's name")
+    for flag, kind in (("--base-model", str), ("--rank", int), ("--alpha", int), ("--lr", float), ("--epochs", int),
+                       ("--max-length", int), ("--batch-size", int), ("--max-train-rows", int)):
+        tr.add_argument(flag, type=kind, help="lora")
+    tr.add_argument("--loss-weight", action="append", metavar="RULE=WEIGHT",
+                    help="lora per-row loss weights: task:<benchmark>/<task>, benchmark:<name>, long, long_failing")
+    tr.add_argument("--quiet", action="store_true", help="no events on stderr")
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(func=cmd_train)
+
+
 def _add_benchmarks(sub) -> None:
     bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
     bl.set_defaults(func=cmd_benchmarks)
@@ -483,6 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_decoys(sub)
     _add_evidence(sub)
     _add_compare(sub)
+    _add_train(sub)
     _add_benchmarks(sub)
     _add_bench(sub)
     return parser

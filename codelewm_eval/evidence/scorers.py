@@ -75,10 +75,11 @@ def lexical(rows: list[PackRow]) -> np.ndarray:
     return out
 
 
-def logreg_p_pass(rows: list[PackRow], seed: int = 42) -> tuple[np.ndarray, dict]:
-    """p_pass for every row from a model fit on train rows only; returns (p, fit report)."""
+def fit_logreg(rows: list[PackRow], seed: int = 42, on_candidate=None):
+    """(model, report): fit on train rows only, C chosen by val log loss. `on_candidate(i, n, C,
+    val_loss, val_auc)` is called after each candidate C (progress for the train command)."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import log_loss
+    from sklearn.metrics import log_loss, roc_auc_score
 
     x = _hashed([r.program for r in rows], ngrams=(1, 2), norm="l2")
     y = np.array([r.passed for r in rows])
@@ -87,15 +88,27 @@ def logreg_p_pass(rows: list[PackRow], seed: int = 42) -> tuple[np.ndarray, dict
     if train.sum() == 0 or len(set(y[train])) < 2:
         raise ValueError("the train split needs both classes to fit p_pass")
     best = None
-    for c in (0.1, 1.0, 10.0):
+    grid = (0.1, 1.0, 10.0)
+    for k, c in enumerate(grid, start=1):
         model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
         model.fit(x[train], y[train])
-        loss = log_loss(y[val], model.predict_proba(x[val])[:, 1], labels=[False, True]) if val.any() else 0.0
+        p_val = model.predict_proba(x[val])[:, 1] if val.any() else np.array([])
+        loss = log_loss(y[val], p_val, labels=[False, True]) if val.any() else 0.0
+        auc = roc_auc_score(y[val], p_val) if val.any() and len(set(y[val])) == 2 else None
+        if on_candidate:
+            on_candidate(k, len(grid), c, float(loss), auc)
         if best is None or loss < best[0]:
             best = (loss, c, model)
     loss, c, model = best
-    return model.predict_proba(x)[:, 1], {"C": c, "val_log_loss": round(float(loss), 6),
-                                          "train_rows": int(train.sum()), "features": "hashed token 1-2 grams"}
+    report = {"C": c, "val_log_loss": round(float(loss), 6), "train_rows": int(train.sum()),
+              "features": "hashed token 1-2 grams, binary, L2-normalized, 2^18 columns"}
+    return model, x, report
+
+
+def logreg_p_pass(rows: list[PackRow], seed: int = 42) -> tuple[np.ndarray, dict]:
+    """p_pass for every row from a model fit on train rows only; returns (p, fit report)."""
+    model, x, report = fit_logreg(rows, seed)
+    return model.predict_proba(x)[:, 1], report
 
 
 def codet(rows: list[PackRow], tests: dict[str, list[str]], workers: int | None = None) -> tuple[np.ndarray, dict]:
