@@ -306,6 +306,62 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_jobs_status(args) -> int:
+    import time as _time
+
+    from .jobs.status import status_of
+
+    while True:
+        statuses = [s for run in args.runs for s in status_of(Path(run), args.stall_after)]
+        if args.json:
+            print(json.dumps([s.model_dump() for s in statuses], indent=2))
+        else:
+            print(f"{'run':32s} {'seed':>5s} {'stage':11s} {'step':>11s} {'loss':>8s} {'val AUC':>7s} {'ETA':>7s} "
+                  f"{'last event':>10s}  flags")
+            for s in statuses:
+                step = f"{s.step}/{s.max_steps}" if s.step is not None else "-"
+                loss = f"{s.last_loss:.4f}" if isinstance(s.last_loss, float) else "-"
+                auc = f"{s.val_auc:.3f}" if isinstance(s.val_auc, float) else "-"
+                eta = f"{s.eta_s:.0f}s" if isinstance(s.eta_s, (int, float)) else "-"
+                age = f"{s.last_event_age_s:.0f}s ago" if s.last_event_age_s is not None else "-"
+                print(f"{Path(s.run).name[:32]:32s} {str(s.seed):>5s} {s.stage:11s} {step:>11s} {loss:>8s} {auc:>7s} "
+                      f"{eta:>7s} {age:>10s}  {','.join(s.flags) or '-'}" + (f"  {s.error}" if s.error else ""))
+        if not args.watch or all(s.stage in ("complete", "failed") for s in statuses):
+            break
+        _time.sleep(args.watch)
+    return 1 if any(s.flags for s in statuses) else 0
+
+
+def cmd_jobs_verify(args) -> int:
+    from .jobs.verify import verify_run
+
+    checks = verify_run(Path(args.run), [int(x) for x in args.seeds.split(",") if x.strip()])
+    if args.json:
+        print(json.dumps([c.model_dump() for c in checks], indent=2))
+    else:
+        for c in checks:
+            print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:28s} {c.detail}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_jobs_inspect(args) -> int:
+    from .jobs.verify import inspect_checkpoint
+
+    report = inspect_checkpoint(Path(args.path), allow_pickle=args.allow_pickle)
+    if args.json:
+        print(json.dumps(report.model_dump(), indent=2))
+    else:
+        print(f"{report.path} ({report.format}): {len(report.tensors)} tensors, {report.parameters:,} parameters, "
+              f"{report.non_finite_total} non-finite")
+        for t in report.tensors:
+            print(f"  {t.name:60s} {t.dtype:8s} {str(t.shape):16s} norm {t.l2_norm:.4g}"
+                  + (f"  NON-FINITE {t.non_finite}" if t.non_finite else ""))
+        if report.adapter_config:
+            keys = ("r", "lora_alpha", "lora_dropout", "target_modules", "base_model_name_or_path")
+            print("  adapter: " + ", ".join(f"{k}={report.adapter_config.get(k)}" for k in keys))
+    return 1 if report.non_finite_total else 0
+
+
 def cmd_benchmarks(args) -> int:
     from .benchmarks import BENCHMARKS
 
@@ -499,6 +555,36 @@ def _add_train(sub) -> None:
     tr.set_defaults(func=cmd_train)
 
 
+def _add_jobs(sub) -> None:
+    jb = sub.add_parser("jobs", help="training runs: status, verification, checkpoint inspection")
+    jb_sub = jb.add_subparsers(dest="jobs_verb", required=True)
+    st = jb_sub.add_parser("status", help="per seed: stage, step, loss, val AUC, ETA, stalled/diverged/failed",
+                           description="Summarize runs from their structured events (reports/job_progress.jsonl). "
+                                       "Exit 1 when any seed is stalled, diverged or failed.")
+    st.add_argument("runs", nargs="+", help="run directories (one per seed, or a run holding seed directories)")
+    st.add_argument("--watch", type=float, metavar="S", help="refresh every S seconds until every seed has ended")
+    st.add_argument("--stall-after", type=float, default=600.0, help="seconds without an event that mean stalled")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_jobs_status)
+    vf = jb_sub.add_parser("verify", help="manifests verify, every seed present, scores cover exactly val+test",
+                           description="Exit 0 only when every seed's manifest verifies (parents included), every "
+                                       "required seed is present and each seed scores exactly the pack's val and "
+                                       "test rows.")
+    vf.add_argument("run")
+    vf.add_argument("--seeds", default="42,1729", help="required seeds (default: the standard run)")
+    vf.add_argument("--json", action="store_true")
+    vf.set_defaults(func=cmd_jobs_verify)
+    ic = jb_sub.add_parser("inspect-checkpoint", help="tensors, shapes, dtypes, non-finite counts, norms",
+                           description="Read a safetensors checkpoint (or a directory holding one): tensor names, "
+                                       "shapes, dtypes, non-finite counts, L2 norms, metadata and the adapter config. "
+                                       "Pickle-based files are refused unless --allow-pickle. Exit 1 on non-finite "
+                                       "values.")
+    ic.add_argument("path")
+    ic.add_argument("--allow-pickle", action="store_true", help="load .bin/.pt with torch's weights_only loader")
+    ic.add_argument("--json", action="store_true")
+    ic.set_defaults(func=cmd_jobs_inspect)
+
+
 def _add_benchmarks(sub) -> None:
     bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
     bl.set_defaults(func=cmd_benchmarks)
@@ -533,6 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evidence(sub)
     _add_compare(sub)
     _add_train(sub)
+    _add_jobs(sub)
     _add_benchmarks(sub)
     _add_bench(sub)
     return parser

@@ -1,0 +1,85 @@
+"""`jobs status`: per seed, where a run stands, from its structured events alone.
+
+A run directory holds one directory per seed (each a `train` run) or is itself one. Each seed's
+stage comes from its `reports/job_progress.jsonl` (or events recovered from job logs): step /
+max_steps, last loss, val AUC, ETA, age of the last event, and flags: stalled (no event for
+`stall_after` seconds while running), diverged (a non-finite loss), failed. A torn last line and
+unknown events are tolerated (and counted).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ..train.progress import read_events
+
+PROGRESS = Path("reports") / "job_progress.jsonl"
+
+
+class SeedStatus(BaseModel):
+    run: str
+    seed: int | None
+    stage: str = Field(description="not_started | running | complete | failed")
+    step: int | None = None
+    max_steps: int | None = None
+    last_loss: float | None = None
+    val_auc: float | None = None
+    eta_s: float | None = None
+    last_event_age_s: float | None = None
+    flags: list[str] = Field(default_factory=list, description="stalled, diverged, failed")
+    error: str | None = None
+    skipped_lines: int = 0
+
+
+def seed_dirs(run: Path) -> list[Path]:
+    run = Path(run)
+    if (run / PROGRESS).exists() or (run / "config.json").exists():
+        return [run]
+    return sorted(p for p in run.iterdir() if p.is_dir() and ((p / PROGRESS).exists() or (p / "config.json").exists()))
+
+
+def summarize(events: list[dict], run: str, skipped: int = 0, stall_after: float = 600.0,
+              now: datetime | None = None) -> SeedStatus:
+    now = now or datetime.now(timezone.utc)
+    status = SeedStatus(run=run, seed=events[0]["seed"] if events else None, stage="not_started",
+                        skipped_lines=skipped)
+    for e in events:
+        kind = e.get("event")
+        if kind == "start":
+            status.stage = "running"
+        elif kind == "progress":
+            status.step, status.max_steps, status.eta_s = e.get("step"), e.get("max_steps"), e.get("eta_s")
+            loss = e.get("loss")
+            status.last_loss = loss
+            if loss is None or e.get("loss_finite") is False or (isinstance(loss, float) and not math.isfinite(loss)):
+                if "diverged" not in status.flags:
+                    status.flags.append("diverged")
+        elif kind == "eval":
+            status.val_auc = e.get("val_auc")
+        elif kind == "complete":
+            status.stage, status.eta_s = "complete", 0.0
+        elif kind == "failed":
+            status.stage, status.error = "failed", e.get("error")
+            status.flags.append("failed")
+    if events:
+        try:
+            last = datetime.fromisoformat(events[-1]["time"])
+            status.last_event_age_s = round((now - last).total_seconds(), 1)
+        except (KeyError, ValueError):
+            pass
+    if status.stage == "running" and status.last_event_age_s is not None and status.last_event_age_s > stall_after:
+        status.flags.append("stalled")
+    return status
+
+
+def status_of(run: Path, stall_after: float = 600.0) -> list[SeedStatus]:
+    out = []
+    for directory in seed_dirs(run):
+        path = directory / PROGRESS
+        events, skipped = read_events(path) if path.exists() else ([], 0)
+        out.append(summarize(events, str(directory), skipped, stall_after))
+    return out
