@@ -362,6 +362,21 @@ def cmd_jobs_inspect(args) -> int:
     return 1 if report.non_finite_total else 0
 
 
+def cmd_secrets_scan(args) -> int:
+    from .secrets.files import read_allowlist, scan_paths
+
+    allow = read_allowlist(Path(args.allowlist)) if args.allowlist else set()
+    findings, files, allowed = scan_paths([Path(p) for p in args.paths], allow)
+    if args.json:
+        print(json.dumps({"files": files, "allowlisted": allowed,
+                          "findings": [f.model_dump() for f in findings]}, indent=2))
+    else:
+        for f in findings:
+            print(f"{f.where}:{f.line}: {f.kind} (sha256 {f.digest}...)")
+        print(f"{len(findings)} finding(s) in {files} file(s)" + (f"; {allowed} allowlisted" if allowed else ""))
+    return 1 if findings else 0
+
+
 def cmd_benchmarks(args) -> int:
     from .benchmarks import BENCHMARKS
 
@@ -585,6 +600,21 @@ def _add_jobs(sub) -> None:
     ic.set_defaults(func=cmd_jobs_inspect)
 
 
+def _add_secrets(sub) -> None:
+    se = sub.add_parser("secrets", help="secret scanning (the scanner preflight and launch use)")
+    se_sub = se.add_subparsers(dest="secrets_verb", required=True)
+    sc = se_sub.add_parser("scan", help="scan files, directories and notebooks for credentials",
+                           description="detect-secrets' pattern detectors plus Hugging Face, Anthropic, OpenRouter, "
+                                       "GitHub fine-grained, W&B and AWS secret-key detectors, over files, "
+                                       "directories (skipping .git and virtualenvs), notebook cells and outputs, "
+                                       "and YAML. Findings are redacted: kind, file, line, sha256 prefix. Exit 1 on "
+                                       "any finding not in the allowlist.")
+    sc.add_argument("paths", nargs="+")
+    sc.add_argument("--allowlist", help="accepted findings: one sha256 prefix per line (# comments)")
+    sc.add_argument("--json", action="store_true")
+    sc.set_defaults(func=cmd_secrets_scan)
+
+
 def _add_benchmarks(sub) -> None:
     bl = sub.add_parser("benchmarks", help="list the benchmarks this version can load")
     bl.set_defaults(func=cmd_benchmarks)
@@ -620,6 +650,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     _add_train(sub)
     _add_jobs(sub)
+    _add_secrets(sub)
     _add_benchmarks(sub)
     _add_bench(sub)
     return parser

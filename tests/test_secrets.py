@@ -54,3 +54,58 @@ def test_the_prefilter_skips_plain_code():
     code = ("def separate_paren_groups(paren_string: str) -> list:\n    result = []\n"
             "    for character in paren_string:\n        result.append(character)\n    return result\n")
     assert not is_suspect(code.encode())
+
+
+# Built at run time, like the cases above.
+NEW_KINDS = {
+    "Anthropic API Key": "key = 'sk-ant-" + "api03-" + "Ab1_" * 24 + "'",
+    "OpenRouter API Key": "OPENROUTER = 'sk-or-" + "v1-" + "0a1b2c3d" * 8 + "'",
+    "GitHub Fine-Grained Token": "token: github_" + "pat_" + "11ABCDEFG0" * 9,
+    "Weights & Biases API Key": "WANDB_API_KEY=" + "3f9a1c" * 6 + "0b2d",
+    "AWS Secret Access Key": "aws_secret_access_key = " + "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY",
+}
+NOT_SECRETS = [
+    "sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "revision: 0ef96be4415ac2e03472a5ddc1e9bdd8a8b35fd1",
+    "id = '123e4567-e89b-12d3-a456-426614174000'",
+    "assert hashlib.md5(s).hexdigest() == '3e25960a79dbc69b674cd4ec67a72c62'",
+]
+
+
+@pytest.mark.parametrize("kind", sorted(NEW_KINDS))
+def test_the_kinds_detect_secrets_lacks(kind):
+    assert kind in {f.kind for f in scan_text(NEW_KINDS[kind])}
+
+
+@pytest.mark.parametrize("entropy", [False, True])
+def test_digests_shas_uuids_and_md5s_are_not_secrets(entropy):
+    for text in NOT_SECRETS:
+        assert scan_text(text, entropy=entropy) == [], text
+
+
+def test_secrets_scan_files_notebooks_yaml_with_allowlist(tmp_path, capsys):
+    import json as _json
+
+    from codelewm_eval.cli import main
+
+    (tmp_path / "train.py").write_text("import os\n\n" + CASES["Hugging Face Token"] + "\n")
+    (tmp_path / "job.yaml").write_text("env:\n  " + NEW_KINDS["Weights & Biases API Key"].replace("=", ": ") + "\n")
+    notebook = {"cells": [{"cell_type": "code", "source": ["x = 1\n"], "outputs": []},
+                          {"cell_type": "code", "source": ["print(token)\n"],
+                           "outputs": [{"output_type": "stream", "text": [NEW_KINDS["OpenRouter API Key"] + "\n"]}]}]}
+    (tmp_path / "explore.ipynb").write_text(_json.dumps(notebook))
+    (tmp_path / "clean.py").write_text("\n".join(NOT_SECRETS) + "\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text(CASES["GitHub Token"])  # never read
+    assert main(["secrets", "scan", str(tmp_path), "--json"]) == 1
+    report = _json.loads(capsys.readouterr().out)
+    where = {(f["where"].replace(str(tmp_path) + "/", ""), f["line"], f["kind"]) for f in report["findings"]}
+    assert where == {("train.py", 3, "Hugging Face Token"), ("job.yaml", 2, "Weights & Biases API Key"),
+                     ("explore.ipynb cell 1 output 1", 1, "OpenRouter API Key")}
+    assert report["files"] == 4
+    printed = _json.dumps(report)
+    assert HF not in printed and "0a1b2c3d" * 8 not in printed  # redacted: kind, place, hash prefix only
+    allow = tmp_path.parent / "allow.txt"
+    allow.write_text("".join(f"{f['digest']}  # accepted in review\n" for f in report["findings"]))
+    assert main(["secrets", "scan", str(tmp_path), "--allowlist", str(allow)]) == 0
+    assert "3 allowlisted" in capsys.readouterr().out

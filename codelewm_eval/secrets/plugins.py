@@ -13,3 +13,32 @@ class HuggingFaceTokenDetector(RegexBasedDetector):
         re.compile(r"\b(hf_[A-Za-z0-9]{30,})\b"),
         re.compile(r"\b(api_org_[A-Za-z0-9]{30,})\b"),
     )
+
+
+class AnthropicKeyDetector(RegexBasedDetector):
+    secret_type = "Anthropic API Key"
+    denylist = (re.compile(r"\b(sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_\-]{80,})"),)
+
+
+class OpenRouterKeyDetector(RegexBasedDetector):
+    secret_type = "OpenRouter API Key"
+    denylist = (re.compile(r"\b(sk-or-v1-[a-f0-9]{64})\b"),)
+
+
+class GitHubFineGrainedTokenDetector(RegexBasedDetector):
+    secret_type = "GitHub Fine-Grained Token"
+    denylist = (re.compile(r"\b(github_pat_[A-Za-z0-9_]{80,})\b"),)
+
+
+class WandbKeyDetector(RegexBasedDetector):
+    """W&B API keys are 40 hex characters, like a git SHA: only named ones count."""
+
+    secret_type = "Weights & Biases API Key"
+    denylist = (re.compile(r"(?i)(?:wandb_api_key|wandb\.login\(\s*key\s*=|wandb[_-]?key)\W{0,5}([a-f0-9]{40})\b"),)
+
+
+class AwsSecretAccessKeyDetector(RegexBasedDetector):
+    """The secret half of an AWS key pair, when it is named as such."""
+
+    secret_type = "AWS Secret Access Key"
+    denylist = (re.compile(r"(?i)aws_?secret_?access_?key\W{0,5}([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"),)

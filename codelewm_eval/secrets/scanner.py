@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 from pathlib import Path
 
 from detect_secrets.core.scan import scan_line
 from detect_secrets.settings import transient_settings
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 _PLUGIN_FILE = Path(__file__).with_name("plugins.py").resolve()
 # Token formats with a fixed shape: precise on code. Entropy detectors are added for payloads
@@ -21,20 +23,26 @@ _PATTERN_PLUGINS = [
     {"name": "SquareOAuthDetector"}, {"name": "StripeDetector"}, {"name": "TelegramBotTokenDetector"},
     {"name": "TwilioKeyDetector"},
     {"name": "HuggingFaceTokenDetector", "path": f"file://{_PLUGIN_FILE}"},
+    {"name": "AnthropicKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
+    {"name": "OpenRouterKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
+    {"name": "GitHubFineGrainedTokenDetector", "path": f"file://{_PLUGIN_FILE}"},
+    {"name": "WandbKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
+    {"name": "AwsSecretAccessKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
 ]
-_ENTROPY_PLUGINS = [{"name": "Base64HighEntropyString", "limit": 4.5}, {"name": "HexHighEntropyString", "limit": 3.0},
-                    {"name": "KeywordDetector"}]
+# No hex-entropy detector: sha256 digests, git SHAs, UUIDs and md5s are hex, and they are not secrets
+# (a hex string's entropy is at most 4 bits per character, under the base64 detector's 4.5).
+_ENTROPY_PLUGINS = [{"name": "Base64HighEntropyString", "limit": 4.5}, {"name": "KeywordDetector"}]
 
 
 # The pattern plugins above match key-shaped tokens. `is_suspect` is a prefilter that passes
-# every text that holds a run of 20+ letters, digits, _ or - with a digit or a known key prefix
+# every text that holds a run of 20+ letters, digits, _, -, / or + with a digit or a known key prefix
 # in it (or that sits in a dotted or colon-separated token), a PEM header, or credentials in a
 # URL; only such texts, and in them only such lines, reach the engine. It runs at memory speed
 # (bytes.translate and find are C loops), which is what lets preflight scan a million rows.
 # Limit: key formats that can be shorter than 20 characters (Artifactory's 13-character form, a
 # minimal Slack or JWT token) pass the prefilter only when they sit in a longer run; issued keys
 # of those kinds are far longer. Job payloads are scanned without the prefilter (entropy=True).
-_TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+_TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-/+"  # / and +: base64 keys
 _TOKEN_MAP = bytes(ord("a") if c in _TOKEN_CHARS else ord(" ") for c in range(256))
 _RUN = b"a" * 20
 _KEYISH = re.compile(rb"\d|hf_|api_org|sk-|_live_|gh[pousr]_|github_pat|glpat|AKIA|ASIA|ABIA|ACCA|A3T|AIza|AKC|"
@@ -60,6 +68,25 @@ class Finding(BaseModel):
     kind: str
     line: int
     where: str = ""
+    digest: str = Field("", description="sha256 prefix of the secret: names it without showing it (allowlists)")
+
+
+_ENTROPY_KINDS = {"Base64 High Entropy String", "Hex High Entropy String"}
+_HEXLIKE = re.compile(r"[0-9a-fA-F-]+")  # digests, git SHAs, UUIDs, md5s: identifiers, not credentials
+
+
+def _random_looking(value: str) -> bool:
+    """What the entropy detector should have required (its line scanner reports every quoted
+    string): 20+ characters at 4.5 bits each, and not a hex identifier."""
+    if len(value) < 20 or _HEXLIKE.fullmatch(value):
+        return False
+    counts = [value.count(c) for c in set(value)]
+    entropy = -sum(n / len(value) * math.log2(n / len(value)) for n in counts)
+    return entropy >= 4.5
+
+
+def _digest(value: str | None) -> str:
+    return hashlib.sha256((value or "").encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def _settings(entropy: bool) -> dict:
@@ -86,6 +113,7 @@ def scan_many(items, *, entropy: bool = False) -> list[Finding]:
             for number, line in enumerate(text.splitlines(), start=1):
                 if not entropy and not is_suspect(line.encode("utf-8", "surrogatepass")):
                     continue
-                kinds = sorted({s.type for s in scan_line(line)})
-                findings.extend(Finding(kind=k, line=number, where=where) for k in kinds)
+                found = {(s.type, _digest(s.secret_value)) for s in scan_line(line)
+                         if s.type not in _ENTROPY_KINDS or _random_looking(s.secret_value or "")}
+                findings.extend(Finding(kind=k, line=number, where=where, digest=d) for k, d in sorted(found))
     return findings

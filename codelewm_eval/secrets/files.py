@@ -1,0 +1,71 @@
+"""`secrets scan PATH...`: files, directories, notebooks (cell sources and outputs) and YAML,
+with redacted findings (kind, file, line, hash prefix) and an allowlist of accepted digests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import InputError
+from .scanner import Finding, scan_many
+
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache"}
+MAX_BYTES = 20 << 20
+
+
+def read_allowlist(path: Path) -> set[str]:
+    """One accepted finding per line: its digest (the hash prefix a scan reports); # comments."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read allowlist ({exc.strerror or exc})", path=str(path)) from None
+    return {line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()}
+
+
+def _files(paths: list[Path]):
+    for path in paths:
+        if not path.exists():
+            raise InputError("no such file or directory", path=str(path))
+        if path.is_file():
+            yield path
+            continue
+        for child in sorted(path.rglob("*")):
+            if child.is_file() and not any(part in SKIP_DIRS for part in child.relative_to(path).parts):
+                yield child
+
+
+def _texts(path: Path):
+    """(where, text) pieces of one file: a notebook's cells one by one, anything else whole."""
+    if path.stat().st_size > MAX_BYTES:
+        return
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        return  # binary
+    text = data.decode("utf-8", errors="replace")
+    if path.suffix == ".ipynb":
+        try:
+            cells = json.loads(text).get("cells", [])
+        except ValueError:
+            yield str(path), text
+            return
+        for index, cell in enumerate(cells):
+            parts = [cell.get("source", "")]
+            for output in cell.get("outputs", []) or []:
+                parts += [output.get("text", "")] + list((output.get("data") or {}).values())
+            for k, part in enumerate(parts):
+                body = "".join(part) if isinstance(part, list) else str(part)
+                yield f"{path} cell {index}" + (f" output {k}" if k else ""), body
+        return
+    yield str(path), text
+
+
+def scan_paths(paths: list[Path], allowlist: set[str] | None = None) -> tuple[list[Finding], int, int]:
+    """(findings not allowlisted, files read, findings allowlisted)."""
+    pieces, files = [], 0
+    for path in _files([Path(p) for p in paths]):
+        files += 1
+        pieces.extend(_texts(path))
+    findings = scan_many(pieces)
+    allow = allowlist or set()
+    kept = [f for f in findings if f.digest not in allow]
+    return kept, files, len(findings) - len(kept)
