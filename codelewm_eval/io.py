@@ -81,6 +81,15 @@ def iter_models(path: str | os.PathLike, model, what: str) -> Iterator[tuple[int
                 raise InputError(message, path=str(path), line=number, field=field) from None
 
 
+def read_list_file(path: str | os.PathLike, what: str) -> set[str]:
+    """The entries of a one-per-line list file (blank lines and # comments ignored)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} ({exc.strerror or exc})", path=str(path)) from None
+    return {line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()}
+
+
 def read_json(path: str | os.PathLike) -> Any:
     with open_text(path) as fh:
         try:

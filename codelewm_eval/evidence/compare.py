@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InputError
-from ..io import iter_models
+from ..io import iter_models, read_list_file
 from ..pack.pairs import task_family
 from .metrics import TaskBootstrap, bootstrap_ratio, interval, mcnemar_exact
 
@@ -124,11 +124,7 @@ def _natural(task_id: str):
 
 def read_anchors(path: Path) -> set[str]:
     """One task per line ("MBPP/53", "HumanEval/85" or "benchmark/task"); # comments."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
-    return {line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()}
+    return read_list_file(path, "anchors")
 
 
 def _anchor_outcome(outcome: dict, anchor: str) -> bool | None:

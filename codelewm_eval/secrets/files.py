@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
+from ..io import read_list_file
 from .scanner import Finding, scan_many
 
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache"}
@@ -15,11 +16,7 @@ MAX_BYTES = 20 << 20
 
 def read_allowlist(path: Path) -> set[str]:
     """One accepted finding per line: its digest (the hash prefix a scan reports); # comments."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read allowlist ({exc.strerror or exc})", path=str(path)) from None
-    return {line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()}
+    return read_list_file(path, "allowlist")
 
 
 def _files(paths: list[Path]):
