@@ -377,6 +377,46 @@ def cmd_secrets_scan(args) -> int:
     return 1 if findings else 0
 
 
+def cmd_jobs_launch(args) -> int:
+    from .jobs.launch import LaunchRecord, prepare, run_local
+    from .preflight.run import preflight
+
+    spec_path = Path(args.spec)
+    spec, text, payloads, refusals = prepare(spec_path, args.run_id)
+    if spec.pack.path is None:
+        raise InputError("preflight needs the pack on this machine: set pack.path", path=str(spec_path), field="pack")
+    pack = (spec_path.parent / spec.pack.path).resolve()
+    report = preflight(pack, spec_path, Path(payloads[0].out_dir).parent / "preflight.json", progress=False)
+    if not report.ok:
+        print(f"launch refused: preflight is NOT OK for {pack}", file=sys.stderr)
+        for c in report.checks:
+            if c.status != "pass":
+                print(f"  {c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}",
+                      file=sys.stderr)
+    if refusals:
+        print(f"launch refused: {len(refusals)} secret finding(s) in what would leave this machine", file=sys.stderr)
+        for r in refusals:
+            print(f"  {r.where}" + (f" line {r.line}" if r.line else "") + f": {r.kind} (sha256 {r.digest}...)",
+                  file=sys.stderr)
+    if refusals or not report.ok:
+        return 1
+    if args.dry_run:
+        print(json.dumps([p.model_dump(mode="json") for p in payloads], indent=2))
+        return 0
+    run_dir = Path(payloads[0].out_dir).parent
+    run_dir.mkdir(parents=True, exist_ok=True)
+    from .io import sha256_file
+
+    record = LaunchRecord(run_id=payloads[0].labels["run_id"], backend=args.backend, spec=str(spec_path.resolve()),
+                          spec_sha256=sha256_file(spec_path), seeds=[p.seed for p in payloads],
+                          payload_sha256={str(p.seed): p.digest() for p in payloads})
+    record = run_local(payloads, record, run_dir)
+    failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
+    print(f"run {record.run_id}: seeds {', '.join(map(str, record.seeds))} -> {run_dir}" +
+          (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
 def cmd_benchmarks(args) -> int:
     from .benchmarks import BENCHMARKS
 
@@ -573,6 +613,18 @@ def _add_train(sub) -> None:
 def _add_jobs(sub) -> None:
     jb = sub.add_parser("jobs", help="training runs: status, verification, checkpoint inspection")
     jb_sub = jb.add_subparsers(dest="jobs_verb", required=True)
+    la = jb_sub.add_parser("launch", help="preflight, secret-scan, then run every seed of a job spec",
+                           description="Run preflight (refuse unless OK), build the exact payload of every seed and "
+                                       "secret-scan everything that would leave the machine (env values, command, "
+                                       "script, the spec): any finding, or a token-like variable given as plain env, "
+                                       "refuses the launch (exit 1) with redacted findings. --dry-run prints the "
+                                       "payloads and runs nothing. The local backend runs each seed as a subprocess "
+                                       "and writes launch.json into the run directory.")
+    la.add_argument("spec", help="job spec YAML (see jobs/standard.yaml)")
+    la.add_argument("--backend", choices=["local"], default="local")
+    la.add_argument("--dry-run", action="store_true")
+    la.add_argument("--run-id", help="default: the spec's name")
+    la.set_defaults(func=cmd_jobs_launch)
     st = jb_sub.add_parser("status", help="per seed: stage, step, loss, val AUC, ETA, stalled/diverged/failed",
                            description="Summarize runs from their structured events (reports/job_progress.jsonl). "
                                        "Exit 1 when any seed is stalled, diverged or failed.")

@@ -99,7 +99,7 @@ def test_multiple_e_rows_in_train(tmp_path, pack):
     (GOOD_JOB.replace("timeout: 2h\n", ""), "job:timeout"),
     (GOOD_JOB + "env:\n  HF_TOKEN: hf_" + "Xy7" * 12 + "\n", "secrets:job"),
     (GOOD_JOB + "env:\n  WANDB_API_KEY: 0123456789abcdef\n", "secrets:job"),
-    (GOOD_JOB + "command: python train.py --token hf_" + "Xy7" * 12 + "\n", "secrets:job"),
+    (GOOD_JOB + "labels: {note: python train.py --token hf_" + "Xy7" * 12 + "}\n", "secrets:job"),
     (GOOD_JOB.replace("[HF_TOKEN]", "['hf_" + "Xy7" * 12 + "']"), "job:secrets_by_name"),
 ])
 def test_bad_job_specs(tmp_path, pack, text, check):
@@ -129,3 +129,10 @@ def test_unusable_input_exits_2(tmp_path, pack, capsys):
     bad = _job(tmp_path, "name: x\nseeds: [1, 2\n")
     assert main(["preflight", "--pack", str(pack), "--job", str(bad), "--report", str(tmp_path / "r.json")]) == 2
     assert "job.yaml" in capsys.readouterr().err
+
+
+def test_unknown_job_spec_keys_are_errors_that_still_name_a_planted_token(tmp_path, pack, capsys):
+    job = _job(tmp_path, GOOD_JOB + "command: python train.py --token hf_" + "Xy7" * 12 + "\n")
+    assert main(["preflight", "--pack", str(pack), "--job", str(job), "--report", str(tmp_path / "pf.json")]) == 2
+    err = capsys.readouterr().err
+    assert "command" in err and "Hugging Face Token" in err and "Xy7Xy7" not in err

@@ -1,8 +1,9 @@
-"""The part of a job spec preflight needs (the job launcher extends it)."""
+"""Job specs (`jobs/*.yaml`): what preflight checks and what the launcher sends."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -14,15 +15,41 @@ from ..pack.stats import DecoyMinimum
 DEFAULT_DECOY_MINIMUMS = {"mutation": DecoyMinimum(pairs=100, tasks=30)}
 
 
+class PackRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = Field(None, description="a local pack directory (relative to the spec file)")
+    hub_repo: str | None = Field(None, description="a Hub dataset repo holding the pack")
+    revision: str | None = Field(None, description="the Hub revision (a commit) of that repo")
+
+
+class Outputs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dir: str = Field("runs/{name}", description="the run directory ({name} is the job name)")
+    hub_repo: str | None = Field(None, description="where a Hub job uploads its run")
+
+
 class JobSpec(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """A training job: the standard run is two seeds (42 and 1729). Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
 
     schema_version: int = 1
     name: str
     seeds: list[int]
+    scorer: Literal["logreg", "lora"] = "logreg"
+    hyperparameters: dict[str, Any] = Field(default_factory=dict, description="lora: rank, alpha, lr, epochs, ...")
+    pack: PackRef = Field(default_factory=PackRef)
+    gates: str | None = Field(None, description="gate spec YAML for the evidence of this run")
+    flavor: str = Field("cpu-basic", description="Hugging Face Jobs hardware flavor")
     timeout: str | int | None = None
+    image: str | None = Field(None, description="a container image (run_job); without it, a uv script job")
+    dependencies: list[str] = Field(default_factory=list, description="uv dependencies of the script job")
     secrets: list[str] = Field(default_factory=list, description="names only, resolved at launch")
     env: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    outputs: Outputs = Field(default_factory=Outputs)
     decoy_minimums: dict[str, DecoyMinimum] = Field(
         default_factory=lambda: dict(DEFAULT_DECOY_MINIMUMS),
         description="per decoy category, pairs and distinct tasks required in val and in test")
@@ -43,5 +70,9 @@ def load_job_spec(path: Path) -> tuple[JobSpec, str]:
     try:
         return JobSpec.model_validate(raw), text
     except ValidationError as exc:
+        from ..secrets import scan_text
+
         err = exc.errors()[0]
-        raise InputError(err["msg"], path=str(path), field=".".join(str(x) for x in err["loc"])) from None
+        found = scan_text(text, where=str(path), entropy=True)
+        also = "; it also holds " + ", ".join(f"a {f.kind} on line {f.line}" for f in found) if found else ""
+        raise InputError(err["msg"] + also, path=str(path), field=".".join(str(x) for x in err["loc"])) from None

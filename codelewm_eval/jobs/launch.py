@@ -1,0 +1,151 @@
+"""`jobs launch`: preflight, then one payload per seed, secret-scanned before anything leaves.
+
+A payload is what a backend needs to start one seed: the command (`codelewm-eval train ...`),
+env, secret names, flavor, timeout, image or uv dependencies, labels (run id and seed). Every
+string that would leave the machine is scanned: env values, the command and its arguments, the
+script text, the spec, and the files to upload. Any finding, or a token-like variable (HF_TOKEN,
+*_API_KEY, *_TOKEN, *_SECRET, ...) given a plain value instead of being named in `secrets`,
+refuses the launch (exit 1) with redacted findings, before any request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ..errors import InputError
+from ..io import write_json_atomic
+from ..preflight.jobspec import JobSpec, load_job_spec
+from ..secrets import scan_text
+
+SCHEMA_VERSION = 1
+TOKEN_LIKE = re.compile(r"(^HF_TOKEN$|TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY)", re.I)
+_FLAGS = {"base_model": "--base-model", "rank": "--rank", "alpha": "--alpha", "lr": "--lr", "epochs": "--epochs",
+          "max_length": "--max-length", "batch_size": "--batch-size", "max_train_rows": "--max-train-rows"}
+
+
+class Payload(BaseModel):
+    seed: int
+    name: str
+    command: list[str]
+    script: str | None = Field(None, description="uv script text for a script job (no image)")
+    image: str | None = None
+    dependencies: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    secrets: list[str] = Field(default_factory=list, description="names; values are resolved by the backend")
+    flavor: str
+    timeout: str | int | None
+    labels: dict[str, str]
+    out_dir: str
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+
+class Refusal(BaseModel):
+    """Why a launch was refused: redacted (what, where, kind, hash prefix)."""
+
+    where: str
+    kind: str
+    line: int | None = None
+    digest: str = ""
+
+
+def build_payloads(spec: JobSpec, spec_path: Path, run_id: str) -> list[Payload]:
+    base = spec_path.parent
+    pack = spec.pack.path and str((base / spec.pack.path).resolve())
+    if pack is None and spec.pack.hub_repo is None:
+        raise InputError("the spec names no pack (pack.path or pack.hub_repo)", path=str(spec_path), field="pack")
+    out_root = spec.outputs.dir.format(name=spec.name)
+    out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
+    unknown = sorted(set(spec.hyperparameters) - set(_FLAGS) - {"loss_weights"})
+    if unknown:
+        raise InputError(f"unknown hyperparameter(s) {unknown}", path=str(spec_path), field="hyperparameters")
+    payloads = []
+    for seed in spec.seeds:
+        out = f"{out_root}/seed-{seed}"
+        command = ["codelewm-eval", "train", "--pack", pack or f"hf://datasets/{spec.pack.hub_repo}",
+                   "--seed", str(seed), "--scorer", spec.scorer, "--out", out, "--run-id", run_id]
+        for key, value in spec.hyperparameters.items():
+            if key == "loss_weights":
+                for rule, weight in value.items():
+                    command += ["--loss-weight", f"{rule}={weight}"]
+            else:
+                command += [_FLAGS[key], str(value)]
+        script = None
+        if spec.image is None:
+            deps = spec.dependencies or ["codelewm-eval[train]"]
+            script = ("# /// script\n# dependencies = " + json.dumps(deps) + "\n# ///\n"
+                      "import subprocess, sys\nsys.exit(subprocess.call(" + json.dumps(command) + "))\n")
+        payloads.append(Payload(seed=seed, name=f"{spec.name}-seed-{seed}", command=command, script=script,
+                                image=spec.image, dependencies=spec.dependencies, env=dict(spec.env),
+                                secrets=list(spec.secrets), flavor=spec.flavor, timeout=spec.timeout,
+                                labels={**spec.labels, "run_id": run_id, "seed": str(seed)}, out_dir=out))
+    return payloads
+
+
+def scan_payloads(payloads: list[Payload], spec_text: str, spec_path: Path, uploads: list[Path] = ()) -> list[Refusal]:
+    """Everything that would leave the machine, scanned in payload mode (patterns and entropy)."""
+    refusals: list[Refusal] = []
+
+    def scan(where: str, text: str) -> None:
+        refusals.extend(Refusal(where=where, kind=f.kind, line=f.line, digest=f.digest)
+                        for f in scan_text(text, where=where, entropy=True))
+
+    scan(str(spec_path), spec_text)
+    for p in payloads:
+        for key, value in p.env.items():
+            if TOKEN_LIKE.search(key) and value.strip():
+                refusals.append(Refusal(where=f"seed {p.seed} env {key}", kind="token-like variable passed as plain "
+                                        "env: name it in `secrets` instead",
+                                        digest=hashlib.sha256(value.encode()).hexdigest()[:12]))
+            scan(f"seed {p.seed} env {key}", value)
+        scan(f"seed {p.seed} command", "\n".join(p.command))
+        if p.script:
+            scan(f"seed {p.seed} script", p.script)
+        for name in p.secrets:
+            if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
+                refusals.append(Refusal(where=f"seed {p.seed} secrets", kind="a secret must be a NAME, not a value",
+                                        digest=hashlib.sha256(name.encode()).hexdigest()[:12]))
+    for path in uploads:
+        scan(str(path), Path(path).read_text(encoding="utf-8", errors="replace"))
+    # one refusal per (where, line, kind, digest)
+    unique = {(r.where, r.line, r.kind, r.digest): r for r in refusals}
+    return list(unique.values())
+
+
+class LaunchRecord(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    backend: str
+    spec: str
+    spec_sha256: str
+    seeds: list[int]
+    payload_sha256: dict[str, str]
+    jobs: dict[str, dict] = Field(default_factory=dict, description="seed -> job id / exit code / ...")
+
+
+def prepare(spec_path: Path, run_id: str | None = None) -> tuple[JobSpec, str, list[Payload], list[Refusal]]:
+    spec, text = load_job_spec(spec_path)
+    run_id = run_id or spec.name
+    payloads = build_payloads(spec, Path(spec_path), run_id)
+    return spec, text, payloads, scan_payloads(payloads, text, Path(spec_path))
+
+
+def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path) -> LaunchRecord:
+    """Each seed as a subprocess of this machine (its events go to its own progress file and,
+    behind the prefix, to this process's stderr)."""
+    exe = [sys.executable, "-m", "codelewm_eval.cli"]
+    for p in payloads:
+        env = {**os.environ, **p.env}
+        result = subprocess.run(exe + p.command[1:], env=env, check=False)
+        record.jobs[str(p.seed)] = {"backend": "local", "exit_code": result.returncode, "out_dir": p.out_dir}
+        write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
+    return record

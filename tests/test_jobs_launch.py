@@ -1,0 +1,76 @@
+"""`jobs launch`: preflight first, one payload per seed, a secret scan of everything that would
+leave the machine (planted tokens refuse the launch before anything runs), and local runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codelewm_eval.cli import main
+
+from .test_train import pack  # noqa: F401 - the fixture
+
+HF = "hf_" + "Q7mZ" * 9  # built at run time: no literal token in this file
+
+
+def _spec(tmp_path, pack, extra="", minimums="decoy_minimums: {mutation: {pairs: 0, tasks: 0}}\n"):  # noqa: F811
+    path = tmp_path / "job.yaml"
+    path.write_text(f"name: t\nseeds: [42, 1729]\nscorer: logreg\npack: {{path: {pack}}}\ntimeout: 1h\n"
+                    f"secrets: [HF_TOKEN]\noutputs: {{dir: '{tmp_path}/runs/{{name}}'}}\n{minimums}{extra}")
+    return path
+
+
+def test_dry_run_prints_one_payload_per_seed_and_runs_nothing(tmp_path, pack, capsys):  # noqa: F811
+    assert main(["jobs", "launch", str(_spec(tmp_path, pack)), "--dry-run"]) == 0
+    payloads = json.loads(capsys.readouterr().out)
+    assert [p["seed"] for p in payloads] == [42, 1729]
+    for p in payloads:
+        assert p["command"][:2] == ["codelewm-eval", "train"] and p["command"][p["command"].index("--seed") + 1] == \
+            str(p["seed"])
+        assert p["secrets"] == ["HF_TOKEN"] and p["env"] == {} and p["labels"] == {"run_id": "t", "seed": str(p["seed"])}
+        assert "dependencies" in p["script"]
+    assert not (tmp_path / "runs" / "t" / "seed-42").exists()
+
+
+@pytest.mark.parametrize("extra,where", [
+    (f"env: {{EXTRA: '--token {HF}'}}\n", "env EXTRA"),
+    ("env: {WANDB_API_KEY: 'abc123'}\n", "env WANDB_API_KEY"),
+    (f"hyperparameters: {{base_model: '{HF}'}}\nscorer: lora\n", "command"),
+    (f"labels: {{note: '{HF}'}}\n", "job.yaml"),
+])
+def test_a_planted_token_refuses_the_launch(tmp_path, pack, capsys, extra, where):  # noqa: F811
+    spec = _spec(tmp_path, pack, extra)
+    if "scorer: lora" in extra:
+        spec.write_text(spec.read_text().replace("scorer: logreg\n", ""))
+    assert main(["jobs", "launch", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "launch refused" in err and where in err
+    assert HF not in err and "abc123" not in err  # findings are redacted
+    assert not (tmp_path / "runs" / "t" / "seed-42").exists()
+
+
+def test_a_secret_value_in_place_of_a_name_refuses(tmp_path, pack, capsys):  # noqa: F811
+    spec = _spec(tmp_path, pack)
+    spec.write_text(spec.read_text().replace("[HF_TOKEN]", f"['{HF}']"))
+    assert main(["jobs", "launch", str(spec)]) == 1
+    assert "launch refused" in capsys.readouterr().err
+
+
+def test_preflight_failure_refuses_the_launch(tmp_path, pack, capsys):  # noqa: F811
+    assert main(["jobs", "launch", str(_spec(tmp_path, pack, minimums="")), "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert "preflight is NOT OK" in err and "decoys:val:mutation" in err
+
+
+def test_local_launch_runs_every_seed(tmp_path, pack, capsys):  # noqa: F811
+    assert main(["jobs", "launch", str(_spec(tmp_path, pack))]) == 0
+    run = tmp_path / "runs" / "t"
+    record = json.loads((run / "launch.json").read_text())
+    assert record["seeds"] == [42, 1729] and all(j["exit_code"] == 0 for j in record["jobs"].values())
+    assert set(record["payload_sha256"]) == {"42", "1729"}
+    assert main(["jobs", "verify", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["jobs", "status", str(run), "--json"]) == 0
+    statuses = json.loads(capsys.readouterr().out)
+    assert {s["seed"]: s["stage"] for s in statuses} == {42: "complete", 1729: "complete"}
