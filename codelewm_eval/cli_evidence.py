@@ -1,0 +1,159 @@
+"""CLI verbs for evidence: score, evaluate, compare."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .cli_common import data_dir as _data_dir
+from .errors import InputError
+
+
+CODET_TESTS = "samples/humaneval/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl.gz"
+
+
+def cmd_score(args) -> int:
+    import numpy as np
+
+    from .evidence.scorers import BUILTIN, score_rows
+    from .evidence.scores import ScoreRow, write_scores
+    from .manifest import verify, write_manifest
+    from .pack.read import read_rows
+
+    pack = Path(args.pack)
+    problems = verify(pack)
+    if problems:
+        raise InputError(f"the pack does not verify ({problems[0].kind} {problems[0].path})", path=str(pack))
+    names = [n.strip() for n in args.scorers.split(",") if n.strip()]
+    if set(names) - set(BUILTIN):
+        raise InputError(f"unknown scorer(s) {sorted(set(names) - set(BUILTIN))}; built in: {', '.join(BUILTIN)}")
+    rows = read_rows(pack / "rows.jsonl")
+    codet_tests = None
+    if "codet" in names:
+        from .benchmarks import load_benchmark
+        from .evidence.codet import load_generated_tests
+
+        tests_path = Path(args.codet_tests) if args.codet_tests else None
+        if tests_path is None and _data_dir(args.data_dir):
+            tests_path = _data_dir(args.data_dir) / CODET_TESTS
+        if tests_path is None or not tests_path.exists():
+            raise InputError("the codet scorer needs --codet-tests FILE (CodeT's generated test cases)")
+        bench = load_benchmark("humaneval", _data_dir(args.data_dir))
+        codet_tests = load_generated_tests(tests_path, {t: p.entry_point for t, p in bench.problems.items()})
+    try:
+        scores, report = score_rows(rows, names, seed=args.seed, codet_tests=codet_tests, workers=args.workers)
+    except ValueError as exc:
+        raise InputError(str(exc), path=str(pack)) from None
+    out = Path(args.out)
+    write_scores(out, [ScoreRow(benchmark=r.benchmark, task_id=r.task_id, candidate_id=r.candidate_id, split=r.split,
+                                scores={n: (float(scores[n][i]) if np.isfinite(scores[n][i]) else None)
+                                        for n in names}) for i, r in enumerate(rows)])
+    write_manifest(out, "scores", files=[out], parents=[pack], command=["codelewm-eval", *sys.argv[1:]],
+                   config={"scorers": names, "seed": args.seed, "run": args.run or f"builtin-seed-{args.seed}",
+                           "fit": report})
+    print(f"scored {len(rows)} rows with {', '.join(names)} -> {out}" +
+          (f"  (p_pass: C={report['p_pass']['C']}, val log loss {report['p_pass']['val_log_loss']})"
+           if "p_pass" in report else ""))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evidence.evaluate import evaluate
+    from .evidence.gates import load_gate_spec
+
+    spec = load_gate_spec(Path(args.gates)) if args.gates else None
+    result = evaluate(Path(args.pack), [Path(p) for p in args.scores], spec, Path(args.out), draws=args.draws,
+                      n_bins=args.bins, command=["codelewm-eval", *sys.argv[1:]], plots=not args.no_plots)
+    if args.json:
+        print(json.dumps({k: result[k] for k in ("gates", "ok", "health")}, indent=2))
+    else:
+        print(f"evidence -> {args.out}")
+        for r in result["reranks"]:
+            if r["scorer"] in ("p_pass", "oracle", "lexical") and r["split"] == "test":
+                ci = r["lift_ci"]
+                print(f"  rerank seed {r['seed']} {r['scorer']:8s} {r['benchmark']:16s} pass@1 {r['pass_at_1']:.3f} "
+                      f"vs no_action {r['no_action']:.3f}: lift {r['lift']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] "
+                      f"McNemar p {r['mcnemar_p']:.3g}" + (f"  SATURATED ({r['saturated']})" if r["saturated"] else ""))
+        for g in result["gates"]:
+            why = "; ".join(f"{x['type']}: {x['subject']} (observed {x['observed']}, required {x['required']})"
+                            for x in g["reasons"][:3])
+            print(f"  gate {g['status']:7s} {g['name']}" + (f"  {why}" if why else ""))
+    return 0 if result["ok"] else 1
+
+
+def cmd_compare(args) -> int:
+    from .evidence.compare import compare, markdown, read_anchors, read_outcomes
+    from .io import atomic_writer, write_json_atomic
+
+    anchors = read_anchors(Path(args.anchors)) if args.anchors else None
+    paths = [Path(args.baseline)] + [Path(c) for c in args.candidate]
+    outcomes = {}
+    for path in paths:
+        name = path.stem if path.stem not in outcomes else str(path)
+        outcomes[name] = read_outcomes(path)
+    names = list(outcomes)
+    # each candidate against the baseline, and (a ladder) each pass against the one before it
+    pairs = [(names[0], n) for n in names[1:]]
+    comparisons = [compare(outcomes[a], outcomes[b], anchors, names=(a, b), draws=args.draws) for a, b in pairs]
+    text = markdown(comparisons, anchors, outcomes)
+    payload = {"schema_version": 1, "comparisons": [c.model_dump(mode="json") for c in comparisons]}
+    if args.out_md:
+        with atomic_writer(args.out_md) as fh:
+            fh.write(text)
+    if args.out_json:
+        write_json_atomic(args.out_json, payload)
+    print(json.dumps(payload, indent=2) if args.json else text, end="" if not args.json else "\n")
+    return 1 if any(c.anchor_gate == "fail" for c in comparisons) else 0
+
+
+def _add_evidence(sub) -> None:
+    sc = sub.add_parser("score", help="score a pack's rows with the built-in scorers (a score file)",
+                        description="Write a score file (one row per pack row: scores{name: value}) with the "
+                                    "built-in scorers: no_action (original sample order), length (shorter first), "
+                                    "lexical (consensus Jaccard within the task), oracle (the label), p_pass "
+                                    "(logistic regression fit on train only), and codet (CodeT dual execution "
+                                    "agreement with generated asserts, run in the sandbox; only when asked). Its "
+                                    "manifest's parent is the pack.")
+    sc.add_argument("--pack", required=True)
+    sc.add_argument("--out", required=True)
+    sc.add_argument("--scorers", default="no_action,length,lexical,oracle,p_pass")
+    sc.add_argument("--seed", type=int, default=42)
+    sc.add_argument("--run", help="run name recorded in the manifest")
+    sc.add_argument("--codet-tests", help="codet scorer: CodeT's generated test cases (default: the CodeGen-16B "
+                                          "HumanEval file in --data-dir)")
+    sc.add_argument("--data-dir", help="benchmark mirror (for codet)")
+    sc.add_argument("--workers", type=int, help="codet scorer: sandbox workers")
+    sc.set_defaults(func=cmd_score)
+    ev = sub.add_parser("evaluate", help="metrics with CIs, rerank and decoy gates: an evidence bundle",
+                        description="Held-out ROC-AUC (DeLong and task-bootstrap CIs), PR-AUC, Brier, ECE/MCE with "
+                                    "CIs, reliability and ROC plots, rerank lift over no_action with a paired "
+                                    "bootstrap CI and exact McNemar, decoy accuracy per category, and the gates of "
+                                    "a YAML spec (pass / fail / blocked with typed reasons). Exit 0 when every gate "
+                                    "passes, 1 otherwise, 2 for unusable input.")
+    ev.add_argument("--pack", required=True)
+    ev.add_argument("--scores", nargs="+", required=True, help="score files (one per seed)")
+    ev.add_argument("--gates", help="gate spec YAML")
+    ev.add_argument("--out", required=True, help="evidence directory (new or empty)")
+    ev.add_argument("--draws", type=int, default=2000, help="bootstrap draws (tasks resampled)")
+    ev.add_argument("--bins", type=int, default=10, help="calibration bins")
+    ev.add_argument("--no-plots", action="store_true")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_evaluate)
+
+
+def _add_compare(sub) -> None:
+    cp = sub.add_parser("compare", help="before/after tables with exact McNemar p, CIs and an anchor gate",
+                        description="Per benchmark: n, passes before and after, delta (absolute, relative, bootstrap "
+                                    "CI), kept/lost/gained tasks and the exact McNemar p of the discordant tasks. With "
+                                    "--anchors, a strict gate fails (exit 1) naming every anchor task a candidate "
+                                    "loses; with several candidates, a per-task KEPT/LOST ladder.")
+    cp.add_argument("--baseline", required=True, help="per-task outcomes (execution results or rows with "
+                                                      "benchmark, task_id, passed)")
+    cp.add_argument("--candidate", action="append", required=True, help="repeatable: one per later pass")
+    cp.add_argument("--anchors", help="tasks that must not be lost, one per line (e.g. MBPP/53, HumanEval/85)")
+    cp.add_argument("--draws", type=int, default=2000)
+    cp.add_argument("--out-md", help="write the Markdown tables here")
+    cp.add_argument("--out-json", help="write the JSON here")
+    cp.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    cp.set_defaults(func=cmd_compare)

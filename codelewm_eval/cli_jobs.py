@@ -1,0 +1,226 @@
+"""CLI verbs for training and jobs: train, jobs launch/status/verify/inspect-checkpoint, secrets scan."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .errors import InputError
+
+
+def cmd_train(args) -> int:
+    from .train.run import LoraConfig, TrainConfig, train
+
+    lora = {k: v for k, v in {"base_model": args.base_model, "rank": args.rank, "alpha": args.alpha,
+                              "lr": args.lr, "epochs": args.epochs, "max_length": args.max_length,
+                              "batch_size": args.batch_size, "max_train_rows": args.max_train_rows}.items()
+            if v is not None}
+    if args.loss_weight:
+        lora["loss_weights"] = {}
+        for item in args.loss_weight:
+            rule, _, value = item.rpartition("=")
+            try:
+                lora["loss_weights"][rule] = float(value)
+            except ValueError:
+                raise InputError(f"--loss-weight must look like RULE=WEIGHT, got {item!r}") from None
+    config = TrainConfig(scorer=args.scorer, seed=args.seed, run_id=args.run_id or Path(args.out).name,
+                         lora=LoraConfig(**lora))
+    try:
+        report = train(Path(args.pack), Path(args.out), config, command=["codelewm-eval", *sys.argv[1:]],
+                       echo=not args.quiet)
+    except ValueError as exc:  # the pack cannot train this scorer (one class in train, ...)
+        raise InputError(str(exc), path=args.pack) from None
+    print(json.dumps(report, indent=2) if args.json else
+          f"trained {args.scorer} seed {args.seed}: val AUC {report.get('val_auc')} -> {args.out}")
+    return 0
+
+
+def cmd_jobs_status(args) -> int:
+    import time as _time
+
+    from .jobs.status import status_of
+
+    while True:
+        statuses = [s for run in args.runs for s in status_of(Path(run), args.stall_after)]
+        if args.json:
+            print(json.dumps([s.model_dump() for s in statuses], indent=2))
+        else:
+            print(f"{'run':32s} {'seed':>5s} {'stage':11s} {'step':>11s} {'loss':>8s} {'val AUC':>7s} {'ETA':>7s} "
+                  f"{'last event':>10s}  flags")
+            for s in statuses:
+                step = f"{s.step}/{s.max_steps}" if s.step is not None else "-"
+                loss = f"{s.last_loss:.4f}" if isinstance(s.last_loss, float) else "-"
+                auc = f"{s.val_auc:.3f}" if isinstance(s.val_auc, float) else "-"
+                eta = f"{s.eta_s:.0f}s" if isinstance(s.eta_s, (int, float)) else "-"
+                age = f"{s.last_event_age_s:.0f}s ago" if s.last_event_age_s is not None else "-"
+                print(f"{Path(s.run).name[:32]:32s} {str(s.seed):>5s} {s.stage:11s} {step:>11s} {loss:>8s} {auc:>7s} "
+                      f"{eta:>7s} {age:>10s}  {','.join(s.flags) or '-'}" + (f"  {s.error}" if s.error else ""))
+        if not args.watch or all(s.stage in ("complete", "failed") for s in statuses):
+            break
+        _time.sleep(args.watch)
+    return 1 if any(s.flags for s in statuses) else 0
+
+
+def cmd_jobs_verify(args) -> int:
+    from .jobs.verify import verify_run
+
+    checks = verify_run(Path(args.run), [int(x) for x in args.seeds.split(",") if x.strip()])
+    if args.json:
+        print(json.dumps([c.model_dump() for c in checks], indent=2))
+    else:
+        for c in checks:
+            print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:28s} {c.detail}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_jobs_inspect(args) -> int:
+    from .jobs.verify import inspect_checkpoint
+
+    report = inspect_checkpoint(Path(args.path), allow_pickle=args.allow_pickle)
+    if args.json:
+        print(json.dumps(report.model_dump(), indent=2))
+    else:
+        print(f"{report.path} ({report.format}): {len(report.tensors)} tensors, {report.parameters:,} parameters, "
+              f"{report.non_finite_total} non-finite")
+        for t in report.tensors:
+            print(f"  {t.name:60s} {t.dtype:8s} {str(t.shape):16s} norm {t.l2_norm:.4g}"
+                  + (f"  NON-FINITE {t.non_finite}" if t.non_finite else ""))
+        if report.adapter_config:
+            keys = ("r", "lora_alpha", "lora_dropout", "target_modules", "base_model_name_or_path")
+            print("  adapter: " + ", ".join(f"{k}={report.adapter_config.get(k)}" for k in keys))
+    return 1 if report.non_finite_total else 0
+
+
+def cmd_secrets_scan(args) -> int:
+    from .secrets.files import read_allowlist, scan_paths
+
+    allow = read_allowlist(Path(args.allowlist)) if args.allowlist else set()
+    findings, files, allowed = scan_paths([Path(p) for p in args.paths], allow)
+    if args.json:
+        print(json.dumps({"files": files, "allowlisted": allowed,
+                          "findings": [f.model_dump() for f in findings]}, indent=2))
+    else:
+        for f in findings:
+            print(f"{f.where}:{f.line}: {f.kind} (sha256 {f.digest}...)")
+        print(f"{len(findings)} finding(s) in {files} file(s)" + (f"; {allowed} allowlisted" if allowed else ""))
+    return 1 if findings else 0
+
+
+def cmd_jobs_launch(args) -> int:
+    from .jobs.launch import LaunchRecord, prepare, run_local
+    from .preflight.run import preflight
+
+    spec_path = Path(args.spec)
+    spec, text, payloads, refusals = prepare(spec_path, args.run_id)
+    if spec.pack.path is None:
+        raise InputError("preflight needs the pack on this machine: set pack.path", path=str(spec_path), field="pack")
+    pack = (spec_path.parent / spec.pack.path).resolve()
+    report = preflight(pack, spec_path, Path(payloads[0].out_dir).parent / "preflight.json", progress=False)
+    if not report.ok:
+        print(f"launch refused: preflight is NOT OK for {pack}", file=sys.stderr)
+        for c in report.checks:
+            if c.status != "pass":
+                print(f"  {c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}",
+                      file=sys.stderr)
+    if refusals:
+        print(f"launch refused: {len(refusals)} secret finding(s) in what would leave this machine", file=sys.stderr)
+        for r in refusals:
+            print(f"  {r.where}" + (f" line {r.line}" if r.line else "") + f": {r.kind} (sha256 {r.digest}...)",
+                  file=sys.stderr)
+    if refusals or not report.ok:
+        return 1
+    if args.dry_run:
+        print(json.dumps([p.model_dump(mode="json") for p in payloads], indent=2))
+        return 0
+    run_dir = Path(payloads[0].out_dir).parent
+    run_dir.mkdir(parents=True, exist_ok=True)
+    from .io import sha256_file
+
+    record = LaunchRecord(run_id=payloads[0].labels["run_id"], backend=args.backend, spec=str(spec_path.resolve()),
+                          spec_sha256=sha256_file(spec_path), seeds=[p.seed for p in payloads],
+                          payload_sha256={str(p.seed): p.digest() for p in payloads})
+    record = run_local(payloads, record, run_dir)
+    failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
+    print(f"run {record.run_id}: seeds {', '.join(map(str, record.seeds))} -> {run_dir}" +
+          (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def _add_train(sub) -> None:
+    tr = sub.add_parser("train", help="train a p_pass scorer on a pack, one seed (what every job runs)",
+                        description="Fit a p_pass scorer on the pack's train split (logreg: hashed token n-grams; "
+                                    "lora: a LoRA adapter on a sequence classifier, MiniLM-L6 by default), with "
+                                    "early stopping on val AUC. Writes checkpoint/ (safetensors), scores.jsonl (p_pass "
+                                    "for every val and test row), reports/job_progress.jsonl (events, also on stderr "
+                                    "behind CODELEWM_EVENT) and a manifest whose parent is the pack.")
+    tr.add_argument("--pack", required=True)
+    tr.add_argument("--seed", type=int, required=True)
+    tr.add_argument("--scorer", choices=["logreg", "lora"], required=True)
+    tr.add_argument("--out", required=True, help="run directory of this seed")
+    tr.add_argument("--run-id", help="default: the --out directory's name")
+    for flag, kind in (("--base-model", str), ("--rank", int), ("--alpha", int), ("--lr", float), ("--epochs", int),
+                       ("--max-length", int), ("--batch-size", int), ("--max-train-rows", int)):
+        tr.add_argument(flag, type=kind, help="lora")
+    tr.add_argument("--loss-weight", action="append", metavar="RULE=WEIGHT",
+                    help="lora per-row loss weights: task:<benchmark>/<task>, benchmark:<name>, long, long_failing")
+    tr.add_argument("--quiet", action="store_true", help="no events on stderr")
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(func=cmd_train)
+
+
+def _add_jobs(sub) -> None:
+    jb = sub.add_parser("jobs", help="training runs: status, verification, checkpoint inspection")
+    jb_sub = jb.add_subparsers(dest="jobs_verb", required=True)
+    la = jb_sub.add_parser("launch", help="preflight, secret-scan, then run every seed of a job spec",
+                           description="Run preflight (refuse unless OK), build the exact payload of every seed and "
+                                       "secret-scan everything that would leave the machine (env values, command, "
+                                       "script, the spec): any finding, or a token-like variable given as plain env, "
+                                       "refuses the launch (exit 1) with redacted findings. --dry-run prints the "
+                                       "payloads and runs nothing. The local backend runs each seed as a subprocess "
+                                       "and writes launch.json into the run directory.")
+    la.add_argument("spec", help="job spec YAML (see jobs/standard.yaml)")
+    la.add_argument("--backend", choices=["local"], default="local")
+    la.add_argument("--dry-run", action="store_true")
+    la.add_argument("--run-id", help="default: the spec's name")
+    la.set_defaults(func=cmd_jobs_launch)
+    st = jb_sub.add_parser("status", help="per seed: stage, step, loss, val AUC, ETA, stalled/diverged/failed",
+                           description="Summarize runs from their structured events (reports/job_progress.jsonl). "
+                                       "Exit 1 when any seed is stalled, diverged or failed.")
+    st.add_argument("runs", nargs="+", help="run directories (one per seed, or a run holding seed directories)")
+    st.add_argument("--watch", type=float, metavar="S", help="refresh every S seconds until every seed has ended")
+    st.add_argument("--stall-after", type=float, default=600.0, help="seconds without an event that mean stalled")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_jobs_status)
+    vf = jb_sub.add_parser("verify", help="manifests verify, every seed present, scores cover exactly val+test",
+                           description="Exit 0 only when every seed's manifest verifies (parents included), every "
+                                       "required seed is present and each seed scores exactly the pack's val and "
+                                       "test rows.")
+    vf.add_argument("run")
+    vf.add_argument("--seeds", default="42,1729", help="required seeds (default: the standard run)")
+    vf.add_argument("--json", action="store_true")
+    vf.set_defaults(func=cmd_jobs_verify)
+    ic = jb_sub.add_parser("inspect-checkpoint", help="tensors, shapes, dtypes, non-finite counts, norms",
+                           description="Read a safetensors checkpoint (or a directory holding one): tensor names, "
+                                       "shapes, dtypes, non-finite counts, L2 norms, metadata and the adapter config. "
+                                       "Pickle-based files are refused unless --allow-pickle. Exit 1 on non-finite "
+                                       "values.")
+    ic.add_argument("path")
+    ic.add_argument("--allow-pickle", action="store_true", help="load .bin/.pt with torch's weights_only loader")
+    ic.add_argument("--json", action="store_true")
+    ic.set_defaults(func=cmd_jobs_inspect)
+
+
+def _add_secrets(sub) -> None:
+    se = sub.add_parser("secrets", help="secret scanning (the scanner preflight and launch use)")
+    se_sub = se.add_subparsers(dest="secrets_verb", required=True)
+    sc = se_sub.add_parser("scan", help="scan files, directories and notebooks for credentials",
+                           description="detect-secrets' pattern detectors plus Hugging Face, Anthropic, OpenRouter, "
+                                       "GitHub fine-grained, W&B and AWS secret-key detectors, over files, "
+                                       "directories (skipping .git and virtualenvs), notebook cells and outputs, "
+                                       "and YAML. Findings are redacted: kind, file, line, sha256 prefix. Exit 1 on "
+                                       "any finding not in the allowlist.")
+    sc.add_argument("paths", nargs="+")
+    sc.add_argument("--allowlist", help="accepted findings: one sha256 prefix per line (# comments)")
+    sc.add_argument("--json", action="store_true")
+    sc.set_defaults(func=cmd_secrets_scan)
