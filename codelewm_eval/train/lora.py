@@ -49,112 +49,131 @@ def row_weight(row: PackRow, rules: dict[str, float]) -> float:
     return weight
 
 
-def train_lora(rows: list[PackRow], out: Path, config, log) -> tuple[np.ndarray, dict]:
-    import torch
-    from peft import LoraConfig, TaskType, get_peft_model
-    from sklearn.metrics import roc_auc_score
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
-    from transformers.utils import logging as hf_logging
+class _LoraRun:
+    """The model, its data and the optimizer state of one seed's LoRA training."""
 
-    hf_logging.set_verbosity_error()  # the head is new by design; its "newly initialized" report is noise
+    def __init__(self, rows: list[PackRow], cfg, seed: int):
+        import torch
+        from peft import LoraConfig, TaskType, get_peft_model
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
-    cfg, seed = config.lora, config.seed
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    base = cfg.base_model or default_base_model()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype=dtype)
-    model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, r=cfg.rank, lora_alpha=cfg.alpha,
-                                             lora_dropout=cfg.dropout, target_modules=cfg.target_modules))
-    model.to(device)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        hf_logging.set_verbosity_error()  # the head is new by design; its "newly initialized" report is noise
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        self.torch, self.rows, self.cfg, self.seed = torch, rows, cfg, seed
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        self.base = cfg.base_model or default_base_model()
+        self.tokenizer = AutoTokenizer.from_pretrained(self.base)
+        model = AutoModelForSequenceClassification.from_pretrained(self.base, num_labels=1, dtype=self.dtype)
+        self.model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, r=cfg.rank, lora_alpha=cfg.alpha,
+                                                      lora_dropout=cfg.dropout, target_modules=cfg.target_modules))
+        self.model.to(self.device)
+        self.trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        self.train_idx = _subset([i for i, r in enumerate(rows) if r.split == "train" and not r.evaluation_only],
+                                 rows, cfg.max_train_rows, seed)
+        self.labels = torch.tensor([float(rows[i].passed) for i in self.train_idx])
+        positives = float(self.labels.sum())
+        if positives in (0, len(self.train_idx)):
+            raise ValueError("the train split needs both classes")
+        pos_weight = torch.tensor((len(self.train_idx) - positives) / positives, device=self.device)
+        self.weights = torch.tensor([row_weight(rows[i], cfg.loss_weights) for i in self.train_idx])
+        self.loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
+        self.max_steps = (len(self.train_idx) + cfg.batch_size - 1) // cfg.batch_size * cfg.epochs
+        from transformers import get_linear_schedule_with_warmup
 
-    train_idx = _subset([i for i, r in enumerate(rows) if r.split == "train" and not r.evaluation_only], rows,
-                        cfg.max_train_rows, seed)
-    val_idx = [i for i, r in enumerate(rows) if r.split == "val"]
-    held_idx = [i for i, r in enumerate(rows) if r.split in ("val", "test")]
-    labels = torch.tensor([float(rows[i].passed) for i in train_idx])
-    positives = float(labels.sum())
-    if positives in (0, len(train_idx)):
-        raise ValueError("the train split needs both classes")
-    pos_weight = torch.tensor((len(train_idx) - positives) / positives, device=device)
-    weights = torch.tensor([row_weight(rows[i], cfg.loss_weights) for i in train_idx])
+        self.optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad], lr=cfg.lr)
+        self.schedule = get_linear_schedule_with_warmup(self.optimizer, max(1, self.max_steps // 20), self.max_steps)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.step = self.seen = 0
+        self.train_seconds = 0.0
 
-    def encode(indexes):
-        batch = tokenizer([rows[i].program for i in indexes], truncation=True, max_length=cfg.max_length,
-                          padding=True, return_tensors="pt")
-        return {k: v.to(device) for k, v in batch.items()}
+    def encode(self, indexes: list[int]) -> dict:
+        batch = self.tokenizer([self.rows[i].program for i in indexes], truncation=True,
+                               max_length=self.cfg.max_length, padding=True, return_tensors="pt")
+        return {k: v.to(self.device) for k, v in batch.items()}
 
-    def predict(indexes) -> np.ndarray:
-        model.eval()
-        out_logits = []
-        with torch.no_grad():
-            for start in range(0, len(indexes), cfg.batch_size * 2):
-                chunk = indexes[start:start + cfg.batch_size * 2]
-                out_logits.append(model(**encode(chunk)).logits.float().squeeze(-1).cpu())
-        model.train()
-        return torch.cat(out_logits).numpy() if out_logits else np.array([])
+    def predict(self, indexes: list[int]) -> np.ndarray:
+        """Logits of the rows, in batches, without gradients."""
+        self.model.eval()
+        out = []
+        with self.torch.no_grad():
+            for start in range(0, len(indexes), self.cfg.batch_size * 2):
+                chunk = indexes[start:start + self.cfg.batch_size * 2]
+                out.append(self.model(**self.encode(chunk)).logits.float().squeeze(-1).cpu())
+        self.model.train()
+        return self.torch.cat(out).numpy() if out else np.array([])
 
-    steps_per_epoch = (len(train_idx) + cfg.batch_size - 1) // cfg.batch_size
-    max_steps = steps_per_epoch * cfg.epochs
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
-    schedule = get_linear_schedule_with_warmup(optimizer, max(1, max_steps // 20), max_steps)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
-    generator = torch.Generator().manual_seed(seed)
-    checkpoint_dir = out / "checkpoint"
-    best_auc, best_epoch, bad_epochs, step, seen = -1.0, 0, 0, 0, 0
-    started = time.monotonic()
-    y_val = np.array([rows[i].passed for i in val_idx])
-    model.train()
-    for epoch in range(1, cfg.epochs + 1):
-        order = torch.randperm(len(train_idx), generator=generator).tolist()
-        for start in range(0, len(order), cfg.batch_size):
-            picked = order[start:start + cfg.batch_size]
-            batch = encode([train_idx[k] for k in picked])
-            logits = model(**batch).logits.float().squeeze(-1)
-            target = labels[picked].to(device)
-            loss = (loss_fn(logits, target) * weights[picked].to(device)).mean()
+    def train_epoch(self, epoch: int, log) -> None:
+        order = self.torch.randperm(len(self.train_idx), generator=self.generator).tolist()
+        self.model.train()
+        for start in range(0, len(order), self.cfg.batch_size):
+            began = time.monotonic()
+            picked = order[start:start + self.cfg.batch_size]
+            logits = self.model(**self.encode([self.train_idx[k] for k in picked])).logits.float().squeeze(-1)
+            loss = (self.loss_fn(logits, self.labels[picked].to(self.device)) *
+                    self.weights[picked].to(self.device)).mean()
             loss.backward()
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
-            step += 1
-            seen += len(picked)
-            if step % cfg.progress_every == 0 or step == max_steps:
-                log.progress(step, max_steps, round(epoch - 1 + (start + len(picked)) / len(order), 4),
-                             float(loss.item()), float(schedule.get_last_lr()[0]), seen)
-        val_logits = predict(val_idx)
-        val_p = 1 / (1 + np.exp(-val_logits))
-        val_auc = float(roc_auc_score(y_val, val_p)) if len(set(y_val.tolist())) == 2 else None
-        val_loss = float(loss_fn(torch.tensor(val_logits), torch.tensor(y_val, dtype=torch.float32)).mean()) \
-            if len(val_idx) else None
-        log.emit("eval", step=step, epoch=epoch, val_auc=val_auc, val_loss=val_loss)
+            self.optimizer.step()
+            self.schedule.step()
+            self.optimizer.zero_grad()
+            self.step += 1
+            self.seen += len(picked)
+            self.train_seconds += time.monotonic() - began
+            if self.step % self.cfg.progress_every == 0 or self.step == self.max_steps:
+                log.progress(self.step, self.max_steps, round(epoch - 1 + (start + len(picked)) / len(order), 4),
+                             float(loss.item()), float(self.schedule.get_last_lr()[0]), self.seen,
+                             train_seconds=self.train_seconds)
+
+    def validate(self, val_idx: list[int]) -> tuple[float | None, float | None]:
+        from sklearn.metrics import roc_auc_score
+
+        if not val_idx:
+            return None, None
+        y = np.array([self.rows[i].passed for i in val_idx])
+        logits = self.predict(val_idx)
+        auc = float(roc_auc_score(y, 1 / (1 + np.exp(-logits)))) if len(set(y.tolist())) == 2 else None
+        loss = float(self.loss_fn(self.torch.tensor(logits), self.torch.tensor(y, dtype=self.torch.float32)).mean())
+        return auc, loss
+
+
+def train_lora(rows: list[PackRow], out: Path, config, log) -> tuple[np.ndarray, dict]:
+    """Train, keep the best epoch by val AUC (early stopping), score val and test with it."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    cfg = config.lora
+    run = _LoraRun(rows, cfg, config.seed)
+    val_idx = [i for i, r in enumerate(rows) if r.split == "val"]
+    checkpoint_dir = out / "checkpoint"
+    weights_file = checkpoint_dir / "adapter_model.safetensors"
+    best_auc, best_epoch, bad_epochs = -1.0, 0, 0
+    started = time.monotonic()
+    for epoch in range(1, cfg.epochs + 1):
+        run.train_epoch(epoch, log)
+        val_auc, val_loss = run.validate(val_idx)
+        log.emit("eval", step=run.step, epoch=epoch, val_auc=val_auc, val_loss=val_loss)
         if val_auc is not None and val_auc > best_auc:
             best_auc, best_epoch, bad_epochs = val_auc, epoch, 0
-            model.save_pretrained(checkpoint_dir, safe_serialization=True)
-            weights_file = checkpoint_dir / "adapter_model.safetensors"
-            log.emit("checkpoint", step=step, epoch=epoch, path=str(weights_file.relative_to(out)),
+            run.model.save_pretrained(checkpoint_dir, safe_serialization=True)
+            log.emit("checkpoint", step=run.step, epoch=epoch, path=str(weights_file.relative_to(out)),
                      sha256=sha256_file(weights_file))
         else:
             bad_epochs += 1
             if bad_epochs > cfg.patience:
                 break
     if best_epoch == 0:  # no val AUC (one class): keep the last weights
-        model.save_pretrained(checkpoint_dir, safe_serialization=True)
+        run.model.save_pretrained(checkpoint_dir, safe_serialization=True)
     else:
-        from peft import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
-        set_peft_model_state_dict(model, load_file(str(checkpoint_dir / "adapter_model.safetensors")))
+        set_peft_model_state_dict(run.model, load_file(str(weights_file)))
+    held_idx = [i for i, r in enumerate(rows) if r.split in ("val", "test")]
     p = np.full(len(rows), np.nan)
-    logits = predict(held_idx)
-    p[held_idx] = 1 / (1 + np.exp(-logits))
-    elapsed = time.monotonic() - started
-    return p, {"base_model": base, "device": device, "dtype": str(dtype).replace("torch.", ""),
-               "trainable_parameters": trainable, "train_rows": len(train_idx), "steps": step,
+    p[held_idx] = 1 / (1 + np.exp(-run.predict(held_idx)))
+    return p, {"base_model": run.base, "device": run.device, "dtype": str(run.dtype).replace("torch.", ""),
+               "trainable_parameters": run.trainable, "train_rows": len(run.train_idx), "steps": run.step,
                "best_epoch": best_epoch, "val_auc": best_auc if best_epoch else None,
-               "train_examples_per_s": round(seen / elapsed, 2) if elapsed else None, "seconds": round(elapsed, 1)}
+               "train_examples_per_s": round(run.seen / run.train_seconds, 2) if run.train_seconds else None,
+               "seconds": round(time.monotonic() - started, 1)}

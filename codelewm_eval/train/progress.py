@@ -51,11 +51,14 @@ class ProgressLog:
             print(STDERR_PREFIX + line, file=sys.stderr, flush=True)
         return record
 
-    def progress(self, step: int, max_steps: int, epoch: float, loss: float, lr: float, examples: int) -> dict:
+    def progress(self, step: int, max_steps: int, epoch: float, loss: float, lr: float, examples: int,
+                 train_seconds: float | None = None) -> dict:
+        """examples_per_s counts training time only when train_seconds is given (evals excluded)."""
         elapsed = time.monotonic() - self.started
         eta = elapsed / step * (max_steps - step) if step else None
+        busy = train_seconds if train_seconds else elapsed
         return self.emit("progress", step=step, max_steps=max_steps, epoch=epoch, loss=loss, lr=lr,
-                         examples_per_s=round(examples / elapsed, 3) if elapsed > 0 else None,
+                         examples_per_s=round(examples / busy, 3) if busy > 0 else None,
                          elapsed_s=round(elapsed, 3), eta_s=None if eta is None else round(eta, 3),
                          loss_finite=math.isfinite(loss))
 
