@@ -80,22 +80,28 @@ def cmd_execute(args) -> int:
 
 
 def cmd_manifest_verify(args) -> int:
-    from .manifest import manifest_path_for, verify
+    from .manifest import failures, manifest_path_for, verify
 
     path = manifest_path_for(args.target)
     if not path.exists():
         raise InputError("no manifest here (expected manifest.json in a directory, or FILE.manifest.json)",
                          path=str(path))
     problems = verify(args.target)
+    absent = [p for p in problems if p.kind == "absent"]
+    problems = failures(problems)
     if args.json:
         print(json.dumps({"schema_version": 1, "manifest": str(path), "ok": not problems,
+                          "absent_parents": [p.model_dump() for p in absent],
                           "problems": [p.model_dump() for p in problems]}, indent=2))
     elif problems:
         print(f"{path}: {len(problems)} problem(s)")
         for p in problems:
             print(f"  {p.kind:10s} {p.path}: {p.detail}  [{p.manifest}]")
     else:
-        print(f"{path}: ok")
+        print(f"{path}: ok" + (f" ({len(absent)} parent(s) not present here)" if absent else ""))
+    if not args.json:
+        for p in absent:
+            print(f"  absent     {p.path}: {p.detail}  [{p.manifest}]")
     return 1 if problems else 0
 
 
@@ -145,9 +151,10 @@ def cmd_pack_build(args) -> int:
 
 
 def cmd_preflight(args) -> int:
+    from .hub import resolve_pack
     from .preflight.run import preflight
 
-    report = preflight(Path(args.pack), Path(args.job) if args.job else None, Path(args.report),
+    report = preflight(resolve_pack(args.pack), Path(args.job) if args.job else None, Path(args.report),
                        workers=args.workers, progress=not args.no_progress)
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))
@@ -269,7 +276,8 @@ def _add_preflight(sub) -> None:
                                     "task or near-duplicate program in two splits, per split and benchmark coverage, "
                                     "decoy pairs per category, class balance, licences, secrets, seeds/timeout/"
                                     "secret names. Exit 0 only when every check passes; 1 otherwise; 2 bad input.")
-    pf.add_argument("--pack", required=True)
+    pf.add_argument("--pack", required=True, help="a pack directory, or hf://datasets/OWNER/NAME@REVISION (downloaded "
+                                                 "into the cache first)")
     pf.add_argument("--job", help="job spec YAML")
     pf.add_argument("--report", default="preflight.json", help="where to write the JSON report")
     pf.add_argument("--json", action="store_true")

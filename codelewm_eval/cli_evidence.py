@@ -18,11 +18,11 @@ def cmd_score(args) -> int:
 
     from .evidence.scorers import BUILTIN, score_rows
     from .evidence.scores import ScoreRow, write_scores
-    from .manifest import verify, write_manifest
+    from .manifest import failures, verify, write_manifest
     from .pack.read import read_rows
 
     pack = Path(args.pack)
-    problems = verify(pack)
+    problems = failures(verify(pack))
     if problems:
         raise InputError(f"the pack does not verify ({problems[0].kind} {problems[0].path})", path=str(pack))
     names = [n.strip() for n in args.scorers.split(",") if n.strip()]

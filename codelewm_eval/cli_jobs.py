@@ -26,13 +26,20 @@ def cmd_train(args) -> int:
                 raise InputError(f"--loss-weight must look like RULE=WEIGHT, got {item!r}") from None
     config = TrainConfig(scorer=args.scorer, seed=args.seed, run_id=args.run_id or Path(args.out).name,
                          lora=LoraConfig(**lora))
+    from .hub import resolve_pack, upload_run
+
+    out = Path(args.out)
+    # a Hub pack lands beside the seed directories, so the run's parent path holds after a fetch
+    pack = resolve_pack(args.pack, out.parent / "pack")
     try:
-        report = train(Path(args.pack), Path(args.out), config, command=["codelewm-eval", *sys.argv[1:]],
-                       echo=not args.quiet)
+        report = train(pack, out, config, command=["codelewm-eval", *sys.argv[1:]], echo=not args.quiet)
     except ValueError as exc:  # the pack cannot train this scorer (one class in train, ...)
         raise InputError(str(exc), path=args.pack) from None
     print(json.dumps(report, indent=2) if args.json else
           f"trained {args.scorer} seed {args.seed}: val AUC {report.get('val_auc')} -> {args.out}")
+    if args.push_to:
+        commit = upload_run(out, args.push_to, f"seed-{args.seed}", f"{config.run_id}: seed {args.seed}")
+        print(f"uploaded seed {args.seed} to {args.push_to} ({commit})")
     return 0
 
 
@@ -55,11 +62,20 @@ def cmd_jobs_status(args) -> int:
                 eta = f"{s.eta_s:.0f}s" if isinstance(s.eta_s, (int, float)) else "-"
                 age = f"{s.last_event_age_s:.0f}s ago" if s.last_event_age_s is not None else "-"
                 print(f"{Path(s.run).name[:32]:32s} {str(s.seed):>5s} {s.stage:11s} {step:>11s} {loss:>8s} {auc:>7s} "
-                      f"{eta:>7s} {age:>10s}  {','.join(s.flags) or '-'}" + (f"  {s.error}" if s.error else ""))
+                      f"{eta:>7s} {age:>10s}  {','.join(s.flags) or '-'}" + (f"  {s.error}" if s.error else "")
+                      + (f"  job {s.job_id} {s.job_stage}" if s.job_id else ""))
         if not args.watch or all(s.stage in ("complete", "failed") for s in statuses):
             break
         _time.sleep(args.watch)
     return 1 if any(s.flags for s in statuses) else 0
+
+
+def cmd_jobs_fetch(args) -> int:
+    from .hub import fetch_run
+
+    fetched = fetch_run(Path(args.run))
+    print(f"fetched {', '.join(fetched)} into {args.run}")
+    return 0
 
 
 def cmd_jobs_verify(args) -> int:
@@ -107,44 +123,75 @@ def cmd_secrets_scan(args) -> int:
     return 1 if findings else 0
 
 
+def _print_refusals(refusals) -> None:
+    print(f"launch refused: {len(refusals)} secret finding(s) in what would leave this machine", file=sys.stderr)
+    for r in refusals:
+        print(f"  {r.where}" + (f" line {r.line}" if r.line else "") + f": {r.kind} (sha256 {r.digest}...)",
+              file=sys.stderr)
+
+
 def cmd_jobs_launch(args) -> int:
-    from .jobs.launch import LaunchRecord, prepare, run_local
+    from .hub import resolve_pack
+    from .io import sha256_file
+    from .jobs.launch import LaunchRecord, prepare, resolve_secrets, run_hf, run_local
     from .preflight.run import preflight
 
     spec_path = Path(args.spec)
-    spec, text, payloads, refusals = prepare(spec_path, args.run_id)
-    if spec.pack.path is None:
-        raise InputError("preflight needs the pack on this machine: set pack.path", path=str(spec_path), field="pack")
-    pack = (spec_path.parent / spec.pack.path).resolve()
-    report = preflight(pack, spec_path, Path(payloads[0].out_dir).parent / "preflight.json", progress=False)
+    spec, text, payloads, refusals = prepare(spec_path, args.run_id, args.backend)
+    if refusals:  # before anything else: no request, no download, no subprocess
+        _print_refusals(refusals)
+        return 1
+    run_dir = Path(spec.outputs.dir.format(name=spec.name))
+    run_dir = run_dir if run_dir.is_absolute() else (spec_path.parent / run_dir).resolve()
+    pack_arg = payloads[0].command[payloads[0].command.index("--pack") + 1]
+    pack = resolve_pack(pack_arg)  # a Hub pack is downloaded at its pinned revision and checked here
+    report = preflight(pack, spec_path, run_dir / "preflight.json", progress=False)
     if not report.ok:
-        print(f"launch refused: preflight is NOT OK for {pack}", file=sys.stderr)
+        print(f"launch refused: preflight is NOT OK for {pack_arg}", file=sys.stderr)
         for c in report.checks:
             if c.status != "pass":
                 print(f"  {c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}",
                       file=sys.stderr)
-    if refusals:
-        print(f"launch refused: {len(refusals)} secret finding(s) in what would leave this machine", file=sys.stderr)
-        for r in refusals:
-            print(f"  {r.where}" + (f" line {r.line}" if r.line else "") + f": {r.kind} (sha256 {r.digest}...)",
-                  file=sys.stderr)
-    if refusals or not report.ok:
         return 1
     if args.dry_run:
         print(json.dumps([p.model_dump(mode="json") for p in payloads], indent=2))
         return 0
-    run_dir = Path(payloads[0].out_dir).parent
+    secrets = resolve_secrets(spec.secrets) if args.backend == "hf" else {}
     run_dir.mkdir(parents=True, exist_ok=True)
-    from .io import sha256_file
-
     record = LaunchRecord(run_id=payloads[0].labels["run_id"], backend=args.backend, spec=str(spec_path.resolve()),
                           spec_sha256=sha256_file(spec_path), seeds=[p.seed for p in payloads],
-                          payload_sha256={str(p.seed): p.digest() for p in payloads})
+                          payload_sha256={str(p.seed): p.digest() for p in payloads}, pack=pack_arg,
+                          outputs_repo=spec.outputs.hub_repo if args.backend == "hf" else None)
+    if args.backend == "hf":
+        record = run_hf(payloads, record, run_dir, secrets)
+        for seed, job in record.jobs.items():
+            print(f"seed {seed}: job {job['job_id']} {job['stage']}  {job['url']}")
+        print(f"run {record.run_id}: watch with `codelewm-eval jobs status {run_dir}`; when done, "
+              f"`codelewm-eval jobs fetch {run_dir}` then `jobs verify`")
+        return 0
     record = run_local(payloads, record, run_dir)
     failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
     print(f"run {record.run_id}: seeds {', '.join(map(str, record.seeds))} -> {run_dir}" +
           (f"; FAILED: {', '.join(failed)}" if failed else ""))
-    return 1 if failed else 0
+    if failed:
+        return 1
+    if spec.gates and not args.no_evaluate:
+        return _evaluate_run(run_dir, pack, payloads, (spec_path.parent / spec.gates).resolve())
+    return 0
+
+
+def _evaluate_run(run_dir: Path, pack: Path, payloads, gates: Path) -> int:
+    """After a local run: the evidence of every seed against the spec's gates, in RUN/evidence."""
+    from .evidence.evaluate import evaluate
+    from .evidence.gates import load_gate_spec
+
+    out = run_dir / "evidence"
+    result = evaluate(pack, [Path(p.out_dir) / "scores.jsonl" for p in payloads], load_gate_spec(gates), out,
+                      command=["codelewm-eval", *sys.argv[1:]])
+    for g in result["gates"]:
+        print(f"  gate {g['status']:7s} {g['name']}")
+    print(f"evidence -> {out} ({'every gate passes' if result['ok'] else 'NOT every gate passes'})")
+    return 0 if result["ok"] else 1
 
 
 def _add_train(sub) -> None:
@@ -154,7 +201,8 @@ def _add_train(sub) -> None:
                                     "early stopping on val AUC. Writes checkpoint/ (safetensors), scores.jsonl (p_pass "
                                     "for every val and test row), reports/job_progress.jsonl (events, also on stderr "
                                     "behind CODELEWM_EVENT) and a manifest whose parent is the pack.")
-    tr.add_argument("--pack", required=True)
+    tr.add_argument("--pack", required=True, help="a pack directory, or hf://datasets/OWNER/NAME@REVISION (downloaded "
+                                                 "next to --out, into ../pack)")
     tr.add_argument("--seed", type=int, required=True)
     tr.add_argument("--scorer", choices=["logreg", "lora"], required=True)
     tr.add_argument("--out", required=True, help="run directory of this seed")
@@ -164,6 +212,8 @@ def _add_train(sub) -> None:
         tr.add_argument(flag, type=kind, help="lora")
     tr.add_argument("--loss-weight", action="append", metavar="RULE=WEIGHT",
                     help="lora per-row loss weights: task:<benchmark>/<task>, benchmark:<name>, long, long_failing")
+    tr.add_argument("--push-to", metavar="REPO", help="when done, upload the run into this Hub model repo as seed-N/ "
+                                                      "(what a Hub job does with its outputs)")
     tr.add_argument("--quiet", action="store_true", help="no events on stderr")
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(func=cmd_train)
@@ -177,21 +227,36 @@ def _add_jobs(sub) -> None:
                                        "secret-scan everything that would leave the machine (env values, command, "
                                        "script, the spec): any finding, or a token-like variable given as plain env, "
                                        "refuses the launch (exit 1) with redacted findings. --dry-run prints the "
-                                       "payloads and runs nothing. The local backend runs each seed as a subprocess "
-                                       "and writes launch.json into the run directory.")
+                                       "payloads and runs nothing. The local backend runs each seed as a subprocess, "
+                                       "then writes the evidence against the spec's gates into RUN/evidence; the hf "
+                                       "backend starts one Hugging Face Job per seed (secrets sent as secrets). Both "
+                                       "write launch.json into the run directory.")
     la.add_argument("spec", help="job spec YAML (see jobs/standard.yaml)")
-    la.add_argument("--backend", choices=["local"], default="local")
+    la.add_argument("--backend", choices=["local", "hf"], default="local",
+                    help="local: each seed a subprocess here, then evidence against the spec's gates; hf: one Hugging "
+                         "Face Job per seed (needs pack.hub_repo + pack.revision and outputs.hub_repo)")
     la.add_argument("--dry-run", action="store_true")
+    la.add_argument("--no-evaluate", action="store_true", help="local: skip the evidence after the seeds finish")
     la.add_argument("--run-id", help="default: the spec's name")
     la.set_defaults(func=cmd_jobs_launch)
     st = jb_sub.add_parser("status", help="per seed: stage, step, loss, val AUC, ETA, stalled/diverged/failed",
-                           description="Summarize runs from their structured events (reports/job_progress.jsonl). "
+                           description="Summarize runs from their structured events: reports/job_progress.jsonl "
+                                       "here, or for Hub jobs the job stage (inspect_job) and the events recovered "
+                                       "from the job logs (fetch_job_logs). "
                                        "Exit 1 when any seed is stalled, diverged or failed.")
-    st.add_argument("runs", nargs="+", help="run directories (one per seed, or a run holding seed directories)")
+    st.add_argument("runs", nargs="+", help="run directories (one per seed, a run holding seed directories, or a run "
+                                           "launched on Hugging Face Jobs), or Hugging Face job ids")
     st.add_argument("--watch", type=float, metavar="S", help="refresh every S seconds until every seed has ended")
     st.add_argument("--stall-after", type=float, default=600.0, help="seconds without an event that mean stalled")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_jobs_status)
+    fe = jb_sub.add_parser("fetch", help="download a Hub run's outputs (every seed, and its pack) into RUN",
+                           description="For a run launched with --backend hf: download what each seed's job uploaded "
+                                       "(outputs.hub_repo, seed-N/) into RUN/seed-N and the pack at its pinned "
+                                       "revision into RUN/pack, so `jobs verify RUN` and `evaluate` can check them "
+                                       "here. Files already present are kept.")
+    fe.add_argument("run", help="the run directory holding launch.json")
+    fe.set_defaults(func=cmd_jobs_fetch)
     vf = jb_sub.add_parser("verify", help="manifests verify, every seed present, scores cover exactly val+test",
                            description="Exit 0 only when every seed's manifest verifies (parents included), every "
                                        "required seed is present and each seed scores exactly the pack's val and "

@@ -227,3 +227,10 @@ def no_gc():
 
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+def default_cache_dir() -> Path:
+    """$CODELEWM_CACHE, else $XDG_CACHE_HOME/codelewm-eval, else ~/.cache/codelewm-eval."""
+    base = os.environ.get("CODELEWM_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "codelewm-eval")
+    return Path(base)

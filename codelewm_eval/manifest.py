@@ -63,7 +63,10 @@ class Problem(BaseModel):
     """One thing that does not verify."""
 
     manifest: str
-    kind: Literal["missing", "changed", "unexpected", "parent", "unreadable"]
+    kind: Literal["missing", "changed", "unexpected", "parent", "unreadable", "absent"] = Field(
+        description="absent: a parent that is not on this machine (a large pack or results left behind, or a pack "
+                    "downloaded from the Hub without its inputs). It is reported, with its recorded hash, and is not "
+                    "a failure: nothing present is trusted without its hash, and nothing absent is claimed to verify")
     path: str
     detail: str
 
@@ -101,6 +104,12 @@ def manifest_path_for(target: str | os.PathLike) -> Path:
     return target.with_name(target.name + SIDECAR_SUFFIX)
 
 
+def _hidden(path: Path, base: Path) -> bool:
+    """Hidden files and anything under a hidden directory (e.g. the `.cache/huggingface` that a
+    Hub download leaves in its folder) are not part of an artifact."""
+    return any(part.startswith(".") for part in path.relative_to(base).parts)
+
+
 def _entry(base: Path, path: Path, known: dict[str, tuple[str, int]]) -> FileEntry:
     rel, size = path.relative_to(base).as_posix(), path.stat().st_size
     digest, known_size = known.get(rel, (None, None))
@@ -118,7 +127,7 @@ def write_manifest(target: str | os.PathLike, kind: str, *, files: list[str | os
     target = Path(target)
     if target.is_dir():
         layout, base, out = "directory", target, target / DIR_MANIFEST
-        paths = sorted(p for p in target.rglob("*") if p.is_file() and p != out and not p.name.startswith("."))
+        paths = sorted(p for p in target.rglob("*") if p.is_file() and p != out and not _hidden(p, target))
     else:
         layout, base, out = "sidecar", target.parent, manifest_path_for(target)
         paths = [Path(p) for p in (files or [target])]
@@ -149,8 +158,14 @@ def load_manifest(path: Path) -> Manifest:
         raise InputError(f"not a valid manifest ({first['msg'] if first else exc})", path=str(path), field=field) from None
 
 
+def failures(problems: list[Problem]) -> list[Problem]:
+    """The problems that fail a verification: all but parents that are not present here."""
+    return [p for p in problems if p.kind != "absent"]
+
+
 def verify(target: str | os.PathLike, _seen: set[Path] | None = None) -> list[Problem]:
-    """Every missing, changed or unexpected file, and every parent that does not verify."""
+    """Every missing, changed or unexpected file, every parent that does not verify, and (kind
+    "absent") every parent that is not on this machine; `failures()` keeps what fails."""
     path = manifest_path_for(target).resolve()
     seen = _seen if _seen is not None else set()
     if path in seen:
@@ -179,20 +194,21 @@ def verify(target: str | os.PathLike, _seen: set[Path] | None = None) -> list[Pr
                                     detail=f"sha256 {digest[:12]} ({size} bytes), manifest says "
                                            f"{entry.sha256[:12]} ({entry.bytes} bytes)"))
     if manifest.layout == "directory":
-        for file in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        for file in sorted(p for p in base.rglob("*") if p.is_file() and not _hidden(p, base)):
             if file.resolve() != path and file.resolve() not in listed:
                 problems.append(Problem(manifest=str(path), kind="unexpected", path=file.relative_to(base).as_posix(),
                                         detail="present but not in the manifest"))
     for parent in manifest.parents:
         pm = (base / parent.manifest).resolve()
         if not pm.is_file():
-            problems.append(Problem(manifest=str(path), kind="parent", path=parent.manifest, detail="parent manifest missing"))
+            problems.append(Problem(manifest=str(path), kind="absent", path=parent.manifest,
+                                    detail=f"parent not present here (recorded sha256 {parent.sha256[:12]})"))
             continue
         if sha256_file(pm) != parent.sha256:
             problems.append(Problem(manifest=str(path), kind="parent", path=parent.manifest,
                                     detail="parent manifest changed since this artifact was made"))
         inner = verify(pm, seen)
-        if inner:
+        if failures(inner):
             problems.append(Problem(manifest=str(path), kind="parent", path=parent.manifest,
                                     detail=f"parent does not verify ({len(inner)} problem(s))"))
             problems.extend(inner)

@@ -29,7 +29,7 @@ def test_dry_run_prints_one_payload_per_seed_and_runs_nothing(tmp_path, pack, ca
         assert p["command"][:2] == ["codelewm-eval", "train"] and p["command"][p["command"].index("--seed") + 1] == \
             str(p["seed"])
         assert p["secrets"] == ["HF_TOKEN"] and p["env"] == {} and p["labels"] == {"run_id": "t", "seed": str(p["seed"])}
-        assert "dependencies" in p["script"]
+        assert p["job_command"] == ["uv", "run", "--with", "codelewm-eval[train]", *p["command"]]
     assert not (tmp_path / "runs" / "t" / "seed-42").exists()
 
 

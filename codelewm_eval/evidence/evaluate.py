@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import InputError
 from ..io import write_json_atomic
-from ..manifest import verify, write_manifest
+from ..manifest import failures, verify, write_manifest
 from ..pack.read import read_rows
 from . import metrics as M
 from .gates import GateSpec, Value, judge
@@ -54,7 +54,7 @@ def _source_name(source_file: str) -> str:
 
 
 def _verified(path: Path, what: str) -> None:
-    problems = verify(path)
+    problems = failures(verify(path))
     if problems:
         p = problems[0]
         raise InputError(f"{what} does not verify against its manifest ({p.kind} {p.path}: {p.detail})", path=str(path))

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..benchmarks.models import Benchmark, Problem
-from ..io import write_json_atomic
+from ..io import default_cache_dir, write_json_atomic
 from ..sandbox.pool import Limits, SandboxPool
 from .compare import MBPP_OUTPUT_NOT_NONE
 from .jobs import Budget, build_job, decode_outputs, encode_inputs
@@ -34,9 +34,6 @@ class Reference(BaseModel):
     input_seconds: list[float] | None = None
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("CODELEWM_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "codelewm-eval")
-    return Path(base)
 
 
 def _executor_version() -> str:

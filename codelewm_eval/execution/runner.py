@@ -27,7 +27,8 @@ from ..io import atomic_writer
 from ..sandbox.pool import Limits, SandboxPool
 from .jobs import Verdict, build_job, encode_inputs, judge
 from .passk import pass_at_k_table
-from .reference import EXECUTOR_VERSION, Reference, budget_for, default_cache_dir, ensure_references, expected_outputs
+from ..io import default_cache_dir
+from .reference import EXECUTOR_VERSION, Reference, budget_for, ensure_references, expected_outputs
 from .results import ExecutionResult, buckets_of
 
 RETRY_FACTOR = 2.0

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -34,8 +35,9 @@ _FLAGS = {"base_model": "--base-model", "rank": "--rank", "alpha": "--alpha", "l
 class Payload(BaseModel):
     seed: int
     name: str
-    command: list[str]
-    script: str | None = Field(None, description="uv script text for a script job (no image)")
+    command: list[str] = Field(description="the `codelewm-eval train ...` command of this seed")
+    job_command: list[str] = Field(description="exactly what the job runs: the command, or `uv run --with DEP ... "
+                                               "COMMAND` for a uv job (no image)")
     image: str | None = None
     dependencies: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
@@ -58,34 +60,54 @@ class Refusal(BaseModel):
     digest: str = ""
 
 
-def build_payloads(spec: JobSpec, spec_path: Path, run_id: str) -> list[Payload]:
+def pack_argument(spec: JobSpec, spec_path: Path, backend: str) -> str:
+    """What `train --pack` gets: the local pack, or the Hub pack at its pinned revision."""
+    hub = spec.pack.hub_repo and f"hf://datasets/{spec.pack.hub_repo}" + (
+        f"@{spec.pack.revision}" if spec.pack.revision else "")
+    if backend == "hf":
+        if not spec.pack.hub_repo or not spec.pack.revision:
+            raise InputError("a Hub job cannot read a pack on this machine: upload the pack to a dataset repo and "
+                             "set pack.hub_repo and pack.revision (the commit to train on)", path=str(spec_path),
+                             field="pack")
+        return hub
+    if spec.pack.path:
+        return str((spec_path.parent / spec.pack.path).resolve())
+    if hub:
+        return hub
+    raise InputError("the spec names no pack (pack.path or pack.hub_repo)", path=str(spec_path), field="pack")
+
+
+def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local") -> list[Payload]:
     base = spec_path.parent
-    pack = spec.pack.path and str((base / spec.pack.path).resolve())
-    if pack is None and spec.pack.hub_repo is None:
-        raise InputError("the spec names no pack (pack.path or pack.hub_repo)", path=str(spec_path), field="pack")
-    out_root = spec.outputs.dir.format(name=spec.name)
-    out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
+    pack = pack_argument(spec, spec_path, backend)
+    if backend == "hf":
+        if not spec.outputs.hub_repo:
+            raise InputError("a Hub job's outputs are lost unless uploaded: set outputs.hub_repo (a model repo)",
+                             path=str(spec_path), field="outputs.hub_repo")
+        out_root = f"runs/{run_id}"  # inside the job; uploaded to outputs.hub_repo when each seed ends
+    else:
+        out_root = spec.outputs.dir.format(name=spec.name)
+        out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
     unknown = sorted(set(spec.hyperparameters) - set(_FLAGS) - {"loss_weights"})
     if unknown:
         raise InputError(f"unknown hyperparameter(s) {unknown}", path=str(spec_path), field="hyperparameters")
     payloads = []
     for seed in spec.seeds:
         out = f"{out_root}/seed-{seed}"
-        command = ["codelewm-eval", "train", "--pack", pack or f"hf://datasets/{spec.pack.hub_repo}",
-                   "--seed", str(seed), "--scorer", spec.scorer, "--out", out, "--run-id", run_id]
+        command = ["codelewm-eval", "train", "--pack", pack, "--seed", str(seed), "--scorer", spec.scorer,
+                   "--out", out, "--run-id", run_id]
         for key, value in spec.hyperparameters.items():
             if key == "loss_weights":
                 for rule, weight in value.items():
                     command += ["--loss-weight", f"{rule}={weight}"]
             else:
                 command += [_FLAGS[key], str(value)]
-        script = None
-        if spec.image is None:
-            deps = spec.dependencies or ["codelewm-eval[train]"]
-            script = ("# /// script\n# dependencies = " + json.dumps(deps) + "\n# ///\n"
-                      "import subprocess, sys\nsys.exit(subprocess.call(" + json.dumps(command) + "))\n")
-        payloads.append(Payload(seed=seed, name=f"{spec.name}-seed-{seed}", command=command, script=script,
-                                image=spec.image, dependencies=spec.dependencies, env=dict(spec.env),
+        if backend == "hf":
+            command += ["--push-to", spec.outputs.hub_repo]
+        deps = spec.dependencies or ["codelewm-eval[train]"]
+        job_command = command if spec.image else ["uv", "run", *[a for d in deps for a in ("--with", d)], *command]
+        payloads.append(Payload(seed=seed, name=f"{spec.name}-seed-{seed}", command=command, job_command=job_command,
+                                image=spec.image, dependencies=[] if spec.image else deps, env=dict(spec.env),
                                 secrets=list(spec.secrets), flavor=spec.flavor, timeout=spec.timeout,
                                 labels={**spec.labels, "run_id": run_id, "seed": str(seed)}, out_dir=out))
     return payloads
@@ -107,9 +129,9 @@ def scan_payloads(payloads: list[Payload], spec_text: str, spec_path: Path, uplo
                                         "env: name it in `secrets` instead",
                                         digest=hashlib.sha256(value.encode()).hexdigest()[:12]))
             scan(f"seed {p.seed} env {key}", value)
-        scan(f"seed {p.seed} command", "\n".join(p.command))
-        if p.script:
-            scan(f"seed {p.seed} script", p.script)
+        scan(f"seed {p.seed} command", "\n".join(p.job_command))
+        for dep in p.dependencies:
+            scan(f"seed {p.seed} dependencies", dep)
         for name in p.secrets:
             if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
                 refusals.append(Refusal(where=f"seed {p.seed} secrets", kind="a secret must be a NAME, not a value",
@@ -129,13 +151,17 @@ class LaunchRecord(BaseModel):
     spec_sha256: str
     seeds: list[int]
     payload_sha256: dict[str, str]
+    endpoint: str | None = Field(None, description="hf: the Hub endpoint the jobs were sent to")
+    outputs_repo: str | None = Field(None, description="hf: the model repo each seed uploads its run into")
+    pack: str | None = Field(None, description="the pack the seeds train on (a path or a Hub reference)")
     jobs: dict[str, dict] = Field(default_factory=dict, description="seed -> job id / exit code / ...")
 
 
-def prepare(spec_path: Path, run_id: str | None = None) -> tuple[JobSpec, str, list[Payload], list[Refusal]]:
+def prepare(spec_path: Path, run_id: str | None = None, backend: str = "local"
+            ) -> tuple[JobSpec, str, list[Payload], list[Refusal]]:
     spec, text = load_job_spec(spec_path)
     run_id = run_id or spec.name
-    payloads = build_payloads(spec, Path(spec_path), run_id)
+    payloads = build_payloads(spec, Path(spec_path), run_id, backend)
     return spec, text, payloads, scan_payloads(payloads, text, Path(spec_path))
 
 
@@ -147,5 +173,50 @@ def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path) -> L
         env = {**os.environ, **p.env}
         result = subprocess.run(exe + p.command[1:], env=env, check=False)
         record.jobs[str(p.seed)] = {"backend": "local", "exit_code": result.returncode, "out_dir": p.out_dir}
+        write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
+    return record
+
+
+def resolve_secrets(names: list[str]) -> dict[str, str]:
+    """Secret values for a Hub job, from this machine's environment (HF_TOKEN: also the saved
+    login). They go to the Jobs API as secrets and nowhere else: not into launch.json, not into
+    env, not into any output."""
+    values, missing = {}, []
+    for name in names:
+        value = os.environ.get(name)
+        if not value and name == "HF_TOKEN":
+            from huggingface_hub import get_token
+
+            value = get_token()
+        if value:
+            values[name] = value
+        else:
+            missing.append(name)
+    if missing:
+        raise InputError(f"secret(s) {', '.join(missing)} named in the spec are not set in this environment; "
+                         "export them (or `hf auth login` for HF_TOKEN) before launching", field="secrets")
+    return values
+
+
+def run_hf(payloads: list[Payload], record: LaunchRecord, run_dir: Path, secrets: dict[str, str]) -> LaunchRecord:
+    """One Hugging Face Job per seed: `run_job` with the spec's image, else `run_uv_job`. The
+    launch record is rewritten after each job, so a failure part-way says which seeds started."""
+    from ..hub import _hub_errors, api
+
+    client = api()
+    record.endpoint = client.endpoint
+    for p in payloads:
+        common = dict(env=p.env or None, secrets={k: secrets[k] for k in p.secrets} or None, flavor=p.flavor,
+                      timeout=p.timeout, labels=p.labels, name=p.name)
+        with _hub_errors(f"starting the job of seed {p.seed}"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # run_uv_job is marked experimental
+            if p.image:
+                job = client.run_job(image=p.image, command=p.command, **common)
+            else:
+                job = client.run_uv_job(p.command[0], script_args=p.command[1:], dependencies=p.dependencies,
+                                        **common)
+        record.jobs[str(p.seed)] = {"backend": "hf", "job_id": job.id, "namespace": job.owner.name, "url": job.url,
+                                    "stage": str(getattr(job.status.stage, "value", job.status.stage)),
+                                    "out_dir": p.out_dir}
         write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
     return record

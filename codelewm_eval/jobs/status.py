@@ -9,12 +9,15 @@ unknown events are tolerated (and counted).
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from ..errors import InputError
 from ..train.progress import read_events
 
 PROGRESS = Path("reports") / "job_progress.jsonl"
@@ -31,6 +34,9 @@ class SeedStatus(BaseModel):
     eta_s: float | None = None
     last_event_age_s: float | None = None
     flags: list[str] = Field(default_factory=list, description="stalled, diverged, failed")
+    job_id: str | None = Field(None, description="hf: the Hugging Face Job of this seed")
+    job_stage: str | None = Field(None, description="hf: the job's stage (inspect_job): SCHEDULING, RUNNING, "
+                                                    "COMPLETED, ERROR, CANCELED, DELETED")
     error: str | None = None
     skipped_lines: int = 0
 
@@ -76,10 +82,54 @@ def summarize(events: list[dict], run: str, skipped: int = 0, stall_after: float
     return status
 
 
-def status_of(run: Path, stall_after: float = 600.0) -> list[SeedStatus]:
+_JOB_ID = re.compile(r"^[0-9a-f]{24}$")
+
+
+def status_of(run: Path | str, stall_after: float = 600.0) -> list[SeedStatus]:
+    """A run directory (local seeds, or a launch.json of Hub jobs), or a bare Hugging Face job id."""
+    run_path = Path(run)
+    if not run_path.exists() and _JOB_ID.match(str(run)):
+        return [job_status(str(run), None, None, stall_after)]
+    if not run_path.exists():
+        raise InputError("no such run directory (nor a 24-hex job id)", path=str(run))
+    record = run_path / "launch.json"
+    if record.exists():
+        launch = json.loads(record.read_text())
+        if launch.get("backend") == "hf":
+            return [job_status(job["job_id"], job.get("namespace"), str(run_path / f"seed-{seed}"), stall_after)
+                    for seed, job in sorted(launch["jobs"].items(), key=lambda kv: int(kv[0]))]
     out = []
     for directory in seed_dirs(run):
         path = directory / PROGRESS
         events, skipped = read_events(path) if path.exists() else ([], 0)
         out.append(summarize(events, str(directory), skipped, stall_after))
     return out
+
+
+def job_status(job_id: str, namespace: str | None, run: str | None, stall_after: float = 600.0) -> SeedStatus:
+    """One Hugging Face Job: its stage from `inspect_job`, its progress from the events recovered
+    from `fetch_job_logs` (the lines behind the CODELEWM_EVENT prefix)."""
+    from ..hub import _hub_errors, api
+
+    client = api()
+    with _hub_errors(f"inspecting job {job_id}"):
+        job = client.inspect_job(job_id=job_id, namespace=namespace)
+        logs = "\n".join(client.fetch_job_logs(job_id=job_id, namespace=namespace, follow=False))
+    events, skipped = read_events(logs, from_logs=True)
+    stage = str(getattr(job.status.stage, "value", job.status.stage))
+    status = summarize(events, run or f"job:{job_id}", skipped, stall_after)
+    status.job_id, status.job_stage = job_id, stage
+    if stage in ("ERROR", "CANCELED", "DELETED") and status.stage != "failed":
+        status.stage = "failed"
+        status.error = status.error or f"job {stage.lower()}" + (f": {job.status.message}" if job.status.message
+                                                                   else "")
+        status.flags.append("failed")
+    elif stage == "COMPLETED" and status.stage != "complete":
+        # the job ended without a complete event: whatever it did, the run did not finish
+        status.stage, status.error = "failed", status.error or "job completed without a complete event"
+        status.flags.append("failed")
+    elif stage == "SCHEDULING":
+        status.stage = "scheduling"
+    if status.stage in ("complete", "failed") and "stalled" in status.flags:
+        status.flags.remove("stalled")
+    return status

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..errors import InputError
-from ..manifest import load_manifest, verify
+from ..manifest import failures, load_manifest, verify
 from .status import seed_dirs
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -29,9 +29,11 @@ def verify_run(run: Path, seeds: list[int]) -> list[RunCheck]:
     for directory in seed_dirs(run):
         config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
         seed = config.get("seed")
-        problems = verify(directory)
+        everything = verify(directory)
+        problems = failures(everything)
+        absent = [p for p in everything if p.kind == "absent"]
         checks.append(RunCheck(name=f"manifest:{directory.name}", ok=not problems,
-                               detail="; ".join(f"{p.kind} {p.path}: {p.detail}" for p in problems[:5])))
+                               detail="; ".join(f"{p.kind} {p.path}: {p.detail}" for p in (problems or absent)[:5])))
         if seed is not None:
             found[seed] = directory
         if problems or not (directory / "manifest.json").exists():

@@ -1,0 +1,128 @@
+"""The Hugging Face Hub at the edges: packs read from a dataset repo at a pinned revision, runs
+uploaded from a job and fetched back, Jobs started, inspected and their logs read.
+
+Everything goes through `huggingface_hub` (its endpoint comes from HF_ENDPOINT, its token from
+HF_TOKEN or the saved login), so a server on 127.0.0.1 that speaks the same HTTP API stands in
+for the Hub in tests.
+
+A Hub reference is written `hf://datasets/OWNER/NAME@REVISION` (a dataset repo) or
+`hf://OWNER/NAME@REVISION` (a model repo); the revision is optional but a pack for a job must pin
+one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+_REF = re.compile(r"^hf://(?:(?P<kind>datasets|models|spaces)/)?(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<rev>[\w./-]+))?$")
+
+
+@dataclass(frozen=True)
+class HubRef:
+    repo_type: str
+    repo_id: str
+    revision: str | None = None
+
+    def __str__(self) -> str:
+        kind = "" if self.repo_type == "model" else f"{self.repo_type}s/"
+        return f"hf://{kind}{self.repo_id}" + (f"@{self.revision}" if self.revision else "")
+
+
+def is_hub_ref(text: str | Path) -> bool:
+    return str(text).startswith("hf://")
+
+
+def parse_ref(text: str) -> HubRef:
+    match = _REF.match(text)
+    if not match:
+        raise InputError(f"not a Hub reference: {text!r} (expected hf://datasets/OWNER/NAME@REVISION)")
+    kind = (match["kind"] or "models")[:-1]
+    return HubRef(kind, match["repo"], match["rev"])
+
+
+def api():
+    """A client for HF_ENDPOINT as it is now (huggingface_hub reads it once, at import)."""
+    import os
+
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None)
+
+
+def _hub_errors(what: str):
+    """Turn the client's HTTP and connection errors into an InputError naming `what`."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def wrap():
+        from huggingface_hub.errors import HfHubHTTPError
+
+        try:
+            yield
+        except HfHubHTTPError as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", "?")
+            raise InputError(f"the Hub refused {what} (HTTP {status}): {str(exc).splitlines()[0]}") from None
+        except OSError as exc:  # connection refused, DNS, ...
+            raise InputError(f"cannot reach the Hub for {what}: {exc}") from None
+
+    return wrap()
+
+
+def materialize(ref: HubRef, dest: Path) -> Path:
+    """Download a repo at its revision into `dest` (resumable; files already there are kept)."""
+    with _hub_errors(f"downloading {ref}"):
+        path = api().snapshot_download(ref.repo_id, repo_type=ref.repo_type, revision=ref.revision or "main",
+                                       local_dir=str(dest))
+    return Path(path)
+
+
+def resolve_pack(pack: str | Path, dest: Path | None = None) -> Path:
+    """A local pack directory as is, or a Hub pack downloaded into `dest` (default: this machine's
+    cache, one directory per repo and revision)."""
+    if not is_hub_ref(pack):
+        return Path(pack)
+    ref = parse_ref(str(pack))
+    if ref.repo_type != "dataset":
+        raise InputError(f"a pack lives in a dataset repo: {pack}")
+    if dest is None:
+        from .io import default_cache_dir
+
+        dest = default_cache_dir() / "hub-packs" / ref.repo_id.replace("/", "--") / (ref.revision or "main")
+    return materialize(ref, dest)
+
+
+def upload_run(folder: Path, repo_id: str, path_in_repo: str, message: str) -> str:
+    """Upload one seed's run directory into a model repo (created if missing); returns the commit."""
+    with _hub_errors(f"uploading {folder} to {repo_id}"):
+        client = api()
+        client.create_repo(repo_id, repo_type="model", exist_ok=True, private=True)
+        info = client.upload_folder(folder_path=str(folder), repo_id=repo_id, path_in_repo=path_in_repo,
+                                    commit_message=message)
+    return getattr(info, "oid", None) or str(info)
+
+
+def fetch_run(run_dir: Path) -> list[str]:
+    """Download a Hub run (launch.json with backend hf) into its run directory: each seed's
+    uploaded outputs into seed-N/, the pack at its pinned revision into pack/."""
+    import json
+
+    record_path = Path(run_dir) / "launch.json"
+    if not record_path.exists():
+        raise InputError("no launch.json here: not a launched run", path=str(run_dir))
+    record = json.loads(record_path.read_text())
+    if record.get("backend") != "hf" or not record.get("outputs_repo"):
+        raise InputError("this run was not launched on Hugging Face Jobs (nothing to fetch)", path=str(record_path))
+    fetched = []
+    if record.get("pack") and is_hub_ref(record["pack"]):
+        materialize(parse_ref(record["pack"]), Path(run_dir) / "pack")
+        fetched.append("pack")
+    patterns = [f"seed-{seed}/**" for seed in record["seeds"]]
+    with _hub_errors(f"downloading {record['outputs_repo']}"):
+        api().snapshot_download(record["outputs_repo"], repo_type="model", local_dir=str(run_dir),
+                                allow_patterns=patterns)
+    fetched += [f"seed-{seed}" for seed in record["seeds"] if (Path(run_dir) / f"seed-{seed}").is_dir()]
+    return fetched
