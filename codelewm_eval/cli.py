@@ -58,8 +58,15 @@ def cmd_execute(args) -> int:
     candidates = read_candidates(source, bench, fmt, model=args.model)
     if args.limit:
         candidates = candidates[: args.limit]
+    shard = None
+    if args.shard:
+        from .execution.shards import parse_shard, select
+
+        shard = parse_shard(args.shard)
+        candidates = select(candidates, shard)
     if not candidates:
-        raise InputError("no candidates to execute", path=str(source) if source else None)
+        raise InputError("no candidates to execute" + (f" in shard {args.shard}" if shard else ""),
+                         path=str(source) if source else None)
     limits = Limits(memory_mb=args.memory_mb, output_bytes=args.max_output_bytes)
     summary = execute(bench, candidates, Path(args.out), workers=args.workers,
                       cache_dir=Path(args.cache_dir) if args.cache_dir else None, limits=limits,
@@ -74,7 +81,16 @@ def cmd_execute(args) -> int:
                    config={"benchmark": bench.name, "benchmark_version": bench.version,
                            "benchmark_sha256": bench.source_sha256, "samples": str(source) if source else "canonical",
                            "samples_format": fmt, "memory_mb": args.memory_mb,
-                           "max_output_bytes": args.max_output_bytes, "isolation": summary.get("isolation")})
+                           "max_output_bytes": args.max_output_bytes, "isolation": summary.get("isolation"),
+                           **({"shard": args.shard.strip(), "limit": args.limit} if shard else {})})
+    _print_summary(summary, args.json)
+    return 0
+
+
+def cmd_execute_merge(args) -> int:
+    from .execution.shards import merge
+
+    summary = merge([Path(p) for p in args.shards], Path(args.out), ["codelewm-eval", *sys.argv[1:]])
     _print_summary(summary, args.json)
     return 0
 
@@ -223,9 +239,20 @@ def _add_execute(sub) -> None:
                     help="auto: bubblewrap namespaces when usable, else the documented rlimits fallback")
     ex.add_argument("--cache-dir", help="reference-output cache (default ~/.cache/codelewm-eval)")
     ex.add_argument("--limit", type=int, help="only the first N candidates")
+    ex.add_argument("--shard", metavar="I/N", help="only the tasks of shard I of N (by a hash of the task id); "
+                                                  "join the N result files with `execute-merge`")
     ex.add_argument("--no-progress", action="store_true")
     ex.add_argument("--json", action="store_true", help="print the summary as JSON")
     ex.set_defaults(func=cmd_execute)
+    em = sub.add_parser("execute-merge", help="join the result files of `execute --shard I/N` into one",
+                        description="Verify each shard's manifest, check that all N shards are there once, run with "
+                                    "the same settings and share no candidate, then write the merged results (in "
+                                    "sample-file order), a recomputed summary and a manifest whose parents are the "
+                                    "shards. Exit 2 on any mismatch, naming the shard.")
+    em.add_argument("shards", nargs="+", help="the shard result files")
+    em.add_argument("--out", required=True)
+    em.add_argument("--json", action="store_true")
+    em.set_defaults(func=cmd_execute_merge)
 
 
 def _add_manifest(sub) -> None:

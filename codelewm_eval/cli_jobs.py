@@ -63,6 +63,7 @@ def cmd_jobs_status(args) -> int:
                 age = f"{s.last_event_age_s:.0f}s ago" if s.last_event_age_s is not None else "-"
                 print(f"{Path(s.run).name[:32]:32s} {str(s.seed):>5s} {s.stage:11s} {step:>11s} {loss:>8s} {auc:>7s} "
                       f"{eta:>7s} {age:>10s}  {','.join(s.flags) or '-'}" + (f"  {s.error}" if s.error else "")
+                      + (f"  ({s.phase})" if s.phase and s.phase != "train" and s.stage == "running" else "")
                       + (f"  job {s.job_id} {s.job_stage}" if s.job_id else ""))
         if not args.watch or all(s.stage in ("complete", "failed") for s in statuses):
             break

@@ -126,3 +126,42 @@ def test_help_for_every_verb():
         proc = subprocess.run([sys.executable, "-m", "codelewm_eval.cli", *argv], capture_output=True, text=True,
                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
         assert proc.returncode == 0 and "usage:" in proc.stdout
+
+
+def test_sharded_execution_merges_to_the_unsharded_run(tmp_path, capsys):
+    samples = _samples(tmp_path, n_tasks=10, per_task=2)
+    whole = tmp_path / "whole.jsonl"
+    common = ["--benchmark", "humaneval", "--samples", str(samples), "--no-progress", "--workers", "2"]
+    assert main(["execute", *common, "--out", str(whole)]) == 0
+    shards = []
+    for i in (1, 2, 3):
+        shards.append(tmp_path / f"shard-{i}.jsonl")
+        assert main(["execute", *common, "--out", str(shards[-1]), "--shard", f"{i}/3"]) == 0
+    sizes = [len(s.read_text().splitlines()) for s in shards]
+    assert sum(sizes) == 20 and all(sizes)  # every candidate in exactly one shard
+    tasks = [{json.loads(line)["task_id"] for line in s.read_text().splitlines()} for s in shards]
+    assert not (tasks[0] & tasks[1] or tasks[0] & tasks[2] or tasks[1] & tasks[2])  # a task stays in one shard
+    merged = tmp_path / "merged.jsonl"
+    capsys.readouterr()
+    assert main(["execute-merge", *map(str, reversed(shards)), "--out", str(merged), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert _records(merged) == _records(whole)  # same records, same order
+    assert summary["passed"] == 10 and summary["candidates"] == 20 and summary["shards"] == 3
+    from codelewm_eval.manifest import verify
+
+    assert verify(merged) == []
+    assert len(json.loads(merged.with_name(merged.name + ".manifest.json").read_text())["parents"]) == 3
+    # a missing shard, a repeated one, or a shard run with other settings is refused
+    assert main(["execute-merge", str(shards[0]), str(shards[1]), "--out", str(tmp_path / "x.jsonl")]) == 2
+    assert "3/3 missing" in capsys.readouterr().err
+    assert main(["execute-merge", str(shards[0]), str(shards[0]), str(shards[2]), "--out",
+                 str(tmp_path / "x.jsonl")]) == 2
+    assert "given twice" in capsys.readouterr().err
+    other = tmp_path / "other-2.jsonl"
+    assert main(["execute", *common, "--out", str(other), "--shard", "2/3", "--memory-mb", "1024"]) == 0
+    capsys.readouterr()
+    assert main(["execute-merge", str(shards[0]), str(other), str(shards[2]), "--out",
+                 str(tmp_path / "x.jsonl")]) == 2
+    assert "memory_mb" in capsys.readouterr().err
+    assert not (tmp_path / "x.jsonl").exists()
+    assert main(["execute", *common, "--out", str(tmp_path / "y.jsonl"), "--shard", "4/3"]) == 2

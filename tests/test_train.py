@@ -88,9 +88,13 @@ def test_lora_run_is_deterministic_per_seed(tmp_path, pack, capsys):
     report = json.loads((runs["a"] / "train_report.json").read_text())
     assert report["train_rows"] <= 96 and report["trainable_parameters"] > 0 and report["device"] == "cpu"
     events, _ = read_events(runs["a"] / "reports" / "job_progress.jsonl")
-    progress = [e for e in events if e["event"] == "progress"]
+    progress = [e for e in events if e["event"] == "progress" and "phase" not in e]
     assert progress and all({"step", "max_steps", "loss", "lr", "examples_per_s", "elapsed_s", "eta_s"} <= set(e)
                             for e in progress)
+    # validating and scoring held-out rows report rows done (the last of each phase is always there)
+    scoring = [e for e in events if e["event"] == "progress" and e.get("phase") == "score"]
+    assert scoring and scoring[-1]["rows_done"] == scoring[-1]["rows_total"] == len(scores["a"])
+    assert any(e.get("phase") == "validate" for e in events)
     assert [e["epoch"] for e in events if e["event"] == "eval"] == [1, 2]
 
 

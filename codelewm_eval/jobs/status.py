@@ -27,6 +27,7 @@ class SeedStatus(BaseModel):
     run: str
     seed: int | None
     stage: str = Field(description="not_started | running | complete | failed")
+    phase: str | None = Field(None, description="train, or 'validate|score ROWS_DONE/ROWS_TOTAL'")
     step: int | None = None
     max_steps: int | None = None
     last_loss: float | None = None
@@ -57,7 +58,11 @@ def summarize(events: list[dict], run: str, skipped: int = 0, stall_after: float
         kind = e.get("event")
         if kind == "start":
             status.stage = "running"
+        elif kind == "progress" and e.get("phase"):  # validating or scoring held-out rows
+            status.phase = f"{e['phase']} {e.get('rows_done')}/{e.get('rows_total')}"
+            status.eta_s = e.get("eta_s")
         elif kind == "progress":
+            status.phase = "train"
             status.step, status.max_steps, status.eta_s = e.get("step"), e.get("max_steps"), e.get("eta_s")
             loss = e.get("loss")
             status.last_loss = loss

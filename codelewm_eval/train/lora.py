@@ -96,14 +96,22 @@ class _LoraRun:
                                max_length=self.cfg.max_length, padding=True, return_tensors="pt")
         return {k: v.to(self.device) for k, v in batch.items()}
 
-    def predict(self, indexes: list[int]) -> np.ndarray:
-        """Logits of the rows, in batches, without gradients."""
+    def predict(self, indexes: list[int], log=None, phase: str = "score", every_s: float = 30.0) -> np.ndarray:
+        """Logits of the rows, in batches, without gradients. With a log, a progress event with
+        this phase, rows done and ETA at most every `every_s` seconds (scoring is long on CPU, and
+        a silent job looks stalled)."""
         self.model.eval()
         out = []
+        began = last = time.monotonic()
         with self.torch.no_grad():
             for start in range(0, len(indexes), self.cfg.batch_size * 2):
                 chunk = indexes[start:start + self.cfg.batch_size * 2]
                 out.append(self.model(**self.encode(chunk)).logits.float().squeeze(-1).cpu())
+                now, done = time.monotonic(), start + len(chunk)
+                if log is not None and (now - last >= every_s or done == len(indexes)):
+                    last, rate = now, done / max(now - began, 1e-9)
+                    log.emit("progress", phase=phase, rows_done=done, rows_total=len(indexes),
+                             rows_per_s=round(rate, 2), eta_s=round((len(indexes) - done) / rate, 1))
         self.model.train()
         return self.torch.cat(out).numpy() if out else np.array([])
 
@@ -128,13 +136,13 @@ class _LoraRun:
                              float(loss.item()), float(self.schedule.get_last_lr()[0]), self.seen,
                              train_seconds=self.train_seconds)
 
-    def validate(self, val_idx: list[int]) -> tuple[float | None, float | None]:
+    def validate(self, val_idx: list[int], log=None) -> tuple[float | None, float | None]:
         from sklearn.metrics import roc_auc_score
 
         if not val_idx:
             return None, None
         y = np.array([self.rows[i].passed for i in val_idx])
-        logits = self.predict(val_idx)
+        logits = self.predict(val_idx, log, phase="validate")
         auc = float(roc_auc_score(y, 1 / (1 + np.exp(-logits)))) if len(set(y.tolist())) == 2 else None
         loss = float(self.loss_fn(self.torch.tensor(logits), self.torch.tensor(y, dtype=self.torch.float32)).mean())
         return auc, loss
@@ -154,7 +162,7 @@ def train_lora(rows: list[PackRow], out: Path, config, log) -> tuple[np.ndarray,
     started = time.monotonic()
     for epoch in range(1, cfg.epochs + 1):
         run.train_epoch(epoch, log)
-        val_auc, val_loss = run.validate(val_idx)
+        val_auc, val_loss = run.validate(val_idx, log)
         log.emit("eval", step=run.step, epoch=epoch, val_auc=val_auc, val_loss=val_loss)
         if val_auc is not None and val_auc > best_auc:
             best_auc, best_epoch, bad_epochs = val_auc, epoch, 0
@@ -171,7 +179,7 @@ def train_lora(rows: list[PackRow], out: Path, config, log) -> tuple[np.ndarray,
         set_peft_model_state_dict(run.model, load_file(str(weights_file)))
     held_idx = [i for i, r in enumerate(rows) if r.split in ("val", "test")]
     p = np.full(len(rows), np.nan)
-    p[held_idx] = 1 / (1 + np.exp(-run.predict(held_idx)))
+    p[held_idx] = 1 / (1 + np.exp(-run.predict(held_idx, log, phase="score")))
     return p, {"base_model": run.base, "device": run.device, "dtype": str(run.dtype).replace("torch.", ""),
                "trainable_parameters": run.trainable, "train_rows": len(run.train_idx), "steps": run.step,
                "best_epoch": best_epoch, "val_auc": best_auc if best_epoch else None,
