@@ -74,3 +74,47 @@ def test_local_launch_runs_every_seed(tmp_path, pack, capsys):  # noqa: F811
     assert main(["jobs", "status", str(run), "--json"]) == 0
     statuses = json.loads(capsys.readouterr().out)
     assert {s["seed"]: s["stage"] for s in statuses} == {42: "complete", 1729: "complete"}
+
+
+def test_a_relaunch_redoes_only_the_seed_that_did_not_complete(tmp_path, pack, capsys):  # noqa: F811
+    spec = _spec(tmp_path, pack)
+    assert main(["jobs", "launch", str(spec)]) == 0
+    run = tmp_path / "runs" / "t"
+    kept = (run / "seed-42" / "manifest.json").read_bytes()
+    # seed 1729 "was killed": its manifest never written, a torn event left behind
+    (run / "seed-1729" / "manifest.json").unlink()
+    with open(run / "seed-1729" / "reports" / "job_progress.jsonl", "a") as fh:
+        fh.write('{"schema_version": 1, "event": "progr')
+    assert main(["jobs", "launch", str(spec)]) == 0
+    assert "seed 42: complete and verified, not run again" in capsys.readouterr().err
+    assert (run / "seed-42" / "manifest.json").read_bytes() == kept
+    record = json.loads((run / "launch.json").read_text())
+    assert record["jobs"]["42"]["resumed"] and "resumed" not in record["jobs"]["1729"]
+    assert main(["jobs", "verify", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["jobs", "status", str(run), "--json"]) == 0
+    status = {s["seed"]: s for s in json.loads(capsys.readouterr().out)}
+    assert status[1729]["stage"] == "complete" and status[1729]["skipped_lines"] == 0  # a fresh attempt
+
+
+def test_train_refuses_a_non_run_directory(tmp_path, pack, capsys):  # noqa: F811
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert main(["train", "--pack", str(pack), "--seed", "1", "--scorer", "logreg", "--out",
+                 str(tmp_path / "mine")]) == 2
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("name", ["standard.yaml", "standard-lora.yaml", "hub.yaml"])
+def test_shipped_job_specs_build_clean_payloads(name):
+    from pathlib import Path
+
+    from codelewm_eval.jobs.launch import prepare
+
+    spec_path = Path(__file__).resolve().parent.parent / "jobs" / name
+    backend = "hf" if name == "hub.yaml" else "local"
+    spec, _, payloads, refusals = prepare(spec_path, backend=backend)
+    assert spec.seeds == [42, 1729] and [p.seed for p in payloads] == [42, 1729]
+    assert refusals == []  # the shipped specs carry no secret
+    if backend == "hf":
+        assert all(p.command[p.command.index("--push-to") + 1] == spec.outputs.hub_repo for p in payloads)

@@ -168,8 +168,15 @@ def prepare(spec_path: Path, run_id: str | None = None, backend: str = "local"
 def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path) -> LaunchRecord:
     """Each seed as a subprocess of this machine (its events go to its own progress file and,
     behind the prefix, to this process's stderr)."""
+    from ..manifest import failures, verify
+
     exe = [sys.executable, "-m", "codelewm_eval.cli"]
     for p in payloads:
+        done = Path(p.out_dir) / "manifest.json"
+        if done.exists() and not failures(verify(done.parent)):  # resumable: a verified seed is not redone
+            print(f"seed {p.seed}: complete and verified, not run again ({p.out_dir})", file=sys.stderr)
+            record.jobs[str(p.seed)] = {"backend": "local", "exit_code": 0, "out_dir": p.out_dir, "resumed": True}
+            continue
         env = {**os.environ, **p.env}
         result = subprocess.run(exe + p.command[1:], env=env, check=False)
         record.jobs[str(p.seed)] = {"backend": "local", "exit_code": result.returncode, "out_dir": p.out_dir}

@@ -10,6 +10,7 @@ a run without it did not complete.
 from __future__ import annotations
 
 import json
+import shutil
 import traceback
 from pathlib import Path
 from typing import Literal
@@ -62,6 +63,10 @@ def train(pack: Path, out: Path, config: TrainConfig, command: list[str] | None 
                          path=str(pack))
     if (out / "manifest.json").exists():
         raise InputError("this run directory already holds a completed run", path=str(out))
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "config.json").exists():
+            raise InputError("--out is not empty and is not a run directory; choose another", path=str(out))
+        shutil.rmtree(out)  # an attempt that did not complete (no manifest): start it over
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "config.json", config.model_dump(mode="json"))
     log = ProgressLog(out / "reports" / "job_progress.jsonl", config.run_id, config.seed, echo=echo)
