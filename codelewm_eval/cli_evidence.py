@@ -103,8 +103,52 @@ def cmd_compare(args) -> int:
             fh.write(text)
     if args.out_json:
         write_json_atomic(args.out_json, payload)
+    if args.out:
+        _write_compare_bundle(Path(args.out), payload, comparisons, text, paths)
     print(json.dumps(payload, indent=2) if args.json else text, end="" if not args.json else "\n")
     return 1 if any(c.anchor_gate == "fail" for c in comparisons) else 0
+
+
+def _write_compare_bundle(out: Path, payload: dict, comparisons, text: str, inputs: list[Path]) -> None:
+    """An evidence bundle of a comparison: compare.json, compare.md, and gates.json with, per
+    candidate, a paired gate per benchmark (a gain with McNemar p < 0.05) and the anchor gate;
+    its manifest's parents are the inputs that have manifests."""
+    from .io import atomic_writer, write_json_atomic
+    from .manifest import manifest_path_for, write_manifest
+
+    gates = []
+    for c in comparisons:
+        for d in c.benchmarks:
+            significant = d.delta > 0 and d.mcnemar_p < 0.05
+            gates.append({"name": f"{c.candidate}:paired:{d.benchmark}", "metric": "mcnemar_p",
+                          "status": "pass" if significant else "fail", "seeds": [], "per_seed": {},
+                          "reasons": [] if significant else [{"type": "threshold", "subject": f"{c.candidate} "
+                                                              f"{d.benchmark}", "observed": d.mcnemar_p,
+                                                              "required": "a gain with McNemar p < 0.05"}],
+                          "observed": [{"before": d.before, "after": d.after, "n": d.n, "mcnemar_p": d.mcnemar_p}]})
+        if c.anchor_gate:
+            gates.append({"name": f"{c.candidate}:anchors", "metric": "anchors_kept", "status": c.anchor_gate,
+                          "seeds": [], "per_seed": {},
+                          "reasons": [{"type": "anchor_lost", "subject": a, "observed": "lost", "required": "kept"}
+                                      for a in c.anchors_lost], "observed": []})
+    staging = out.with_name("." + out.name + ".partial")
+    if staging.exists():
+        import shutil
+
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    write_json_atomic(staging / "compare.json", payload)
+    write_json_atomic(staging / "gates.json", {"schema_version": 1, "gates": gates})
+    with atomic_writer(staging / "compare.md") as fh:
+        fh.write(text)
+    parents = [p for p in inputs if manifest_path_for(p).exists()]
+    write_manifest(staging, "comparison", parents=parents, command=["codelewm-eval", *sys.argv[1:]],
+                   config={"baseline": str(inputs[0]), "candidates": [str(p) for p in inputs[1:]]})
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    staging.rename(out)
 
 
 def _add_evidence(sub) -> None:
@@ -155,5 +199,7 @@ def _add_compare(sub) -> None:
     cp.add_argument("--draws", type=int, default=2000)
     cp.add_argument("--out-md", help="write the Markdown tables here")
     cp.add_argument("--out-json", help="write the JSON here")
+    cp.add_argument("--out", help="write an evidence bundle here (compare.json, compare.md, gates.json with the "
+                                  "paired and anchor gates, manifest) for claims to rest on")
     cp.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     cp.set_defaults(func=cmd_compare)

@@ -68,6 +68,9 @@ class GateResult(BaseModel):
     seeds: list[int | None]
     reasons: list[Reason] = Field(default_factory=list, description="why it failed or is blocked")
     observed: list[dict] = Field(default_factory=list, description="every value judged, per seed and subject")
+    per_seed: dict[str, Literal["pass", "fail", "blocked"]] = Field(
+        default_factory=dict, description="the verdict on each required seed alone (a claim scoped to one seed "
+                                          "needs only that seed to pass)")
 
 
 class Value(BaseModel):
@@ -109,57 +112,63 @@ def judge(gate: Gate, values: list[Value], seeds_present: list[int | None]) -> G
     seeds = seeds_present if gate.seeds == "all" else list(gate.seeds)
     reasons: list[Reason] = []
     observed: list[dict] = []
-    failed = blocked = False
     compare = _COMPARE[gate.comparator]
+    per_seed: dict[str, str] = {}
     for seed in seeds:
-        if seed not in seeds_present:
-            blocked = True
-            reasons.append(Reason(type="seed_missing", subject=f"seed {seed}", observed="no scores",
-                                  required="scores for every required seed"))
-            continue
-        pool = [v for v in values if v.seed == seed and v.scorer == gate.scorer and v.metric == gate.metric
-                and v.split in gate.splits]
-        if gate.metric == "decoy_accuracy":
-            pool = [v for v in pool if gate.category is None or v.benchmark == gate.category]
-        elif gate.benchmarks is not None:
-            pool = [v for v in pool if any(_within(v.benchmark, b) for b in gate.benchmarks)]
-        wanted = ([(b, s) for b in gate.benchmarks for s in gate.splits]
-                  if gate.benchmarks is not None and gate.metric != "decoy_accuracy" else [])
-        for b, s in wanted:
-            if not any(_within(v.benchmark, b) and v.split == s for v in pool):
-                blocked = True
-                reasons.append(Reason(type="evidence_missing", subject=f"seed {seed} {gate.scorer} {b}/{s}",
-                                      required=f"a {gate.metric} value"))
-        if not pool and not wanted:
-            blocked = True
-            reasons.append(Reason(type="evidence_missing", subject=f"seed {seed} {gate.scorer}",
-                                  required=f"a {gate.metric} value"))
-        for v in pool:
-            subject = f"seed {seed} {gate.scorer} {v.benchmark}/{v.split}"
-            observed.append(v.model_dump(mode="json"))
-            if v.blocked or v.value is None:
-                blocked = True
-                reasons.append(Reason(type="not_evaluable" if not v.blocked or "saturat" not in v.blocked
-                                      else "saturated", subject=subject, observed=v.blocked or "no value"))
-                continue
-            if v.n < gate.min_n:
-                blocked = True
-                reasons.append(Reason(type="below_min_n", subject=subject, observed=v.n, required=gate.min_n))
-                continue
-            if not compare(v.value, gate.threshold):
-                failed = True
-                reasons.append(Reason(type="threshold", subject=subject, observed=round(v.value, 6),
-                                      required=f"{gate.comparator} {gate.threshold}"))
-            if gate.ci_lower_above is not None:
-                bound = None if v.ci is None else (v.ci[0] if gate.comparator in (">=", ">") else v.ci[1])
-                ok = bound is not None and (bound > gate.ci_lower_above if gate.comparator in (">=", ">")
-                                            else bound < gate.ci_lower_above)
-                if not ok:
-                    failed = True
-                    side = "lower" if gate.comparator in (">=", ">") else "upper"
-                    reasons.append(Reason(type="ci_bound", subject=subject, observed=bound,
-                                          required=f"CI {side} bound {'>' if side == 'lower' else '<'} "
-                                                   f"{gate.ci_lower_above}"))
+        before = len(reasons)
+        _judge_seed(gate, values, seeds_present, seed, reasons, observed, compare)
+        mine = reasons[before:]
+        per_seed[str(seed)] = ("fail" if any(r.type in ("threshold", "ci_bound") for r in mine)
+                               else "blocked" if mine else "pass")
+    failed = any(v == "fail" for v in per_seed.values())
+    blocked = any(v == "blocked" for v in per_seed.values())
     status = "fail" if failed else "blocked" if blocked else "pass"
     return GateResult(name=gate.name, metric=gate.metric, status=status, seeds=seeds, reasons=reasons,
-                      observed=observed)
+                      observed=observed, per_seed=per_seed)
+
+
+def _judge_seed(gate: Gate, values: list[Value], seeds_present: list[int | None], seed, reasons: list[Reason],
+                observed: list[dict], compare) -> None:
+    """Append the reasons this seed fails or is blocked (none: it passes)."""
+    if seed not in seeds_present:
+        reasons.append(Reason(type="seed_missing", subject=f"seed {seed}", observed="no scores",
+                              required="scores for every required seed"))
+        return
+    pool = [v for v in values if v.seed == seed and v.scorer == gate.scorer and v.metric == gate.metric
+            and v.split in gate.splits]
+    if gate.metric == "decoy_accuracy":
+        pool = [v for v in pool if gate.category is None or v.benchmark == gate.category]
+    elif gate.benchmarks is not None:
+        pool = [v for v in pool if any(_within(v.benchmark, b) for b in gate.benchmarks)]
+    wanted = ([(b, s) for b in gate.benchmarks for s in gate.splits]
+              if gate.benchmarks is not None and gate.metric != "decoy_accuracy" else [])
+    for b, s in wanted:
+        if not any(_within(v.benchmark, b) and v.split == s for v in pool):
+            reasons.append(Reason(type="evidence_missing", subject=f"seed {seed} {gate.scorer} {b}/{s}",
+                                  required=f"a {gate.metric} value"))
+    if not pool and not wanted:
+        reasons.append(Reason(type="evidence_missing", subject=f"seed {seed} {gate.scorer}",
+                              required=f"a {gate.metric} value"))
+    for v in pool:
+        subject = f"seed {seed} {gate.scorer} {v.benchmark}/{v.split}"
+        observed.append(v.model_dump(mode="json"))
+        if v.blocked or v.value is None:
+            reasons.append(Reason(type="not_evaluable" if not v.blocked or "saturat" not in v.blocked
+                                  else "saturated", subject=subject, observed=v.blocked or "no value"))
+            continue
+        if v.n < gate.min_n:
+            reasons.append(Reason(type="below_min_n", subject=subject, observed=v.n, required=gate.min_n))
+            continue
+        if not compare(v.value, gate.threshold):
+            reasons.append(Reason(type="threshold", subject=subject, observed=round(v.value, 6),
+                                  required=f"{gate.comparator} {gate.threshold}"))
+        if gate.ci_lower_above is not None:
+            bound = None if v.ci is None else (v.ci[0] if gate.comparator in (">=", ">") else v.ci[1])
+            ok = bound is not None and (bound > gate.ci_lower_above if gate.comparator in (">=", ">")
+                                        else bound < gate.ci_lower_above)
+            if not ok:
+                side = "lower" if gate.comparator in (">=", ">") else "upper"
+                reasons.append(Reason(type="ci_bound", subject=subject, observed=bound,
+                                      required=f"CI {side} bound {'>' if side == 'lower' else '<'} "
+                                               f"{gate.ci_lower_above}"))
+

@@ -1,0 +1,138 @@
+"""Evidence bundles as the claims see them: verified (parents included; a parent not on this
+machine is reported as absent, known by hash only), their JSON files, the gate verdicts per seed,
+the values a ledger binds, and every number they hold (for the prose check)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..io import sha256_file
+from ..manifest import Problem, failures, verify
+
+_SEGMENT = re.compile(r"^(?P<key>[^\[\]]+)?(?:\[(?P<where>[^\]]*)\])?$")
+_NUMBER_IN_TEXT = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+@dataclass
+class Bundle:
+    name: str
+    path: Path
+    present: bool
+    problems: list[Problem] = field(default_factory=list)   # failures: missing, changed, unexpected, parent
+    absent: list[Problem] = field(default_factory=list)     # parents not on this machine
+    files: dict[str, Any] = field(default_factory=dict)     # file name -> parsed JSON
+    manifest_sha256: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.present and not self.problems
+
+    def cite(self, file: str) -> str:
+        """`path/file (sha256 prefix)` for a card's citation."""
+        digest = sha256_file(self.path / file)[:12] if (self.path / file).is_file() else "absent"
+        return f"{(self.path / file).as_posix()} (sha256 {digest})"
+
+    def gate(self, name: str) -> dict | None:
+        for g in self.files.get("gates.json", {}).get("gates", []):
+            if g.get("name") == name:
+                return g
+        return None
+
+    def seeds(self) -> list[int]:
+        seeds = self.files.get("metrics.json", {}).get("seeds")
+        return [int(s) for s in seeds if s is not None] if isinstance(seeds, list) else []
+
+
+def load_bundle(name: str, path: Path) -> Bundle:
+    path = Path(path)
+    if not (path / "manifest.json").is_file():
+        return Bundle(name, path, present=False)
+    everything = verify(path)
+    bundle = Bundle(name, path, present=True, problems=failures(everything),
+                    absent=[p for p in everything if p.kind == "absent"],
+                    manifest_sha256=sha256_file(path / "manifest.json"))
+    for file in sorted(path.glob("*.json")):
+        if file.name == "manifest.json":
+            continue
+        try:
+            bundle.files[file.name] = json.loads(file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            bundle.problems.append(Problem(manifest=str(path / "manifest.json"), kind="unreadable", path=file.name,
+                                           detail=str(exc)))
+    return bundle
+
+
+class PathError(ValueError):
+    pass
+
+
+def select(data: Any, path: str) -> Any:
+    """Follow `a.b[k=v,k2=v2].c.0` into parsed JSON; a filter must match exactly one element."""
+    node = data
+    for raw in path.split("."):
+        match = _SEGMENT.match(raw)
+        if not match:
+            raise PathError(f"bad path segment {raw!r}")
+        key, where = match["key"], match["where"]
+        if key is not None:
+            if isinstance(node, list) and key.lstrip("-").isdigit():
+                try:
+                    node = node[int(key)]
+                except IndexError:
+                    raise PathError(f"index {key} out of range") from None
+            elif isinstance(node, dict) and key in node:
+                node = node[key]
+            else:
+                raise PathError(f"no {key!r} here")
+        if where is not None:
+            if not isinstance(node, list):
+                raise PathError(f"[{where}] needs a list")
+            conditions = [c.split("=", 1) for c in where.split(",") if c.strip()]
+            found = [item for item in node if isinstance(item, dict)
+                     and all(str(item.get(k.strip())) == v.strip() for k, v in conditions)]
+            if len(found) != 1:
+                raise PathError(f"[{where}] matches {len(found)} elements, not one")
+            node = found[0]
+    return node
+
+
+def format_value(value: Any, digits: int, style: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if style == "int":
+        return str(int(round(value)))
+    if style == "percent":
+        return f"{100 * value:.{digits}f}%"
+    if style == "signed":
+        return f"{value:+.{digits}f}"
+    if style == "pvalue":
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}f}"
+
+
+def numbers(obj: Any, out: set[float] | None = None) -> set[float]:
+    """Every number in a JSON value, numbers inside strings (">= 0.03") included."""
+    out = set() if out is None else out
+    if isinstance(obj, bool):
+        return out
+    if isinstance(obj, (int, float)):
+        if math.isfinite(obj):
+            out.add(float(obj))
+    elif isinstance(obj, str):
+        for m in _NUMBER_IN_TEXT.findall(obj):
+            try:
+                out.add(float(m))
+            except ValueError:
+                pass
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            numbers(v, out)
+    elif isinstance(obj, list):
+        for v in obj:
+            numbers(v, out)
+    return out
