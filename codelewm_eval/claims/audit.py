@@ -74,7 +74,8 @@ def prose_context(ledger: Ledger, bundles: dict[str, Bundle], verdicts: list[Cla
             for delta in comparison.get("benchmarks", []):
                 family = task_family(delta["benchmark"].lower(), "0")[0]
                 family = "mbpp" if family.startswith("mbpp") else family
-                paired.setdefault(family, []).append(delta["mcnemar_p"])
+                if delta.get("delta", 0) > 0:  # a multiple states a gain: only gains can back one
+                    paired.setdefault(family, []).append(delta["mcnemar_p"])
     return ProseContext(allowed=allowed, blocked=blocked, numbers=values, gates=gates, paired=paired)
 
 

@@ -71,10 +71,24 @@ class PathError(ValueError):
     pass
 
 
+def _segments(path: str) -> list[str]:
+    """Split on dots outside brackets (a filter value may hold dots: `[benchmark=a:temp0.8]`)."""
+    parts, depth, current = [], 0, ""
+    for ch in path:
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "." and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return parts + [current]
+
+
 def select(data: Any, path: str) -> Any:
     """Follow `a.b[k=v,k2=v2].c.0` into parsed JSON; a filter must match exactly one element."""
     node = data
-    for raw in path.split("."):
+    for raw in _segments(path):
         match = _SEGMENT.match(raw)
         if not match:
             raise PathError(f"bad path segment {raw!r}")

@@ -29,10 +29,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 CLAIM_WORDS = re.compile(
-    r"\b(improv(?:e|es|ed|ing|ement|ements)|outperform(?:s|ed|ing)?|beat(?:s|ing)?|"
-    r"doubl(?:e|es|ed|ing)|tripl(?:e|es|ed|ing)|quadrupl(?:e|es|ed|ing)|\d+(?:\.\d+)?\s?[x×](?![\w.])|"
-    r"\d+-fold|n-fold|significant(?:ly)?|state[- ]of[- ]the[- ]art|sota|generali[sz](?:e|es|ed|ing|ation)|"
-    r"robust(?:ly|ness)?|superior|better than|boost(?:s|ed)?)", re.I)
+    r"\b(improv(?:ements|ement|ing|ed|es|e)|outperform(?:ing|ed|s)?|beat(?:ing|s)?|"
+    r"doubl(?:ing|ed|es|e)|tripl(?:ing|ed|es|e)|quadrupl(?:ing|ed|es|e)|\d+(?:\.\d+)?\s?[x×](?![\w.])|"
+    r"\d+-fold|n-fold|significant(?:ly)?|state[- ]of[- ]the[- ]art|sota|generali[sz](?:ation|ing|ed|es|e)|"
+    r"robust(?:ness|ly)?|superior|better than)", re.I)
+DIGIT_MULTIPLE = re.compile(r"^\d", re.I)
 MULTIPLE_WORDS = re.compile(r"\b(doubl\w*|tripl\w*|quadrupl\w*|\d+(?:\.\d+)?\s?[x×](?![\w.])|\d+-fold|n-fold)",
                             re.I)
 NEGATION = re.compile(r"\b(not|no|never|without|nor|cannot|neither|n't)\b|n't\b", re.I)
@@ -69,7 +70,7 @@ class ProseContext:
     blocked: list[str]                         # normalized rendered (or template) texts of BLOCKED claims
     numbers: set[float]                        # every number in the verified evidence
     gates: dict[str, dict[str, str]]           # gate name -> per-seed status
-    paired: dict[str, list[float]]             # benchmark family -> McNemar p of before/after evidence
+    paired: dict[str, list[float]]             # benchmark family -> McNemar p of its before/after gains
 
 
 def normalize(text: str) -> str:
@@ -154,28 +155,38 @@ def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str
     def add(kind: str, detail: str) -> None:
         findings.append(Finding(file=file, line=number, kind=kind, text=excerpt, detail=detail))
 
-    # claim words (and their scope), outside allowed and quoted-blocked text
-    words = [m for m in CLAIM_WORDS.finditer(text) if not _inside(m.span(), covered) and not _negated(text, m.start())]
+    # claim words (and their scope), outside allowed and quoted-blocked text; a digit multiple
+    # ("4x") is a claim only where the line speaks of a result (a metric or a benchmark)
+    result_line = bool(METRIC_CONTEXT.search(text) or METRIC_CONTEXT.search(context)
+                       or any(rx.search(text) for rx in BENCHMARK_NAMES.values()))
+    words = [m for m in CLAIM_WORDS.finditer(text) if not _inside(m.span(), covered) and not _negated(text, m.start())
+             and (result_line or not DIGIT_MULTIPLE.match(m.group(0)))]
     general = [m for m in GENERAL_SCOPE.finditer(text) if not _inside(m.span(), allowed_spans)]
     if words and general:
         add("scope_benchmarks", f"'{words[0].group(0)}' stated for '{general[0].group(0)}': no ALLOWED claim is "
                                 "scoped to every benchmark")
     elif words:
         add("claim_word", f"'{words[0].group(0)}' is not inside the wording of an ALLOWED claim")
-    # multiples of small counts
-    for m in MULTIPLE_WORDS.finditer(text):
-        if _inside(m.span(), allowed_spans) or _negated(text, m.start()):
-            continue
-        named = [b for b, rx in BENCHMARK_NAMES.items() if rx.search(text)]
-        for bench in named or ["(no benchmark named)"]:
-            ps = ctx.paired.get(bench, [])
-            if not ps:
-                add("small_count_multiple", f"'{m.group(0)}' for {bench}: no before/after evidence with a paired "
-                                            "test")
-            elif min(ps) >= 0.05:
-                add("small_count_multiple", f"'{m.group(0)}' for {bench}: the paired test is not significant "
-                                            f"(McNemar p {min(ps):.3g})")
-        break
+    # multiples of small counts, sentence by sentence: the benchmarks each sentence names
+    offset = 0
+    for sentence in re.split(r"(?<=[.;!?])\s+", text):
+        start, offset = text.find(sentence, offset), offset + len(sentence)
+        named = [b for b, rx in BENCHMARK_NAMES.items() if rx.search(sentence)]
+        for m in MULTIPLE_WORDS.finditer(sentence):
+            span = (start + m.start(), start + m.end())
+            if _inside(span, allowed_spans) or _negated(sentence, m.start()):
+                continue
+            if DIGIT_MULTIPLE.match(m.group(0)) and not result_line:
+                continue
+            for bench in named or ["(no benchmark named)"]:
+                ps = ctx.paired.get(bench, [])
+                if not ps:
+                    add("small_count_multiple", f"'{m.group(0)}' for {bench}: no before/after evidence with a "
+                                                "paired test")
+                elif min(ps) >= 0.05:
+                    add("small_count_multiple", f"'{m.group(0)}' for {bench}: the paired test is not significant "
+                                                f"(McNemar p {min(ps):.3g})")
+            break
     # seed scope
     for m in SEED_SCOPE.finditer(text):
         if _inside(m.span(), allowed_spans):

@@ -69,12 +69,16 @@ def _dataset_rows(bundle: Bundle) -> list[dict]:
     return sorted(rows, key=lambda x: (x["split"] != "val", x["benchmark"]))
 
 
+def _shown(value) -> str:
+    return _fmt(value) if isinstance(value, float) else str(value)
+
+
 def _gate_rows(bundle: Bundle, seeds: list) -> list[dict]:
     rows = []
     for g in bundle.files.get("gates.json", {}).get("gates", []):
         per_seed = g.get("per_seed") or {}
         statuses = {s: per_seed.get(str(s), "not judged") for s in seeds} if seeds else {"-": g["status"]}
-        reasons = "; ".join(f"{r['type']}: {r['subject']} (observed {r.get('observed')}, required "
+        reasons = "; ".join(f"{r['type']}: {r['subject']} (observed {_shown(r.get('observed'))}, required "
                             f"{r.get('required')})" for r in g.get("reasons", [])[:2])
         rows.append({"name": g["name"], "metric": g["metric"], "status": g["status"], "per_seed": statuses,
                      "reasons": reasons})
@@ -90,6 +94,7 @@ def _front_matter(card: CardSpec, bundle: Bundle, seed, tables: dict) -> str:
         return data.to_yaml()
     results = [EvalResult(task_type="text-classification", dataset_type=card.datasets[0] if card.datasets
                           else card.name, dataset_name=f"{m['benchmark']} (test split)", dataset_split="test",
+                          dataset_config=m["benchmark"],
                           metric_type="roc_auc", metric_name=f"p_pass ROC-AUC, {m['benchmark']}",
                           metric_value=round(m["auc"], 3))
                for m in tables["metrics"] if m["auc"] is not None]

@@ -149,8 +149,12 @@ def _gate_reasons(claim: Claim, bundles: list[Bundle]) -> list[BlockReason]:
                 reasons.append(BlockReason(type="seed_missing", subject=f"gate {gate_name} seed {seed}",
                                            detail=f"the gate judged seeds {sorted(per_seed) or gate.get('seeds')}"))
             statuses[seed] = status
-        why = "; ".join(f"{r.get('type')}: {r.get('subject')} (observed {r.get('observed')}, required "
-                        f"{r.get('required')})" for r in gate.get("reasons", [])[:2])
+        def why(seed, gate=gate) -> str:
+            mine = [r for r in gate.get("reasons", []) if seed == "-" or str(r.get("subject", "")).startswith(
+                f"seed {seed} ")] or gate.get("reasons", [])
+            return "; ".join(f"{r.get('type')}: {r.get('subject')} (observed {r.get('observed')}, required "
+                             f"{r.get('required')})" for r in mine[:2])
+
         judged = {s: v for s, v in statuses.items() if v is not None}
         if claim.kind == "negative":
             if judged and all(v == "pass" for v in judged.values()):
@@ -159,9 +163,11 @@ def _gate_reasons(claim: Claim, bundles: list[Bundle]) -> list[BlockReason]:
             continue
         for seed, status in judged.items():
             if status == "fail":
-                reasons.append(BlockReason(type="gate_failed", subject=f"gate {gate_name} seed {seed}", detail=why))
+                reasons.append(BlockReason(type="gate_failed", subject=f"gate {gate_name} seed {seed}",
+                                           detail=why(seed)))
             elif status == "blocked":
-                reasons.append(BlockReason(type="gate_blocked", subject=f"gate {gate_name} seed {seed}", detail=why))
+                reasons.append(BlockReason(type="gate_blocked", subject=f"gate {gate_name} seed {seed}",
+                                           detail=why(seed)))
     return reasons
 
 

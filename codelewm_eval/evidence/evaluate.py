@@ -126,6 +126,10 @@ class _Pack:
         self.task = np.array([f"{r.benchmark}/{r.task_id}" for r in rows])
         self.passed = np.array([r.passed for r in rows], dtype=bool)
         self.row_ids = [r.row_id for r in rows]
+        from .scorers import no_action
+
+        # the candidates' original order, for score files that carry only p_pass (a training run's)
+        self.no_action = no_action(rows)
         # candidates that compete in reranking: model samples, not canonical solutions or mutants
         in_pool = np.array([r.origin.format not in ("canonical", "decoy") for r in rows])
         sources = [_source_name(r.origin.source_file) if r.origin.source_file else (r.origin.model or "unknown")
@@ -141,6 +145,7 @@ def _measure(data: _Pack, ss: ScoreSet, draws: int, n_bins: int):
     """Every metric record, rerank and decoy result, and gate-able value of one score set."""
     records, values, reranks, decoys = [], [], [], []
     baseline, lexical = ss.values.get("no_action"), ss.values.get("lexical")
+    baseline = data.no_action if baseline is None else baseline
     for name in ss.names:
         s_all = ss.values[name]
         for split in HELD_OUT:
