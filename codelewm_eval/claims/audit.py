@@ -41,7 +41,7 @@ class AuditReport(BaseModel):
 
 
 def load_bundles(ledger: Ledger, root: Path) -> dict[str, Bundle]:
-    return {name: load_bundle(name, root / path) for name, path in ledger.evidence.items()}
+    return {name: load_bundle(name, root / path, path) for name, path in ledger.evidence.items()}
 
 
 def blocked_text(claim, verdict: ClaimVerdict) -> str:
@@ -104,13 +104,48 @@ def audit(root: Path, ledger_path: Path | None = None, extra: list[Path] = ()) -
                                      absent_parents=[f"{p.path}: {p.detail}" for p in b.absent]))
         if b.present and b.problems:
             p = b.problems[0]
-            findings.append(Finding(file=(b.path / "manifest.json").as_posix(), line=1, kind="evidence_changed",
+            findings.append(Finding(file=f"{b.rel}/manifest.json", line=1, kind="evidence_changed",
                                     text=f"evidence {b.name}",
                                     detail=f"does not verify: {p.kind} {p.path}: {p.detail}"))
     ctx = prose_context(ledger, bundles, verdicts)
     paths = prose_paths(ledger, root, list(extra))
     prose_findings, read, skipped = audit_prose(paths, ctx, root)
+    findings += rendered_edits(root, ledger, bundles, verdicts, paths)
     findings += prose_findings
     return AuditReport(ok=not findings, ledger=str(ledger_file), bundles=statuses, claims=verdicts,
                        findings=findings, prose_files=[str(p) for p in paths], lines_read=read,
                        lines_marked_not_a_claim=skipped)
+
+
+def rendered_edits(root: Path, ledger: Ledger, bundles: dict[str, Bundle], verdicts: list[ClaimVerdict],
+                   paths: list[Path]) -> list[Finding]:
+    """A rendered card or results document must equal what the evidence renders to today: every
+    line that differs (a hand edit, or evidence and ledger that moved on) is named."""
+    import difflib
+
+    from .render import renderings
+
+    expected = renderings(root, ledger, bundles, {v.id: v for v in verdicts}, strict=False)
+    findings = []
+    for path in paths:
+        try:
+            rel = path.resolve().relative_to(root.resolve())
+        except ValueError:
+            continue
+        if rel not in expected:
+            continue
+        actual = path.read_text(encoding="utf-8").splitlines()
+        wanted = expected[rel].splitlines()
+        for tag, a0, a1, b0, b1 in difflib.SequenceMatcher(None, actual, wanted, autojunk=False).get_opcodes():
+            if tag == "equal":
+                continue
+            line = min(a0, len(actual) - 1) if actual else 0
+            for i in range(a0, max(a1, a0 + 1)):
+                if i >= len(actual) and actual:
+                    i = len(actual) - 1
+                want = wanted[b0 + (i - a0)] if b0 + (i - a0) < b1 else "(nothing)"
+                findings.append(Finding(file=rel.as_posix(), line=i + 1, kind="rendered_edited",
+                                        text=(actual[i] if actual else "")[:160],
+                                        detail=f"differs from the rendering of the evidence, which reads: {want[:160]}"))
+            del line
+    return findings

@@ -23,6 +23,7 @@ class Bundle:
     name: str
     path: Path
     present: bool
+    rel: str = ""                                            # the path as the ledger writes it
     problems: list[Problem] = field(default_factory=list)   # failures: missing, changed, unexpected, parent
     absent: list[Problem] = field(default_factory=list)     # parents not on this machine
     files: dict[str, Any] = field(default_factory=dict)     # file name -> parsed JSON
@@ -35,7 +36,7 @@ class Bundle:
     def cite(self, file: str) -> str:
         """`path/file (sha256 prefix)` for a card's citation."""
         digest = sha256_file(self.path / file)[:12] if (self.path / file).is_file() else "absent"
-        return f"{(self.path / file).as_posix()} (sha256 {digest})"
+        return f"{self.rel or self.path.as_posix()}/{file} (sha256 {digest})"
 
     def gate(self, name: str) -> dict | None:
         for g in self.files.get("gates.json", {}).get("gates", []):
@@ -48,12 +49,12 @@ class Bundle:
         return [int(s) for s in seeds if s is not None] if isinstance(seeds, list) else []
 
 
-def load_bundle(name: str, path: Path) -> Bundle:
+def load_bundle(name: str, path: Path, rel: str = "") -> Bundle:
     path = Path(path)
     if not (path / "manifest.json").is_file():
-        return Bundle(name, path, present=False)
+        return Bundle(name, path, present=False, rel=rel)
     everything = verify(path)
-    bundle = Bundle(name, path, present=True, problems=failures(everything),
+    bundle = Bundle(name, path, present=True, rel=rel, problems=failures(everything),
                     absent=[p for p in everything if p.kind == "absent"],
                     manifest_sha256=sha256_file(path / "manifest.json"))
     for file in sorted(path.glob("*.json")):
@@ -129,8 +130,12 @@ def format_value(value: Any, digits: int, style: str) -> str:
     return f"{value:.{digits}f}"
 
 
+BULK_KEYS = ("reliability", "edges")  # per-bin tables: too many numbers to back a statement by chance
+
+
 def numbers(obj: Any, out: set[float] | None = None) -> set[float]:
-    """Every number in a JSON value, numbers inside strings (">= 0.03") included."""
+    """Every number in a JSON value, numbers inside strings (">= 0.03") included, per-bin tables
+    left out."""
     out = set() if out is None else out
     if isinstance(obj, bool):
         return out
@@ -144,8 +149,9 @@ def numbers(obj: Any, out: set[float] | None = None) -> set[float]:
             except ValueError:
                 pass
     elif isinstance(obj, dict):
-        for v in obj.values():
-            numbers(v, out)
+        for k, v in obj.items():
+            if k not in BULK_KEYS:
+                numbers(v, out)
     elif isinstance(obj, list):
         for v in obj:
             numbers(v, out)

@@ -104,14 +104,14 @@ def prose_lines(path: Path):
             else:
                 continue
         if IGNORE_MARK in line:
-            yield number, None
+            yield number, None, line
             continue
         line = re.sub(r"<!--.*?-->", " ", line)
         if "<!--" in line:
             line, comment = line.split("<!--", 1)[0], True
-        line = re.sub(r"`[^`]*`", " ", line)  # inline code is not prose
-        if line.strip():
-            yield number, line
+        prose = re.sub(r"`[^`]*`", " ", line)  # inline code is not prose (but may name a gate)
+        if prose.strip():
+            yield number, prose, line
 
 
 def _spans(text: str, needles: list[str]) -> list[tuple[int, int]]:
@@ -143,9 +143,12 @@ def _matches_evidence(value: float, decimals: int, numbers: set[float], percent:
     return any(abs(c - value) <= tolerance for v in numbers for c in ((100 * v,) if percent else (v, 100 * v)))
 
 
-def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str = "") -> list[Finding]:
-    """`context`: text that frames this line (a table's header row) for the metric check."""
+def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str = "",
+               with_code: str | None = None) -> list[Finding]:
+    """`context`: text that frames this line (a table's header row) for the metric check;
+    `with_code`: the line with its inline code, where gate names are looked for."""
     text = normalize(raw)
+    named_text = with_code if with_code is not None else raw
     allowed_spans = _spans(text, [t for t, _ in ctx.allowed])
     blocked_spans = _spans(text, ctx.blocked) if re.search(r"\bBLOCKED\b|not claimed", text, re.I) else []
     covered = allowed_spans + blocked_spans
@@ -193,7 +196,7 @@ def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str
             continue
         if not (PASS_WORDS.search(text) or CLAIM_WORDS.search(text)):
             continue
-        named = [g for g in ctx.gates if re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", text)]
+        named = [g for g in ctx.gates if re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", named_text)]
         short = [g for g in named if len(ctx.gates[g]) < 2 or any(v != "pass" for v in ctx.gates[g].values())]
         if short:
             g = short[0]
@@ -237,7 +240,7 @@ def audit_prose(paths: list[Path], ctx: ProseContext, root: Path) -> tuple[list[
         except ValueError:
             shown = str(path)
         header, previous = "", 0
-        for number, line in prose_lines(path):
+        for number, line, with_code in prose_lines(path):
             if line is None:
                 skipped += 1
                 continue
@@ -248,5 +251,5 @@ def audit_prose(paths: list[Path], ctx: ProseContext, root: Path) -> tuple[list[
             elif not in_table:
                 header = ""
             previous = number if in_table else 0
-            findings.extend(check_line(shown, number, line, ctx, header))
+            findings.extend(check_line(shown, number, line, ctx, header, with_code))
     return findings, read, skipped

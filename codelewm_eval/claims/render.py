@@ -126,46 +126,66 @@ def _claims_for(card: CardSpec, ledger: Ledger, verdicts: dict[str, ClaimVerdict
     return {"allowed": allowed, "negative": negative, "blocked": blocked, "not_recorded": not_recorded}
 
 
-def render_cards(root: Path, ledger_path: Path | None = None) -> list[Path]:
-    root = Path(root)
-    ledger = load_ledger(Path(ledger_path) if ledger_path else root / DEFAULT_LEDGER)
-    bundles = load_bundles(ledger, root)
-    verdicts = {v.id: v for v in classify_all(ledger, bundles)}
+def _output_path(card: CardSpec, seed) -> Path:
+    if card.kind == "results":
+        return Path("docs") / "benchmark" / f"{card.name}.md"
+    if card.kind == "dataset":
+        return Path("cards") / "rendered" / f"{card.name}.md"
+    return Path("cards") / "rendered" / f"{card.name}-seed-{seed}.md"
+
+
+def renderings(root: Path, ledger: Ledger, bundles: dict[str, Bundle], verdicts: dict[str, ClaimVerdict],
+               strict: bool = True) -> dict[Path, str]:
+    """Every card's text by its path relative to root. A card whose evidence does not verify is
+    an error (strict) or left out."""
     env = _environment(root)
-    written = []
+    out: dict[Path, str] = {}
     for card in ledger.cards:
         if card.evidence not in bundles:
             raise InputError(f"card {card.name!r} names evidence {card.evidence!r}, which the ledger does not define")
         bundle = bundles[card.evidence]
         if not bundle.ok:
+            if not strict:
+                continue
             why = bundle.problems[0].detail if bundle.problems else "no manifest"
             raise InputError(f"card {card.name!r}: evidence {card.evidence} does not verify ({why}); nothing rendered "
                              "from it", path=str(bundle.path))
-        created = json.loads((bundle.path / "manifest.json").read_text()).get("created_at", "")[:10] or None
+        manifest = json.loads((bundle.path / "manifest.json").read_text())
+        created = manifest.get("created_at", "")[:10] or None
         decoys = bundle.files.get("decoys.json", {}).get("results", [])
         first = (bundle.seeds() or [None])[0], next((d["scorer"] for d in decoys), None)
         decoy_pairs = [d for d in decoys if (d.get("seed"), d.get("scorer")) == first]
         seeds = card.seeds if card.kind == "model" else [None]
         for seed in seeds:
             tables = _tables(bundle, seed) if seed is not None else {}
+            path = _output_path(card, seed)
             context = {"card": card, "bundle": bundle, "seed": seed, "tables": tables,
                        "dataset": _dataset_rows(bundle), "gates": _gate_rows(bundle, card.seeds or bundle.seeds()),
                        "claims": _claims_for(card, ledger, verdicts, seed), "manifest_sha": bundle.manifest_sha256,
-                       "evidence_date": created, "absent": bundle.absent,
-                       "cite": bundle.cite, "decoy_pairs": decoy_pairs,
-                       "tables_for": lambda s, b=bundle: _tables(b, s), "front_matter": "" if card.kind == "results" else
+                       "evidence_date": created, "parents": manifest.get("parents", []),
+                       "evidence_path": bundle.rel, "cite": bundle.cite, "decoy_pairs": decoy_pairs,
+                       "marker": f"<!-- rendered by `codelewm-eval claims render` from the ledger card "
+                                 f"{card.name}{'' if seed is None else f' (seed {seed})'}: edit the ledger or the "
+                                 "templates, not this file; the audit compares it with the evidence's rendering -->",
+                       "tables_for": lambda s, b=bundle: _tables(b, s),
+                       "front_matter": "" if card.kind == "results" else
                        _front_matter(card, bundle, seed, tables or {"metrics": []})}
             template = {"model": "model_card.md.j2", "dataset": "dataset_card.md.j2",
                         "results": "results.md.j2"}[card.kind]
-            text = env.get_template(template).render(**context)
-            if card.kind == "results":
-                out = root / "docs" / "benchmark" / f"{card.name}.md"
-            elif card.kind == "dataset":
-                out = root / "cards" / "rendered" / f"{card.name}.md"
-            else:
-                out = root / "cards" / "rendered" / f"{card.name}-seed-{seed}.md"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_writer(out) as fh:
-                fh.write(text)
-            written.append(out)
+            out[path] = env.get_template(template).render(**context)
+    return out
+
+
+def render_cards(root: Path, ledger_path: Path | None = None) -> list[Path]:
+    root = Path(root)
+    ledger = load_ledger(Path(ledger_path) if ledger_path else root / DEFAULT_LEDGER)
+    bundles = load_bundles(ledger, root)
+    verdicts = {v.id: v for v in classify_all(ledger, bundles)}
+    written = []
+    for rel, text in renderings(root, ledger, bundles, verdicts).items():
+        out = root / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_writer(out) as fh:
+            fh.write(text)
+        written.append(out)
     return written

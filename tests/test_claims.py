@@ -1,0 +1,210 @@
+"""The claim auditor on the committed evidence: claims allowed, blocked and not recorded; prose
+over-claims of each kind caught with file and line; tampered evidence blocks what rests on it;
+rendered cards are current, load as Hub cards, and pass the audit by construction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from codelewm_eval.claims.audit import audit
+from codelewm_eval.claims.render import render_cards
+from codelewm_eval.cli import main
+
+from .conftest import ROOT
+
+RESULTS = Path("docs/benchmark/p-pass-v1-results.md")
+CARD_42 = Path("cards/rendered/p-pass-logreg-seed-42.md")
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the project's ledger, evidence and rendered documents (no README)."""
+    for part in ("cards/claims.yaml", "cards/context-claims.yaml", "manifests/evidence", "cards/rendered",
+                 "docs/benchmark"):
+        src, dst = ROOT / part, tmp_path / part
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
+    ledger = tmp_path / "cards" / "claims.yaml"
+    ledger.write_text(ledger.read_text().replace("- README.md\n", ""))
+    return tmp_path
+
+
+def _verdicts(report):
+    return {v.id: v for v in report.claims}
+
+
+def _edit(path: Path, old: str, new: str) -> int:
+    """Replace the first `old` in the file; return its 1-based line."""
+    lines = path.read_text().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if old in line:
+            lines[i] = line.replace(old, new, 1)
+            path.write_text("".join(lines))
+            return i + 1
+    raise AssertionError(f"{old!r} not in {path}")
+
+
+def test_the_committed_project_passes_its_audit(capsys):
+    assert main(["claims", "audit", "--root", str(ROOT)]) == 0
+    report = audit(ROOT)
+    v = _verdicts(report)
+    assert v["logreg-p-pass-auc"].status == "ALLOWED" and "0.794" in v["logreg-p-pass-auc"].text
+    assert v["logreg-rerank-humaneval-none"].status == "ALLOWED"  # a negative result that holds
+    assert v["codet-rerank-humaneval"].status == "ALLOWED"
+    assert v["logreg-calibrated"].status == "BLOCKED"
+    assert {r.type for r in v["logreg-calibrated"].reasons} == {"gate_failed"}
+    assert {r.subject for r in v["lora-p-pass-auc"].reasons} == {"gate p-pass-auc seed 42",
+                                                                 "gate p-pass-auc seed 1729"}
+    assert v["p-pass-general-coding"].status == "NOT RECORDED"
+    assert all(b.ok for b in report.bundles)
+    assert report.lines_read > 100
+
+
+def test_rendering_is_deterministic_current_and_loads_as_hub_cards(project):
+    from huggingface_hub import DatasetCard, ModelCard
+
+    written = render_cards(project)
+    for path in written:
+        rel = path.relative_to(project)
+        assert path.read_text() == (ROOT / rel).read_text(), f"{rel} is not current: run `claims render`"
+    card = ModelCard.load(project / CARD_42)
+    metrics = {r.dataset_config: r.metric_value for r in card.data.eval_results}
+    assert metrics["all"] == 0.794 and metrics["humaneval"] == 0.868
+    assert DatasetCard.load(project / "cards/rendered/codelewm-pack-v1.md").data.license == "apache-2.0"
+    text = (project / RESULTS).read_text()
+    assert "BLOCKED `logreg-calibrated`" in text and "sha256" in text
+    assert audit(project).ok  # by construction
+
+
+def test_a_claim_word_added_to_a_blocked_result_fails_on_its_line(project, capsys):
+    line = _edit(project / RESULTS, "| mbpp-multiple | p_pass |", "| mbpp-multiple (p_pass improves it) | p_pass |")
+    assert main(["claims", "audit", "--root", str(project)]) == 1
+    out = capsys.readouterr().out
+    assert f"{RESULTS.as_posix()}:{line}: claim_word: 'improves'" in out
+
+
+def test_one_changed_number_fails_on_its_line(project):
+    line = _edit(project / CARD_42, "| humaneval | 2827 | 23 | 0.868 |", "| humaneval | 2827 | 23 | 0.878 |")
+    found = [(f.file, f.line, f.kind) for f in audit(project).findings]
+    # a rendered card must equal the evidence's rendering: the edited line is named
+    assert set(found) == {(CARD_42.as_posix(), line, "rendered_edited"), (CARD_42.as_posix(), line, "number")}
+    # in hand-written prose, a number that no evidence value rounds to is named too
+    notes = project / "docs/benchmark/notes.md"
+    notes.write_text("Held-out ROC-AUC is 0.794 pooled.\n\nHeld-out ROC-AUC is 0.7941 pooled.\n")
+    assert [(f.line, f.kind) for f in audit(project).findings if f.file.endswith("notes.md")] == [(3, "number")]
+
+
+def test_both_seeds_where_one_passed_fails(project):
+    # on the LoRA evidence, decoy-same-problem passes on seed 1729 and fails on seed 42
+    (project / "notes.md").write_text("# Notes\n\nThe `decoy-same-problem` gate passed on both seeds.\n"
+                                      "The `p-pass-calibration` gate passed on both seeds.\n")
+    ledger = project / "lora.yaml"
+    ledger.write_text("evidence: {lora: manifests/evidence/lora-v1}\nprose: [notes.md]\n")
+    findings = audit(project, ledger).findings
+    assert [(f.file, f.line, f.kind) for f in findings] == [("notes.md", 3, "scope_seeds")]
+    assert "fail on seed 42" in findings[0].detail and "pass on seed 1729" in findings[0].detail
+
+
+def test_wider_scope_and_multiples_of_small_counts(project):
+    path = project / "docs/benchmark/notes.md"
+    path.write_text("p_pass reranking improves coding across benchmarks.\n"
+                    "MBPP went from 6/100 to 13/100, McNemar p 0.0156.\n"
+                    "HumanEval tripled, from 2/164 to 6/164.\n"
+                    "The rerank lift was 0.9876 on MBPP.\n")
+    ledger = project / "cards/claims.yaml"
+    ledger.write_text(ledger.read_text().replace("evidence:\n", "evidence:\n"
+                                                 "  bd6: manifests/evidence/context-bd6\n", 1))
+    found = {(f.line, f.kind) for f in audit(project).findings if f.file.endswith("notes.md")}
+    assert found == {(1, "scope_benchmarks"), (3, "claim_word"), (3, "small_count_multiple"), (4, "number")}
+
+
+def test_a_ledger_claim_worded_wider_than_its_scope_is_blocked(project):
+    ledger = project / "cards/claims.yaml"
+    text = ledger.read_text()
+    text = text.replace("Best-of-n reranking with the logistic-regression p_pass improves MBPP pass@1",
+                        "Best-of-n reranking with the logistic-regression p_pass improves coding pass@1")
+    text = text.replace("on seeds 42 and 1729 (the scorer is deterministic, so both seeds give the same value)",
+                        "on both seeds")
+    text = text.replace("seeds:\n    - 42\n    - 1729\n  requires:\n  - p-pass-auc\n  evidence:\n  - logreg",
+                        "seeds:\n    - 42\n  requires:\n  - p-pass-auc\n  evidence:\n  - logreg", 1)
+    ledger.write_text(text)
+    v = _verdicts(audit(project))
+    assert ("wording", "benchmark scope") in {(r.type, r.subject) for r in v["logreg-rerank-mbpp"].reasons}
+    assert ("wording", "seed scope") in {(r.type, r.subject) for r in v["logreg-p-pass-auc"].reasons}
+
+
+def test_tampered_evidence_blocks_every_claim_on_it(project, capsys):
+    metrics = project / "manifests/evidence/logreg-v1/metrics.json"
+    metrics.write_text(metrics.read_text().replace("0.79", "0.89", 1))
+    report = audit(project)
+    v = _verdicts(report)
+    on_logreg = [c for c in ("logreg-p-pass-auc", "logreg-decoy-mutation", "logreg-calibrated", "logreg-rerank-mbpp",
+                             "logreg-rerank-humaneval-none")]
+    assert all(v[c].status == "BLOCKED" and v[c].reasons[0].type == "evidence_changed" for c in on_logreg)
+    assert v["lora-calibrated"].status == "ALLOWED" and v["codet-rerank-humaneval"].status == "ALLOWED"
+    kinds = {(f.file, f.kind) for f in report.findings}
+    assert ("manifests/evidence/logreg-v1/manifest.json", "evidence_changed") in kinds
+    # the cards that state those claims no longer pass: their wording is no longer allowed
+    assert (RESULTS.as_posix(), "claim_word") in kinds or (RESULTS.as_posix(), "number") in kinds
+    assert main(["claims", "render", "--root", str(project)]) == 2
+    assert "does not verify" in capsys.readouterr().err
+
+
+def test_missing_evidence_seed_and_contradicted_negative(project):
+    import yaml
+
+    ledger = project / "cards/claims.yaml"
+    data = yaml.safe_load(ledger.read_text())
+    data["evidence"]["codet"] = "manifests/evidence/nowhere"
+    data["claims"] += [
+        {"id": "extra-seed", "kind": "diagnostic", "scope": {"seeds": [42, 7]}, "requires": ["p-pass-auc"],
+         "evidence": ["logreg"], "wording": "an AUC"},
+        {"id": "wrong-negative", "kind": "negative", "scope": {"seeds": [42, 1729]}, "requires": ["p-pass-auc"],
+         "evidence": ["logreg"], "wording": "p_pass does not separate passing programs"}]
+    ledger.write_text(yaml.safe_dump(data, sort_keys=False))
+    v = _verdicts(audit(project))
+    assert v["codet-rerank-humaneval"].reasons[0].type == "evidence_missing"
+    assert {r.type for r in v["extra-seed"].reasons} == {"seed_missing"}
+    assert [r.type for r in v["wrong-negative"].reasons] == ["contradicted"]
+
+
+def test_a_bad_ledger_is_exit_2_naming_the_line(project, capsys):
+    ledger = project / "cards/claims.yaml"
+    lines = ledger.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if "id: logreg-calibrated" in line)
+    ledger.write_text("".join(lines).replace("id: logreg-calibrated\n  kind: positive",
+                                             "id: logreg-calibrated\n  kind: hopeful"))
+    assert main(["claims", "audit", "--root", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert f"line {at + 1}" in err and "kind" in err
+
+
+def test_github_format_annotates_and_writes_the_step_summary(project, tmp_path, monkeypatch, capsys):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    line = _edit(project / CARD_42, "| humaneval | 2827 | 23 | 0.868 |", "| humaneval | 2827 | 23 | 0.878 |")
+    assert main(["claims", "audit", "--root", str(project), "--format", "github"]) == 1
+    out = capsys.readouterr().out
+    assert f"::error file={CARD_42.as_posix()},line={line},title=claims audit: number::" in out
+    assert "Claims audit: FAILED" in summary.read_text()
+    assert main(["claims", "audit", "--root", str(project), "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["findings"][0]["line"] == line
+
+
+def test_the_users_reports_audited_against_rebuilt_evidence(capsys):
+    context = ROOT.parent / "shared" / "context"
+    if not context.is_dir():
+        pytest.skip(f"the user's reports are not at {context}")
+    report = audit(ROOT, ROOT / "cards/context-claims.yaml", sorted(context.glob("*.txt")))
+    v = _verdicts(report)
+    assert v["bd6-mbpp-gain"].status == "ALLOWED" and "p 0.0156" in v["bd6-mbpp-gain"].text
+    assert v["bd6-humaneval-gain"].status == "BLOCKED"  # 2 -> 6 of 164: McNemar p 0.125
+    found = {(Path(f.file).name, f.line, f.kind) for f in report.findings}
+    bd6 = "000_1f99470980a5cbe5.txt"
+    assert (bd6, 17, "claim_word") in found  # "MBPP doubled."
+    assert (bd6, 17, "small_count_multiple") in found  # "HumanEval tripled.": not significant
+    assert any(k == "scope_seeds" for _, _, k in found)  # "passed both seeds", with no gate evidence
