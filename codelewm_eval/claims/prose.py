@@ -18,6 +18,7 @@ What it flags (outside the rendered text of an ALLOWED claim):
 Code blocks, inline code, HTML comments and YAML front matter are not prose. A line ending in
 `<!-- audit: not-a-claim -->` is skipped and counted (engineering numbers such as timings).
 A line that quotes a BLOCKED claim must say BLOCKED; the quoted wording is then not a claim.
+Words in double quotes are mentioned, not used ("doubled" in a sentence about the word).
 """
 
 from __future__ import annotations
@@ -151,7 +152,9 @@ def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str
     named_text = with_code if with_code is not None else raw
     allowed_spans = _spans(text, [t for t, _ in ctx.allowed])
     blocked_spans = _spans(text, ctx.blocked) if re.search(r"\bBLOCKED\b|not claimed", text, re.I) else []
-    covered = allowed_spans + blocked_spans
+    # a quoted word is mentioned, not used: "doubled" in a sentence about the word is no claim
+    quoted = [m.span() for m in re.finditer(r'"[^"]{1,80}"|“[^”]{1,80}”', text)] if not blocked_spans else []
+    covered = allowed_spans + blocked_spans + quoted
     findings: list[Finding] = []
     excerpt = text[:160]
 
@@ -177,7 +180,7 @@ def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str
         named = [b for b, rx in BENCHMARK_NAMES.items() if rx.search(sentence)]
         for m in MULTIPLE_WORDS.finditer(sentence):
             span = (start + m.start(), start + m.end())
-            if _inside(span, allowed_spans) or _negated(sentence, m.start()):
+            if _inside(span, allowed_spans + quoted) or _negated(sentence, m.start()):
                 continue
             if DIGIT_MULTIPLE.match(m.group(0)) and not result_line:
                 continue
@@ -192,7 +195,7 @@ def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str
             break
     # seed scope
     for m in SEED_SCOPE.finditer(text):
-        if _inside(m.span(), allowed_spans):
+        if _inside(m.span(), allowed_spans + quoted):
             continue
         if not (PASS_WORDS.search(text) or CLAIM_WORDS.search(text)):
             continue
