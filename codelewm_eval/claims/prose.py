@@ -221,6 +221,8 @@ def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str
         for m in PERCENT_INT.finditer(text):
             if _inside(m.span(), covered) or DECIMAL.match(text, m.start()):
                 continue
+            if re.match(r"\s*(ci\b|confidence|interval|bootstrap)", text[m.end():], re.I):
+                continue  # a confidence level ("95% CI"), not a result
             value = float(m.group(1).replace("−", "-"))
             if not _matches_evidence(value, 0, ctx.numbers, True):
                 add("number", f"{m.group(0).strip()} matches no evidence value")

