@@ -150,9 +150,14 @@ class Runner:
         return self.state["stages"][name]
 
     def cli(self, *argv: str) -> int:
+        """A verb in this process; what it prints is progress, so it goes to stderr (stdout
+        carries only the run's summary)."""
+        import contextlib
+
         from .cli import main
 
-        return main(list(argv))
+        with contextlib.redirect_stdout(sys.stderr):
+            return main(list(argv))
 
     def run(self) -> dict:
         c, out = self.config, self.out

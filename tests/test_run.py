@@ -1,0 +1,64 @@
+"""`codelewm-eval run` on its embedded offline default: every stage, a summary, an audit that
+passes; a second run redoes nothing; a run killed mid-way resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from codelewm_eval.cli import main
+
+from .conftest import ROOT
+
+
+@pytest.mark.slow
+def test_offline_default_runs_end_to_end_and_resumes(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ../shared/data from here: the offline default
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # start it, and kill it once the pack stage has begun
+    proc = subprocess.Popen([sys.executable, "-m", "codelewm_eval.cli", "run", "--out", str(out), "--no-progress"],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    seen = ""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen += line
+        if "pack build ..." in line or not line:
+            break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert "pack build ..." in seen, seen[-2000:]
+    state = json.loads((out / "run.json").read_text())
+    assert set(state["stages"]) == {"execute humaneval-canonical", "decoys humaneval-canonical"}
+    # resumed: what finished is not redone
+    assert main(["run", "--out", str(out), "--no-progress", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "execute humaneval-canonical: done earlier, outputs verify; not redone" in captured.err
+    summary = json.loads(captured.out)
+    assert summary["audit_ok"] and {g["name"]: g["status"] for g in summary["gates"]}.keys() == {
+        "p-pass-auc", "p-pass-calibration", "decoy-mutation"}
+    assert all(r["auc"] is not None and 0 <= r["auc"] <= 1 for r in summary["rows"])
+    assert {r["seed"] for r in summary["rows"]} == {42, 1729}
+    assert (out / "docs" / "benchmark" / "humaneval-offline-results.md").exists()
+    assert main(["jobs", "verify", str(out / "runs" / "humaneval-offline")]) == 0
+    # a third run redoes nothing but render and audit
+    capsys.readouterr()
+    assert main(["run", "--out", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("done earlier") == 6 and "train: done earlier" in err
+
+
+def test_a_bad_run_config_is_exit_2(tmp_path, capsys):
+    bad = tmp_path / "run.yaml"
+    bad.write_text("name: x\nsources: [{name: a, benchmark: humaneval}]\ngates: []\nseedz: [1]\n")
+    assert main(["run", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "seedz" in capsys.readouterr().err
+    assert main(["run", "--config", str(tmp_path / "nope.yaml")]) == 2
