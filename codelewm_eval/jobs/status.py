@@ -103,8 +103,11 @@ def status_of(run: Path | str, stall_after: float = 600.0) -> list[SeedStatus]:
         if launch.get("backend") == "hf":
             return [job_status(job["job_id"], job.get("namespace"), str(run_path / f"seed-{seed}"), stall_after)
                     for seed, job in sorted(launch["jobs"].items(), key=lambda kv: int(kv[0]))]
+    directories = seed_dirs(run)
+    if not directories:
+        raise InputError("no seed runs here yet (no config.json or reports/job_progress.jsonl)", path=str(run))
     out = []
-    for directory in seed_dirs(run):
+    for directory in directories:
         path = directory / PROGRESS
         events, skipped = read_events(path) if path.exists() else ([], 0)
         out.append(summarize(events, str(directory), skipped, stall_after))

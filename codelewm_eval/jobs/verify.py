@@ -24,9 +24,15 @@ class RunCheck(BaseModel):
 def verify_run(run: Path, seeds: list[int]) -> list[RunCheck]:
     """Manifests verify (files, sha256, parents); every required seed is there; each seed's
     scores cover exactly the val and test rows of the pack its manifest names."""
+    if not Path(run).is_dir():
+        raise InputError("no such run directory", path=str(run))
+    directories = seed_dirs(run)
+    if not directories:
+        raise InputError("no seed runs here (no config.json or reports/job_progress.jsonl): run `codelewm-eval jobs "
+                         "launch` or `train` first, or `jobs fetch` a Hub run", path=str(run))
     checks: list[RunCheck] = []
     found: dict[int, Path] = {}
-    for directory in seed_dirs(run):
+    for directory in directories:
         config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
         seed = config.get("seed")
         everything = verify(directory)
