@@ -15,6 +15,7 @@ from pathlib import Path
 from . import __version__
 from .cli_common import DEFAULT_DATA_DIR, data_dir as _data_dir
 from .cli_claims import _add_claims
+from .cli_surgery import _add_generate, _add_surgery
 from .cli_evidence import _add_compare, _add_evidence
 from .cli_jobs import _add_jobs, _add_secrets, _add_train
 from .errors import InputError
@@ -403,6 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_secrets(sub)
     _add_claims(sub)
     _add_run(sub)
+    _add_surgery(sub)
+    _add_generate(sub)
     _add_benchmarks(sub)
     _add_bench(sub)
     return parser

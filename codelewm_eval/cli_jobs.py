@@ -144,16 +144,25 @@ def cmd_jobs_launch(args) -> int:
         return 1
     run_dir = Path(spec.outputs.dir.format(name=spec.name))
     run_dir = run_dir if run_dir.is_absolute() else (spec_path.parent / run_dir).resolve()
-    pack_arg = payloads[0].command[payloads[0].command.index("--pack") + 1]
-    pack = resolve_pack(pack_arg)  # a Hub pack is downloaded at its pinned revision and checked here
-    report = preflight(pack, spec_path, run_dir / "preflight.json", progress=False)
-    if not report.ok:
-        print(f"launch refused: preflight is NOT OK for {pack_arg}", file=sys.stderr)
-        for c in report.checks:
-            if c.status != "pass":
-                print(f"  {c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}",
-                      file=sys.stderr)
-        return 1
+    if spec.task == "surgery":
+        pack = pack_arg = None
+        problems = _surgery_preflight(spec, payloads[0].command)
+        if problems:
+            print("launch refused: the harvest is not ready for training", file=sys.stderr)
+            for line in problems:
+                print(f"  {line}", file=sys.stderr)
+            return 1
+    else:
+        pack_arg = payloads[0].command[payloads[0].command.index("--pack") + 1]
+        pack = resolve_pack(pack_arg)  # a Hub pack is downloaded at its pinned revision and checked here
+        report = preflight(pack, spec_path, run_dir / "preflight.json", progress=False)
+        if not report.ok:
+            print(f"launch refused: preflight is NOT OK for {pack_arg}", file=sys.stderr)
+            for c in report.checks:
+                if c.status != "pass":
+                    print(f"  {c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}",
+                          file=sys.stderr)
+            return 1
     if args.dry_run:
         print(json.dumps([p.model_dump(mode="json") for p in payloads], indent=2))
         return 0
@@ -176,9 +185,43 @@ def cmd_jobs_launch(args) -> int:
           (f"; FAILED: {', '.join(failed)}" if failed else ""))
     if failed:
         return 1
-    if spec.gates and not args.no_evaluate:
+    if spec.task == "p_pass" and spec.gates and not args.no_evaluate:
         return _evaluate_run(run_dir, pack, payloads, (spec_path.parent / spec.gates).resolve())
     return 0
+
+
+def _surgery_preflight(spec, command: list[str]) -> list[str]:
+    """A surgery job's preflight: the harvest verifies, has rows, carries no secret, and the
+    hyperparameters respect the reports' lessons (unless the spec overrides them)."""
+    from .hub import is_hub_ref, materialize, parse_ref
+    from .io import default_cache_dir
+    from .manifest import failures, verify
+    from .secrets.files import scan_paths
+    from .surgery.harvest import read_rows
+    from .surgery.sft import SftConfig, check_lessons
+
+    harvest_arg = command[command.index("--harvest") + 1]
+    if is_hub_ref(harvest_arg):
+        ref = parse_ref(harvest_arg)
+        harvest = materialize(ref, default_cache_dir() / "hub-harvests" / ref.repo_id.replace("/", "--") /
+                              (ref.revision or "main"))
+    else:
+        harvest = Path(harvest_arg)
+    problems = [f"manifest: {p.kind} {p.path}: {p.detail}" for p in failures(verify(harvest))]
+    if problems:
+        return problems
+    rows = len(read_rows(harvest / "train.jsonl"))
+    if not rows:
+        problems.append("train.jsonl has no rows")
+    findings, _, _ = scan_paths([harvest / "train.jsonl", harvest / "anchors.jsonl"], set())
+    problems += [f"secret: {f.where}:{f.line}: {f.kind} (sha256 {f.digest}...)" for f in findings]
+    knobs = {k: v for k, v in spec.hyperparameters.items() if k in ("rank", "lr", "epochs")}
+    try:
+        check_lessons(SftConfig(base_model=spec.base_model or "-", seed=0, run_id="-", **knobs), rows,
+                      bool(spec.hyperparameters.get("override_lessons")))
+    except InputError as exc:
+        problems.append(f"lessons: {exc}")
+    return problems
 
 
 def _evaluate_run(run_dir: Path, pack: Path, payloads, gates: Path) -> int:

@@ -34,6 +34,14 @@ EXAMPLES = {
     "run": "codelewm-eval run --data-dir ../shared/data --out runs/real",
     "benchmarks": "codelewm-eval benchmarks",
     "bench execute": "codelewm-eval bench execute --data-dir ../shared/data -n 2000",
+    "generate": "codelewm-eval generate --model runs/surgery-pass/seed-42/merged --benchmark humaneval "
+                "--out samples/pass1-humaneval.jsonl",
+    "surgery harvest": "codelewm-eval surgery harvest --results results/base-*.jsonl --out harvests/current",
+    "surgery tiny-model": "codelewm-eval surgery tiny-model --out models/tiny",
+    "surgery train": "codelewm-eval surgery train --harvest harvests/current --base-model models/tiny --seed 42 "
+                     "--out runs/pass1/seed-42",
+    "surgery promote": "codelewm-eval surgery promote --baseline base.jsonl --candidate pass1.jsonl "
+                       "--anchors harvests/current/anchors.txt",
 }
 
 

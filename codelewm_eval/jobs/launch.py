@@ -30,6 +30,10 @@ SCHEMA_VERSION = 1
 TOKEN_LIKE = re.compile(r"(^HF_TOKEN$|TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY)", re.I)
 _FLAGS = {"base_model": "--base-model", "rank": "--rank", "alpha": "--alpha", "lr": "--lr", "epochs": "--epochs",
           "max_length": "--max-length", "batch_size": "--batch-size", "max_train_rows": "--max-train-rows"}
+_SURGERY_FLAGS = {"rank": "--rank", "alpha": "--alpha", "lr": "--lr", "epochs": "--epochs",
+                  "max_length": "--max-length", "batch_size": "--batch-size", "target_modules": "--target-modules",
+                  "checkpoint_every": "--checkpoint-every", "anchor_weight": "--anchor-weight"}
+_SURGERY_SWITCHES = {"override_lessons": "--override-lessons", "load_4bit": "--load-4bit"}
 
 
 class Payload(BaseModel):
@@ -77,9 +81,45 @@ def pack_argument(spec: JobSpec, spec_path: Path, backend: str) -> str:
     raise InputError("the spec names no pack (pack.path or pack.hub_repo)", path=str(spec_path), field="pack")
 
 
+def harvest_argument(spec: JobSpec, spec_path: Path, backend: str) -> str:
+    if not spec.harvest or not spec.base_model:
+        raise InputError("a surgery job names its harvest and base_model", path=str(spec_path), field="harvest")
+    if spec.harvest.startswith("hf://"):
+        return spec.harvest
+    if backend == "hf":
+        raise InputError("a Hub job cannot read a harvest on this machine: upload it to a dataset repo and set "
+                         "harvest: hf://datasets/OWNER/NAME@REVISION", path=str(spec_path), field="harvest")
+    return str((spec_path.parent / spec.harvest).resolve())
+
+
+def _train_command(spec: JobSpec, spec_path: Path, backend: str, seed: int, out: str, run_id: str) -> list[str]:
+    if spec.task == "surgery":
+        command = ["codelewm-eval", "surgery", "train", "--harvest", harvest_argument(spec, spec_path, backend),
+                   "--base-model", spec.base_model, "--seed", str(seed), "--out", out, "--run-id", run_id]
+        unknown = sorted(set(spec.hyperparameters) - set(_SURGERY_FLAGS) - set(_SURGERY_SWITCHES) - {"loss_weights"})
+        flags = _SURGERY_FLAGS
+    else:
+        command = ["codelewm-eval", "train", "--pack", pack_argument(spec, spec_path, backend), "--seed", str(seed),
+                   "--scorer", spec.scorer, "--out", out, "--run-id", run_id]
+        unknown = sorted(set(spec.hyperparameters) - set(_FLAGS) - {"loss_weights"})
+        flags = _FLAGS
+    if unknown:
+        raise InputError(f"unknown hyperparameter(s) {unknown}", path=str(spec_path), field="hyperparameters")
+    for key, value in spec.hyperparameters.items():
+        if key == "loss_weights":
+            for rule, weight in value.items():
+                command += ["--loss-weight", f"{rule}={weight}"]
+        elif key in _SURGERY_SWITCHES and spec.task == "surgery":
+            command += [_SURGERY_SWITCHES[key]] if value else []
+        else:
+            command += [flags[key], ",".join(value) if isinstance(value, list) else str(value)]
+    return command
+
+
 def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local") -> list[Payload]:
     base = spec_path.parent
-    pack = pack_argument(spec, spec_path, backend)
+    if spec.task == "p_pass":
+        pack_argument(spec, spec_path, backend)  # fails early when the spec's pack cannot reach the backend
     if backend == "hf":
         if not spec.outputs.hub_repo:
             raise InputError("a Hub job's outputs are lost unless uploaded: set outputs.hub_repo (a model repo)",
@@ -88,20 +128,10 @@ def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "
     else:
         out_root = spec.outputs.dir.format(name=spec.name)
         out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
-    unknown = sorted(set(spec.hyperparameters) - set(_FLAGS) - {"loss_weights"})
-    if unknown:
-        raise InputError(f"unknown hyperparameter(s) {unknown}", path=str(spec_path), field="hyperparameters")
     payloads = []
     for seed in spec.seeds:
         out = f"{out_root}/seed-{seed}"
-        command = ["codelewm-eval", "train", "--pack", pack, "--seed", str(seed), "--scorer", spec.scorer,
-                   "--out", out, "--run-id", run_id]
-        for key, value in spec.hyperparameters.items():
-            if key == "loss_weights":
-                for rule, weight in value.items():
-                    command += ["--loss-weight", f"{rule}={weight}"]
-            else:
-                command += [_FLAGS[key], str(value)]
+        command = _train_command(spec, spec_path, backend, seed, out, run_id)
         if backend == "hf":
             command += ["--push-to", spec.outputs.hub_repo]
         deps = spec.dependencies or ["codelewm-eval[train]"]

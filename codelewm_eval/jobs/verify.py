@@ -45,6 +45,12 @@ def verify_run(run: Path, seeds: list[int]) -> list[RunCheck]:
         if problems or not (directory / "manifest.json").exists():
             continue
         manifest = load_manifest(directory / "manifest.json")
+        if manifest.kind == "surgery-run":  # a generator: its merged model is what must be there
+            merged = directory / "merged"
+            ok = (merged / "config.json").exists() and any(merged.glob("*.safetensors"))
+            checks.append(RunCheck(name=f"merged:{directory.name}", ok=ok,
+                                   detail="merged model (safetensors) present" if ok else "no merged model"))
+            continue
         pack = next(((directory / p.manifest).resolve().parent for p in manifest.parents), None)
         if pack is None or not (pack / "rows.jsonl").exists():
             checks.append(RunCheck(name=f"scores:{directory.name}", ok=False, detail="no pack parent"))

@@ -38,7 +38,12 @@ class JobSpec(BaseModel):
     schema_version: int = 1
     name: str
     seeds: list[int]
+    task: Literal["p_pass", "surgery"] = Field("p_pass", description="p_pass: train a scorer on a pack; surgery: "
+                                                                    "LoRA SFT of a generator on a harvest")
     scorer: Literal["logreg", "lora"] = "logreg"
+    harvest: str | None = Field(None, description="surgery: a harvest directory (relative to the spec) or "
+                                                  "hf://datasets/OWNER/NAME@REVISION")
+    base_model: str | None = Field(None, description="surgery: the causal LM to tune (a directory or a Hub id)")
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="lora: rank, alpha, lr, epochs, ...")
     pack: PackRef = Field(default_factory=PackRef)
     gates: str | None = Field(None, description="gate spec YAML for the evidence of this run")

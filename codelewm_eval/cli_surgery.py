@@ -1,0 +1,177 @@
+"""CLI verbs of the surgery loop: surgery harvest / tiny-model / train / promote, and generate."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .cli_common import data_dir as _data_dir
+from .errors import InputError
+
+
+def cmd_harvest(args) -> int:
+    from .surgery.harvest import harvest, summary_text
+
+    summary = harvest([Path(p) for p in args.results], Path(args.out), _data_dir(args.data_dir),
+                      anchors=args.anchors, seed=args.seed, previous=[Path(p) for p in args.previous or []],
+                      command=["codelewm-eval", *sys.argv[1:]])
+    print(json.dumps(summary, indent=2) if args.json else summary_text(summary) + f" -> {args.out}")
+    return 0
+
+
+def cmd_tiny(args) -> int:
+    from .surgery.tiny import make_tiny_model
+
+    path = make_tiny_model(Path(args.out), _data_dir(args.data_dir), seed=args.seed)
+    print(f"tiny random causal LM and tokenizer -> {path}")
+    return 0
+
+
+def _weights(items: list[str] | None) -> dict[str, float]:
+    out = {}
+    for item in items or []:
+        rule, _, value = item.rpartition("=")
+        try:
+            out[rule] = float(value)
+        except ValueError:
+            raise InputError(f"--loss-weight must look like RULE=WEIGHT, got {item!r}") from None
+    return out
+
+
+def cmd_surgery_train(args) -> int:
+    from .hub import is_hub_ref, materialize, parse_ref, upload_run
+    from .surgery.sft import SftConfig, train_sft
+
+    out = Path(args.out)
+    harvest = materialize(parse_ref(args.harvest), out.parent / "harvest") if is_hub_ref(args.harvest) \
+        else Path(args.harvest)
+    cfg = SftConfig(base_model=args.base_model, seed=args.seed, run_id=args.run_id or out.name, rank=args.rank,
+                    alpha=args.alpha, lr=args.lr, epochs=args.epochs, max_length=args.max_length,
+                    batch_size=args.batch_size, target_modules=args.target_modules.split(","),
+                    checkpoint_every=args.checkpoint_every, loss_weights=_weights(args.loss_weight),
+                    anchor_weight=args.anchor_weight, load_4bit=args.load_4bit)
+    report = train_sft(harvest, out, cfg, allow=args.override_lessons, command=["codelewm-eval", *sys.argv[1:]],
+                       echo=not args.quiet)
+    print(json.dumps(report, indent=2) if args.json else
+          f"surgery seed {args.seed}: {report['steps']} steps, final loss {report['final_loss']:.4f}, "
+          f"{report['tokens_per_s']} tokens/s on {report['device']}; merged model -> {out / 'merged'}")
+    if args.push_to:
+        print(f"uploaded ({upload_run(out, args.push_to, f'seed-{args.seed}', f'{cfg.run_id}: seed {args.seed}')})")
+    return 0
+
+
+def cmd_promote(args) -> int:
+    from .evidence.compare import read_anchors, read_outcomes
+    from .surgery.promote import judge_passes, text
+
+    anchors = read_anchors(Path(args.anchors))
+    passes = [(Path(p).stem, read_outcomes(Path(p))) for p in args.candidate]
+    result = judge_passes((Path(args.baseline).stem, read_outcomes(Path(args.baseline))), passes, anchors,
+                          [t.strip() for t in args.targets.split(",") if t.strip()], alpha=args.alpha)
+    print(result.model_dump_json(indent=2) if args.json else text(result), end="" if not args.json else "\n")
+    return 0 if result.passes[-1].promotable else 1
+
+
+def cmd_generate(args) -> int:
+    from .benchmarks import load_benchmark
+    from .surgery.generate import generate
+
+    bench = load_benchmark(args.benchmark, _data_dir(args.data_dir))
+    summary = generate(Path(args.model), bench, Path(args.out), n=args.n, temperature=args.temperature,
+                       top_p=args.top_p, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+                       limit=args.limit, seed=args.seed, progress=not args.no_progress)
+    print(json.dumps(summary) if args.json else
+          f"{summary['samples']} sample(s) for {summary['tasks']} {summary['benchmark']} task(s) -> {summary['out']}"
+          + (f" ({summary['resumed_tasks']} resumed)" if summary["resumed_tasks"] else ""))
+    return 0
+
+
+def _add_surgery(sub) -> None:
+    su = sub.add_parser("surgery", help="the surgery loop: harvest failures, LoRA-tune a generator, gate promotion")
+    su_sub = su.add_subparsers(dest="surgery_verb", required=True)
+    hv = su_sub.add_parser("harvest", help="failing tasks joined with reference solutions, plus an anchor set",
+                           description="From execution results (first sample per task): every failing task with the "
+                                       "benchmark's reference solution as target (tasks without one, rows whose "
+                                       "licence forbids training, and rows of earlier harvests are left out and "
+                                       "counted), and an anchor set of passing tasks written apart (anchors.jsonl, "
+                                       "anchors.txt for the promotion gate). Writes a manifest whose parents are the "
+                                       "results.")
+    hv.add_argument("--results", nargs="+", required=True)
+    hv.add_argument("--out", required=True)
+    hv.add_argument("--anchors", type=int, default=20, help="how many passing tasks to hold as anchors")
+    hv.add_argument("--previous", nargs="*", help="earlier harvests: their rows are not harvested again")
+    hv.add_argument("--seed", type=int, default=42)
+    hv.add_argument("--data-dir")
+    hv.add_argument("--json", action="store_true")
+    hv.set_defaults(func=cmd_harvest)
+    ty = su_sub.add_parser("tiny-model", help="a tiny random causal LM and tokenizer, for CPU runs of the loop",
+                           description="A Llama-shaped causal LM with random weights (built from a config, nothing "
+                                       "downloaded) and a byte-level BPE tokenizer trained on the benchmark prompts. "
+                                       "Scores near zero; it exercises the machinery.")
+    ty.add_argument("--out", required=True)
+    ty.add_argument("--data-dir")
+    ty.add_argument("--seed", type=int, default=0)
+    ty.set_defaults(func=cmd_tiny)
+    tr = su_sub.add_parser("train", help="LoRA SFT of a causal LM on a harvest, one seed (what every job runs)",
+                           description="peft LoRA on the completion tokens of the harvest's rows, per-row loss weights, "
+                                       "an adapter checkpoint every K steps, progress events, then merge_and_unload "
+                                       "into RUN/merged. The reports' lessons are refused (exit 2) unless "
+                                       "--override-lessons: more than 2 epochs; rank > 8 or lr > 1e-4 on <= 300 rows.")
+    tr.add_argument("--harvest", required=True, help="a harvest directory, or hf://datasets/OWNER/NAME@REVISION")
+    tr.add_argument("--base-model", required=True, help="a model directory or a Hub id")
+    tr.add_argument("--seed", type=int, required=True)
+    tr.add_argument("--out", required=True)
+    tr.add_argument("--run-id")
+    tr.add_argument("--rank", type=int, default=8)
+    tr.add_argument("--alpha", type=int, default=16)
+    tr.add_argument("--lr", type=float, default=1e-4)
+    tr.add_argument("--epochs", type=int, default=1)
+    tr.add_argument("--max-length", type=int, default=512)
+    tr.add_argument("--batch-size", type=int, default=1)
+    tr.add_argument("--target-modules", default="q_proj,v_proj")
+    tr.add_argument("--checkpoint-every", type=int, default=100, metavar="K")
+    tr.add_argument("--loss-weight", action="append", metavar="RULE=WEIGHT",
+                    help="task:MBPP/53=2, long=0.5 (targets over 100 tokens), anchor=2")
+    tr.add_argument("--anchor-weight", type=float, default=0.0,
+                    help="train on the anchor rows too, with this weight (default 0: held out)")
+    tr.add_argument("--load-4bit", action="store_true", help="QLoRA: needs bitsandbytes and a GPU")
+    tr.add_argument("--override-lessons", action="store_true")
+    tr.add_argument("--push-to", metavar="REPO")
+    tr.add_argument("--quiet", action="store_true")
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(func=cmd_surgery_train)
+    pr = su_sub.add_parser("promote", help="promotion gate: no anchor lost, significant gains on the targets",
+                           description="Judge each candidate pass against the frozen baseline on the same tasks: "
+                                       "promotable only if no anchor is lost and every target benchmark gains with "
+                                       "an exact McNemar p below --alpha. Several passes give the anchor ladder and "
+                                       "a warning when a pass loses anchors an earlier pass kept. Exit 0 when the "
+                                       "last pass is promotable, 1 otherwise.")
+    pr.add_argument("--baseline", required=True, help="per-task outcomes of the frozen baseline")
+    pr.add_argument("--candidate", action="append", required=True, help="repeatable, in pass order")
+    pr.add_argument("--anchors", required=True, help="anchors.txt of the harvest")
+    pr.add_argument("--targets", default="humaneval,mbpp", help="benchmarks that must improve")
+    pr.add_argument("--alpha", type=float, default=0.05)
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_promote)
+
+
+def _add_generate(sub) -> None:
+    ge = sub.add_parser("generate", help="sample completions for a benchmark from a model directory",
+                        description="Greedy or sampled completions for every task of a benchmark, batched and "
+                                    "resumable (OUT.partial), into an EvalPlus-format samples file (task_id, "
+                                    "solution, sample_index) that `execute` takes.")
+    ge.add_argument("--model", required=True, help="a model directory (e.g. RUN/merged)")
+    ge.add_argument("--benchmark", required=True)
+    ge.add_argument("--out", required=True)
+    ge.add_argument("--n", type=int, default=1, help="samples per task")
+    ge.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
+    ge.add_argument("--top-p", type=float, default=0.95)
+    ge.add_argument("--max-new-tokens", type=int, default=256)
+    ge.add_argument("--batch-size", type=int, default=8)
+    ge.add_argument("--limit", type=int, help="only the first N tasks")
+    ge.add_argument("--seed", type=int, default=0)
+    ge.add_argument("--data-dir")
+    ge.add_argument("--no-progress", action="store_true")
+    ge.add_argument("--json", action="store_true")
+    ge.set_defaults(func=cmd_generate)

@@ -1,0 +1,125 @@
+"""The surgery loop on CPU with a tiny random causal LM: generate on HumanEval and MBPP+, execute,
+harvest failures joined with references, LoRA-tune two seeds through the job launcher (progress
+events, checkpoints, merged models), re-generate, re-bench and gate promotion. The numbers are
+near zero by design; the machinery is what is tested. The gate itself is tested on outcomes
+shaped like the user's anchor ladder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codelewm_eval.cli import main
+from codelewm_eval.surgery.promote import judge_passes
+
+from .conftest import require_data
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from codelewm_eval.surgery.tiny import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("tiny"), require_data(), hidden=32, layers=1, heads=2,
+                           vocab_size=1024)
+
+
+def _bench(tmp, model, name, tag, data):
+    samples, results = tmp / f"{tag}_{name}.jsonl", tmp / f"r_{tag}_{name}.jsonl"
+    assert main(["generate", "--model", str(model), "--benchmark", name, "--out", str(samples), "--limit", "6",
+                 "--max-new-tokens", "24", "--no-progress", "--data-dir", str(data)]) == 0
+    assert main(["execute", "--benchmark", name, "--samples", str(samples), "--out", str(results), "--no-progress",
+                 "--data-dir", str(data), "--workers", "2"]) == 0
+    return results
+
+
+@pytest.mark.slow
+def test_the_loop_runs_end_to_end_on_cpu(tmp_path, tiny, capsys):
+    data = require_data()
+    base = [_bench(tmp_path, tiny, b, "base", data) for b in ("humaneval", "mbpp-plus")]
+    harvest = tmp_path / "harvest"
+    assert main(["surgery", "harvest", "--results", *map(str, base), "--out", str(harvest), "--data-dir", str(data),
+                 "--json"]) == 0
+    summary = json.loads((harvest / "summary.json").read_text())
+    assert summary["tasks"] == 12 and summary["train_rows"] + summary["passing"] + summary["no_reference"] == 12
+    rows = [json.loads(line) for line in (harvest / "train.jsonl").read_text().splitlines()]
+    assert rows and all(r["kind"] == "failure" and r["completion"] for r in rows)
+    # a second harvest over the same failures harvests nothing fresh
+    again = tmp_path / "harvest2"
+    assert main(["surgery", "harvest", "--results", *map(str, base), "--out", str(again), "--previous", str(harvest),
+                 "--data-dir", str(data)]) == 0
+    assert json.loads((again / "summary.json").read_text())["already_harvested"] == len(rows)
+    # two seeds through the job launcher
+    spec = tmp_path / "surgery.yaml"
+    spec.write_text(f"name: pass1\ntask: surgery\nseeds: [42, 1729]\nharvest: {harvest}\nbase_model: {tiny}\n"
+                    "hyperparameters: {rank: 4, alpha: 8, lr: 0.0001, epochs: 1, max_length: 256, "
+                    "checkpoint_every: 5, target_modules: [q_proj, v_proj], loss_weights: {long: 0.5}}\n"
+                    f"outputs: {{dir: '{tmp_path}/runs/{{name}}'}}\n")
+    assert main(["jobs", "launch", str(spec)]) == 0
+    run = tmp_path / "runs" / "pass1"
+    capsys.readouterr()
+    assert main(["jobs", "status", str(run), "--json"]) == 0
+    assert {s["seed"]: s["stage"] for s in json.loads(capsys.readouterr().out)} == {42: "complete", 1729: "complete"}
+    assert main(["jobs", "verify", str(run)]) == 0
+    events = [json.loads(line) for line in (run / "seed-42" / "reports" / "job_progress.jsonl").read_text().splitlines()]
+    assert any(e["event"] == "checkpoint" and "checkpoints/step-5" in e["path"] for e in events)
+    assert all(e["tokens_per_s"] > 0 for e in events if e["event"] == "progress")
+    assert main(["jobs", "inspect-checkpoint", str(run / "seed-42" / "adapter")]) == 0
+    # re-bench the merged model and gate it against the baseline
+    after = [_bench(tmp_path, run / "seed-42" / "merged", b, "pass1", data) for b in ("humaneval", "mbpp-plus")]
+    merged_before, merged_after = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
+    merged_before.write_text("".join(p.read_text() for p in base))
+    merged_after.write_text("".join(p.read_text() for p in after))
+    capsys.readouterr()
+    code = main(["surgery", "promote", "--baseline", str(merged_before), "--candidate", str(merged_after),
+                 "--anchors", str(harvest / "anchors.txt"), "--targets", "humaneval,mbpp", "--json"])
+    verdict = json.loads(capsys.readouterr().out)
+    assert code == 1 and not verdict["passes"][0]["promotable"]  # a random model gains nothing significant
+
+
+def test_lessons_are_refused_unless_overridden(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    harvest = tmp_path / "h"
+    harvest.mkdir()
+    spec.write_text(f"name: x\ntask: surgery\nseeds: [42]\nharvest: {harvest}\nbase_model: m\n"
+                    "hyperparameters: {epochs: 4}\n")
+    assert main(["jobs", "launch", str(spec), "--dry-run"]) == 1  # no manifest: the harvest is not ready
+    assert "harvest is not ready" in capsys.readouterr().err
+    from codelewm_eval.errors import InputError
+    from codelewm_eval.surgery.sft import SftConfig, check_lessons
+
+    with pytest.raises(InputError, match="epochs"):
+        check_lessons(SftConfig(base_model="m", seed=0, run_id="r", epochs=4), 250, allow=False)
+    with pytest.raises(InputError, match="rank 16, lr 0.0002 on 256 rows"):
+        check_lessons(SftConfig(base_model="m", seed=0, run_id="r", rank=16, lr=2e-4), 256, allow=False)
+    check_lessons(SftConfig(base_model="m", seed=0, run_id="r", rank=16, lr=2e-4), 256, allow=True)
+    check_lessons(SftConfig(base_model="m", seed=0, run_id="r", rank=8, lr=1e-4, epochs=2), 256, allow=False)
+
+
+ANCHORS = {"MBPP/17", "MBPP/53", "HumanEval/23", "HumanEval/85"}
+
+
+def _outcomes(passing: set[str], extra_mbpp: int = 0) -> dict:
+    out = {}
+    for i in range(11, 111):
+        out[("mbpp", str(i))] = f"MBPP/{i}" in passing or 60 <= i < 60 + extra_mbpp
+    for i in range(164):
+        out[("humaneval", f"HumanEval/{i}")] = f"HumanEval/{i}" in passing
+    return out
+
+
+def test_the_promotion_gate_rejects_a_lost_anchor_and_accepts_a_clean_gain():
+    baseline = ("baseline", _outcomes(ANCHORS))
+    clean = ("clean", _outcomes(ANCHORS, extra_mbpp=8))                  # +8 on MBPP, no anchor lost
+    lossy = ("lossy", _outcomes(ANCHORS - {"MBPP/53"}, extra_mbpp=8))    # the same gain, one anchor lost
+    overtrained = ("overtrained", _outcomes(ANCHORS - {"HumanEval/23"}, extra_mbpp=8))
+    result = judge_passes(baseline, [clean, lossy, overtrained], ANCHORS, ["mbpp"])
+    verdict = {v.name: v for v in result.passes}
+    assert verdict["clean"].promotable and verdict["clean"].reasons == []
+    assert not verdict["lossy"].promotable and "mbpp/53" in verdict["lossy"].reasons[0]
+    assert verdict["overtrained"].regressed_from_earlier == ["HumanEval/23"]
+    assert any("overtraining signature" in w and "HumanEval/23" in w for w in result.warnings)
+    # a gain that is not significant is not promotable either
+    small = judge_passes(baseline, [("small", _outcomes(ANCHORS, extra_mbpp=2))], ANCHORS, ["mbpp"])
+    assert not small.passes[0].promotable and "McNemar p 0.5" in small.passes[0].reasons[0]
