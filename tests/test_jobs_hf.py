@@ -144,3 +144,31 @@ def test_preflight_reads_a_hub_pack_at_its_revision(tmp_path, pack, hub, capsys)
     assert manifest["status"] == "pass" and "not present here" in manifest["observed"]
     assert main(["preflight", "--pack", "hf://datasets/alice/nope@main", "--report", str(tmp_path / "x.json")]) == 2
     assert "alice/nope" in capsys.readouterr().err
+
+
+def test_a_surgery_job_on_hf_reads_its_harvest_from_the_hub(tmp_path, hub, capsys):
+    from codelewm_eval.manifest import write_manifest
+
+    harvest = tmp_path / "harvest"
+    harvest.mkdir()
+    row = {"benchmark": "humaneval", "task_id": "HumanEval/0", "kind": "failure", "prompt": "def f():\n",
+           "completion": "    return 1\n", "licence": "MIT", "target_sha256": "0" * 64}
+    (harvest / "train.jsonl").write_text(json.dumps(row) + "\n")
+    (harvest / "anchors.jsonl").write_text("")
+    write_manifest(harvest, "surgery-harvest")
+    revision = hub.put_folder("dataset", "alice/harvest", harvest)
+    spec = tmp_path / "surgery.yaml"
+    spec.write_text(f"name: s\ntask: surgery\nseeds: [42, 1729]\nharvest: 'hf://datasets/alice/harvest@{revision}'\n"
+                    "base_model: Qwen/Qwen2.5-Coder-0.5B\nhyperparameters: {epochs: 1, rank: 8, lr: 0.0001}\n"
+                    "secrets: [HF_TOKEN]\nflavor: a10g-small\n"
+                    f"outputs: {{dir: '{tmp_path}/runs/{{name}}', hub_repo: alice/surgery-runs}}\n")
+    assert main(["jobs", "launch", str(spec), "--backend", "hf", "--dry-run"]) == 0
+    payloads = json.loads(capsys.readouterr().out)
+    for p, seed in zip(payloads, (42, 1729)):
+        c = p["command"]
+        assert c[:3] == ["codelewm-eval", "surgery", "train"] and c[c.index("--seed") + 1] == str(seed)
+        assert c[c.index("--harvest") + 1] == f"hf://datasets/alice/harvest@{revision}"
+        assert c[c.index("--push-to") + 1] == "alice/surgery-runs"
+    assert _job_posts(hub) == []  # a dry run sends no job
+    # the harvest was fetched and checked before anything would be sent
+    assert any(r["path"].startswith("/api/datasets/alice/harvest") for r in hub.requests)
