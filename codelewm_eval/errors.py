@@ -7,7 +7,7 @@ class InputError(Exception):
     """Bad input: names the file, and where known the line and the field."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None, field: str | None = None):
-        self.path, self.line, self.field = path, line, field
+        self.path, self.line, self.field, self.message = path, line, field, message
         where = ""
         if path:
             where = str(path)

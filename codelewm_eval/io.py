@@ -234,3 +234,32 @@ def default_cache_dir() -> Path:
     base = os.environ.get("CODELEWM_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "codelewm-eval")
     return Path(base)
+
+
+def read_yaml(path: str | os.PathLike, what: str) -> tuple[Any, str]:
+    """(parsed YAML, its text); a missing file or malformed YAML is an InputError naming the
+    file and, where YAML knows it, the line."""
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        return yaml.safe_load(text), text
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", path=str(path)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"malformed YAML ({getattr(exc, 'problem', exc)})", path=str(path),
+                         line=None if mark is None else mark.line + 1) from None
+
+
+def validated(model, raw: Any, path: str | os.PathLike, line_of=None):
+    """`model` from parsed YAML/JSON; the first validation error is an InputError naming the
+    field (and its line, when `line_of(loc)` knows it)."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(err["msg"], path=str(path), line=line_of(err["loc"]) if line_of else None,
+                         field=".".join(str(x) for x in err["loc"])) from None

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import InputError
 from .evidence.gates import Gate
-from .io import write_json_atomic
+from .io import read_yaml, validated, write_json_atomic
 from .manifest import failures, verify
 
 SCHEMA_VERSION = 1
@@ -89,19 +89,8 @@ def default_config(with_data: bool) -> RunConfig:
 
 
 def load_config(path: Path) -> RunConfig:
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("run config not found", path=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"malformed YAML ({getattr(exc, 'problem', exc)})", path=str(path),
-                         line=None if mark is None else mark.line + 1) from None
-    try:
-        return RunConfig.model_validate(raw or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(err["msg"], path=str(path), field=".".join(str(x) for x in err["loc"])) from None
+    raw, _ = read_yaml(path, "run config")
+    return validated(RunConfig, raw, path)
 
 
 class Stage:
@@ -161,35 +150,10 @@ class Runner:
 
     def run(self) -> dict:
         c, out = self.config, self.out
+        self.steps = len(c.sources) + sum(1 for s in c.sources if s.decoys) + 6
+        results = self._execute_sources()
         data = ["--data-dir", str(self.data_dir)] if self.data_dir else []
         quiet = [] if self.progress else ["--no-progress"]
-        self.steps = len(c.sources) + sum(1 for s in c.sources if s.decoys) + 6
-        results: list[Path] = []
-        for source in c.sources:
-            path = out / "results" / f"{source.name}.jsonl"
-            samples = str(self.data_dir / source.samples) if source.samples and self.data_dir else source.samples
-            if source.samples and not self.data_dir:
-                raise InputError(f"source {source.name} reads a sample file: give --data-dir")
-
-            def execute(source=source, path=path, samples=samples):
-                argv = ["execute", "--benchmark", source.benchmark, "--out", str(path), *data, *quiet]
-                argv += ["--samples", samples] if samples else []
-                argv += ["--limit", str(source.limit)] if source.limit else []
-                self._check(self.cli(*argv), f"execute {source.name}")
-
-            self.stage(f"execute {source.name}", {"source": source.model_dump(), "data": str(self.data_dir)},
-                       [path], execute)
-            results.append(path)
-            if source.decoys:
-                decoys = out / "results" / f"{source.name}-decoys.jsonl"
-
-                def mutate(path=path, decoys=decoys, source=source):
-                    self._check(self.cli("decoys", "--results", str(path), "--out", str(decoys), "--per-source",
-                                         str(source.decoys), *data, *quiet), f"decoys {source.name}")
-
-                self.stage(f"decoys {source.name}", {"source": source.model_dump(), "of": self._hash(path)},
-                           [decoys], mutate)
-                results.append(decoys)
         pack = out / "pack"
         minimums = [f"{k}={v['pairs']}/{v['tasks']}" for k, v in c.decoy_minimums.items()]
 
@@ -245,6 +209,38 @@ class Runner:
         report = audit(out)
         write_json_atomic(out / "audit.json", report.model_dump(mode="json"))
         return self._summary(evidence, report)
+
+    def _execute_sources(self) -> list[Path]:
+        """Each source executed (and its canonical solutions mutated into decoys), one stage each."""
+        data = ["--data-dir", str(self.data_dir)] if self.data_dir else []
+        quiet = [] if self.progress else ["--no-progress"]
+        results: list[Path] = []
+        for source in self.config.sources:
+            path = self.out / "results" / f"{source.name}.jsonl"
+            samples = str(self.data_dir / source.samples) if source.samples and self.data_dir else source.samples
+            if source.samples and not self.data_dir:
+                raise InputError(f"source {source.name} reads a sample file: give --data-dir")
+
+            def execute(source=source, path=path, samples=samples):
+                argv = ["execute", "--benchmark", source.benchmark, "--out", str(path), *data, *quiet]
+                argv += ["--samples", samples] if samples else []
+                argv += ["--limit", str(source.limit)] if source.limit else []
+                self._check(self.cli(*argv), f"execute {source.name}")
+
+            self.stage(f"execute {source.name}", {"source": source.model_dump(), "data": str(self.data_dir)},
+                       [path], execute)
+            results.append(path)
+            if source.decoys:
+                decoys = self.out / "results" / f"{source.name}-decoys.jsonl"
+
+                def mutate(path=path, decoys=decoys, source=source):
+                    self._check(self.cli("decoys", "--results", str(path), "--out", str(decoys), "--per-source",
+                                         str(source.decoys), *data, *quiet), f"decoys {source.name}")
+
+                self.stage(f"decoys {source.name}", {"source": source.model_dump(), "of": self._hash(path)},
+                           [decoys], mutate)
+                results.append(decoys)
+        return results
 
     @staticmethod
     def _check(code: int, what: str) -> None:

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InputError
+from ..io import read_yaml, validated
 
 SCHEMA_VERSION = 1
 
@@ -106,23 +107,10 @@ def _claim_lines(text: str) -> dict[int, int]:
 
 
 def load_ledger(path: Path) -> Ledger:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except FileNotFoundError:
-        raise InputError("claim ledger not found", path=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"malformed YAML ({getattr(exc, 'problem', exc)})", path=str(path),
-                         line=None if mark is None else mark.line + 1) from None
+    raw, text = read_yaml(path, "claim ledger")
     lines = _claim_lines(text)
-    try:
-        ledger = Ledger.model_validate(raw or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = err["loc"]
-        line = lines.get(loc[1]) if len(loc) > 1 and loc[0] == "claims" and isinstance(loc[1], int) else None
-        raise InputError(err["msg"], path=str(path), line=line, field=".".join(str(x) for x in loc)) from None
+    ledger = validated(Ledger, raw, path, line_of=lambda loc: lines.get(loc[1]) if len(loc) > 1 and
+                       loc[0] == "claims" and isinstance(loc[1], int) else None)
     seen = set()
     for i, claim in enumerate(ledger.claims):
         claim.line = lines.get(i)

@@ -144,96 +144,118 @@ def _matches_evidence(value: float, decimals: int, numbers: set[float], percent:
     return any(abs(c - value) <= tolerance for v in numbers for c in ((100 * v,) if percent else (v, 100 * v)))
 
 
+@dataclass
+class _Line:
+    """One prose line, normalized, with the spans the checks must leave alone."""
+
+    text: str
+    with_code: str
+    context: str
+    allowed: list[tuple[int, int]]
+    quoted: list[tuple[int, int]]
+    covered: list[tuple[int, int]]
+    result_line: bool
+
+
 def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str = "",
                with_code: str | None = None) -> list[Finding]:
     """`context`: text that frames this line (a table's header row) for the metric check;
     `with_code`: the line with its inline code, where gate names are looked for."""
     text = normalize(raw)
-    named_text = with_code if with_code is not None else raw
-    allowed_spans = _spans(text, [t for t, _ in ctx.allowed])
-    blocked_spans = _spans(text, ctx.blocked) if re.search(r"\bBLOCKED\b|not claimed", text, re.I) else []
+    allowed = _spans(text, [t for t, _ in ctx.allowed])
+    blocked = _spans(text, ctx.blocked) if re.search(r"\bBLOCKED\b|not claimed", text, re.I) else []
     # a quoted word is mentioned, not used: "doubled" in a sentence about the word is no claim
-    quoted = [m.span() for m in re.finditer(r'"[^"]{1,80}"|“[^”]{1,80}”', text)] if not blocked_spans else []
-    covered = allowed_spans + blocked_spans + quoted
-    findings: list[Finding] = []
-    excerpt = text[:160]
-
-    def add(kind: str, detail: str) -> None:
-        findings.append(Finding(file=file, line=number, kind=kind, text=excerpt, detail=detail))
-
-    # claim words (and their scope), outside allowed and quoted-blocked text; a digit multiple
-    # ("4x") is a claim only where the line speaks of a result (a metric or a benchmark)
+    quoted = [m.span() for m in re.finditer(r'"[^"]{1,80}"|“[^”]{1,80}”', text)] if not blocked else []
+    # a digit multiple ("4x") is a claim only where the line speaks of a result
     result_line = bool(METRIC_CONTEXT.search(text) or METRIC_CONTEXT.search(context)
                        or any(rx.search(text) for rx in BENCHMARK_NAMES.values()))
-    words = [m for m in CLAIM_WORDS.finditer(text) if not _inside(m.span(), covered) and not _negated(text, m.start())
-             and (result_line or not DIGIT_MULTIPLE.match(m.group(0)))]
-    general = [m for m in GENERAL_SCOPE.finditer(text) if not _inside(m.span(), allowed_spans)]
+    line = _Line(text, with_code if with_code is not None else raw, context, allowed, quoted,
+                 allowed + blocked + quoted, result_line)
+    found = [*_claim_words(line), *_multiples(line, ctx), *_seed_scope(line, ctx), *_numbers(line, ctx)]
+    return [Finding(file=file, line=number, kind=kind, text=text[:160], detail=detail) for kind, detail in found]
+
+
+def _claim_words(line: _Line) -> list[tuple[str, str]]:
+    words = [m for m in CLAIM_WORDS.finditer(line.text) if not _inside(m.span(), line.covered)
+             and not _negated(line.text, m.start()) and (line.result_line or not DIGIT_MULTIPLE.match(m.group(0)))]
+    general = [m for m in GENERAL_SCOPE.finditer(line.text) if not _inside(m.span(), line.allowed)]
     if words and general:
-        add("scope_benchmarks", f"'{words[0].group(0)}' stated for '{general[0].group(0)}': no ALLOWED claim is "
-                                "scoped to every benchmark")
-    elif words:
-        add("claim_word", f"'{words[0].group(0)}' is not inside the wording of an ALLOWED claim")
-    # multiples of small counts, sentence by sentence: the benchmarks each sentence names
-    offset = 0
-    for sentence in re.split(r"(?<=[.;!?])\s+", text):
-        start, offset = text.find(sentence, offset), offset + len(sentence)
+        return [("scope_benchmarks", f"'{words[0].group(0)}' stated for '{general[0].group(0)}': no ALLOWED claim "
+                                     "is scoped to every benchmark")]
+    if words:
+        return [("claim_word", f"'{words[0].group(0)}' is not inside the wording of an ALLOWED claim")]
+    return []
+
+
+def _multiples(line: _Line, ctx: ProseContext) -> list[tuple[str, str]]:
+    """Multiples of small counts, sentence by sentence: the benchmarks each sentence names."""
+    out, offset = [], 0
+    for sentence in re.split(r"(?<=[.;!?])\s+", line.text):
+        start, offset = line.text.find(sentence, offset), offset + len(sentence)
         named = [b for b, rx in BENCHMARK_NAMES.items() if rx.search(sentence)]
         for m in MULTIPLE_WORDS.finditer(sentence):
             span = (start + m.start(), start + m.end())
-            if _inside(span, allowed_spans + quoted) or _negated(sentence, m.start()):
+            if _inside(span, line.allowed + line.quoted) or _negated(sentence, m.start()):
                 continue
-            if DIGIT_MULTIPLE.match(m.group(0)) and not result_line:
+            if DIGIT_MULTIPLE.match(m.group(0)) and not line.result_line:
                 continue
             for bench in named or ["(no benchmark named)"]:
                 ps = ctx.paired.get(bench, [])
                 if not ps:
-                    add("small_count_multiple", f"'{m.group(0)}' for {bench}: no before/after evidence with a "
-                                                "paired test")
+                    out.append(("small_count_multiple", f"'{m.group(0)}' for {bench}: no before/after evidence "
+                                                        "with a paired test"))
                 elif min(ps) >= 0.05:
-                    add("small_count_multiple", f"'{m.group(0)}' for {bench}: the paired test is not significant "
-                                                f"(McNemar p {min(ps):.3g})")
+                    out.append(("small_count_multiple", f"'{m.group(0)}' for {bench}: the paired test is not "
+                                                        f"significant (McNemar p {min(ps):.3g})"))
             break
-    # seed scope
-    for m in SEED_SCOPE.finditer(text):
-        if _inside(m.span(), allowed_spans + quoted):
+    return out
+
+
+def _seed_scope(line: _Line, ctx: ProseContext) -> list[tuple[str, str]]:
+    out = []
+    for m in SEED_SCOPE.finditer(line.text):
+        if _inside(m.span(), line.allowed + line.quoted):
             continue
-        if not (PASS_WORDS.search(text) or CLAIM_WORDS.search(text)):
+        if not (PASS_WORDS.search(line.text) or CLAIM_WORDS.search(line.text)):
             continue
-        named = [g for g in ctx.gates if re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", named_text)]
+        named = [g for g in ctx.gates if re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", line.with_code)]
         short = [g for g in named if len(ctx.gates[g]) < 2 or any(v != "pass" for v in ctx.gates[g].values())]
         if short:
-            g = short[0]
-            add("scope_seeds", f"'{m.group(0)}' but gate {g} is " +
-                ", ".join(f"{v} on seed {s}" for s, v in sorted(ctx.gates[g].items())))
+            out.append(("scope_seeds", f"'{m.group(0)}' but gate {short[0]} is " +
+                        ", ".join(f"{v} on seed {s}" for s, v in sorted(ctx.gates[short[0]].items()))))
         elif not named:
-            add("scope_seeds", f"'{m.group(0)}' names no gate and is not inside an ALLOWED claim scoped to those "
-                               "seeds")
-    # result numbers
-    if METRIC_CONTEXT.search(text) or METRIC_CONTEXT.search(context):
-        for m in DECIMAL.finditer(text):
-            if _inside(m.span(), covered):
-                continue
-            token = m.group(1).replace("−", "-")
-            decimals = len(token.split(".")[1])
-            value = float(token)
-            if not _matches_evidence(value, decimals, ctx.numbers, bool(m.group(2))):
-                add("number", f"{m.group(0).strip()} matches no evidence value at {decimals} decimal(s)")
-        for m in PERCENT_INT.finditer(text):
-            if _inside(m.span(), covered) or DECIMAL.match(text, m.start()):
-                continue
-            if re.match(r"\s*(ci\b|confidence|interval|bootstrap)", text[m.end():], re.I):
-                continue  # a confidence level ("95% CI"), not a result
-            value = float(m.group(1).replace("−", "-"))
-            if not _matches_evidence(value, 0, ctx.numbers, True):
-                add("number", f"{m.group(0).strip()} matches no evidence value")
-        for m in FRACTION.finditer(text):
-            if _inside(m.span(), covered):
-                continue
-            a, b = float(m.group(1)), float(m.group(2))
-            if a not in ctx.numbers or b not in ctx.numbers:
-                add("number", f"{m.group(0)}: {'numerator' if a not in ctx.numbers else 'denominator'} matches no "
-                              "evidence count")
-    return findings
+            out.append(("scope_seeds", f"'{m.group(0)}' names no gate and is not inside an ALLOWED claim scoped to "
+                                       "those seeds"))
+    return out
+
+
+def _numbers(line: _Line, ctx: ProseContext) -> list[tuple[str, str]]:
+    """Result numbers (on a line, or in a table, that names a metric) no evidence value rounds to."""
+    text, out = line.text, []
+    if not (METRIC_CONTEXT.search(text) or METRIC_CONTEXT.search(line.context)):
+        return out
+    for m in DECIMAL.finditer(text):
+        if _inside(m.span(), line.covered):
+            continue
+        token = m.group(1).replace("−", "-")
+        decimals = len(token.split(".")[1])
+        if not _matches_evidence(float(token), decimals, ctx.numbers, bool(m.group(2))):
+            out.append(("number", f"{m.group(0).strip()} matches no evidence value at {decimals} decimal(s)"))
+    for m in PERCENT_INT.finditer(text):
+        if _inside(m.span(), line.covered) or DECIMAL.match(text, m.start()):
+            continue
+        if re.match(r"\s*(ci\b|confidence|interval|bootstrap)", text[m.end():], re.I):
+            continue  # a confidence level ("95% CI"), not a result
+        if not _matches_evidence(float(m.group(1).replace("−", "-")), 0, ctx.numbers, True):
+            out.append(("number", f"{m.group(0).strip()} matches no evidence value"))
+    for m in FRACTION.finditer(text):
+        if _inside(m.span(), line.covered):
+            continue
+        a, b = float(m.group(1)), float(m.group(2))
+        if a not in ctx.numbers or b not in ctx.numbers:
+            out.append(("number", f"{m.group(0)}: {'numerator' if a not in ctx.numbers else 'denominator'} matches "
+                                  "no evidence count"))
+    return out
 
 
 def audit_prose(paths: list[Path], ctx: ProseContext, root: Path) -> tuple[list[Finding], int, int]:

@@ -25,10 +25,9 @@ import operator
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from ..errors import InputError
+from ..io import read_yaml, validated
 
 SCHEMA_VERSION = 1
 METRICS = ("auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass", "mce", "rerank_lift", "decoy_accuracy")
@@ -88,19 +87,8 @@ class Value(BaseModel):
 
 
 def load_gate_spec(path: Path) -> GateSpec:
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("gate spec not found", path=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"malformed YAML ({getattr(exc, 'problem', exc)})", path=str(path),
-                         line=None if mark is None else mark.line + 1) from None
-    try:
-        return GateSpec.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(err["msg"], path=str(path), field=".".join(str(x) for x in err["loc"])) from None
+    raw, _ = read_yaml(path, "gate spec")
+    return validated(GateSpec, raw, path)
 
 
 def _within(subject: str, scope: str) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InputError
+from ..io import read_yaml, validated
 from ..pack.stats import DecoyMinimum
 
 
@@ -61,23 +61,16 @@ class JobSpec(BaseModel):
 
 
 def load_job_spec(path: Path) -> tuple[JobSpec, str]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except FileNotFoundError:
-        raise InputError("job spec not found", path=str(path)) from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputError(f"malformed YAML ({getattr(exc, 'problem', exc)})", path=str(path),
-                         line=None if line is None else line + 1) from None
+    raw, text = read_yaml(path, "job spec")
     if not isinstance(raw, dict):
         raise InputError("a job spec is a YAML mapping", path=str(path))
     try:
-        return JobSpec.model_validate(raw), text
-    except ValidationError as exc:
+        return validated(JobSpec, raw, path), text
+    except InputError as exc:  # say so when the bad spec also holds a credential
         from ..secrets import scan_text
 
-        err = exc.errors()[0]
         found = scan_text(text, where=str(path), entropy=True)
-        also = "; it also holds " + ", ".join(f"a {f.kind} on line {f.line}" for f in found) if found else ""
-        raise InputError(err["msg"] + also, path=str(path), field=".".join(str(x) for x in err["loc"])) from None
+        if not found:
+            raise
+        also = "; it also holds " + ", ".join(f"a {f.kind} on line {f.line}" for f in found)
+        raise InputError(exc.message + also, path=str(path), field=exc.field) from None

@@ -74,111 +74,30 @@ def row_weight(row, tokens: int, rules: dict[str, float], anchor_weight: float) 
 
 def train_sft(harvest: Path, out: Path, cfg: SftConfig, *, allow: bool = False, command: list[str] | None = None,
               echo: bool = True) -> dict:
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     harvest, out = Path(harvest), Path(out)
-    problems = failures(verify(harvest))
-    if problems:
-        raise InputError(f"the harvest does not verify ({problems[0].kind} {problems[0].path})", path=str(harvest))
-    rows = read_rows(harvest / "train.jsonl")
-    if cfg.anchor_weight > 0:
-        rows += read_rows(harvest / "anchors.jsonl")
-    if not rows:
-        raise InputError("the harvest has no training rows", path=str(harvest))
-    check_lessons(cfg, len(rows), allow)
+    rows = _rows(harvest, cfg, allow)
     if (out / "manifest.json").exists():
         raise InputError("this run directory already holds a completed run", path=str(out))
     if out.is_dir() and any(out.iterdir()):
         if not (out / "config.json").exists():
             raise InputError("--out is not empty and is not a run directory", path=str(out))
-        shutil.rmtree(out)
+        shutil.rmtree(out)  # an attempt that did not complete: start it over
     out.mkdir(parents=True)
     write_json_atomic(out / "config.json", {**cfg.model_dump(mode="json"), "lessons_overridden": allow})
     log = ProgressLog(out / "reports" / "job_progress.jsonl", cfg.run_id, cfg.seed, echo=echo)
     log.emit("start", task="surgery-sft", base_model=cfg.base_model, rows=len(rows))
     try:
-        random.seed(cfg.seed)
-        torch.manual_seed(cfg.seed)
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        kwargs = {}
-        if cfg.load_4bit:
-            if device != "cuda":
-                raise InputError("--load-4bit needs a GPU")
-            from transformers import BitsAndBytesConfig  # needs bitsandbytes
-
-            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16)
-        dtype = torch.bfloat16 if device == "cuda" else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(cfg.base_model, dtype=dtype, **kwargs).to(device)
-        model = get_peft_model(model, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-                                                 target_modules=cfg.target_modules, task_type="CAUSAL_LM"))
-        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        examples = []
-        for row in rows:
-            prompt = tokenizer(row.prompt, add_special_tokens=False)["input_ids"]
-            target = tokenizer(row.completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-            ids = (prompt + target)[-cfg.max_length:]
-            labels = ([-100] * len(prompt) + target)[-cfg.max_length:]
-            examples.append((ids, labels, row_weight(row, len(target), cfg.loss_weights, cfg.anchor_weight)))
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
-        steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
-        max_steps = steps_per_epoch * cfg.epochs
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1 - s / max(1, max_steps)))
-        step, tokens, busy, began = 0, 0, 0.0, time.monotonic()
-        model.train()
-        for epoch in range(1, cfg.epochs + 1):
-            order = list(range(len(examples)))
-            random.Random(cfg.seed * 1000 + epoch).shuffle(order)
-            for start in range(0, len(order), cfg.batch_size):
-                t0 = time.monotonic()
-                batch = [examples[i] for i in order[start:start + cfg.batch_size]]
-                width = max(len(ids) for ids, _, _ in batch)
-                ids = torch.tensor([x + [tokenizer.pad_token_id] * (width - len(x)) for x, _, _ in batch], device=device)
-                labels = torch.tensor([y + [-100] * (width - len(y)) for _, y, _ in batch], device=device)
-                mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _, _ in batch], device=device)
-                logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-                target = labels[:, 1:]
-                per_token = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1),
-                                                              ignore_index=-100, reduction="none").view(target.shape)
-                counted = (target != -100).float()
-                per_row = (per_token * counted).sum(1) / counted.sum(1).clamp(min=1)
-                weights = torch.tensor([w for _, _, w in batch], device=device)
-                loss = (per_row * weights).sum() / weights.sum().clamp(min=1e-9)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad()
-                step += 1
-                tokens += int(mask.sum())
-                busy += time.monotonic() - t0
-                if step % cfg.progress_every == 0 or step == max_steps:
-                    eta = busy / step * (max_steps - step)
-                    log.emit("progress", step=step, max_steps=max_steps, epoch=round(epoch - 1 + (start + len(batch)) /
-                                                                                      len(order), 4),
-                             loss=float(loss.item()), lr=float(schedule.get_last_lr()[0]),
-                             examples_per_s=round(step * cfg.batch_size / busy, 3) if busy else None,
-                             tokens_per_s=round(tokens / busy, 1) if busy else None,
-                             elapsed_s=round(time.monotonic() - began, 3), eta_s=round(eta, 3),
-                             loss_finite=math.isfinite(float(loss.item())))
-                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step != max_steps:
-                    path = out / "checkpoints" / f"step-{step}"
-                    model.save_pretrained(path, safe_serialization=True)
-                    log.emit("checkpoint", step=step, path=str((path / "adapter_model.safetensors").relative_to(out)),
-                             sha256=sha256_file(path / "adapter_model.safetensors"))
-        adapter = out / "adapter"
-        model.save_pretrained(adapter, safe_serialization=True)
+        tokenizer, model, device, trainable = _load(cfg)
+        examples = _encode(rows, tokenizer, cfg)
+        step, tokens, busy, loss = _train(model, tokenizer, examples, cfg, device, log, out)
+        model.save_pretrained(out / "adapter", safe_serialization=True)
         log.emit("checkpoint", step=step, path="adapter/adapter_model.safetensors",
-                 sha256=sha256_file(adapter / "adapter_model.safetensors"))
-        merged = model.merge_and_unload()
-        merged.save_pretrained(out / "merged", safe_serialization=True)
+                 sha256=sha256_file(out / "adapter" / "adapter_model.safetensors"))
+        model.merge_and_unload().save_pretrained(out / "merged", safe_serialization=True)
         tokenizer.save_pretrained(out / "merged")
         report = {"rows": len(rows), "steps": step, "trainable_parameters": trainable, "device": device,
                   "tokens_per_s": round(tokens / busy, 1) if busy else None, "train_seconds": round(busy, 2),
-                  "final_loss": float(loss.item())}
+                  "final_loss": loss}
         write_json_atomic(out / "train_report.json", report)
         log.emit("complete", **report)
         log.close()
@@ -189,3 +108,110 @@ def train_sft(harvest: Path, out: Path, cfg: SftConfig, *, allow: bool = False, 
         log.emit("failed", error=f"{type(exc).__name__}: {exc}"[:500], traceback=traceback.format_exc()[-2000:])
         log.close()
         raise
+
+
+def _rows(harvest: Path, cfg: SftConfig, allow: bool) -> list:
+    problems = failures(verify(harvest))
+    if problems:
+        raise InputError(f"the harvest does not verify ({problems[0].kind} {problems[0].path})", path=str(harvest))
+    rows = read_rows(harvest / "train.jsonl")
+    if cfg.anchor_weight > 0:
+        rows += read_rows(harvest / "anchors.jsonl")
+    if not rows:
+        raise InputError("the harvest has no training rows", path=str(harvest))
+    check_lessons(cfg, len(rows), allow)
+    return rows
+
+
+def _load(cfg: SftConfig):
+    """(tokenizer, LoRA-wrapped model, device, trainable parameters), seeded."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    kwargs = {}
+    if cfg.load_4bit:
+        if device != "cuda":
+            raise InputError("--load-4bit needs a GPU")
+        from transformers import BitsAndBytesConfig  # needs bitsandbytes
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16)
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(cfg.base_model, dtype=dtype, **kwargs).to(device)
+    model = get_peft_model(model, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
+                                             target_modules=cfg.target_modules, task_type="CAUSAL_LM"))
+    return tokenizer, model, device, sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _encode(rows, tokenizer, cfg: SftConfig) -> list[tuple[list[int], list[int], float]]:
+    """(input ids, labels with the prompt masked, row weight) per row, truncated from the left."""
+    examples = []
+    for row in rows:
+        prompt = tokenizer(row.prompt, add_special_tokens=False)["input_ids"]
+        target = tokenizer(row.completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        ids = (prompt + target)[-cfg.max_length:]
+        labels = ([-100] * len(prompt) + target)[-cfg.max_length:]
+        examples.append((ids, labels, row_weight(row, len(target), cfg.loss_weights, cfg.anchor_weight)))
+    return examples
+
+
+def _batch_loss(model, tokenizer, batch, device):
+    """Weighted mean over rows of each row's mean cross-entropy on its completion tokens; and the
+    batch's token count."""
+    import torch
+
+    width = max(len(ids) for ids, _, _ in batch)
+    ids = torch.tensor([x + [tokenizer.pad_token_id] * (width - len(x)) for x, _, _ in batch], device=device)
+    labels = torch.tensor([y + [-100] * (width - len(y)) for _, y, _ in batch], device=device)
+    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _, _ in batch], device=device)
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+    target = labels[:, 1:]
+    per_token = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1),
+                                                  ignore_index=-100, reduction="none").view(target.shape)
+    counted = (target != -100).float()
+    per_row = (per_token * counted).sum(1) / counted.sum(1).clamp(min=1)
+    weights = torch.tensor([w for _, _, w in batch], device=device)
+    return (per_row * weights).sum() / weights.sum().clamp(min=1e-9), int(mask.sum())
+
+
+def _train(model, tokenizer, examples, cfg: SftConfig, device: str, log: ProgressLog, out: Path):
+    """The epochs: progress events with tokens per second, an adapter checkpoint every K steps.
+    Returns (steps, tokens, seconds spent training, final loss)."""
+    import torch
+
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
+    max_steps = math.ceil(len(examples) / cfg.batch_size) * cfg.epochs
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1 - s / max(1, max_steps)))
+    step, tokens, busy, began, loss = 0, 0, 0.0, time.monotonic(), None
+    model.train()
+    for epoch in range(1, cfg.epochs + 1):
+        order = list(range(len(examples)))
+        random.Random(cfg.seed * 1000 + epoch).shuffle(order)
+        for start in range(0, len(order), cfg.batch_size):
+            t0 = time.monotonic()
+            loss, counted = _batch_loss(model, tokenizer, [examples[i] for i in order[start:start + cfg.batch_size]],
+                                        device)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            step, tokens, busy = step + 1, tokens + counted, busy + time.monotonic() - t0
+            if step % cfg.progress_every == 0 or step == max_steps:
+                log.emit("progress", step=step, max_steps=max_steps,
+                         epoch=round(epoch - 1 + min(start + cfg.batch_size, len(order)) / len(order), 4),
+                         loss=float(loss.item()), lr=float(schedule.get_last_lr()[0]),
+                         examples_per_s=round(step * cfg.batch_size / busy, 3), tokens_per_s=round(tokens / busy, 1),
+                         elapsed_s=round(time.monotonic() - began, 3), eta_s=round(busy / step * (max_steps - step), 3),
+                         loss_finite=math.isfinite(float(loss.item())))
+            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step != max_steps:
+                path = out / "checkpoints" / f"step-{step}"
+                model.save_pretrained(path, safe_serialization=True)
+                log.emit("checkpoint", step=step, path=str((path / "adapter_model.safetensors").relative_to(out)),
+                         sha256=sha256_file(path / "adapter_model.safetensors"))
+    return step, tokens, busy, float(loss.item()) if loss is not None else None
