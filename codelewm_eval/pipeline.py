@@ -114,7 +114,8 @@ class Stage:
 
 class Runner:
     def __init__(self, config: RunConfig, out: Path, data_dir: Path | None, progress: bool = True):
-        self.config, self.out, self.data_dir, self.progress = config, Path(out), data_dir, progress
+        self.config, self.out, self.progress = config, Path(out), progress
+        self.data_dir = Path(data_dir).resolve() if data_dir else None
         self.out.mkdir(parents=True, exist_ok=True)
         state_path = self.out / "run.json"
         self.state = json.loads(state_path.read_text()) if state_path.exists() else {}
@@ -184,6 +185,11 @@ class Runner:
         seeds = [runs / f"seed-{s}" for s in c.seeds]
 
         def launch():
+            import shutil
+
+            for seed_dir in seeds:  # runs of an earlier pack or spec: this stage's own outputs, now stale
+                if seed_dir.exists():
+                    shutil.rmtree(seed_dir)
             self._check(self.cli("jobs", "launch", str(spec), "--no-evaluate"), "train")
 
         self.stage("train", {"pack": self._hash(pack), "spec": spec.read_text()}, seeds, launch)

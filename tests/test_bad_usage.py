@@ -44,3 +44,11 @@ def test_missing_inputs_exit_2_with_a_clear_message(argv, tmp_path, capsys):
     assert "codelewm-eval: error:" in err and "Traceback" not in err
     assert NOPE in err or str(tmp_path) in err or "no-such-benchmark" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
+
+
+def test_evaluate_refuses_to_overwrite_what_is_not_evidence(tmp_path, capsys):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert main(["evaluate", "--pack", NOPE, "--scores", f"{NOPE}/s.jsonl", "--out", str(tmp_path / "mine")]) == 2
+    assert "not an evidence bundle" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"

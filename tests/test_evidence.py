@@ -127,6 +127,12 @@ def test_score_and_evaluate_write_a_verified_evidence_bundle(tmp_path, data_dir,
     assert {d["category"] for d in decoys} == {"same_code_different_input", "same_problem_different_submission"}
     same_code = next(d for d in decoys if d["category"] == "same_code_different_input" and d["scorer"] == "p_pass")
     assert same_code["accuracy"] == 0.5  # one program, one p_pass: every pair ties
+    # evaluating again into the same bundle replaces it whole, with no left-over files
+    (out / "plots" / "reliability_seed-42_val.png").unlink()
+    assert main(["evaluate", "--pack", str(pack), "--scores", str(scores), "--out", str(out), "--draws", "50",
+                 "--no-plots"]) == 0
+    assert verify(out) == [] and not (out / "plots").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".evidence")]
     # a tampered score file is refused
     scores.write_text(scores.read_text().replace('"oracle":1.0', '"oracle":0.0', 1))
     assert main(["evaluate", "--pack", str(pack), "--scores", str(scores), "--out", str(tmp_path / "e2")]) == 2

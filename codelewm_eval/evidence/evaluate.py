@@ -10,6 +10,7 @@ manifests do not verify are refused.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -221,6 +222,9 @@ def _measure(data: _Pack, ss: ScoreSet, draws: int, n_bins: int):
 def evaluate(pack: Path, score_paths: list[Path], spec: GateSpec | None, out_dir: Path, *, draws: int = 2000,
              n_bins: int = 10, command: list[str] | None = None, plots: bool = True) -> dict:
     pack = Path(pack)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not _is_evidence(out_dir):
+        raise InputError("--out is not empty and is not an evidence bundle; choose another", path=str(out_dir))
     _verified(pack, "the pack")
     for path in score_paths:
         _verified(Path(path), "the score file")
@@ -249,6 +253,13 @@ def evaluate(pack: Path, score_paths: list[Path], spec: GateSpec | None, out_dir
             "ok": files["gates.json"]["ok"], "health": health}
 
 
+def _is_evidence(path: Path) -> bool:
+    try:
+        return json.loads((path / "manifest.json").read_text()).get("kind") == "evidence"
+    except (OSError, ValueError):
+        return False
+
+
 def _write_bundle(out_dir: Path, files: dict, plot_sets: list, data: _Pack, **manifest) -> None:
     """All files in a hidden directory beside OUT, sealed with the manifest, renamed into place."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -261,8 +272,12 @@ def _write_bundle(out_dir: Path, files: dict, plot_sets: list, data: _Pack, **ma
 
             write_plots(work / "plots", plot_sets, data.passed, data.split)
         write_manifest(work, "evidence", **manifest)
-        if out_dir.exists():
-            out_dir.rmdir()
+        old = None
+        if out_dir.exists():  # an earlier bundle (checked by evaluate): moved aside, then dropped
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+            os.replace(out_dir, old / "bundle")
         os.replace(work, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -208,10 +208,19 @@ def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path) -> L
             record.jobs[str(p.seed)] = {"backend": "local", "exit_code": 0, "out_dir": p.out_dir, "resumed": True}
             continue
         env = {**os.environ, **p.env}
-        result = subprocess.run(exe + p.command[1:], env=env, check=False)
+        result = subprocess.run(exe + p.command[1:], env=env, check=False, stdout=_stdout_fd())
         record.jobs[str(p.seed)] = {"backend": "local", "exit_code": result.returncode, "out_dir": p.out_dir}
         write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
     return record
+
+
+def _stdout_fd() -> int | None:
+    """Where a seed's own output goes: this process's stdout as it stands now (`run` points it
+    at stderr so its summary is alone on stdout), else inherited."""
+    try:
+        return sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def resolve_secrets(names: list[str]) -> dict[str, str]:
