@@ -208,3 +208,12 @@ def test_the_users_reports_audited_against_rebuilt_evidence(capsys):
     assert (bd6, 17, "claim_word") in found  # "MBPP doubled."
     assert (bd6, 17, "small_count_multiple") in found  # "HumanEval tripled.": not significant
     assert any(k == "scope_seeds" for _, _, k in found)  # "passed both seeds", with no gate evidence
+
+
+def test_the_not_a_claim_mark_skips_a_line_and_is_counted(project):
+    (project / "docs/benchmark/notes.md").write_text(
+        "The sandbox is 56x faster than the reference loop. <!-- audit: not-a-claim -->\n"
+        "Mark a line with `<!-- audit: not-a-claim -->`; this one improves nothing.\n")
+    report = audit(project)
+    found = [(f.line, f.kind) for f in report.findings if f.file.endswith("notes.md")]
+    assert found == [(2, "claim_word")] and report.lines_marked_not_a_claim == 1
