@@ -26,6 +26,8 @@ PROBABILITIES = ("p_pass",)
 
 
 class ScoreRow(BaseModel):
+    """One scored pack row; rows are matched to the pack by (benchmark, task_id, candidate_id)."""
+
     model_config = ConfigDict(ser_json_inf_nan="constants")  # NaN stays NaN on disk, to be counted
 
     schema_version: int = SCHEMA_VERSION

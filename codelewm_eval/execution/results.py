@@ -24,27 +24,31 @@ MEASURED_FIELDS = ("wall_time_s", "peak_memory_mb")
 
 
 class ExecutionResult(BaseModel):
+    """One candidate, executed here (or an upstream label ingested, when `label_provenance` says so)."""
+
     schema_version: int = SCHEMA_VERSION
     benchmark: str
     task_id: str
-    candidate_id: str
-    passed: bool
+    candidate_id: str = Field(description="stable id from task, run, sample index and program")
+    passed: bool = Field(description="every test passed (and, for io benchmarks, every output matched)")
     status: Status
-    error: str | None = None
-    wall_time_s: float | None = None
-    peak_memory_mb: float | None = None
-    output_magnitude_bucket: MagnitudeBucket | None = None
-    output_length_bucket: LengthBucket | None = None
+    error: str | None = Field(default=None, description="the first failure, truncated")
+    wall_time_s: float | None = Field(default=None, description="measured: differs between runs")
+    peak_memory_mb: float | None = Field(default=None, description="measured: differs between runs")
+    output_magnitude_bucket: MagnitudeBucket | None = Field(default=None, description="numeric output on the first "
+                                                                               "test input, bucketed")
+    output_length_bucket: LengthBucket | None = Field(default=None, description="sequence output length on the first "
+                                                                         "test input, bucketed")
     base_passed: bool | None = Field(default=None, description="io benchmarks: all base inputs right")
     time_budget_s: float | None = None
     time_budget_basis: str | None = None
-    attempts: int = 1
-    isolation: str
-    label_provenance: str
-    program: str
+    attempts: int = Field(1, description="2 when a timeout was retried at twice the budget")
+    isolation: str = Field(description="how the sandbox isolated this run (bwrap namespaces, or the rlimits fallback)")
+    label_provenance: str = Field(description="'executed here', or where an ingested label came from")
+    program: str = Field(description="the complete program that was executed")
     program_ast: str | None = Field(default=None, description="normalized-AST fingerprint of program")
     origin: Origin
-    upstream_passed: bool | None = None
+    upstream_passed: bool | None = Field(default=None, description="the label the sample file carried, if any")
     upstream_status: str | None = None
 
 

@@ -29,25 +29,28 @@ class DecoyLink(BaseModel):
 
 
 class PackRow(BaseModel):
+    """One candidate of a pack: its label, provenance, licence, prompt, decoy link and split."""
+
     # `prompt`, `decoy` and `split` come last: the builder adds them once it has read every row.
     schema_version: int = SCHEMA_VERSION
-    row_id: str
+    row_id: str = Field(description="benchmark/task_id/candidate_id")
     benchmark: str
     task_id: str
     candidate_id: str
     program: str
     program_ast: str | None = Field(default=None, description="normalized-AST fingerprint (near-duplicates)")
     passed: bool
-    status: str
-    output_magnitude_bucket: str | None = None
+    status: str = Field(description="the execution status (see execution results)")
+    output_magnitude_bucket: str | None = Field(default=None, description="a stratum of the split")
     output_length_bucket: str | None = None
     origin: Origin
-    licence: str
-    label_provenance: str
+    licence: str = Field(description="the benchmark's licence, and the candidates' where they differ")
+    label_provenance: str = Field(description="executed here (with the isolation), or an ingested label")
     evaluation_only: bool = Field(description="its licence forbids ML training: never in train")
-    prompt: str
-    decoy: DecoyLink | None = None
-    split: Split | None = None
+    prompt: str = Field(description="the benchmark prompt of the task")
+    decoy: DecoyLink | None = Field(default=None, description="set when this row is a decoy of a passing row")
+    split: Split | None = Field(default=None, description="train / val / test, grouped by task family and "
+                                                         "near-duplicate program")
 
 
 class RowFacts(NamedTuple):

@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..manifest import failures, verify
 from ..pack.rows import RowFacts
@@ -22,14 +22,16 @@ SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRI
 
 
 class Check(BaseModel):
-    name: str
+    name: str = Field(description="manifest, split_leak, coverage:<kind>, decoys:<split>:<category>, ...")
     status: Literal["pass", "fail", "blocked"]
     observed: int | float | str | None = None
     required: int | float | str | None = None
-    reason: str = ""
+    reason: str = Field("", description="why it did not pass, in words")
 
 
 class PreflightReport(BaseModel):
+    """Can this pack (and job) carry the gates? `ok` only when every check passes."""
+
     schema_version: int = SCHEMA_VERSION
     pack: str
     job: str | None = None

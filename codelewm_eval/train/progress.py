@@ -24,6 +24,10 @@ EventName = Literal["start", "progress", "eval", "checkpoint", "complete", "fail
 
 
 class Event(BaseModel):
+    """One structured job event. start, progress (step, max_steps, epoch, loss, lr, examples_per_s,
+    elapsed_s, eta_s; or phase, rows_done, rows_total while validating or scoring), eval (val_auc,
+    val_loss), checkpoint (path, sha256), complete, failed (error). Readers keep unknown fields."""
+
     model_config = ConfigDict(extra="allow")  # readers keep fields they do not know
 
     schema_version: int = SCHEMA_VERSION
