@@ -123,3 +123,19 @@ def test_the_promotion_gate_rejects_a_lost_anchor_and_accepts_a_clean_gain():
     # a gain that is not significant is not promotable either
     small = judge_passes(baseline, [("small", _outcomes(ANCHORS, extra_mbpp=2))], ANCHORS, ["mbpp"])
     assert not small.passes[0].promotable and "McNemar p 0.5" in small.passes[0].reasons[0]
+
+
+def test_generate_resumes_from_its_partial_file(tmp_path, tiny, capsys):
+    data = require_data()
+    whole, resumed = tmp_path / "whole.jsonl", tmp_path / "resumed.jsonl"
+    args = ["--model", str(tiny), "--benchmark", "humaneval", "--limit", "3", "--max-new-tokens", "16",
+            "--no-progress", "--data-dir", str(data), "--json"]
+    assert main(["generate", *args, "--out", str(whole)]) == 0
+    rows = whole.read_text().splitlines()
+    # a run killed after its first task: that task's line, and a torn one
+    (tmp_path / "resumed.jsonl.partial").write_text(rows[0] + "\n" + rows[1][:20])
+    capsys.readouterr()
+    assert main(["generate", *args, "--out", str(resumed)]) == 0
+    assert json.loads(capsys.readouterr().out)["resumed_tasks"] == 1
+    assert resumed.read_text() == whole.read_text() and not (tmp_path / "resumed.jsonl.partial").exists()
+    assert main(["generate", *args, "--out", str(tmp_path / "x.jsonl"), "--n", "2"]) == 2  # greedy n>1: refused
