@@ -41,8 +41,22 @@ def cmd_score(args) -> int:
             raise InputError("the codet scorer needs --codet-tests FILE (CodeT's generated test cases)")
         bench = load_benchmark("humaneval", _data_dir(args.data_dir))
         codet_tests = load_generated_tests(tests_path, {t: p.entry_point for t, p in bench.problems.items()})
+    import time
+
+    started = {"t": time.monotonic(), "last": 0.0}
+
+    def progress(name, done, total):
+        now = time.monotonic()
+        if done is None:
+            print(f"score [{now - started['t']:6.1f}s] {name} ...", file=sys.stderr, flush=True)
+        elif done == total or now - started["last"] >= 10:
+            started["last"] = now
+            print(f"score [{now - started['t']:6.1f}s] {name}: {done}/{total} candidates run", file=sys.stderr,
+                  flush=True)
+
     try:
-        scores, report = score_rows(rows, names, seed=args.seed, codet_tests=codet_tests, workers=args.workers)
+        scores, report = score_rows(rows, names, seed=args.seed, codet_tests=codet_tests, workers=args.workers,
+                                    progress=None if args.no_progress else progress)
     except ValueError as exc:
         raise InputError(str(exc), path=str(pack)) from None
     out = Path(args.out)
@@ -52,9 +66,14 @@ def cmd_score(args) -> int:
     write_manifest(out, "scores", files=[out], parents=[pack], command=["codelewm-eval", *sys.argv[1:]],
                    config={"scorers": names, "seed": args.seed, "run": args.run or f"builtin-seed-{args.seed}",
                            "fit": report})
+    from .evidence.scorers import score_summary
+
     print(f"scored {len(rows)} rows with {', '.join(names)} -> {out}" +
           (f"  (p_pass: C={report['p_pass']['C']}, val log loss {report['p_pass']['val_log_loss']})"
            if "p_pass" in report else ""))
+    for line in score_summary(rows, scores):
+        auc = "AUC not evaluable" if line["auc"] is None else f"AUC {line['auc']:.3f}"
+        print(f"  {line['split']:4s} {line['scorer']:9s} {line['scored']:>7d}/{line['rows']} rows scored, {auc}")
     return 0
 
 
@@ -64,22 +83,58 @@ def cmd_evaluate(args) -> int:
 
     spec = load_gate_spec(Path(args.gates)) if args.gates else None
     result = evaluate(Path(args.pack), [Path(p) for p in args.scores], spec, Path(args.out), draws=args.draws,
-                      n_bins=args.bins, command=["codelewm-eval", *sys.argv[1:]], plots=not args.no_plots)
+                      n_bins=args.bins, command=["codelewm-eval", *sys.argv[1:]], plots=not args.no_plots,
+                      tie_seed=args.tie_seed, mutant_sets=args.mutant_sets)
     if args.json:
-        print(json.dumps({k: result[k] for k in ("gates", "ok", "health")}, indent=2))
+        print(json.dumps({k: result[k] for k in ("gates", "ok", "health", "identical_seeds")}, indent=2))
     else:
         print(f"evidence -> {args.out}")
-        for r in result["reranks"]:
-            if r["scorer"] in ("p_pass", "oracle", "lexical") and r["split"] == "test":
-                ci = r["lift_ci"]
-                print(f"  rerank seed {r['seed']} {r['scorer']:8s} {r['benchmark']:16s} pass@1 {r['pass_at_1']:.3f} "
-                      f"vs no_action {r['no_action']:.3f}: lift {r['lift']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] "
-                      f"McNemar p {r['mcnemar_p']:.3g}" + (f"  SATURATED ({r['saturated']})" if r["saturated"] else ""))
-        for g in result["gates"]:
-            why = "; ".join(f"{x['type']}: {x['subject']} (observed {x['observed']}, required {x['required']})"
-                            for x in g["reasons"][:3])
-            print(f"  gate {g['status']:7s} {g['name']}" + (f"  {why}" if why else ""))
+        print(evaluation_summary(result))
     return 0 if result["ok"] else 1
+
+
+def _f(x, spec=".3f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _ci(ci, spec="+.3f") -> str:
+    return "-" if not ci else f"[{_f(ci[0], spec)}, {_f(ci[1], spec)}]"
+
+
+def evaluation_summary(result: dict) -> str:
+    """Every scorer's pooled AUC per split, every rerank slice per split (lift over random, and
+    over no_action where the source has an order), identical seeds, and every gate."""
+    out = []
+    for seed, twin in result.get("identical_seeds", {}).items():
+        out.append(f"  seed {seed}: scores identical to seed {twin}; counted once (gates that require it: blocked)")
+    for r in result["metrics"]:
+        if r["benchmark"] == "all":
+            auc = r["metrics"].get("auc")
+            value = f"AUC {_f(auc['value'])} {_ci(auc.get('bootstrap_ci'), '.3f')}" if auc else \
+                f"AUC not evaluable ({r['not_evaluable'].get('auc', '')})"
+            ece = r["metrics"].get("ece")
+            health = f"  score health: {r['score_health']}" if r.get("score_health") else ""
+            out.append(f"  {r['split']:4s} seed {r['seed']} {r['scorer']:9s} all benchmarks  {r['rows']:>6d} rows  "
+                       f"{value}" + (f"  ECE {_f(ece['value'])}" if ece else "") + health)
+    for r in result["reranks"]:
+        over = (f"vs no_action {_f(r['no_action'])}: lift {_f(r['lift'], '+.3f')} {_ci(r['lift_ci'])} McNemar p "
+                f"{_f(r['mcnemar_p'], '.3g')}" if r["ordered"] else "no sample order (no_action not evaluable)")
+        out.append(f"  {r['split']:4s} seed {r['seed']} {r['scorer']:9s} rerank {r['benchmark']}: pass@1 "
+                   f"{_f(r['pass_at_1'])} vs random {_f(r['random_expected'])}: lift {_f(r['lift_random'], '+.3f')} "
+                   f"{_ci(r['lift_random_ci'])}; {over}; ties {r['tied_tasks']}/{r['tasks']} (seed {r['tie_seed']})"
+                   + (f"  SATURATED ({r['saturated']})" if r["saturated"] else ""))
+    by_cell: dict = {}
+    for d in result["decoys"]:
+        by_cell.setdefault((d["split"], d["seed"], d["category"]), []).append(d)
+    for (split, seed, category), found in by_cell.items():
+        parts = [f"{d['scorer']} {_f(d['accuracy'])} {_ci(d['accuracy_ci'], '.3f')}" for d in found]
+        out.append(f"  {split:4s} seed {seed} decoys {category} ({max(d['pairs'] for d in found)} pairs), accuracy: "
+                   + ", ".join(parts))
+    for g in result["gates"]:
+        why = "; ".join(f"{x['type']}: {x['subject']} (observed {x['observed']}, required {x['required']})"
+                        for x in g["reasons"][:3])
+        out.append(f"  gate {g['status']:7s} {g['name']}" + (f"  {why}" if why else ""))
+    return "\n".join(out)
 
 
 def cmd_compare(args) -> int:
@@ -116,21 +171,9 @@ def _write_compare_bundle(out: Path, payload: dict, comparisons, text: str, inpu
     from .io import atomic_writer, write_json_atomic
     from .manifest import manifest_path_for, write_manifest
 
-    gates = []
-    for c in comparisons:
-        for d in c.benchmarks:
-            significant = d.delta > 0 and d.mcnemar_p < 0.05
-            gates.append({"name": f"{c.candidate}:paired:{d.benchmark}", "metric": "mcnemar_p",
-                          "status": "pass" if significant else "fail", "seeds": [], "per_seed": {},
-                          "reasons": [] if significant else [{"type": "threshold", "subject": f"{c.candidate} "
-                                                              f"{d.benchmark}", "observed": d.mcnemar_p,
-                                                              "required": "a gain with McNemar p < 0.05"}],
-                          "observed": [{"before": d.before, "after": d.after, "n": d.n, "mcnemar_p": d.mcnemar_p}]})
-        if c.anchor_gate:
-            gates.append({"name": f"{c.candidate}:anchors", "metric": "anchors_kept", "status": c.anchor_gate,
-                          "seeds": [], "per_seed": {},
-                          "reasons": [{"type": "anchor_lost", "subject": a, "observed": "lost", "required": "kept"}
-                                      for a in c.anchors_lost], "observed": []})
+    from .evidence.compare import comparison_gates
+
+    gates = comparison_gates(comparisons)
     staging = out.with_name("." + out.name + ".partial")
     if staging.exists():
         import shutil
@@ -168,11 +211,13 @@ def _add_evidence(sub) -> None:
                                           "HumanEval file in --data-dir)")
     sc.add_argument("--data-dir", help="benchmark mirror (for codet)")
     sc.add_argument("--workers", type=int, help="codet scorer: sandbox workers")
+    sc.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
     sc.set_defaults(func=cmd_score)
     ev = sub.add_parser("evaluate", help="metrics with CIs, rerank and decoy gates: an evidence bundle",
                         description="Held-out ROC-AUC (DeLong and task-bootstrap CIs), PR-AUC, Brier, ECE/MCE with "
-                                    "CIs, reliability and ROC plots, rerank lift over no_action with a paired "
-                                    "bootstrap CI and exact McNemar, decoy accuracy per category, and the gates of "
+                                    "CIs, reliability and ROC plots, rerank lift over the exact random "
+                                    "expectation and (where the samples have an order) over no_action, with paired "
+                                    "bootstrap CIs and exact McNemar, decoy accuracy per category, and the gates of "
                                     "a YAML spec (pass / fail / blocked with typed reasons). Exit 0 when every gate "
                                     "passes, 1 otherwise, 2 for unusable input.")
     ev.add_argument("--pack", required=True)
@@ -182,6 +227,11 @@ def _add_evidence(sub) -> None:
     ev.add_argument("--draws", type=int, default=2000, help="bootstrap draws (tasks resampled)")
     ev.add_argument("--bins", type=int, default=10, help="calibration bins")
     ev.add_argument("--no-plots", action="store_true")
+    ev.add_argument("--tie-seed", type=int, default=0, help="seed of the random draw that breaks rerank ties at the "
+                                                              "top (recorded in rerank.json)")
+    ev.add_argument("--mutant-sets", action="store_true",
+                    help="also rerank each canonical solution against its executed mutants (slice "
+                         "'<benchmark>:canonical+mutants', no sample order): a rerank gate without model samples")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evaluate)
 

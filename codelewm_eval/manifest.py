@@ -9,8 +9,10 @@ code version and created_at. Two shapes:
 * a file artifact (execution results): ``FILE.manifest.json`` beside it covers FILE and its
   companions (e.g. ``FILE.summary.json``), and nothing else in that directory.
 
-`verify` checks the files, then each parent recursively; it returns every problem, never
-just the first.
+`verify` checks the manifest itself (its schema version, that its config hashes to the recorded
+`config_hash`, that a sidecar lists the artifact it sits beside, and, when the caller says what it
+expects, its `kind`), then the files, then each parent recursively; it returns every problem,
+never just the first.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class Problem(BaseModel):
     """One thing that does not verify."""
 
     manifest: str
-    kind: Literal["missing", "changed", "unexpected", "parent", "unreadable", "absent"] = Field(
+    kind: Literal["missing", "changed", "unexpected", "parent", "unreadable", "invalid", "absent"] = Field(
         description="absent: a parent that is not on this machine (a large pack or results left behind, or a pack "
                     "downloaded from the Hub without its inputs). It is reported, with its recorded hash, and is not "
                     "a failure: nothing present is trusted without its hash, and nothing absent is claimed to verify")
@@ -158,14 +160,52 @@ def load_manifest(path: Path) -> Manifest:
         raise InputError(f"not a valid manifest ({first['msg'] if first else exc})", path=str(path), field=field) from None
 
 
+def require_verified(target: str | os.PathLike, what: str, kind: str | tuple[str, ...] | None = None) -> Path:
+    """The target, if it verifies against its manifest (parents included); else an InputError
+    naming the first problem. The one "verify or refuse" every stage uses."""
+    problems = failures(verify(target, kind=kind))
+    if problems:
+        p = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InputError(f"{what} does not verify against its manifest ({p.kind} {p.path}: {p.detail}){more}",
+                         path=str(target))
+    return Path(target)
+
+
 def failures(problems: list[Problem]) -> list[Problem]:
     """The problems that fail a verification: all but parents that are not present here."""
     return [p for p in problems if p.kind != "absent"]
 
 
-def verify(target: str | os.PathLike, _seen: set[Path] | None = None) -> list[Problem]:
-    """Every missing, changed or unexpected file, every parent that does not verify, and (kind
-    "absent") every parent that is not on this machine; `failures()` keeps what fails."""
+def _invalid(path: Path, manifest: Manifest, kind: str | tuple[str, ...] | None) -> list[Problem]:
+    """What is wrong with the manifest itself, before any file is hashed."""
+    out = []
+
+    def bad(detail: str) -> None:
+        out.append(Problem(manifest=str(path), kind="invalid", path=path.name, detail=detail))
+
+    if manifest.schema_version != SCHEMA_VERSION:
+        bad(f"schema_version {manifest.schema_version}, this version reads {SCHEMA_VERSION}")
+    if config_hash(manifest.config) != manifest.config_hash:
+        bad("config_hash does not match the recorded config (the config was edited after the artifact was made)")
+    if manifest.layout == "sidecar" or path.name.endswith(SIDECAR_SUFFIX):
+        artifact = path.name[:-len(SIDECAR_SUFFIX)] if path.name.endswith(SIDECAR_SUFFIX) else None
+        if manifest.layout != "sidecar" or artifact is None:
+            bad(f"layout {manifest.layout!r} does not match the file name {path.name}")
+        elif artifact not in {e.path for e in manifest.files}:
+            bad(f"does not list its artifact {artifact} (it lists {', '.join(e.path for e in manifest.files) or 'nothing'})")
+    wanted = (kind,) if isinstance(kind, str) else kind
+    if wanted and manifest.kind not in wanted:
+        bad(f"kind {manifest.kind!r}, expected {' or '.join(map(repr, wanted))}")
+    return out
+
+
+def verify(target: str | os.PathLike, _seen: set[Path] | None = None, *,
+           kind: str | tuple[str, ...] | None = None) -> list[Problem]:
+    """Every problem of the manifest itself (schema version, config hash, a sidecar that does
+    not list its artifact, a kind other than `kind`), every missing, changed or unexpected file,
+    every parent that does not verify, and (kind "absent") every parent that is not on this
+    machine; `failures()` keeps what fails."""
     path = manifest_path_for(target).resolve()
     seen = _seen if _seen is not None else set()
     if path in seen:
@@ -176,7 +216,7 @@ def verify(target: str | os.PathLike, _seen: set[Path] | None = None) -> list[Pr
     except InputError as exc:
         return [Problem(manifest=str(path), kind="unreadable", path=str(path), detail=str(exc))]
     base = path.parent
-    problems: list[Problem] = []
+    problems: list[Problem] = _invalid(path, manifest, kind)
     listed = set()
     present = [base / e.path for e in manifest.files if (base / e.path).is_file()]
     with ThreadPoolExecutor(max_workers=max(1, min(4, len(present)))) as pool:  # hashlib runs outside the GIL

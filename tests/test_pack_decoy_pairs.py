@@ -10,7 +10,8 @@ from codelewm_eval.execution.results import ExecutionResult
 from codelewm_eval.fingerprint import normalized_ast
 from codelewm_eval.manifest import write_manifest
 from codelewm_eval.pack.build import PackConfig, build_pack
-from codelewm_eval.pack.pairs import SAME_CODE, SAME_PROBLEM, task_family
+from codelewm_eval.benchmarks.family import problem_family as task_family
+from codelewm_eval.pack.pairs import SAME_CODE, SAME_PROBLEM
 from codelewm_eval.preflight.run import preflight
 
 BUCKETS = ["negative", "zero", "small", "medium", "large"]
@@ -28,7 +29,7 @@ def _result(bench, t, i, passed, program):
     return ExecutionResult(benchmark=bench, task_id=f"HumanEval/{t}", candidate_id=f"c-{t}-{i}", passed=passed,
                            status="passed" if passed else "failed", output_magnitude_bucket=BUCKETS[(t + i) % 5],
                            isolation="test", label_provenance="executed here", program=program,
-                           program_ast=normalized_ast(program), origin=Origin(model="m", sample_index=i, format="pool"))
+                           program_ast=normalized_ast(program), origin=Origin(model="m", sample_index=i, format="human-eval"))
 
 
 def _sources(tmp_path):
@@ -104,7 +105,9 @@ def test_task_families_link_benchmark_variants():
     assert task_family("humaneval", "HumanEval/7") == task_family("humaneval-plus", "HumanEval/7")
     assert task_family("mbpp", "2") == task_family("mbpp-plus", "Mbpp/2") == task_family("mbpp-multiple", "mbpp_2_x")
     assert task_family("mbpp", "2") != task_family("mbpp-plus", "Mbpp/3")
-    assert task_family("livecodebench", "abc") == ("livecodebench", "abc")
+    assert task_family("livecodebench", "abc") == "livecodebench/abc"
+    assert task_family("mbpp", "MbppEval/2") == task_family("mbxp", "MBPP/2") == "mbpp/2"
+    assert task_family("humaneval", "HumanEval/017") == "humaneval/17"
 
 
 def test_build_stops_when_val_or_test_lack_the_decoy_minimum(tmp_path, data_dir, capsys):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from ..pack.pairs import task_family
+from ..benchmarks.family import family_name
 from .evidence import Bundle, load_bundle, numbers
 from .ledger import Ledger, load_ledger
 from .prose import Finding, ProseContext, audit_prose, normalize
@@ -72,8 +72,7 @@ def prose_context(ledger: Ledger, bundles: dict[str, Bundle], verdicts: list[Cla
                     seen[seed] = status
         for comparison in b.files.get("compare.json", {}).get("comparisons", []):
             for delta in comparison.get("benchmarks", []):
-                family = task_family(delta["benchmark"].lower(), "0")[0]
-                family = "mbpp" if family.startswith("mbpp") else family
+                family = family_name(delta["benchmark"])
                 if delta.get("delta", 0) > 0:  # a multiple states a gain: only gains can back one
                     paired.setdefault(family, []).append(delta["mcnemar_p"])
     return ProseContext(allowed=allowed, blocked=blocked, numbers=values, gates=gates, paired=paired)
@@ -100,13 +99,19 @@ def audit(root: Path, ledger_path: Path | None = None, extra: list[Path] = ()) -
     statuses = []
     for b in bundles.values():
         statuses.append(BundleStatus(name=b.name, path=b.path.as_posix(), present=b.present, ok=b.ok,
-                                     problems=[f"{p.kind} {p.path}: {p.detail}" for p in b.problems],
+                                     problems=[f"{p.kind} {p.path}: {p.detail}" for p in b.problems] +
+                                              [f"inconsistent: {x}" for x in b.inconsistent],
                                      absent_parents=[f"{p.path}: {p.detail}" for p in b.absent]))
         if b.present and b.problems:
             p = b.problems[0]
             findings.append(Finding(file=f"{b.rel}/manifest.json", line=1, kind="evidence_changed",
                                     text=f"evidence {b.name}",
                                     detail=f"does not verify: {p.kind} {p.path}: {p.detail}"))
+        elif b.present and b.inconsistent:
+            findings.append(Finding(file=f"{b.rel}/gates.json", line=1, kind="evidence_inconsistent",
+                                    text=f"evidence {b.name}",
+                                    detail="stored verdicts disagree with the measurements: " +
+                                           "; ".join(b.inconsistent[:5])))
     ctx = prose_context(ledger, bundles, verdicts)
     paths = prose_paths(ledger, root, list(extra))
     prose_findings, read, skipped = audit_prose(paths, ctx, root)

@@ -1,6 +1,11 @@
 """Evidence bundles as the claims see them: verified (parents included; a parent not on this
 machine is reported as absent, known by hash only), their JSON files, the gate verdicts per seed,
-the values a ledger binds, and every number they hold (for the prose check)."""
+the values a ledger binds, and every number they hold (for the prose check).
+
+Gate verdicts are recomputed, never read: from the measurements (metrics.json, rerank.json,
+decoys.json) and the gate spec the manifest recorded, or from compare.json for a comparison.
+The recomputed verdicts replace gates.json in `files`; a stored verdict that disagrees makes the
+bundle inconsistent (`evidence_inconsistent`), and nothing in it backs a claim."""
 
 from __future__ import annotations
 
@@ -26,12 +31,13 @@ class Bundle:
     rel: str = ""                                            # the path as the ledger writes it
     problems: list[Problem] = field(default_factory=list)   # failures: missing, changed, unexpected, parent
     absent: list[Problem] = field(default_factory=list)     # parents not on this machine
-    files: dict[str, Any] = field(default_factory=dict)     # file name -> parsed JSON
+    files: dict[str, Any] = field(default_factory=dict)     # file name -> parsed JSON (gates.json recomputed)
     manifest_sha256: str | None = None
+    inconsistent: list[str] = field(default_factory=list)   # stored verdicts that the measurements contradict
 
     @property
     def ok(self) -> bool:
-        return self.present and not self.problems
+        return self.present and not self.problems and not self.inconsistent
 
     def cite(self, file: str) -> str:
         """`path/file (sha256 prefix)` for a card's citation."""
@@ -45,8 +51,14 @@ class Bundle:
         return None
 
     def seeds(self) -> list[int]:
+        """The seeds with evidence of their own (a seed identical to another is not one)."""
         seeds = self.files.get("metrics.json", {}).get("seeds")
         return [int(s) for s in seeds if s is not None] if isinstance(seeds, list) else []
+
+    def identical_seeds(self) -> dict[int, int]:
+        """seed -> the seed whose scores it repeats exactly (counted once)."""
+        pairs = self.files.get("metrics.json", {}).get("identical_seeds") or {}
+        return {int(k): int(v) for k, v in pairs.items() if k not in ("None", "null") and v is not None}
 
 
 def load_bundle(name: str, path: Path, rel: str = "") -> Bundle:
@@ -65,7 +77,55 @@ def load_bundle(name: str, path: Path, rel: str = "") -> Bundle:
         except ValueError as exc:
             bundle.problems.append(Problem(manifest=str(path / "manifest.json"), kind="unreadable", path=file.name,
                                            detail=str(exc)))
+    if not bundle.problems:
+        _recompute_gates(bundle)
     return bundle
+
+
+def _recompute_gates(bundle: Bundle) -> None:
+    """Replace the stored verdicts by recomputed ones; record every disagreement."""
+    from pydantic import ValidationError
+
+    from ..evidence.compare import Comparison, comparison_gates
+    from ..evidence.evaluate import DecoysFile, MetricsFile, RerankFile, judge_all
+    from ..evidence.gates import GateSpec
+    from ..manifest import load_manifest
+
+    manifest = load_manifest(bundle.path / "manifest.json")
+    stored = bundle.files.get("gates.json", {}).get("gates", [])
+    try:
+        if manifest.kind == "comparison":
+            comparisons = [Comparison.model_validate(c) for c in bundle.files["compare.json"]["comparisons"]]
+            gates = comparison_gates(comparisons)
+        elif manifest.kind == "evidence":
+            spec = manifest.config.get("gates")
+            judged = judge_all(GateSpec.model_validate(spec) if spec else None,
+                               MetricsFile.model_validate(bundle.files["metrics.json"]),
+                               RerankFile.model_validate(bundle.files.get("rerank.json", {"results": []})),
+                               DecoysFile.model_validate(bundle.files.get("decoys.json", {"results": []})))
+            gates = [g.model_dump(mode="json") for g in judged.gates]
+        else:
+            return
+    except (KeyError, TypeError, ValidationError) as exc:
+        bundle.inconsistent.append(f"its measurements cannot be read to recompute the gates ({str(exc)[:200]})")
+        return
+    recomputed = {g["name"]: g for g in gates}
+    for g in stored:
+        name = g.get("name")
+        mine = recomputed.get(name)
+        if mine is None:
+            bundle.inconsistent.append(f"gate {name}: stored {g.get('status')}, but the recorded spec has no such gate")
+            continue
+        if g.get("status") != mine["status"]:
+            bundle.inconsistent.append(f"gate {name}: stored {g.get('status')}, recomputed {mine['status']}")
+        for seed, status in (g.get("per_seed") or {}).items():
+            if mine.get("per_seed", {}).get(seed) != status:
+                bundle.inconsistent.append(f"gate {name} seed {seed}: stored {status}, recomputed "
+                                           f"{mine.get('per_seed', {}).get(seed)}")
+    missing = sorted(set(recomputed) - {g.get("name") for g in stored})
+    if missing and "gates.json" in bundle.files:
+        bundle.inconsistent.append(f"gates.json leaves out gate(s) {', '.join(missing)}")
+    bundle.files["gates.json"] = {"schema_version": 1, "gates": gates, "recomputed": True}
 
 
 class PathError(ValueError):

@@ -60,6 +60,13 @@ def _tables(bundle: Bundle, seed) -> dict:
 
 
 def _dataset_rows(bundle: Bundle) -> list[dict]:
+    """Rows, tasks, families and pass rates per split and benchmark: from the pack's own
+    statistics (pack_stats.json, copied into the bundle by evaluate), else from the metrics."""
+    stats = bundle.files.get("pack_stats.json")
+    if stats:
+        return [{"benchmark": c["benchmark"], "split": c["split"], "rows": c["rows"], "tasks": c["tasks"],
+                 "positives": c["passed"], "pass_rate": c["pass_rate"],
+                 "evaluation_only_rows": c.get("evaluation_only_rows", 0)} for c in stats.get("cells", [])]
     seeds = bundle.seeds() or [None]
     rows = []
     for r in _records(bundle, "metrics.json", "records", scorer="p_pass", seed=seeds[0]):
@@ -155,7 +162,9 @@ def renderings(root: Path, ledger: Ledger, bundles: dict[str, Bundle], verdicts:
         decoys = bundle.files.get("decoys.json", {}).get("results", [])
         first = (bundle.seeds() or [None])[0], next((d["scorer"] for d in decoys), None)
         decoy_pairs = [d for d in decoys if (d.get("seed"), d.get("scorer")) == first]
-        seeds = card.seeds if card.kind == "model" else [None]
+        identical = bundle.identical_seeds()
+        # one model is listed once: a seed whose scores repeat another seed's gets no card of its own
+        seeds = [s for s in card.seeds if s not in identical] if card.kind == "model" else [None]
         for seed in seeds:
             tables = _tables(bundle, seed) if seed is not None else {}
             path = _output_path(card, seed)
@@ -164,6 +173,9 @@ def renderings(root: Path, ledger: Ledger, bundles: dict[str, Bundle], verdicts:
                        "claims": _claims_for(card, ledger, verdicts, seed), "manifest_sha": bundle.manifest_sha256,
                        "evidence_date": created, "parents": manifest.get("parents", []),
                        "evidence_path": bundle.rel, "cite": bundle.cite, "decoy_pairs": decoy_pairs,
+                       "identical": identical, "distinct_seeds": [s for s in (card.seeds or bundle.seeds())
+                                                                  if s not in identical],
+                       "pack_stats": bundle.files.get("pack_stats.json"),
                        "marker": f"<!-- rendered by `codelewm-eval claims render` from the ledger card "
                                  f"{card.name}{'' if seed is None else f' (seed {seed})'}: edit the ledger or the "
                                  "templates, not this file; the audit compares it with the evidence's rendering -->",

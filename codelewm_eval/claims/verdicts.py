@@ -3,7 +3,8 @@ wording rendered with the evidence values bound into it.
 
 * NOT RECORDED: the claim names no evidence yet (planned, never measured).
 * BLOCKED, with one reason per cause: `evidence_missing` (a bundle or a bound value is not
-  there), `evidence_changed` (a bundle does not verify against its manifest), `seed_missing`
+  there), `evidence_changed` (a bundle does not verify against its manifest),
+  `evidence_inconsistent` (a stored gate verdict that its own measurements contradict), `seed_missing`
   (a scope seed the evidence or a gate does not cover), `gate_failed`, `gate_blocked` (the gate
   could not be judged: saturated, not evaluable, below its minimum n), and for negative claims
   `contradicted` (the gate the claim says did not hold, held).
@@ -22,8 +23,8 @@ from .ledger import Claim, Ledger
 
 
 class BlockReason(BaseModel):
-    type: Literal["evidence_missing", "evidence_changed", "seed_missing", "gate_failed", "gate_blocked",
-                  "contradicted", "wording"]
+    type: Literal["evidence_missing", "evidence_changed", "evidence_inconsistent", "seed_missing", "gate_failed",
+                  "gate_blocked", "contradicted", "wording"]
     subject: str
     detail: str = ""
 
@@ -90,6 +91,9 @@ def classify(claim: Claim, ledger: Ledger, bundles: dict[str, Bundle]) -> ClaimV
             p = b.problems[0]
             reasons.append(BlockReason(type="evidence_changed", subject=f"evidence {b.name}",
                                        detail=f"{len(b.problems)} problem(s), e.g. {p.kind} {p.path}: {p.detail}"))
+        elif b.inconsistent:
+            reasons.append(BlockReason(type="evidence_inconsistent", subject=f"evidence {b.name}",
+                                       detail="; ".join(b.inconsistent[:3])))
     if not reasons:
         formatted, raw, cites, problems = bind(claim, bundles)
         reasons += problems

@@ -101,9 +101,10 @@ def consensus_scores(passes: dict[int, list[bool]]) -> dict[int, float]:
 
 
 def agreement(programs: dict[int, str], tests_of: dict[int, list[str]], group_of: dict[int, str], pool,
-              memory_mb: int = 1024) -> tuple[np.ndarray, dict]:
+              memory_mb: int = 1024, progress=None) -> tuple[np.ndarray, dict]:
     """Run every candidate (row -> program) against its generated tests; the consensus score per
-    row, computed among the rows of its group (one task's samples from one source)."""
+    row, computed among the rows of its group (one task's samples from one source).
+    `progress(done, total)` is called as candidates finish."""
     from ..sandbox.inside.codec import decode_value, encode_value
     from ..sandbox.pool import Limits
 
@@ -127,7 +128,9 @@ def agreement(programs: dict[int, str], tests_of: dict[int, list[str]], group_of
 
     by_group: dict[str, dict[int, list[bool]]] = {}
     with ThreadPoolExecutor(max_workers=pool.size) as executor:
-        for i, passes in executor.map(one, sorted(programs)):
+        for done, (i, passes) in enumerate(executor.map(one, sorted(programs)), start=1):
+            if progress is not None:
+                progress(done, len(programs))
             if passes is not None:
                 by_group.setdefault(group_of[i], {})[i] = passes
     scores = np.full(max(programs) + 1 if programs else 0, np.nan)

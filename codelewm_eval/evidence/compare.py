@@ -5,7 +5,9 @@ Inputs are per-task outcomes: execution results, or any JSONL whose rows have `b
 `origin.sample_index`, else first in the file): pass@1 as it was run. Per benchmark: n, passes
 before and after, delta absolute and relative, kept / lost / gained tasks, the exact McNemar p
 on the discordant tasks, and a bootstrap CI of the delta (tasks resampled). Anchors: tasks that
-must not be lost; the anchor gate fails and names every anchor a candidate loses.
+must not be lost; the anchor gate fails and names every anchor a candidate loses, and every anchor
+that is missing from the candidate or the baseline (`anchor_missing`: an anchor that vanished is
+not kept).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InputError
 from ..io import iter_models, read_list_file
-from ..pack.pairs import task_family
+from ..benchmarks.family import problem_family
 from .metrics import TaskBootstrap, bootstrap_ratio, interval, mcnemar_exact
 
 SCHEMA_VERSION = 1
@@ -57,6 +59,8 @@ class Comparison(BaseModel):
     candidate: str
     benchmarks: list[BenchmarkDelta]
     anchors_lost: list[str] = Field(default_factory=list)
+    anchors_missing: list[str] = Field(default_factory=list, description="anchors with no outcome in the baseline "
+                                                                         "or the candidate, and where they are absent")
     anchor_gate: str | None = None  # pass / fail, when anchors were given
 
 
@@ -75,7 +79,7 @@ def read_outcomes(path: Path) -> dict[tuple[str, str], bool]:
 
 def anchor_key(text: str) -> tuple[str, str]:
     """"MBPP/53", "mbpp-plus/Mbpp/53", "HumanEval/85" -> (task family, task): case and variant blind."""
-    return task_family(*_split_anchor(text))
+    return problem_family(*_split_anchor(text))
 
 
 def _split_anchor(text: str) -> tuple[str, str]:
@@ -98,7 +102,8 @@ def compare(baseline: dict, candidate: dict, anchors: set[str] | None = None, *,
         gained = [t for t, x, y in zip(shared, before, after) if y and not x]
         if shared:
             boot = TaskBootstrap(np.arange(len(shared)), draws=draws, seed=0)
-            low, high, _ = interval(bootstrap_ratio(boot, after - before, np.ones(len(shared))))
+            low, high, _ = interval(bootstrap_ratio(boot, after - before, np.ones(len(shared))),
+                                    point=float((after - before).mean()))
         else:
             low = high = 0.0
         b_count, a_count = int(before.sum()), int(after.sum())
@@ -109,11 +114,24 @@ def compare(baseline: dict, candidate: dict, anchors: set[str] | None = None, *,
             only_in_one=len(tasks_a ^ tasks_b)))
         if anchors:
             wanted = {anchor_key(a) for a in anchors}
-            lost_anchors += [t if "/" in t else f"{bench}/{t}" for t in lost if task_family(bench, t) in wanted]
-    comparison = Comparison(baseline=names[0], candidate=names[1], benchmarks=rows, anchors_lost=lost_anchors)
+            lost_anchors += [t if "/" in t else f"{bench}/{t}" for t in lost if problem_family(bench, t) in wanted]
+    missing = missing_anchors(baseline, candidate, anchors or set(), names)
+    comparison = Comparison(baseline=names[0], candidate=names[1], benchmarks=rows, anchors_lost=lost_anchors,
+                            anchors_missing=missing)
     if anchors:
-        comparison.anchor_gate = "fail" if lost_anchors else "pass"
+        comparison.anchor_gate = "fail" if lost_anchors or missing else "pass"
     return comparison
+
+
+def missing_anchors(baseline: dict, candidate: dict, anchors: set[str], names=("A", "B")) -> list[str]:
+    """"MBPP/53 (absent from B)" for every anchor with no outcome in one run or both."""
+    families = [{problem_family(b, t) for b, t in run} for run in (baseline, candidate)]
+    out = []
+    for anchor in sorted(anchors, key=_natural):
+        where = [name for name, present in zip(names, families) if anchor_key(anchor) not in present]
+        if where:
+            out.append(f"{anchor} (absent from {' and '.join(where)})")
+    return out
 
 
 def _natural(task_id: str):
@@ -130,7 +148,7 @@ def read_anchors(path: Path) -> set[str]:
 def _anchor_outcome(outcome: dict, anchor: str) -> bool | None:
     key = anchor_key(anchor)
     for (bench, task), passed in outcome.items():
-        if task_family(bench, task) == key:
+        if problem_family(bench, task) == key:
             return passed
     return None
 
@@ -151,7 +169,8 @@ def markdown(comparisons: list[Comparison], anchors: set[str] | None, outcomes: 
                 out.append(f"\nLOST on {r.benchmark}: {', '.join(r.lost)}")
         if c.anchor_gate:
             out.append(f"\nanchor gate: **{c.anchor_gate.upper()}**" +
-                       (f" (lost: {', '.join(c.anchors_lost)})" if c.anchors_lost else ""))
+                       (f" (lost: {', '.join(c.anchors_lost)})" if c.anchors_lost else "") +
+                       (f" (missing: {', '.join(c.anchors_missing)})" if c.anchors_missing else ""))
         out.append("")
     if anchors and len(outcomes) > 2:
         names = list(outcomes)
@@ -164,3 +183,28 @@ def markdown(comparisons: list[Comparison], anchors: set[str] | None, outcomes: 
         totals = [sum(1 for a in anchors if _anchor_outcome(outcomes[n], a)) for n in names]
         out.append("| **anchors passing** | " + " | ".join(f"{t}/{len(anchors)}" for t in totals) + " |")
     return "\n".join(out) + "\n"
+
+
+def comparison_gates(comparisons: list[Comparison], alpha: float = 0.05) -> list[dict]:
+    """The gates of a comparison bundle, recomputed from its comparisons alone: per candidate, a
+    paired gate per benchmark (a gain with exact McNemar p < alpha) and the anchor gate (no
+    anchor lost, none missing)."""
+    gates = []
+    for c in comparisons:
+        for d in c.benchmarks:
+            significant = d.delta > 0 and d.mcnemar_p < alpha
+            gates.append({"name": f"{c.candidate}:paired:{d.benchmark}", "metric": "mcnemar_p",
+                          "status": "pass" if significant else "fail", "seeds": [], "per_seed": {},
+                          "reasons": [] if significant else [{"type": "threshold", "subject": f"{c.candidate} "
+                                                              f"{d.benchmark}", "observed": d.mcnemar_p,
+                                                              "required": f"a gain with McNemar p < {alpha}"}],
+                          "observed": [{"before": d.before, "after": d.after, "n": d.n, "mcnemar_p": d.mcnemar_p}]})
+        if c.anchor_gate:
+            reasons = [{"type": "anchor_lost", "subject": a, "observed": "lost", "required": "kept"}
+                       for a in c.anchors_lost]
+            reasons += [{"type": "anchor_missing", "subject": a, "observed": "absent", "required": "present and kept"}
+                        for a in c.anchors_missing]
+            gates.append({"name": f"{c.candidate}:anchors", "metric": "anchors_kept",
+                          "status": "fail" if reasons else "pass", "seeds": [], "per_seed": {},
+                          "reasons": reasons, "observed": []})
+    return gates

@@ -26,7 +26,7 @@ from ..manifest import failures, verify, write_manifest
 from ..pack.read import read_rows
 from . import metrics as M
 from .gates import GateResult, GateSpec, Value, judge
-from .rerank import DecoyResult, RerankResult, decoy_accuracy, rerank, rerank_pools
+from .rerank import NO_ORDER, ORDERED_FORMATS, DecoyResult, RerankResult, decoy_accuracy, rerank, rerank_pools
 from .scores import PROBABILITIES, ScoreSet, read_scores
 
 SCHEMA_VERSION = 1
@@ -45,13 +45,21 @@ class MetricRecord(BaseModel):
     positives: int
     metrics: dict[str, dict] = Field(default_factory=dict, description="name -> {value, ci, method, ...}")
     not_evaluable: dict[str, str] = Field(default_factory=dict, description="name -> why")
+    score_health: dict[str, int] = Field(default_factory=dict, description="missing / non_finite / out_of_range "
+                                                                           "scores among the slice's rows (the "
+                                                                           "metrics use the usable ones; a gate on "
+                                                                           "this slice is blocked)")
 
 
 class MetricsFile(BaseModel):
     """`metrics.json` of an evidence bundle."""
 
     schema_version: int = SCHEMA_VERSION
-    seeds: list[int | None]
+    seeds: list[int | None] = Field(description="the seeds with evidence of their own")
+    identical_seeds: dict[str, int | None] = Field(
+        default_factory=dict, description="seed -> the earlier seed whose scores it repeats exactly: one piece of "
+                                          "evidence, measured once; gates that require it are blocked "
+                                          "(seeds_identical)")
     score_health: dict[str, dict] = Field(description="score file -> score name -> missing / non-finite / out of "
                                                       "range counts")
     records: list[MetricRecord]
@@ -116,7 +124,7 @@ def classification_metrics(seed, scorer: str, benchmark: str, split: str, y: np.
 
     def auc():
         value, low, high = M.delong_interval(y, s)
-        b_low, b_high, degenerate = M.interval(M.bootstrap_auc(boot, y, s))
+        b_low, b_high, degenerate = M.interval(M.bootstrap_auc(boot, y, s), point=value)
         return {"value": value, "ci": [low, high], "method": "DeLong", "bootstrap_ci": [b_low, b_high],
                 "bootstrap": {"resampled": "tasks", "draws": draws, "degenerate_draws": degenerate}}
 
@@ -130,10 +138,12 @@ def classification_metrics(seed, scorer: str, benchmark: str, split: str, y: np.
                 bins = M.calibration_bins(s, n_bins, strategy)
                 e_draws, m_draws = M.bootstrap_calibration(boot, y, s, bins)
                 table = M.calibration_table(y, s, bins)
-                e_low, e_high, _ = M.interval(e_draws)
-                m_low, m_high, _ = M.interval(m_draws)
-                return {"value": M.ece(y, s, bins), "ci": [e_low, e_high], "bins": bins.count, "binning": strategy,
-                        "mce": M.mce(y, s, bins), "mce_ci": [m_low, m_high],
+                value, worst = M.ece(y, s, bins), M.mce(y, s, bins)
+                e_low, e_high, _ = M.interval(e_draws, point=value)
+                m_low, m_high, _ = M.interval(m_draws, point=worst)
+                return {"value": value, "ci": [e_low, e_high], "bins": bins.count, "binning": strategy,
+                        "ci_method": "task-bootstrap percentile interval, widened to contain the estimate",
+                        "mce": worst, "mce_ci": [m_low, m_high],
                         "reliability": {k: [None if not np.isfinite(x) else float(x) for x in v]
                                         for k, v in table.items()}, "edges": bins.edges.tolist()}
             attempt(name, calibration)
@@ -143,22 +153,55 @@ def classification_metrics(seed, scorer: str, benchmark: str, split: str, y: np.
 def _values(record: MetricRecord) -> list[Value]:
     out = []
     n = record.rows
+    health = record.score_health
     for name, m in record.metrics.items():
         out.append(Value(seed=record.seed, scorer=record.scorer, metric=name, benchmark=record.benchmark,
-                         split=record.split, value=m["value"], ci=tuple(m["ci"]) if "ci" in m else None, n=n))
+                         split=record.split, value=m["value"], ci=tuple(m["ci"]) if "ci" in m else None, n=n,
+                         health=health))
         if name == "ece":
             out.append(Value(seed=record.seed, scorer=record.scorer, metric="mce", benchmark=record.benchmark,
-                             split=record.split, value=m["mce"], ci=tuple(m["mce_ci"]), n=n))
+                             split=record.split, value=m["mce"], ci=tuple(m["mce_ci"]), n=n, health=health))
     for name, why in record.not_evaluable.items():
         out.append(Value(seed=record.seed, scorer=record.scorer, metric=name, benchmark=record.benchmark,
-                         split=record.split, value=None, blocked=why, n=n))
+                         split=record.split, value=None, blocked=why, n=n, health=health))
     return out
+
+
+def _rerank_values(r: SeededRerank) -> list[Value]:
+    saturated = f"saturated: {r.saturated}" if r.saturated else None
+    common = dict(seed=r.seed, scorer=r.scorer, benchmark=r.benchmark, split=r.split, n=r.tasks,
+                  health=r.score_health)
+    return [Value(metric="rerank_lift", value=r.lift, ci=r.lift_ci,
+                  blocked=saturated if r.ordered else (saturated or f"not evaluable: {NO_ORDER}"), **common),
+            Value(metric="rerank_lift_random", value=r.lift_random, ci=r.lift_random_ci, blocked=saturated, **common)]
+
+
+def _decoy_values(d: SeededDecoys) -> list[Value]:
+    return [Value(seed=d.seed, scorer=d.scorer, metric="decoy_accuracy", benchmark=d.category, split=d.split,
+                  value=d.accuracy, ci=d.accuracy_ci, n=d.scorable, health=d.score_health,
+                  blocked=None if d.accuracy is not None else "no scorable pairs")]
+
+
+def values_of(metrics: MetricsFile, reranks: RerankFile, decoys: DecoysFile) -> list[Value]:
+    """Every gate-able value of an evidence bundle, from its measurement files alone."""
+    out = [v for record in metrics.records for v in _values(record)]
+    out += [v for r in reranks.results for v in _rerank_values(r)]
+    out += [v for d in decoys.results for v in _decoy_values(d)]
+    return out
+
+
+def judge_all(spec: GateSpec | None, metrics: MetricsFile, reranks: RerankFile, decoys: DecoysFile) -> GatesFile:
+    """The verdict of every gate of the spec, recomputed from the measurements (never read)."""
+    values = values_of(metrics, reranks, decoys)
+    identical = {int(k) if k not in ("None", "null") else None: v for k, v in metrics.identical_seeds.items()}
+    gates = [judge(g, values, metrics.seeds, identical) for g in (spec.gates if spec else [])]
+    return GatesFile(gates=gates, ok=all(g.status == "pass" for g in gates))
 
 
 class _Pack:
     """The columns of a pack that evaluation reads, and its rerank pools and decoy pairs."""
 
-    def __init__(self, pack: Path):
+    def __init__(self, pack: Path, mutant_sets: bool = False):
         rows = read_rows(pack / "rows.jsonl")
         self.index = {r.row_id: i for i, r in enumerate(rows)}
         self.splits = [r.split for r in rows]
@@ -176,51 +219,89 @@ class _Pack:
         sources = [_source_name(r.origin.source_file) if r.origin.source_file else (r.origin.model or "unknown")
                    for r in rows]
         self.pools = rerank_pools(self.benchmark.tolist(), self.task.tolist(), self.splits, sources, in_pool)
+        # a slice has a sample order when every candidate's source has one and no task repeats an index
+        self.ordered = {key: all(_ordered(rows, members) for members in by_task.values())
+                        for key, by_task in self.pools.items()}
+        if mutant_sets:
+            self._add_mutant_sets(rows)
         self.pairs: dict[tuple, list] = defaultdict(list)
         for i, r in enumerate(rows):
             if r.decoy is not None and r.decoy.shadows_row_id in self.index:
                 self.pairs[(r.decoy.category, r.split)].append((self.index[r.decoy.shadows_row_id], i))
 
+    def _add_mutant_sets(self, rows: list) -> None:
+        """Offline candidate sets: each canonical solution with its executed mutants, one set per
+        task (slice "<benchmark>:canonical+mutants"); they have no sample order."""
+        members: dict[int, list[int]] = defaultdict(list)
+        for i, r in enumerate(rows):
+            if r.decoy is not None and r.decoy.category == "mutation" and r.decoy.shadows_row_id in self.index:
+                shadow = self.index[r.decoy.shadows_row_id]
+                if rows[shadow].origin.format == "canonical":
+                    members[shadow].append(i)
+        for canonical, mutants in sorted(members.items()):
+            key = (f"{self.benchmark[canonical]}:canonical+mutants", self.splits[canonical])
+            self.pools.setdefault(key, {})[self.task[canonical]] = [canonical, *mutants]
+            self.ordered[key] = False
 
-def _measure(data: _Pack, ss: ScoreSet, draws: int, n_bins: int):
-    """Every metric record, rerank and decoy result, and gate-able value of one score set."""
-    records, values, reranks, decoys = [], [], [], []
+
+def _ordered(rows: list, members: list[int]) -> bool:
+    indexes = [rows[i].origin.sample_index for i in members]
+    return (all(rows[i].origin.format in ORDERED_FORMATS for i in members)
+            and None not in indexes and len(set(indexes)) == len(indexes))
+
+
+def _measure(data: _Pack, ss: ScoreSet, draws: int, n_bins: int, tie_seed: int):
+    """Every metric record, rerank and decoy result of one score set."""
+    records, reranks, decoys = [], [], []
     baseline, lexical = ss.values.get("no_action"), ss.values.get("lexical")
     baseline = data.no_action if baseline is None else baseline
     for name in ss.names:
         s_all = ss.values[name]
         for split in HELD_OUT:
             for bench in sorted(set(data.benchmark.tolist())) + [ALL]:
-                mask = (data.split == split) & np.isfinite(s_all)
+                in_slice = data.split == split
                 if bench != ALL:
-                    mask &= data.benchmark == bench
+                    in_slice &= data.benchmark == bench
+                mask = in_slice & np.isfinite(s_all)
                 record = classification_metrics(ss.seed, name, bench, split, data.passed[mask], s_all[mask],
                                                 data.task[mask], name in PROBABILITIES, draws, n_bins)
+                record.score_health = ss.slice_health(name, in_slice)
                 records.append(record)
-                values.extend(_values(record))
-        if baseline is not None:
-            for (bench, split), by_task in sorted(data.pools.items()):
-                if split not in HELD_OUT:
-                    continue
-                result = rerank(bench, split, name, by_task, data.passed, s_all, baseline, lexical, data.row_ids,
-                                draws=draws)
-                reranks.append({"seed": ss.seed, **result.model_dump(mode="json")})
-                values.append(Value(seed=ss.seed, scorer=name, metric="rerank_lift", benchmark=bench, split=split,
-                                    value=result.lift, ci=result.lift_ci, n=result.tasks,
-                                    blocked=f"saturated: {result.saturated}" if result.saturated else None))
+        for (bench, split), by_task in sorted(data.pools.items()):
+            if split not in HELD_OUT:
+                continue
+            members = np.array(sorted(i for m in by_task.values() for i in m), dtype=np.int64)
+            result = rerank(bench, split, name, by_task, data.passed, s_all, baseline, lexical, data.row_ids,
+                            draws=draws, tie_seed=tie_seed, ordered=data.ordered[(bench, split)],
+                            score_health=ss.slice_health(name, members))
+            reranks.append(SeededRerank(seed=ss.seed, **result.model_dump()))
         for (category, split), plist in sorted(data.pairs.items()):
             if split not in HELD_OUT:
                 continue
-            result = decoy_accuracy(category, split, name, plist, data.task.tolist(), s_all, draws=draws)
-            decoys.append({"seed": ss.seed, **result.model_dump(mode="json")})
-            values.append(Value(seed=ss.seed, scorer=name, metric="decoy_accuracy", benchmark=category, split=split,
-                                value=result.accuracy, ci=result.accuracy_ci, n=result.scorable,
-                                blocked=None if result.accuracy is not None else "no scorable pairs"))
-    return records, values, reranks, decoys
+            rows_of_pairs = np.array(sorted({i for pair in plist for i in pair}), dtype=np.int64)
+            result = decoy_accuracy(category, split, name, plist, data.task.tolist(), s_all, draws=draws,
+                                    score_health=ss.slice_health(name, rows_of_pairs))
+            decoys.append(SeededDecoys(seed=ss.seed, **result.model_dump()))
+    return records, reranks, decoys
+
+
+def distinct_score_sets(score_sets: list[ScoreSet]) -> tuple[list[ScoreSet], dict]:
+    """The score sets with evidence of their own, and seed -> earlier seed for each set whose
+    scores repeat an earlier set's exactly (two seeds are two pieces of evidence only if they differ)."""
+    kept: list[ScoreSet] = []
+    identical: dict = {}
+    for ss in score_sets:
+        twin = next((k for k in kept if k.same_scores(ss)), None)
+        if twin is not None and ss.seed != twin.seed:
+            identical[ss.seed] = twin.seed
+        else:
+            kept.append(ss)
+    return kept, identical
 
 
 def evaluate(pack: Path, score_paths: list[Path], spec: GateSpec | None, out_dir: Path, *, draws: int = 2000,
-             n_bins: int = 10, command: list[str] | None = None, plots: bool = True) -> dict:
+             n_bins: int = 10, command: list[str] | None = None, plots: bool = True, tie_seed: int = 0,
+             mutant_sets: bool = False) -> dict:
     pack = Path(pack)
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not _is_evidence(out_dir):
@@ -228,29 +309,32 @@ def evaluate(pack: Path, score_paths: list[Path], spec: GateSpec | None, out_dir
     _verified(pack, "the pack")
     for path in score_paths:
         _verified(Path(path), "the score file")
-    data = _Pack(pack)
-    score_sets = [read_scores(Path(p), data.index, data.splits) for p in score_paths]
+    data = _Pack(pack, mutant_sets=mutant_sets)
+    all_sets = [read_scores(Path(p), data.index, data.splits) for p in score_paths]
+    score_sets, identical = distinct_score_sets(all_sets)
     seeds = sorted({s.seed for s in score_sets}, key=lambda x: (x is None, x))
-    records, values, reranks, decoys = [], [], [], []
+    records, reranks, decoys = [], [], []
     for ss in score_sets:
-        parts = _measure(data, ss, draws, n_bins)
-        for bucket, part in zip((records, values, reranks, decoys), parts):
+        parts = _measure(data, ss, draws, n_bins, tie_seed)
+        for bucket, part in zip((records, reranks, decoys), parts):
             bucket.extend(part)
-    gate_results = [judge(g, values, seeds).model_dump(mode="json") for g in (spec.gates if spec else [])]
-    health = {str(ss.path): {k: v.model_dump() for k, v in ss.health.items()} for ss in score_sets}
-    files = {  # each validated against its model: the documented schema is the written one
-        "metrics.json": MetricsFile(seeds=seeds, score_health=health, records=records).model_dump(mode="json"),
-        "rerank.json": RerankFile.model_validate({"results": reranks}).model_dump(mode="json"),
-        "decoys.json": DecoysFile.model_validate({"results": decoys}).model_dump(mode="json"),
-        "gates.json": GatesFile.model_validate({"gates": gate_results, "ok": all(g["status"] == "pass"
-                                                                                  for g in gate_results)}
-                                               ).model_dump(mode="json"),
-    }
+    health = {str(ss.path): {k: v.model_dump() for k, v in ss.health.items()} for ss in all_sets}
+    metrics = MetricsFile(seeds=seeds, identical_seeds={str(k): v for k, v in identical.items()},
+                          score_health=health, records=records)
+    rerank_file, decoys_file = RerankFile(results=reranks), DecoysFile(results=decoys)
+    gates_file = judge_all(spec, metrics, rerank_file, decoys_file)
+    files = {"metrics.json": metrics.model_dump(mode="json"), "rerank.json": rerank_file.model_dump(mode="json"),
+             "decoys.json": decoys_file.model_dump(mode="json"), "gates.json": gates_file.model_dump(mode="json")}
+    if (pack / "stats.json").is_file():  # the pack's statistics travel with its evidence (the dataset card)
+        files["pack_stats.json"] = json.loads((pack / "stats.json").read_text())
     _write_bundle(Path(out_dir), files, score_sets if plots else [], data, parents=[pack, *map(Path, score_paths)],
-                  command=command or [], config={"draws": draws, "bins": n_bins,
+                  command=command or [], config={"draws": draws, "bins": n_bins, "tie_seed": tie_seed,
+                                                 "mutant_sets": mutant_sets,
                                                  "gates": spec.model_dump(mode="json") if spec else None})
-    return {"records": len(records), "reranks": reranks, "decoys": decoys, "gates": gate_results,
-            "ok": files["gates.json"]["ok"], "health": health}
+    return {"records": len(records), "reranks": files["rerank.json"]["results"],
+            "decoys": files["decoys.json"]["results"], "gates": files["gates.json"]["gates"],
+            "ok": gates_file.ok, "health": health, "identical_seeds": identical,
+            "metrics": files["metrics.json"]["records"]}
 
 
 def _is_evidence(path: Path) -> bool:

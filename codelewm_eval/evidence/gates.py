@@ -4,7 +4,9 @@ blocked, with typed reasons {type, subject, observed, required}.
     schema_version: 1
     gates:
       - name: humaneval-rerank-lift
-        metric: rerank_lift          # auc | pr_auc | brier | brier_skill | ece | ece_mass | mce | rerank_lift | decoy_accuracy
+        metric: rerank_lift          # auc | pr_auc | brier | brier_skill | ece | ece_mass | mce | rerank_lift
+                                     # (over no_action) | rerank_lift_random (over the exact random
+                                     # expectation) | decoy_accuracy
         scorer: p_pass
         benchmarks: [humaneval]      # default: all in the evidence ("all" = pooled over benchmarks)
         splits: [test]               # default: [test]
@@ -16,7 +18,11 @@ blocked, with typed reasons {type, subject, observed, required}.
         seeds: all                   # or a list: every listed seed must pass
 
 A gate fails when any subject fails; otherwise it is blocked when any subject cannot be judged
-(missing evidence or seed, not evaluable, saturated, below min_n); otherwise it passes.
+(missing evidence or seed, not evaluable, saturated, below min_n, `score_health`: a missing, NaN,
+infinite or out-of-range score among the rows the value rests on, `seeds_identical`: a required
+seed whose scores are identical to another seed's, so it is not a second piece of evidence);
+otherwise it passes. Verdicts are a pure function of the values and the spec: `claims` recompute
+them from the bundle's files, never read them.
 """
 
 from __future__ import annotations
@@ -30,13 +36,17 @@ from pydantic import BaseModel, Field
 from ..io import read_yaml, validated
 
 SCHEMA_VERSION = 1
-METRICS = ("auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass", "mce", "rerank_lift", "decoy_accuracy")
+METRICS = ("auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass", "mce", "rerank_lift", "rerank_lift_random",
+           "decoy_accuracy")
+BLOCKING = ("seed_missing", "seeds_identical", "evidence_missing", "not_evaluable", "saturated", "below_min_n",
+            "score_health")
 _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
 
 class Gate(BaseModel):
     name: str
-    metric: Literal["auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass", "mce", "rerank_lift", "decoy_accuracy"]
+    metric: Literal["auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass", "mce", "rerank_lift",
+                    "rerank_lift_random", "decoy_accuracy"]
     scorer: str = "p_pass"
     benchmarks: list[str] | None = None
     splits: list[str] = Field(default_factory=lambda: ["test"])
@@ -84,6 +94,8 @@ class Value(BaseModel):
     ci: tuple[float, float] | None = None
     n: int = 0
     blocked: str | None = None  # not evaluable / saturated: the reason
+    health: dict[str, int] = Field(default_factory=dict, description="missing / non_finite / out_of_range score "
+                                                                     "counts among the rows the value rests on")
 
 
 def load_gate_spec(path: Path) -> GateSpec:
@@ -96,15 +108,25 @@ def _within(subject: str, scope: str) -> bool:
     return subject == scope or subject.startswith(scope + ":")
 
 
-def judge(gate: Gate, values: list[Value], seeds_present: list[int | None]) -> GateResult:
-    seeds = seeds_present if gate.seeds == "all" else list(gate.seeds)
+def judge(gate: Gate, values: list[Value], seeds_present: list[int | None],
+          identical: dict[int | None, int | None] | None = None) -> GateResult:
+    """`seeds_present`: the seeds with their own evidence; `identical`: a seed whose scores equal
+    an earlier seed's -> that seed (it counts once, so a gate that requires it is blocked)."""
+    identical = identical or {}
+    given = sorted([*seeds_present, *identical], key=lambda x: (x is None, x))
+    seeds = given if gate.seeds == "all" else list(gate.seeds)
     reasons: list[Reason] = []
     observed: list[dict] = []
     compare = _COMPARE[gate.comparator]
     per_seed: dict[str, str] = {}
     for seed in seeds:
         before = len(reasons)
-        _judge_seed(gate, values, seeds_present, seed, reasons, observed, compare)
+        if seed in identical:
+            reasons.append(Reason(type="seeds_identical", subject=f"seed {seed}",
+                                  observed=f"scores identical to seed {identical[seed]}",
+                                  required="seeds whose scores differ (identical outputs count once)"))
+        else:
+            _judge_seed(gate, values, seeds_present, seed, reasons, observed, compare)
         mine = reasons[before:]
         per_seed[str(seed)] = ("fail" if any(r.type in ("threshold", "ci_bound") for r in mine)
                                else "blocked" if mine else "pass")
@@ -143,6 +165,11 @@ def _judge_seed(gate: Gate, values: list[Value], seeds_present: list[int | None]
         if v.blocked or v.value is None:
             reasons.append(Reason(type="not_evaluable" if not v.blocked or "saturat" not in v.blocked
                                   else "saturated", subject=subject, observed=v.blocked or "no value"))
+            continue
+        if v.health:
+            reasons.append(Reason(type="score_health", subject=subject,
+                                  observed=", ".join(f"{k} {n}" for k, n in sorted(v.health.items())),
+                                  required="every score of the slice's rows present, finite and in range"))
             continue
         if v.n < gate.min_n:
             reasons.append(Reason(type="below_min_n", subject=subject, observed=v.n, required=gate.min_n))

@@ -183,12 +183,21 @@ class TaskBootstrap:
         return out
 
 
-def interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float, int]:
-    """Percentile interval of the finite draws, and how many draws were degenerate."""
+def interval(draws: np.ndarray, level: float = 0.95, point: float | None = None) -> tuple[float, float, int]:
+    """Percentile interval of the finite draws, and how many draws were degenerate.
+
+    With `point` (the estimate on the data itself), the interval is the percentile interval
+    widened, where needed, to contain the estimate. A plug-in estimator with a resampling bias
+    (ECE: resampling adds noise to every bin's mean, so nearly every draw's ECE sits above the
+    data's) can put the whole percentile interval on one side of its own estimate; an interval
+    that excludes the number it is reported with is wrong, so the bound on that side becomes the
+    estimate itself. Where the estimate lies inside, nothing changes."""
     finite = draws[np.isfinite(draws)]
     if finite.size == 0:
         raise NotEvaluable("bootstrap: every draw was degenerate")
     low, high = np.percentile(finite, [50 * (1 - level), 50 * (1 + level)])
+    if point is not None and np.isfinite(point):
+        low, high = min(low, point), max(high, point)
     return float(low), float(high), int(draws.size - finite.size)
 
 

@@ -1,6 +1,7 @@
 """Built-in scorers: what a trained p_pass must beat, and the ceiling it cannot.
 
-* no_action: the candidates' original order (sample index; first sample ranks first);
+* no_action: the candidates' original order (sample index; first sample ranks first), only where
+  the source has one (NaN for pools, canonical solutions and mutants: see rerank.ORDERED_FORMATS);
 * length: shorter programs rank first;
 * lexical: consensus, the mean token-set Jaccard similarity to the other candidates of the task;
 * oracle: the label itself (the ceiling for reranking);
@@ -8,7 +9,10 @@
   the sandbox and a generated-tests file);
 * p_pass (logreg): logistic regression on hashed token uni- and bigrams of the program, fit on
   the train split only (binary features, L2-normalized rows), its regularization chosen by val
-  log loss.
+  log loss. Its seed draws a bootstrap of the train problem families (families drawn with
+  replacement, each row weighted by its family's count): the lbfgs solver is deterministic, so
+  without it two seeds would be one model, and resampling families (not rows) makes the spread
+  between seeds measure how much the scorer depends on which problems it trained on.
 
 The random baseline is not a score: its expected pass@1 is computed exactly by the rerank gate.
 """
@@ -19,6 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from ..benchmarks.family import problem_family
 from ..pack.rows import PackRow
 
 BUILTIN = ("no_action", "length", "lexical", "oracle", "p_pass", "codet")
@@ -26,14 +31,13 @@ _TOKENS = r"[A-Za-z_][A-Za-z_0-9]*|\d+|[^\sA-Za-z_\d]"
 
 
 def no_action(rows: list[PackRow]) -> np.ndarray:
-    """-(position in the source order): the sample index, else the order rows appear in."""
-    seen: dict[tuple, int] = defaultdict(int)
-    out = np.empty(len(rows))
+    """-(sample index) where the source has a sample order; NaN where it has none."""
+    from .rerank import ORDERED_FORMATS
+
+    out = np.full(len(rows), np.nan)
     for i, r in enumerate(rows):
-        key = (r.benchmark, r.task_id)
-        position = r.origin.sample_index if r.origin.sample_index is not None else seen[key]
-        seen[key] += 1
-        out[i] = -float(position)
+        if r.origin.format in ORDERED_FORMATS and r.origin.sample_index is not None:
+            out[i] = -float(r.origin.sample_index)
     return out
 
 
@@ -87,11 +91,13 @@ def fit_logreg(rows: list[PackRow], seed: int = 42, on_candidate=None):
     val = np.array([r.split == "val" for r in rows])
     if train.sum() == 0 or len(set(y[train])) < 2:
         raise ValueError("the train split needs both classes to fit p_pass")
+    weight = family_bootstrap_weights([problem_family(r.benchmark, r.task_id) for r in rows], train, y, seed)
+    fit = weight > 0
     best = None
     grid = (0.1, 1.0, 10.0)
     for k, c in enumerate(grid, start=1):
         model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
-        model.fit(x[train], y[train])
+        model.fit(x[fit], y[fit], sample_weight=weight[fit])
         p_val = model.predict_proba(x[val])[:, 1] if val.any() else np.array([])
         loss = log_loss(y[val], p_val, labels=[False, True]) if val.any() else 0.0
         auc = roc_auc_score(y[val], p_val) if val.any() and len(set(y[val])) == 2 else None
@@ -101,8 +107,26 @@ def fit_logreg(rows: list[PackRow], seed: int = 42, on_candidate=None):
             best = (loss, c, model)
     loss, c, model = best
     report = {"C": c, "val_log_loss": round(float(loss), 6), "train_rows": int(train.sum()),
+              "seed_randomness": f"bootstrap of the train problem families (seed {seed}): "
+                                 f"{int(fit.sum())} of {int(train.sum())} train rows drawn, total weight "
+                                 f"{int(weight.sum())}",
               "features": "hashed token 1-2 grams, binary, L2-normalized, 2^18 columns"}
     return model, x, report
+
+
+def family_bootstrap_weights(families: list[str], train: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """Row weights of one seeded bootstrap of the train families: each family drawn k times
+    weighs its rows k. Redrawn (next seed stream) in the rare case a draw holds one class."""
+    names = sorted({f for f, t in zip(families, train) if t})
+    index = {f: n for n, f in enumerate(names)}
+    row_family = np.array([index.get(f, -1) for f in families])
+    rng = np.random.default_rng(seed)
+    for _attempt in range(100):
+        counts = np.bincount(rng.integers(0, len(names), size=len(names)), minlength=len(names)).astype(float)
+        weight = np.where(train & (row_family >= 0), counts[np.maximum(row_family, 0)], 0.0)
+        if len(set(y[weight > 0].tolist())) == 2:
+            return weight
+    raise ValueError("no bootstrap of the train families holds both classes")
 
 
 def logreg_p_pass(rows: list[PackRow], seed: int = 42) -> tuple[np.ndarray, dict]:
@@ -111,7 +135,8 @@ def logreg_p_pass(rows: list[PackRow], seed: int = 42) -> tuple[np.ndarray, dict
     return model.predict_proba(x)[:, 1], report
 
 
-def codet(rows: list[PackRow], tests: dict[str, list[str]], workers: int | None = None) -> tuple[np.ndarray, dict]:
+def codet(rows: list[PackRow], tests: dict[str, list[str]], workers: int | None = None,
+          progress=None) -> tuple[np.ndarray, dict]:
     """Agreement scores for the model samples of tasks that have generated tests (NaN elsewhere);
     consensus within one task's samples from one source file."""
     from ..sandbox.pool import Limits, SandboxPool
@@ -125,24 +150,49 @@ def codet(rows: list[PackRow], tests: dict[str, list[str]], workers: int | None 
     if not programs:
         return out, {"candidates_run": 0}
     with SandboxPool(workers, Limits()) as pool:
-        scores, stats = agreement(programs, tests_of, group_of, pool)
+        scores, stats = agreement(programs, tests_of, group_of, pool, progress=progress)
     out[: len(scores)] = np.where(np.isfinite(scores), scores, out[: len(scores)])
     return out, stats
 
 
 def score_rows(rows: list[PackRow], names: list[str], seed: int = 42, codet_tests: dict | None = None,
-               workers: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
+               workers: int | None = None, progress=None) -> tuple[dict[str, np.ndarray], dict]:
+    """Every named scorer over the rows. `progress(name, done, total)` reports candidates as
+    the codet scorer runs them, and (name, None, None) as each scorer starts."""
     unknown = sorted(set(names) - set(BUILTIN))
     if unknown:
         raise ValueError(f"unknown scorer(s) {unknown}; built in: {', '.join(BUILTIN)}")
     out, report = {}, {}
     for name in names:
+        if progress is not None:
+            progress(name, None, None)
         if name == "p_pass":
             out[name], report["p_pass"] = logreg_p_pass(rows, seed)
         elif name == "codet":
             if not codet_tests:
                 raise ValueError("the codet scorer needs generated tests (--codet-tests)")
-            out[name], report["codet"] = codet(rows, codet_tests, workers)
+            out[name], report["codet"] = codet(rows, codet_tests, workers, progress=(
+                None if progress is None else lambda done, total: progress("codet", done, total)))
         else:
             out[name] = {"no_action": no_action, "length": length, "lexical": lexical, "oracle": oracle}[name](rows)
     return out, report
+
+
+def score_summary(rows: list[PackRow], scores: dict[str, np.ndarray]) -> list[dict]:
+    """Per scorer and held-out split: rows scored and the ROC-AUC where it can be measured."""
+    from .metrics import NotEvaluable, roc_auc
+
+    y = np.array([r.passed for r in rows])
+    split = np.array([r.split for r in rows])
+    out = []
+    for name, values in scores.items():
+        for part in ("val", "test"):
+            rows_in = split == part
+            usable = rows_in & np.isfinite(values)
+            try:
+                auc = roc_auc(y[usable], values[usable])
+            except NotEvaluable:
+                auc = None
+            out.append({"scorer": name, "split": part, "rows": int(rows_in.sum()), "scored": int(usable.sum()),
+                        "auc": auc})
+    return out

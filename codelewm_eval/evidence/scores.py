@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from ..errors import InputError
 from ..io import atomic_writer, iter_models
@@ -35,7 +35,9 @@ class ScoreRow(BaseModel):
     task_id: str
     candidate_id: str
     split: Split
-    scores: dict[str, float | None] = Field(description="name -> value; p_pass is a probability in [0, 1]")
+    scores: dict[str, StrictFloat | StrictInt | None] = Field(
+        description="name -> a JSON number (or null); p_pass is a probability in [0, 1]. A string, even \"0.7\" "
+                    "or \"nan\", is bad input")
 
 
 class ScoreHealth(BaseModel):
@@ -48,12 +50,33 @@ class ScoreHealth(BaseModel):
     out_of_range: int = Field(0, description="p_pass outside [0, 1]")
 
 
+# the state of one row's value for one score name (ScoreSet.state)
+OK, MISSING, NON_FINITE, OUT_OF_RANGE = 0, 1, 2, 3
+STATE_NAMES = ("ok", "missing", "non_finite", "out_of_range")
+
+
 class ScoreSet:
-    """Scores aligned with a list of row ids: per name, a float array with NaN where unusable."""
+    """Scores aligned with a list of row ids: per name, a float array with NaN where unusable,
+    and per name the state of every row's value (OK, MISSING, NON_FINITE, OUT_OF_RANGE), so a
+    gate can count the unhealthy values of exactly the rows it rests on."""
 
     def __init__(self, path: Path, names: list[str], values: dict[str, np.ndarray], health: dict[str, ScoreHealth],
-                 seed: int | None, run: str | None):
+                 seed: int | None, run: str | None, state: dict[str, np.ndarray] | None = None):
         self.path, self.names, self.values, self.health, self.seed, self.run = path, names, values, health, seed, run
+        self.state = state if state is not None else {
+            name: np.where(np.isfinite(v), OK, MISSING).astype(np.int8) for name, v in values.items()}
+
+    def slice_health(self, name: str, rows: np.ndarray) -> dict[str, int]:
+        """Counts of missing, non-finite and out-of-range values among `rows` (a mask or indexes);
+        empty when every value there is usable."""
+        counts = np.bincount(self.state[name][rows], minlength=4)
+        return {STATE_NAMES[k]: int(counts[k]) for k in (MISSING, NON_FINITE, OUT_OF_RANGE) if counts[k]}
+
+    def same_scores(self, other: "ScoreSet") -> bool:
+        """Identical outputs: the same names, the same value (or the same unusable state) on every row."""
+        return self.names == other.names and all(
+            np.array_equal(self.values[n], other.values[n], equal_nan=True) and
+            np.array_equal(self.state[n], other.state[n]) for n in self.names)
 
 
 def write_scores(path: Path, rows: list[ScoreRow]) -> None:
@@ -81,22 +104,27 @@ def read_scores(path: Path, row_index: dict[str, int], splits: list[str]) -> Sco
         for name, value in row.scores.items():
             raw.setdefault(name, []).append((position, value))
     n = len(row_index)
-    values, health = {}, {}
+    values, health, states = {}, {}, {}
     for name in sorted(raw):
         array = np.full(n, np.nan)
+        state = np.full(n, MISSING, dtype=np.int8)
         non_finite = out_of_range = 0
         for position, value in raw[name]:
             if value is None:
                 continue
             if not math.isfinite(value):
                 non_finite += 1
+                state[position] = NON_FINITE
                 continue
             if name in PROBABILITIES and not 0.0 <= value <= 1.0:
                 out_of_range += 1
+                state[position] = OUT_OF_RANGE
                 continue
             array[position] = value
+            state[position] = OK
         scored = int(np.isfinite(array).sum())
         values[name] = array
+        states[name] = state
         health[name] = ScoreHealth(rows_in_pack=n, scored=scored, missing=n - scored - non_finite - out_of_range,
                                    non_finite=non_finite, out_of_range=out_of_range)
     seed = run = None
@@ -104,4 +132,4 @@ def read_scores(path: Path, row_index: dict[str, int], splits: list[str]) -> Sco
     if manifest.exists():
         config = load_manifest(manifest).config
         seed, run = config.get("seed"), config.get("run")
-    return ScoreSet(path, sorted(raw), values, health, seed, run)
+    return ScoreSet(path, sorted(raw), values, health, seed, run, states)

@@ -1,11 +1,17 @@
 """Reference runs of canonical solutions: expected outputs for io benchmarks (computed in the
 sandbox, cached by content hash, never shown to candidates) and the canonical runtimes
-that set each task's time budget."""
+that set each task's time budget.
+
+Only successful reference runs are cached (keyed by content and the executor version). A failed
+or timed-out run (a loaded machine, a slow MBPP+ input) is retried at once with RETRY_FACTOR times
+the budget, reported, and never cached as a failure: a later run computes it afresh rather than
+finding the task `not_evaluable` forever."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,17 +24,20 @@ from ..sandbox.pool import Limits, SandboxPool
 from .compare import MBPP_OUTPUT_NOT_NONE
 from .jobs import Budget, build_job, decode_outputs, encode_inputs
 
-CACHE_VERSION = 1
+log = logging.getLogger(__name__)
+CACHE_VERSION = 1  # failures are never cached (filtered on load and on save)
 FLOOR_S = 1.0          # no task gets less than this (per input for io benchmarks)
 FACTOR = 4.0           # times the canonical solution's measured runtime
 DEFAULT_WALL_S = 3.0   # tasks without a canonical solution
 REFERENCE_BUDGET = Budget(wall_s=120.0, per_input_s=None, basis="reference run")
+RETRY_FACTOR = 4.0     # a reference that failed is run once more with this much more time
 
 
 class Reference(BaseModel):
     key: str
     ok: bool
     error: str | None = None
+    attempts: int = 1
     test_seconds: float | None = None
     outputs: list | None = None          # tagged JSON, io benchmarks only
     input_seconds: list[float] | None = None
@@ -78,21 +87,40 @@ class ReferenceCache:
                 self.entries = {k: Reference.model_validate(v) for k, v in raw.items()}
             except (ValueError, OSError):
                 self.entries = {}  # a damaged cache is recomputed, never trusted
+        self.entries = {k: v for k, v in self.entries.items() if v.ok}  # a cached failure is never reused
 
     def get(self, problem: Problem) -> Reference | None:
         ref = self.entries.get(problem.task_id)
         return ref if ref is not None and ref.key == reference_key(problem) else None
 
     def save(self) -> None:
-        write_json_atomic(self.path, {k: v.model_dump() for k, v in sorted(self.entries.items())})
+        write_json_atomic(self.path, {k: v.model_dump() for k, v in sorted(self.entries.items()) if v.ok})
 
 
 def run_reference(pool: SandboxPool, problem: Problem, limits: Limits) -> Reference:
+    """The reference run; a failure is retried once with RETRY_FACTOR times the budget."""
+    ref = _run_reference(pool, problem, limits, 1.0)
+    if not ref.ok:
+        first = ref.error
+        ref = _run_reference(pool, problem, limits, RETRY_FACTOR)
+        ref.attempts = 2
+        if ref.ok:
+            log.warning("reference run of %s/%s failed (%s); retried with %gx the time: ok", problem.benchmark,
+                        problem.task_id, first, RETRY_FACTOR)
+        else:
+            log.warning("reference run of %s/%s failed twice (%s; with %gx the time: %s): the task is not "
+                        "evaluable in this run; nothing cached", problem.benchmark, problem.task_id, first,
+                        RETRY_FACTOR, ref.error)
+    return ref
+
+
+def _run_reference(pool: SandboxPool, problem: Problem, limits: Limits, scale: float) -> Reference:
     key = reference_key(problem)
-    header, tests = build_job(problem, problem.canonical_solution or "", REFERENCE_BUDGET, limits)
+    budget = Budget(wall_s=REFERENCE_BUDGET.wall_s * scale, per_input_s=None, basis=REFERENCE_BUDGET.basis)
+    header, tests = build_job(problem, problem.canonical_solution or "", budget, limits)
     if problem.tests.mode == "io":
-        tests["input_limits"] = [30.0] * len(problem.tests.inputs)
-        header["limits"]["wall_s"] = 30.0 + 2.0 * len(problem.tests.inputs)
+        tests["input_limits"] = [30.0 * scale] * len(problem.tests.inputs)
+        header["limits"]["wall_s"] = 30.0 * scale + 2.0 * scale * len(problem.tests.inputs)
         header["limits"]["cpu_s"] = header["limits"]["wall_s"] + 1
     raw = pool.run(header, tests)
     tester = raw.tester or {}
@@ -126,7 +154,8 @@ def ensure_references(pool: SandboxPool, benchmark: Benchmark, task_ids: list[st
         with ThreadPoolExecutor(max_workers=pool.size) as ex:
             for problem, ref in zip(missing, ex.map(lambda p: run_reference(pool, p, limits), missing)):
                 out[problem.task_id] = ref
-                cache.entries[problem.task_id] = ref
+                if ref.ok:
+                    cache.entries[problem.task_id] = ref
                 if progress is not None:
                     progress(1)
         cache.save()

@@ -143,6 +143,20 @@ def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "
     return payloads
 
 
+def _names_file(arg: str) -> bool:
+    """An argument that names a path on this machine: it exists, or it holds a "/" and one of
+    its directories (other than the root) exists, as an output directory about to be made does."""
+    if not arg or arg.startswith("-") or "\n" in arg or len(arg) > 4096:
+        return False
+    try:
+        path = Path(arg)
+        if path.exists():
+            return True
+        return "/" in arg and any(parent.is_dir() for parent in path.parents if str(parent) not in ("/", "."))
+    except (OSError, ValueError):
+        return False
+
+
 def scan_payloads(payloads: list[Payload], spec_text: str, spec_path: Path, uploads: list[Path] = ()) -> list[Refusal]:
     """Everything that would leave the machine, scanned in payload mode (patterns and entropy)."""
     refusals: list[Refusal] = []
@@ -159,7 +173,13 @@ def scan_payloads(payloads: list[Payload], spec_text: str, spec_path: Path, uplo
                                         "env: name it in `secrets` instead",
                                         digest=hashlib.sha256(value.encode()).hexdigest()[:12]))
             scan(f"seed {p.seed} env {key}", value)
-        scan(f"seed {p.seed} command", "\n".join(p.job_command))
+        # arguments that name files (the pack, the run directory: `mktemp` names are random on purpose)
+        # are read by the pattern detectors only; every other argument by patterns and entropy
+        files = [a if _names_file(a) else "" for a in p.job_command]
+        others = ["" if a else arg for a, arg in zip(files, p.job_command)]
+        scan(f"seed {p.seed} command", "\n".join(others))
+        refusals.extend(Refusal(where=f"seed {p.seed} command", kind=f.kind, line=f.line, digest=f.digest)
+                        for f in scan_text("\n".join(files), where=f"seed {p.seed} command"))
         for dep in p.dependencies:
             scan(f"seed {p.seed} dependencies", dep)
         for name in p.secrets:

@@ -25,6 +25,7 @@ import orjson
 from pydantic import BaseModel, Field, ValidationError
 
 from ..benchmarks import BENCHMARK_LICENCES, load_benchmark
+from ..benchmarks.family import problem_family
 from ..errors import InputError
 from ..execution.results import ExecutionResult
 from ..fingerprint import normalized_ast
@@ -36,7 +37,7 @@ from ..secrets.scanner import is_suspect
 from .decoys import DECOY_FORMAT, shadowed_candidate
 from .pairs import reference_pairs
 from .rows import NO_TRAINING_MARK, SCHEMA_VERSION, DecoyLink, PackRow, RowFacts
-from .splits import SplitConfig, assign_splits, straddling
+from .splits import SplitConfig, assign_splits, family_leaks, straddling
 from .stats import Blocker, CoverageRules, coverage_blockers, split_stats
 
 _intern = sys.intern
@@ -136,7 +137,7 @@ def _add_row(r: ExecutionResult, out: _RangeOut, spool, evaluation_only: set[str
     provenance = f"{r.label_provenance} ({r.isolation})" if r.label_provenance == "executed here" else r.label_provenance
     program_ast = (r.program_ast or normalized_ast(r.program)) if r.program.strip() else None
     evaluation_only_row = NO_TRAINING_MARK in licence or r.benchmark in evaluation_only
-    values = (SCHEMA_VERSION, row_id, r.benchmark, r.task_id, r.candidate_id, r.program, program_ast, r.passed, r.status,
+    values = (SCHEMA_VERSION, row_id, r.benchmark, r.task_id, problem_family(r.benchmark, r.task_id), r.candidate_id, r.program, program_ast, r.passed, r.status,
               r.output_magnitude_bucket, r.output_length_bucket, r.origin.__dict__, licence, provenance,
               evaluation_only_row)
     spool.write(_json_line(dict(zip(_SPOOLED_FIELDS, values))))
@@ -367,6 +368,9 @@ def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: 
     blockers = coverage_blockers(facts, config.coverage)
     for what, where in straddling(facts).items():
         blockers.append(Blocker(kind="split_leak", detail=f"{what} in {', '.join(where)}", observed=len(where), required=1))
+    for family, where in family_leaks(facts).items():
+        blockers.append(Blocker(kind="family_leak", detail=f"family {family} in {', '.join(where)}",
+                                observed=len(where), required=1))
     if blockers:
         raise PackBlocked(blockers)
     split_of = dict(zip(kept, splits))

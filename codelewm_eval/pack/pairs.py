@@ -15,25 +15,14 @@ plenty good shuffle for choosing pairs, never by input order).
 from __future__ import annotations
 
 import hashlib
-import re
 import zlib
 from collections import defaultdict
 
+from ..benchmarks.family import problem_family
 from .rows import DecoyLink, RowFacts
 
 SAME_PROBLEM = "same_problem_different_submission"
 SAME_CODE = "same_code_different_input"
-_NUMBER = re.compile(r"\d+")
-
-
-def task_family(benchmark: str, task_id: str) -> tuple[str, str]:
-    """Tasks that are one problem across benchmark variants: HumanEval/3 in humaneval and
-    humaneval-plus; 2, Mbpp/2 and mbpp_2_... in mbpp, mbpp-plus and mbpp-multiple."""
-    for family in ("humaneval", "mbpp"):
-        if benchmark.startswith(family):
-            number = _NUMBER.search(task_id)
-            return family, number.group() if number else task_id
-    return benchmark, task_id
 
 
 def _link(category: str, decoy: RowFacts, shadow: RowFacts) -> DecoyLink:
@@ -64,9 +53,9 @@ def reference_pairs(rows: list[RowFacts], *, seed: int = 42, per_task: int = 3) 
             continue
         passing = sorted((i for i in members if rows[i].passed), key=order.__getitem__)
         for i in sorted((i for i in members if not rows[i].passed), key=order.__getitem__):
-            family = task_family(rows[i].benchmark, rows[i].task_id)
+            family = problem_family(rows[i].benchmark, rows[i].task_id)
             shadow = next((j for j in passing if rows[j].benchmark != rows[i].benchmark
-                           and task_family(rows[j].benchmark, rows[j].task_id) == family), None)
+                           and problem_family(rows[j].benchmark, rows[j].task_id) == family), None)
             if shadow is not None:
                 links[i] = _link(SAME_CODE, rows[i], rows[shadow])
 

@@ -18,7 +18,7 @@ def _schema(pa):
     decoy = pa.struct([("category", pa.string()), ("pair_id", pa.string()), ("shadows_row_id", pa.string())])
     return pa.schema([
         ("schema_version", pa.int64()), ("row_id", pa.string()), ("benchmark", pa.string()), ("task_id", pa.string()),
-        ("candidate_id", pa.string()), ("program", pa.string()),
+        ("family", pa.string()), ("candidate_id", pa.string()), ("program", pa.string()),
         ("program_ast", pa.string()), ("passed", pa.bool_()), ("status", pa.string()),
         ("output_magnitude_bucket", pa.string()), ("output_length_bucket", pa.string()), ("origin", origin),
         ("licence", pa.string()), ("label_provenance", pa.string()), ("evaluation_only", pa.bool_()),

@@ -36,6 +36,9 @@ class PackRow(BaseModel):
     row_id: str = Field(description="benchmark/task_id/candidate_id")
     benchmark: str
     task_id: str
+    family: str | None = Field(default=None, description="the problem family (humaneval/17, mbpp/3, "
+                                                         "livecodebench/<id>): one problem in every benchmark "
+                                                         "variant and source; splits never divide one")
     candidate_id: str
     program: str
     program_ast: str | None = Field(default=None, description="normalized-AST fingerprint (near-duplicates)")
@@ -49,8 +52,8 @@ class PackRow(BaseModel):
     evaluation_only: bool = Field(description="its licence forbids ML training: never in train")
     prompt: str = Field(description="the benchmark prompt of the task")
     decoy: DecoyLink | None = Field(default=None, description="set when this row is a decoy of a passing row")
-    split: Split | None = Field(default=None, description="train / val / test, grouped by task family and "
-                                                         "near-duplicate program")
+    split: Split | None = Field(default=None, description="train / val / test, grouped by problem family "
+                                                         "and near-duplicate program")
 
 
 class RowFacts(NamedTuple):

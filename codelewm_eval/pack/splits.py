@@ -1,7 +1,9 @@
 """Grouped, stratified, deterministic splits that can carry the gates.
 
-Groups: every row of a (benchmark, task_id) together, and groups joined whenever two of their
-programs have the same normalized AST (near-duplicates never straddle splits). Stratified
+Groups: every row of a problem family together (HumanEval/17 in HumanEval, HumanEval+ and every
+sample source; MBPP task 3 in every MBPP variant: see `benchmarks.family`), and groups joined
+whenever two of their programs have the same normalized AST (near-duplicates never straddle
+splits). A group with any evaluation-only row goes to val and test only, whole. Stratified
 across groups with scikit-learn's StratifiedGroupKFold on (benchmark, passed, magnitude
 bucket, decoy category). Evaluation-only rows (licence forbids ML training) go to val and test only.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..benchmarks.family import problem_family
 from ..fingerprint import normalized_ast  # noqa: F401 - re-exported
 from .rows import RowFacts
 
@@ -37,14 +40,15 @@ class _UnionFind:
 
 
 def split_groups(rows: list[RowFacts]) -> list[int]:
-    """A group number per row: (benchmark, task), merged across near-duplicate programs."""
+    """A group number per row: its problem family, merged across near-duplicate programs."""
     uf = _UnionFind()
-    # tasks numbered in sorted order, so group numbers (and the folds) do not depend on row order
-    task_ids = {key: n for n, key in enumerate(sorted({(r.benchmark, r.task_id) for r in rows}))}
+    # families numbered in sorted order, so group numbers (and the folds) do not depend on row order
+    family_of = [problem_family(r.benchmark, r.task_id) for r in rows]
+    task_ids = {key: n for n, key in enumerate(sorted(set(family_of)))}
     by_ast: dict[str, int] = {}
     row_task = []
-    for row in rows:
-        task = task_ids[(row.benchmark, row.task_id)]
+    for row, family in zip(rows, family_of):
+        task = task_ids[family]
         row_task.append(task)
         if row.program_ast is not None:
             first = by_ast.setdefault(row.program_ast, task)
@@ -134,6 +138,20 @@ def _repair_rare_buckets(rows: list[RowFacts], groups: list[int], split_of: dict
                 donors = groups_in(other) if len(groups_in(other)) > 1 else []
             if donors:
                 split_of[donors[0]] = split
+
+
+def family_leaks(rows: list[RowFacts]) -> dict[str, list[str]]:
+    """Problem families whose rows are in more than one split, with the splits (should be
+    empty). Families are derived from each row's benchmark and task id, not read from the pack,
+    so a pack built before families existed is checked the same way."""
+    first: dict[str, str] = {}
+    conflicts: dict[str, set] = defaultdict(set)
+    for row in rows:
+        family = problem_family(row.benchmark, row.task_id)
+        seen = first.setdefault(family, row.split)
+        if seen != row.split:
+            conflicts[family].update((seen, row.split))
+    return {family: sorted(s, key=("train", "val", "test").index) for family, s in sorted(conflicts.items())}
 
 
 def straddling(rows: list[RowFacts]) -> dict[str, list[str]]:

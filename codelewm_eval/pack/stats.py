@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 
 from pydantic import BaseModel, Field
 
+from ..benchmarks.family import problem_family
 from .rows import SPLITS, RowFacts
 
 SCHEMA_VERSION = 1
@@ -76,7 +77,11 @@ def split_stats(rows: list[RowFacts]) -> dict:
                       "licences": dict(sorted(c["licences"].items())),
                       "label_provenance": dict(sorted(c["provenance"].items())),
                       "evaluation_only_rows": c["evaluation_only_rows"]})
-    return {"schema_version": SCHEMA_VERSION, "rows": len(rows), "cells": table}
+    families: dict[str, set] = defaultdict(set)
+    for split, bench, task in {(r.split, r.benchmark, r.task_id) for r in rows}:
+        families[split].add(problem_family(bench, task))
+    return {"schema_version": SCHEMA_VERSION, "rows": len(rows), "cells": table,
+            "families": {split: len(families[split]) for split in SPLITS if split in families}}
 
 
 def coverage_blockers(rows: list[RowFacts], rules: CoverageRules) -> list[Blocker]:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from ..manifest import failures, verify
 from ..pack.rows import RowFacts
-from ..pack.splits import straddling
+from ..pack.splits import family_leaks, straddling
 from ..pack.stats import CoverageRules, coverage_blockers
 from ..secrets import Finding, scan_text
 from .jobspec import DecoyMinimum, JobSpec
@@ -52,11 +52,26 @@ def check_manifest(pack: Path) -> list[Check]:
 
 
 def check_leaks(rows: list[RowFacts]) -> list[Check]:
+    """split_leak: a task or near-duplicate program in two splits; family_leak: one problem (in
+    any benchmark variant or source) in two splits, the held-out claim's own condition."""
+    out = []
     leaks = straddling(rows)
     if not leaks:
-        return [Check(name="split_leak", status="pass", observed=0, required=0)]
-    return [Check(name="split_leak", status="fail", observed=len(leaks), required=0,
-                  reason="; ".join(f"{k} in {', '.join(v)}" for k, v in list(leaks.items())[:5]))]
+        out.append(Check(name="split_leak", status="pass", observed=0, required=0))
+    else:
+        out.append(Check(name="split_leak", status="fail", observed=len(leaks), required=0,
+                         reason="; ".join(f"{k} in {', '.join(v)}" for k, v in list(leaks.items())[:5])))
+    families = family_leaks(rows)
+    if not families:
+        out.append(Check(name="family_leak", status="pass", observed=0, required=0,
+                         reason="every problem family lives in one split"))
+    else:
+        named = "; ".join(f"{k} in {', '.join(v)}" for k, v in list(families.items())[:10])
+        more = f" (and {len(families) - 10} more)" if len(families) > 10 else ""
+        out.append(Check(name="family_leak", status="fail", observed=len(families), required=0,
+                         reason=f"problem families straddle splits: {named}{more}; rebuild the pack with this "
+                                "version (splits group by family)"))
+    return out
 
 
 def check_coverage(rows: list[RowFacts], rules: CoverageRules) -> list[Check]:

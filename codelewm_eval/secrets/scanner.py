@@ -75,10 +75,20 @@ _ENTROPY_KINDS = {"Base64 High Entropy String", "Hex High Entropy String"}
 _HEXLIKE = re.compile(r"[0-9a-fA-F-]+")  # digests, git SHAs, UUIDs, md5s: identifiers, not credentials
 
 
+_PATH_START = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:[\\/])")
+
+
+def looks_like_path(value: str) -> bool:
+    """A file path (absolute, relative to . or .., or home): the entropy heuristic does not apply
+    to the names of files, which `mktemp` makes random on purpose. A credential is not a path;
+    pattern detectors still read every part of it."""
+    return bool(_PATH_START.match(value)) and all(len(part) < 40 for part in re.split(r"[\\/]", value))
+
+
 def _random_looking(value: str) -> bool:
     """What the entropy detector should have required (its line scanner reports every quoted
-    string): 20+ characters at 4.5 bits each, and not a hex identifier."""
-    if len(value) < 20 or _HEXLIKE.fullmatch(value):
+    string): 20+ characters at 4.5 bits each, not a hex identifier, not a file path."""
+    if len(value) < 20 or _HEXLIKE.fullmatch(value) or looks_like_path(value):
         return False
     counts = [value.count(c) for c in set(value)]
     entropy = -sum(n / len(value) * math.log2(n / len(value)) for n in counts)

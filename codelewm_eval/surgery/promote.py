@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from ..evidence.compare import Comparison, _anchor_outcome, compare
-from ..pack.pairs import task_family
+from ..benchmarks.family import family_name
 
 
 class PassVerdict(BaseModel):
@@ -35,11 +35,6 @@ class Promotion(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-def _family(benchmark: str) -> str:
-    family = task_family(benchmark.lower(), "0")[0]
-    return "mbpp" if family.startswith("mbpp") else family
-
-
 def judge_passes(baseline: tuple[str, dict], passes: list[tuple[str, dict]], anchors: set[str], targets: list[str],
                  alpha: float = 0.05, draws: int = 2000) -> Promotion:
     verdicts, warnings = [], []
@@ -49,8 +44,11 @@ def judge_passes(baseline: tuple[str, dict], passes: list[tuple[str, dict]], anc
         reasons = []
         if c.anchors_lost:
             reasons.append(f"anchor gate: lost {len(c.anchors_lost)} anchor(s): {', '.join(c.anchors_lost)}")
+        if c.anchors_missing:
+            reasons.append(f"anchor gate: anchor_missing: {len(c.anchors_missing)} anchor(s) without an outcome: "
+                           f"{', '.join(c.anchors_missing)}")
         for target in targets:
-            rows = [r for r in c.benchmarks if _family(r.benchmark) == _family(target)]
+            rows = [r for r in c.benchmarks if family_name(r.benchmark) == family_name(target)]
             if not rows:
                 reasons.append(f"{target}: not in both runs")
             for r in rows:
