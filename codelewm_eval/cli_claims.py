@@ -5,11 +5,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .errors import InputError
+
 
 def cmd_claims_audit(args) -> int:
     from .claims.audit import audit
     from .claims.report import render
 
+    for extra in args.paths or []:
+        if not Path(extra).exists():
+            raise InputError("no such file (--paths)", path=extra)
+        if not Path(extra).is_file():
+            raise InputError("not a file (--paths takes prose files; a directory's files go in the ledger's "
+                             "`prose` globs)", path=extra)
     report = audit(Path(args.root), Path(args.ledger) if args.ledger else None, [Path(p) for p in args.paths or []])
     sys.stdout.write(render(report, args.format))
     return 0 if report.ok else 1

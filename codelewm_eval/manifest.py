@@ -201,16 +201,26 @@ def _invalid(path: Path, manifest: Manifest, kind: str | tuple[str, ...] | None)
 
 
 def verify(target: str | os.PathLike, _seen: set[Path] | None = None, *,
-           kind: str | tuple[str, ...] | None = None) -> list[Problem]:
+           kind: str | tuple[str, ...] | None = None, memo: dict | None = None) -> list[Problem]:
     """Every problem of the manifest itself (schema version, config hash, a sidecar that does
     not list its artifact, a kind other than `kind`), every missing, changed or unexpected file,
     every parent that does not verify, and (kind "absent") every parent that is not on this
-    machine; `failures()` keeps what fails."""
+    machine; `failures()` keeps what fails. `memo` (path -> problems) lets many verifications in
+    one process share the parents they have in common (a pack behind fifty bundles is hashed once)."""
     path = manifest_path_for(target).resolve()
     seen = _seen if _seen is not None else set()
     if path in seen:
         return []
     seen.add(path)
+    if memo is not None and kind is None and path in memo:
+        return memo[path]
+    problems = _verify(path, seen, kind, memo)
+    if memo is not None and kind is None:
+        memo[path] = problems
+    return problems
+
+
+def _verify(path: Path, seen: set[Path], kind, memo) -> list[Problem]:
     try:
         manifest = load_manifest(path)
     except InputError as exc:
@@ -219,8 +229,11 @@ def verify(target: str | os.PathLike, _seen: set[Path] | None = None, *,
     problems: list[Problem] = _invalid(path, manifest, kind)
     listed = set()
     present = [base / e.path for e in manifest.files if (base / e.path).is_file()]
-    with ThreadPoolExecutor(max_workers=max(1, min(4, len(present)))) as pool:  # hashlib runs outside the GIL
-        digests = dict(zip(present, pool.map(sha256_file, present)))
+    if sum(e.bytes for e in manifest.files) < 16 << 20:  # small artifacts: a thread pool costs more than it saves
+        digests = {path: sha256_file(path) for path in present}
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(present)))) as pool:  # hashlib runs outside the GIL
+            digests = dict(zip(present, pool.map(sha256_file, present)))
     for entry in manifest.files:
         file = base / entry.path
         listed.add(file.resolve())
@@ -247,7 +260,7 @@ def verify(target: str | os.PathLike, _seen: set[Path] | None = None, *,
         if sha256_file(pm) != parent.sha256:
             problems.append(Problem(manifest=str(path), kind="parent", path=parent.manifest,
                                     detail="parent manifest changed since this artifact was made"))
-        inner = verify(pm, seen)
+        inner = verify(pm, seen, memo=memo)
         if failures(inner):
             problems.append(Problem(manifest=str(path), kind="parent", path=parent.manifest,
                                     detail=f"parent does not verify ({len(inner)} problem(s))"))

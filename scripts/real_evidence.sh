@@ -56,7 +56,7 @@ pack: {path: $PACK}
 gates: $PWD/gates/standard.yaml
 flavor: cpu-basic
 timeout: 3h
-outputs: {dir: $WORK/runs/{name}}
+outputs: {dir: "$WORK/runs/{name}"}
 decoy_minimums: {mutation: {pairs: 100, tasks: 30}}
 SPEC
   run $CLI jobs launch "$WORK/lora.yaml" --no-evaluate

@@ -53,10 +53,12 @@ def test_rerank_counts_ties_expectation_and_mcnemar():
     members = {f"t{k}": list(range(3 * k, 3 * k + 3)) for k in range(4)}
     ids = [str(i) for i in range(12)]
     r = rerank("b", "test", "s", members, passed, score, order, None, ids, draws=200)
-    # picks: t0 -> 1 (pass); t1 tie .5/.5 -> earlier sample 3 (fail); t2 -> 7 (fail); t3 tie -> 9 (pass)
-    assert r.pass_at_1 == 0.5 and r.no_action == 0.5 and r.tied_tasks == 2
+    # picks: t0 -> 1 (pass); t1 tie .5/.5 between 3 and 4 (both fail); t2 -> 7 (fail); t3 tie, all pass
+    assert r.pass_at_1 == 0.5 and r.no_action == 0.5 and r.tied_tasks == 2 and r.tie_seed == 0
     assert (r.gained, r.lost) == (1, 1) and r.mcnemar_p == 1.0
     assert r.random_expected == pytest.approx(np.mean([1 / 3, 1 / 3, 1 / 3, 1.0]))
+    assert r.lift_random == pytest.approx(0.5 - r.random_expected)
+    assert r.lift_random_ci[0] <= r.lift_random <= r.lift_random_ci[1]
     assert r.oracle == 1.0 and r.headroom_tasks == 3 and r.saturated is None
     easy = rerank("b", "test", "s", {"t3": [9, 10, 11]}, passed, score, order, None, ids, draws=50)
     assert easy.saturated  # no_action 1.0 and no headroom: nothing to rerank

@@ -41,7 +41,8 @@ class AuditReport(BaseModel):
 
 
 def load_bundles(ledger: Ledger, root: Path) -> dict[str, Bundle]:
-    return {name: load_bundle(name, root / path, path) for name, path in ledger.evidence.items()}
+    memo: dict = {}  # parents shared by several bundles are verified once
+    return {name: load_bundle(name, root / path, path, memo) for name, path in ledger.evidence.items()}
 
 
 def blocked_text(claim, verdict: ClaimVerdict) -> str:
@@ -54,17 +55,30 @@ def blocked_text(claim, verdict: ClaimVerdict) -> str:
 
 
 def prose_context(ledger: Ledger, bundles: dict[str, Bundle], verdicts: list[ClaimVerdict]) -> ProseContext:
+    """What prose is judged against: the ALLOWED claims with their scope, the BLOCKED wordings,
+    and the verified evidence as typed quantities (facts and before/after comparisons)."""
+    from . import quantities as Q
+    from .prose import AllowedClaim
+
     allowed = [(normalize(v.text), v) for v in verdicts if v.status == "ALLOWED" and v.text]
     blocked = [normalize(blocked_text(c, v)) for c, v in zip(ledger.claims, verdicts) if v.status != "ALLOWED"]
     values: set[float] = set()
     gates: dict[str, dict[str, str]] = {}
+    metric_of: dict[str, str] = {}
     paired: dict[str, list[float]] = {}
+    facts, changes, anchor_gates = [], [], {}
     for b in bundles.values():
         if not b.ok:
             continue  # numbers of evidence that does not verify support nothing
         for name, data in b.files.items():
             numbers(data, values)
+        f, c = Q.bundle_facts(b.name, b.files)
+        facts += f
+        changes += c
         for g in b.files.get("gates.json", {}).get("gates", []):
+            metric_of[g["name"]] = g.get("metric", "")
+            if g.get("metric") == "anchors_kept":
+                anchor_gates[Q.norm_name(g["name"].split(":", 1)[0])] = g.get("status")
             per_seed = g.get("per_seed") or {}
             seen = gates.setdefault(g["name"], {})
             for seed, status in per_seed.items():  # the same gate in two bundles: the worse verdict stands
@@ -72,10 +86,20 @@ def prose_context(ledger: Ledger, bundles: dict[str, Bundle], verdicts: list[Cla
                     seen[seed] = status
         for comparison in b.files.get("compare.json", {}).get("comparisons", []):
             for delta in comparison.get("benchmarks", []):
-                family = family_name(delta["benchmark"])
+                fam = family_name(delta["benchmark"])
                 if delta.get("delta", 0) > 0:  # a multiple states a gain: only gains can back one
-                    paired.setdefault(family, []).append(delta["mcnemar_p"])
-    return ProseContext(allowed=allowed, blocked=blocked, numbers=values, gates=gates, paired=paired)
+                    paired.setdefault(fam, []).append(delta["mcnemar_p"])
+    claims = []
+    for claim, verdict in zip(ledger.claims, verdicts):
+        if verdict.status != "ALLOWED" or not verdict.text:
+            continue
+        metrics = {metric_of.get(g, "") for g in claim.requires}
+        claims.append(AllowedClaim(
+            text=normalize(verdict.text), id=claim.id, kind=claim.kind,
+            benchmarks={"all" if b == "all" else (Q.family(b) or b) for b in claim.scope.benchmarks},
+            model=Q.norm_name(claim.scope.model or ""), metrics=metrics, paired="mcnemar_p" in metrics))
+    return ProseContext(allowed=allowed, blocked=blocked, numbers=values, gates=gates, paired=paired, facts=facts,
+                        changes=changes, claims=claims, anchor_gates=anchor_gates)
 
 
 def prose_paths(ledger: Ledger, root: Path, extra: list[Path]) -> list[Path]:

@@ -61,11 +61,11 @@ class Bundle:
         return {int(k): int(v) for k, v in pairs.items() if k not in ("None", "null") and v is not None}
 
 
-def load_bundle(name: str, path: Path, rel: str = "") -> Bundle:
+def load_bundle(name: str, path: Path, rel: str = "", memo: dict | None = None) -> Bundle:
     path = Path(path)
     if not (path / "manifest.json").is_file():
         return Bundle(name, path, present=False, rel=rel)
-    everything = verify(path)
+    everything = verify(path, memo=memo)
     bundle = Bundle(name, path, present=True, rel=rel, problems=failures(everything),
                     absent=[p for p in everything if p.kind == "absent"],
                     manifest_sha256=sha256_file(path / "manifest.json"))

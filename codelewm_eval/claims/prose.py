@@ -1,60 +1,90 @@
-"""Reading prose for statements that exceed the evidence, line by line, with file and line.
+"""Reading prose for statements that exceed the evidence, sentence by sentence, with file and line.
 
-What it flags (outside the rendered text of an ALLOWED claim):
+Prose is read with a Markdown parser (`markdown.read_units`): sentences of paragraphs, list
+items, headings and table cells (a cell with its column header and row label as context); code
+is a mention, never a claim. Each sentence is read as claims about quantities (`quantities`):
 
-* `number`: a result number (a decimal or a percentage on a line that names a metric: AUC, ECE,
-  Brier, pass@k, accuracy, lift, p-value, ...) that matches no evidence value at the precision
-  shown;
-* `claim_word`: improves, outperforms, beats, doubles, triples, N-fold, Nx, significant, state of
-  the art, generalizes, robust, ... (a negated use, "does not improve", "no significant", is a
-  negative statement and is not flagged);
-* `scope_benchmarks`: a claim word with a general scope ("coding", "in general", "across
-  benchmarks") that no ALLOWED claim scoped to all benchmarks covers;
-* `scope_seeds`: "both seeds", "every seed", ... said of a result or a gate that did not pass on
-  every one of them;
-* `small_count_multiple`: a multiple (doubled, tripled, N-fold, Nx) said of a benchmark whose
-  before/after evidence has no significant paired test (McNemar p < 0.05), or has none at all.
+* `number`: a quantity (ROC-AUC, ECE, Brier, accuracy, lift, a p value, a CI bound, a pass count
+  13/100, a percentage) that no evidence value of the same quantity and a compatible subject
+  rounds to at the precision shown (the finding names the nearest values there are);
+* `change`: a before/after ("from 2/164 to 9/164", "6% to 13%", "+117%", "up 7 points") that no
+  comparison of that benchmark and pass gives, or a direction word ("rose", "regressed",
+  "unchanged") that the comparison contradicts;
+* `multiple`: "doubled", "tripled", "threefold", "x3", "3×", "more than doubled" that no
+  comparison's counts give arithmetically;
+* `small_count_multiple`: a multiple (or a relative change) that the counts do give, but whose
+  paired test is not significant or that no ALLOWED claim on that benchmark's paired test
+  backs; a true, significant multiple with its ALLOWED claim is clean;
+* `claim_word`: an assertion (improves, better, beats, outperforms, gains, significant,
+  state-of-the-art, well calibrated, robust, generalizes, kept every anchor) that no ALLOWED
+  claim whose scope covers the sentence's subject makes; the finding says which claim or gate
+  would allow it and why none does;
+* `scope_benchmarks`: an assertion for every/all benchmarks, across benchmarks, in general or
+  "coding" without an ALLOWED claim scoped to all benchmarks;
+* `scope_seeds`: "both seeds", "every seed", ... said of a result or gate that does not hold on
+  every one of them.
 
-Code blocks, inline code, HTML comments and YAML front matter are not prose. A line ending in
-`<!-- audit: not-a-claim -->` is skipped and counted (engineering numbers such as timings).
-A line that quotes a BLOCKED claim must say BLOCKED; the quoted wording is then not a claim.
-Words in double quotes are mentioned, not used ("doubled" in a sentence about the word).
+Negation is read from the clause: a negator governing the assertion ("did not improve", "is not
+significant", "no significant gain", "neither ... nor") makes the clause a negative statement,
+whose numbers are still checked; "there is no doubt the surgery improves" is not negated.
+Words in double quotes are mentioned, not used. A sentence inside the rendered wording of an
+ALLOWED claim is that claim. A line ending in `<!-- audit: not-a-claim -->` is skipped and
+counted. A sentence that quotes a BLOCKED claim must say BLOCKED.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel
 
-CLAIM_WORDS = re.compile(
-    r"\b(improv(?:ements|ement|ing|ed|es|e)|outperform(?:ing|ed|s)?|beat(?:ing|s)?|"
-    r"doubl(?:ing|ed|es|e)|tripl(?:ing|ed|es|e)|quadrupl(?:ing|ed|es|e)|\d+(?:\.\d+)?\s?[x×](?![\w.])|"
-    r"\d+-fold|n-fold|significant(?:ly)?|state[- ]of[- ]the[- ]art|sota|generali[sz](?:ation|ing|ed|es|e)|"
-    r"robust(?:ness|ly)?|superior|better than)", re.I)
-DIGIT_MULTIPLE = re.compile(r"^\d", re.I)
-MULTIPLE_WORDS = re.compile(r"\b(doubl\w*|tripl\w*|quadrupl\w*|\d+(?:\.\d+)?\s?[x×](?![\w.])|\d+-fold|n-fold)",
-                            re.I)
-NEGATION = re.compile(r"\b(not|no|never|without|nor|cannot|neither|n't)\b|n't\b", re.I)
-GENERAL_SCOPE = re.compile(r"\b(coding|code generation|in general|generally|across (?:all )?benchmarks|"
-                           r"all benchmarks|every benchmark|any benchmark|programming)\b", re.I)
+from . import quantities as Q
+from .markdown import IGNORE_MARK, Unit, read_units  # noqa: F401 - IGNORE_MARK re-exported
+
+# assertions of a gain: always claims; result verbs (rose, raised, gained, ...) only where the
+# sentence speaks of a result (a benchmark, a pass count or rate, a metric)
+IMPROVE = re.compile(r"\b(improv(?:ements?|ing|ed|es|e)|better|beat(?:ing|s)?|outperform(?:ing|ed|s)?|"
+                     r"superior|surpass(?:ed|es)?)\b", re.I)
+RESULT_VERBS = re.compile(r"\b(gain(?:ed|ing|s)?|rais(?:ed|es|e)|r[io]se[sn]?|increas(?:ed|es|e)|boost(?:ed|s)?|"
+                          r"more than doubled|doubl(?:ed|es|ing)|tripl(?:ed|es|ing)|quadrupl(?:ed|es|ing)|"
+                          r"exceed(?:ed|s)?|climb(?:ed|s)?|jump(?:ed|s)?|grew)\b", re.I)
+RESULT_WORDS = re.compile(r"\b(pass(?:es|ed|ing)?|pass@\d|pass rate|solved?|scores?|accuracy|auc|ece|lift|"
+                          r"benchmarks?|bench(?:es)?|b-mode|anchors?|tasks?|problems?|results?|rate)\b", re.I)
+# what a multiple or a rise is about when it is no result: settings, effort, time and size
+WEIGHT_WORDS = re.compile(r"\b(weight\w*|loss|params?|parameters?|visited|visits|demand|rank|lr|epochs?|alpha|"
+                          r"capacity|count|copies|replication|holdout|time|timeouts?|budget|faster|slower|speed\w*|"
+                          r"throughput|memory|cost|cheaper|larger|smaller|narrower|wider|bigger|per second|"
+                          r"candidates/s|rows/s)\b", re.I)
+HYPOTHETICAL = re.compile(r"\b(if|unless|whether|only when|provided)\b", re.I)
+SIGNIFICANT = re.compile(r"\b(significant(?:ly)?|statistically (?:real|meaningful))\b", re.I)
+CALIBRATED = re.compile(r"\b(well[- ]calibrated|calibrated)\b", re.I)
+NEVER = re.compile(r"\b(state[- ]of[- ]the[- ]art|sota|generali[sz](?:ation|ing|ed|es|e)|robust(?:ness|ly)?|"
+                   r"best[- ]in[- ]class|solves?)\b", re.I)
+ANCHORS_KEPT = re.compile(r"\b((?:kept|keeps|held|holds|retained|retains|preserved|preserves) (?:every|all|each)"
+                          r"(?: \w+)? anchors?|(?:every|all|each) anchors? (?:\w+ )?"
+                          r"(?:kept|held|pass(?:ed|es)?)|no anchors? (?:was |were )?(?:lost|dropped|regressed)|"
+                          r"lost no anchors?|19/19 anchors?)\b", re.I)
+GENERAL_SCOPE = re.compile(r"\b(coding|code generation|in general|generally|across (?:the )?(?:\w+ )?benchmarks|"
+                           r"(?:all|every|each|any) (?:\w+ ){0,2}benchmarks?|programming|across the board|"
+                           r"everywhere|across tasks)\b", re.I)
 SEED_SCOPE = re.compile(r"\b(both seeds|all seeds|every seed|each seed|two seeds|2 seeds|across seeds|"
                         r"all (?:the )?required seeds)\b", re.I)
+PASS_SCOPE = re.compile(r"\b(both passes|all passes|every pass|each pass|both runs|all runs|every run)\b", re.I)
 PASS_WORDS = re.compile(r"\b(pass(?:es|ed)?|holds?|held|clears?|cleared|green)\b", re.I)
-METRIC_CONTEXT = re.compile(r"(\bauc\b|\broc\b|\bece\b|\bmce\b|\bbrier\b|pass@\d+|pass rate|\baccuracy\b|\blift\b|"
-                            r"calibration|\bp[- ]?value|\bp\s*[=<]|mcnemar|\bci\b|confidence interval|"
-                            r"pr-auc|\bbss\b|skill score)", re.I)
-DECIMAL = re.compile(r"(?<![\w.])([-+−]?\d+\.\d+)(\s?%)?(?![\w.]|\.\d)")
-PERCENT_INT = re.compile(r"(?<![\w.])([-+−]?\d+)\s?%")
-FRACTION = re.compile(r"(?<![\w/.])(\d+)\s?/\s?(\d+)(?![\w/.])")
-BENCHMARK_NAMES = {
-    "mbpp": re.compile(r"\bmbpp\b", re.I),
-    "humaneval": re.compile(r"\b(humaneval|human-eval|he)\b", re.I),
-    "livecodebench": re.compile(r"\b(livecodebench|lcb)\b", re.I),
-}
-IGNORE_MARK = "<!-- audit: not-a-claim -->"
+UP_WORDS = re.compile(r"\b(rose|rise[sn]?|raised|increased|improved|gained|up|climbed|grew|jumped|went up|better)\b",
+                      re.I)
+DOWN_WORDS = re.compile(r"\b(regress(?:ed|ion)|fell|dropped|declined|decreased|down|worse|lost|lower)\b", re.I)
+SAME_WORDS = re.compile(r"\b(unchanged|stayed|remained|flat|held steady|no change)\b", re.I)
+NEGATORS = {"not", "no", "never", "neither", "nor", "without", "cannot", "none", "nothing", "nobody", "n't"}
+NEGATION_SKIP = {"be", "been", "being", "is", "was", "are", "were", "do", "does", "did", "has", "have", "had",
+                 "statistically", "really", "actually", "yet", "clearly", "meaningfully", "measurably", "any", "a",
+                 "an", "the", "much", "reliably", "consistently", "materially", "significantly", "significant",
+                 "real", "measurable", "clear", "meaningful", "notable", "noticeable", "substantial", "necessarily",
+                 "always", "yet", "further", "more", "at", "all", "fully", "well", "to", "either", "by", "so"}
+CLAUSE = re.compile(r"[;:]|,\s*(?:but|while|whereas|although|though|yet)\b|\s(?:but|whereas|while)\s", re.I)
 
 
 class Finding(BaseModel):
@@ -65,160 +95,414 @@ class Finding(BaseModel):
     detail: str
 
 
+GAIN_METRICS = {"mcnemar_p", "rerank_lift", "rerank_lift_random"}
+RERANK_WORDS = re.compile(r"\b(rerank\w*|lift|top-1|best-of-n|pick\w*|selects?)\b", re.I)
+SCORE_WORDS = re.compile(r"\b(auc|roc|ece|calibrat\w*|brier|decoys?|scorer|p_pass|separates?|discriminat\w*)\b",
+                         re.I)
+
+
+def topic_of(text: str) -> str:
+    """What a sentence speaks of: reranking, a scorer's measurements, or passes (before/after)."""
+    if RERANK_WORDS.search(text):
+        return "rerank"
+    if SCORE_WORDS.search(text):
+        return "score"
+    return "paired"
+
+
+def claim_topic(metrics: set[str]) -> str:
+    if "mcnemar_p" in metrics or "anchors_kept" in metrics:
+        return "paired"
+    if metrics & {"rerank_lift", "rerank_lift_random"}:
+        return "rerank"
+    return "score"
+
+
+@dataclass
+class AllowedClaim:
+    text: str                                  # normalized rendered wording
+    id: str
+    kind: str                                  # positive | negative | diagnostic
+    benchmarks: set[str]                       # families; "all" for every benchmark
+    model: str                                 # normalized
+    metrics: set[str]                          # metrics of the gates it requires
+    paired: bool                               # it rests on a paired before/after gate
+
+
 @dataclass
 class ProseContext:
     allowed: list[tuple[str, object]]          # (normalized rendered text, verdict) of ALLOWED claims
     blocked: list[str]                         # normalized rendered (or template) texts of BLOCKED claims
-    numbers: set[float]                        # every number in the verified evidence
+    numbers: set[float]                        # every number in the verified evidence (kept for callers)
     gates: dict[str, dict[str, str]]           # gate name -> per-seed status
     paired: dict[str, list[float]]             # benchmark family -> McNemar p of its before/after gains
+    facts: list = field(default_factory=list)          # quantities.Fact of the verified evidence
+    changes: list = field(default_factory=list)        # quantities.Change of the verified evidence
+    claims: list[AllowedClaim] = field(default_factory=list)
+    anchor_gates: dict[str, str] = field(default_factory=dict)  # candidate (normalized) -> anchor gate status
+    by_quantity: dict | None = None                    # facts by quantity, built on first use
+    cache: dict = field(default_factory=dict)          # (quantity, subject) -> facts
 
 
 def normalize(text: str) -> str:
     text = re.sub(r"`[^`]*`", lambda m: m.group(0)[1:-1], text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)           # links -> their text
-    text = re.sub(r"[*_|>#]+", " ", text).replace("−", "-").replace("\u2013", "-")
+    text = re.sub(r"[*|>#]+|(?<!\w)_+|_+(?!\w)", " ", text).replace("−", "-").replace("\u2013", "-")
     return " ".join(text.split())
 
 
-def prose_lines(path: Path):
-    """(line number, text) of the prose in a Markdown or text file."""
-    lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    fence = comment = False
-    start = 0
-    if lines and lines[0].strip() == "---":  # YAML front matter
-        for i in range(1, len(lines)):
-            if lines[i].strip() == "---":
-                start = i + 1
-                break
-    for number, line in enumerate(lines[start:], start=start + 1):
-        stripped = line.strip()
-        if stripped.startswith("```") or stripped.startswith("~~~"):
-            fence = not fence
-            continue
-        if fence:
-            continue
-        if comment:
-            if "-->" in line:
-                comment = False
-                line = line.split("-->", 1)[1]
-            else:
-                continue
-        if IGNORE_MARK in re.sub(r"`[^`]*`", " ", line):  # the mark itself, not a mention of it in code
-            yield number, None, line
-            continue
-        line = re.sub(r"<!--.*?-->", " ", line)
-        if "<!--" in line:
-            line, comment = line.split("<!--", 1)[0], True
-        prose = re.sub(r"`[^`]*`", " ", line)  # inline code is not prose (but may name a gate)
-        if prose.strip():
-            yield number, prose, line
+# ------------------------------------------------------------------------------------ negation
 
-
-def _spans(text: str, needles: list[str]) -> list[tuple[int, int]]:
-    spans = []
-    for needle in needles:
-        if not needle:
-            continue
-        start = text.find(needle)
-        while start >= 0:
-            spans.append((start, start + len(needle)))
-            start = text.find(needle, start + 1)
-    return spans
-
-
-def _inside(pos: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
-    return any(a <= pos[0] and pos[1] <= b for a, b in spans)
-
-
-def _negated(text: str, start: int) -> bool:
-    before = text[max(0, start - 40):start]
-    words = re.findall(r"[\w']+", before)[-4:]
-    return any(NEGATION.fullmatch(w) or w.endswith("n't") for w in words)
-
-
-def _matches_evidence(value: float, decimals: int, numbers: set[float], percent: bool) -> bool:
-    """Shown at `decimals` places, does `value` round from some evidence value (or from 100x
-    one, for a percentage or a value written in points)?"""
-    tolerance = 0.5 * 10 ** -decimals + 1e-9
-    return any(abs(c - value) <= tolerance for v in numbers for c in ((100 * v,) if percent else (v, 100 * v)))
-
-
-@dataclass
-class _Line:
-    """One prose line, normalized, with the spans the checks must leave alone."""
-
-    text: str
-    with_code: str
-    context: str
-    allowed: list[tuple[int, int]]
-    quoted: list[tuple[int, int]]
-    covered: list[tuple[int, int]]
-    result_line: bool
-
-
-def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str = "",
-               with_code: str | None = None) -> list[Finding]:
-    """`context`: text that frames this line (a table's header row) for the metric check;
-    `with_code`: the line with its inline code, where gate names are looked for."""
-    text = normalize(raw)
-    allowed = _spans(text, [t for t, _ in ctx.allowed])
-    blocked = _spans(text, ctx.blocked) if re.search(r"\bBLOCKED\b|not claimed", text, re.I) else []
-    # a quoted word is mentioned, not used: "doubled" in a sentence about the word is no claim
-    quoted = [m.span() for m in re.finditer(r'"[^"]{1,80}"|“[^”]{1,80}”', text)] if not blocked else []
-    # a digit multiple ("4x") is a claim only where the line speaks of a result
-    result_line = bool(METRIC_CONTEXT.search(text) or METRIC_CONTEXT.search(context)
-                       or any(rx.search(text) for rx in BENCHMARK_NAMES.values()))
-    line = _Line(text, with_code if with_code is not None else raw, context, allowed, quoted,
-                 allowed + blocked + quoted, result_line)
-    found = [*_claim_words(line), *_multiples(line, ctx), *_seed_scope(line, ctx), *_numbers(line, ctx)]
-    return [Finding(file=file, line=number, kind=kind, text=text[:160], detail=detail) for kind, detail in found]
-
-
-def _claim_words(line: _Line) -> list[tuple[str, str]]:
-    words = [m for m in CLAIM_WORDS.finditer(line.text) if not _inside(m.span(), line.covered)
-             and not _negated(line.text, m.start()) and (line.result_line or not DIGIT_MULTIPLE.match(m.group(0)))]
-    general = [m for m in GENERAL_SCOPE.finditer(line.text) if not _inside(m.span(), line.allowed)]
-    if words and general:
-        return [("scope_benchmarks", f"'{words[0].group(0)}' stated for '{general[0].group(0)}': no ALLOWED claim "
-                                     "is scoped to every benchmark")]
-    if words:
-        return [("claim_word", f"'{words[0].group(0)}' is not inside the wording of an ALLOWED claim")]
-    return []
-
-
-def _multiples(line: _Line, ctx: ProseContext) -> list[tuple[str, str]]:
-    """Multiples of small counts, sentence by sentence: the benchmarks each sentence names."""
-    out, offset = [], 0
-    for sentence in re.split(r"(?<=[.;!?])\s+", line.text):
-        start, offset = line.text.find(sentence, offset), offset + len(sentence)
-        named = [b for b, rx in BENCHMARK_NAMES.items() if rx.search(sentence)]
-        for m in MULTIPLE_WORDS.finditer(sentence):
-            span = (start + m.start(), start + m.end())
-            if _inside(span, line.allowed + line.quoted) or _negated(sentence, m.start()):
-                continue
-            if DIGIT_MULTIPLE.match(m.group(0)) and not line.result_line:
-                continue
-            for bench in named or ["(no benchmark named)"]:
-                ps = ctx.paired.get(bench, [])
-                if not ps:
-                    out.append(("small_count_multiple", f"'{m.group(0)}' for {bench}: no before/after evidence "
-                                                        "with a paired test"))
-                elif min(ps) >= 0.05:
-                    out.append(("small_count_multiple", f"'{m.group(0)}' for {bench}: the paired test is not "
-                                                        f"significant (McNemar p {min(ps):.3g})"))
-            break
+def _words_before(text: str, start: int) -> list[str]:
+    clause_start = 0
+    for m in CLAUSE.finditer(text[:start]):
+        clause_start = m.end()
+    words = re.findall(r"[\w']+", text[clause_start:start].lower())
+    out = []
+    for w in words:
+        if w.endswith("n't"):
+            out += [w[:-3], "n't"]
+        else:
+            out.append(w)
     return out
 
 
-def _seed_scope(line: _Line, ctx: ProseContext) -> list[tuple[str, str]]:
+def negated(text: str, start: int) -> bool:
+    """Is the assertion at `start` governed by a negator (only auxiliaries and adverbs between),
+    or does its clause open with a negative subject ("no public claim exceeds", "none improved")?"""
+    words = _words_before(text, start)
+    if words[:1] and words[0] in ("no", "none", "nothing", "neither", "nobody") and words[:2] != ["no", "doubt"]:
+        return True
+    for w in reversed(words):
+        if w in NEGATORS:
+            return True
+        if w not in NEGATION_SKIP:
+            return False
+    return False
+
+
+def hypothetical(text: str, pos: int) -> bool:
+    """A condition or a rule ("promotable only if every target gains"), not an assertion."""
+    a, _ = _clause_of(text, pos)
+    return bool(HYPOTHETICAL.search(text[a:pos]))
+
+
+def _clause_of(text: str, pos: int) -> tuple[int, int]:
+    bounds = [0] + [m.end() for m in CLAUSE.finditer(text)] + [len(text)]
+    for a, b in zip(bounds, bounds[1:]):
+        if a <= pos < b:
+            return a, b
+    return 0, len(text)
+
+
+def negative_clause(text: str, pos: int) -> bool:
+    """The clause holding `pos` states a negative: one of its assertions is negated."""
+    a, b = _clause_of(text, pos)
+    clause = text[a:b]
+    return any(negated(clause, m.start()) for rx in (IMPROVE, RESULT_VERBS, SIGNIFICANT, CALIBRATED, NEVER,
+                                                     PASS_WORDS) for m in rx.finditer(clause))
+
+
+# --------------------------------------------------------------------------------------- checks
+
+@dataclass
+class _Sentence:
+    text: str
+    context: str
+    code: list[str]
+    subject: Q.Subject
+    allowed: bool            # inside the rendered wording of an ALLOWED claim
+    quoted: list[tuple[int, int]]
+    blocked_quote: bool      # it quotes a BLOCKED claim and says so
+
+
+def _nearest(values, shown: float) -> str:
+    if not len(values):
+        return "none exists for that subject"
+    arr = np.asarray(values, dtype=float)
+    near = sorted({round(float(v), 4) for v in arr[np.argsort(np.abs(arr - shown), kind="stable")[:12]]},
+                  key=lambda v: abs(v - shown))[:3]
+    return "nearest: " + ", ".join(f"{v:g}" for v in near)
+
+
+def _subject_key(s: Q.Subject) -> tuple:
+    return (frozenset(s.benchmarks), frozenset(s.models), s.first_model, frozenset(s.seeds), frozenset(s.splits))
+
+
+def _facts(ctx: ProseContext, quantity: str, s: Q.Subject) -> list:
+    """The facts of a quantity that a subject may speak of (indexed by quantity, cached by subject:
+    a document's sentences share a handful of subjects)."""
+    key = (quantity, _subject_key(s))
+    found = ctx.cache.get(key)
+    if found is None:
+        if ctx.by_quantity is None:
+            ctx.by_quantity = {}
+            for f in ctx.facts:
+                ctx.by_quantity.setdefault(f.quantity, []).append(f)
+        found = ctx.cache[key] = [f for f in ctx.by_quantity.get(quantity, [])
+                                  if Q.compatible(s, f.benchmark, f.models, f.seed, f.split)]
+    return found
+
+
+def _pool(ctx: ProseContext, name: str, s: Q.Subject, build) -> np.ndarray:
+    """Sorted values of one quantity for one subject (cached), for lookups by bisection."""
+    key = ("pool", name, _subject_key(s))
+    arr = ctx.cache.get(key)
+    if arr is None:
+        arr = ctx.cache[key] = np.sort(np.asarray(list(build()), dtype=float))
+    return arr
+
+
+def _has(arr: np.ndarray, shown: float, decimals: int) -> bool:
+    """Does some value of `arr` round to `shown` at `decimals` places?"""
+    tol = 0.5 * 10 ** -decimals + 1e-9
+    i = int(np.searchsorted(arr, shown - tol))
+    return i < arr.size and arr[i] <= shown + tol
+
+
+def _changes(ctx: ProseContext, s: Q.Subject) -> list:
+    key = ("changes", _subject_key(s))
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = [c for c in ctx.changes if Q.compatible(s, c.benchmark, c.models)]
+    return found
+
+
+def _covering_claims(ctx: ProseContext, s: Q.Subject, metrics: set[str] | None = None,
+                     paired: bool | None = None, topic: str | None = None) -> list[AllowedClaim]:
+    """ALLOWED positive claims that cover a subject: its benchmarks (none named: every benchmark),
+    the model it is about (named first), and, when given, the sentence's topic or gate metrics."""
     out = []
-    for m in SEED_SCOPE.finditer(line.text):
-        if _inside(m.span(), line.allowed + line.quoted):
+    for c in ctx.claims:
+        if c.kind != "positive":
             continue
-        if not (PASS_WORDS.search(line.text) or CLAIM_WORDS.search(line.text)):
+        if topic is not None and claim_topic(c.metrics) != topic:
             continue
-        named = [g for g in ctx.gates if re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", line.with_code)]
+        if "surgery" in s.models and not c.paired:
+            continue
+        if s.first_model and s.first_model != "surgery" and not Q.same_model(s.first_model, c.model):
+            continue
+        # a sentence that names no benchmark (nor does its context) speaks generally
+        if not ("all" in c.benchmarks or (s.benchmarks and s.benchmarks <= c.benchmarks)):
+            continue
+        if metrics is not None and not (c.metrics & metrics):
+            continue
+        if paired is not None and c.paired != paired:
+            continue
+        out.append(c)
+    return out
+
+
+def _subject_words(s: Q.Subject) -> str:
+    parts = sorted(s.benchmarks) + sorted(s.models) + [f"seed {x}" for x in sorted(s.seeds)]
+    return ", ".join(parts) or "no benchmark or model named"
+
+
+def _check_numbers(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    s = sent.subject
+    result = bool(s.benchmarks or RESULT_WORDS.search(sent.text) or RESULT_WORDS.search(sent.context))
+    target = bool(re.search(r"\b(targets?|goals?|aims?|wants?|plans?|expects?|hopes?)\b", sent.text + " " +
+                            sent.context, re.I))
+    for q in Q.extract(sent.text, sent.context):
+        if any(a <= q.span[0] and q.span[1] <= b for a, b in sent.quoted):
+            continue
+        s = _local_subject(sent, q.span[0])
+        if target and q.kind in ("change", "count", "percent"):
+            continue  # a target is not a result
+        if q.kind == "count" and re.search(r"\b(ran|run|visited|wrote|read|loaded|processed|on)\s*$",
+                                           sent.text[max(0, q.span[0] - 12):q.span[0]], re.I):
+            continue  # "ran 264/264": work done, not passes
+        if q.kind in ("count", "percent") and not result:
+            continue  # a fraction or share that is no result (a ratio of settings, a progress count)
+        if q.kind == "multiple" and (not q.text[:1].isalpha() or "fold" in q.text.lower() or "time" in q.text):
+            if not RESULT_WORDS.search(sent.text) or WEIGHT_WORDS.search(sent.text):
+                continue  # "×4" on a loss weight, "4× param count", "visited 20 times": not a result
+        if q.kind == "metric":
+            quantity = {"accuracy": "accuracy"}.get(q.metric, q.metric)
+            def metric_values(quantity=quantity):
+                facts = _facts(ctx, quantity, s)
+                if not s.benchmarks and any(f.benchmark == "all" for f in facts):
+                    facts = [f for f in facts if f.benchmark in ("all", None)]  # none named: the pooled value
+                return (f.value for f in facts)
+            pool = _pool(ctx, quantity, s, metric_values)
+            if not _has(pool, q.values[0], q.decimals):
+                out.append(("number", f"{q.metric} {q.text} about {_subject_words(s)}: no {q.metric} in the evidence "
+                                      f"rounds to it ({_nearest(pool, q.values[0])})"))
+        elif q.kind == "p_value":
+            pool = [f.value for f in _facts(ctx, "p_value", s)]
+            ok = any(v < q.values[0] for v in pool) if q.bound == "<" else \
+                any(Q.close(q.values[0], v, q.decimals) or abs(v - q.values[0]) <= 0.5 * 10 ** -q.decimals * 10
+                    and f"{v:.{max(q.decimals, 1)}g}" == f"{q.values[0]:.{max(q.decimals, 1)}g}" for v in pool)
+            if not ok:
+                out.append(("number", f"p {q.text.split()[-1]} about {_subject_words(s)}: no paired or rerank p "
+                                      f"value there {'is below it' if q.bound == '<' else 'matches'} "
+                                      f"({_nearest(pool, q.values[0])})"))
+        elif q.kind == "ci":
+            pool = _pool(ctx, "ci_bound", s, lambda: (f.value for f in _facts(ctx, "ci_bound", s)))
+            for bound in q.values:
+                if not _has(pool, bound, q.decimals):
+                    out.append(("number", f"CI bound {bound:g} about {_subject_words(s)}: no interval bound in the "
+                                          f"evidence rounds to it ({_nearest(pool, bound)})"))
+                    break
+        elif q.kind == "count":
+            a, n = q.values
+            pool = [f for f in _facts(ctx, "count", s) if f.n == n]
+            if not any(f.value == a for f in pool):
+                out.append(("number", f"{a}/{n} about {_subject_words(s)}: no pass count of {n} in the evidence is "
+                                      f"{a} ({_nearest([f.value for f in pool], a) if pool else 'none of ' + str(n)})"))
+        elif q.kind == "percent":
+            rates = _pool(ctx, "percent", s, lambda: [100 * f.value / f.n for f in _facts(ctx, "count", s) if f.n] + [
+                100 * f.value for quantity in ("rate", "accuracy", "auc", "ece", "lift")
+                for f in _facts(ctx, quantity, s)])
+            if not _has(rates, q.values[0], q.decimals):
+                out.append(("number", f"{q.text} about {_subject_words(s)}: no pass rate or measured share in the "
+                                      f"evidence rounds to it ({_nearest(rates, q.values[0])})"))
+        elif q.kind == "change":
+            found = [c for c in _changes(ctx, s) if Q.change_matches(q, c)]
+            if not found:
+                out.append(("change", f"{q.text} about {_subject_words(s)}: no before/after comparison there gives it"))
+            else:
+                out += _direction(sent, q, found)
+        elif q.kind in ("relative", "points", "absolute"):
+            found = [c for c in _changes(ctx, s) if _change_form_matches(q, c)]
+            if not found:
+                what = {"relative": "relative change", "points": "change in points",
+                        "absolute": "change in passes"}[q.kind]
+                out.append(("change", f"{q.text} about {_subject_words(s)}: no comparison there has that {what}"))
+            elif q.kind == "relative" and q.values[0] > 0:
+                out += _significance(sent, q, found, ctx)
+        elif q.kind == "multiple":
+            if negated(sent.text, q.span[0]):
+                continue
+            found = [c for c in _changes(ctx, s) if Q.multiple_matches(q.values[0], q.bound, c, q.text)]
+            if not found:
+                near = sorted({round(c.ratio, 2) for c in _changes(ctx, s) if c.ratio})
+                out.append(("multiple", f"'{q.text}' about {_subject_words(s)}: no comparison's counts give x"
+                                        f"{q.values[0]:g} (ratios there: {near or 'none'})"))
+            else:
+                out += _significance(sent, q, found, ctx)
+    return out
+
+
+def _local_subject(sent: _Sentence, pos: int) -> Q.Subject:
+    """The sentence's subject, narrowed to the benchmark named last before `pos` (a table row
+    flattened into one line names each benchmark before its numbers)."""
+    s = sent.subject
+    named = [(m.start(), b) for b, rx in Q.BENCHMARKS.items() for m in rx.finditer(sent.text[:pos])]
+    if len(s.benchmarks) > 1 and named:
+        return Q.Subject({max(named)[1]}, s.models, s.seeds, s.splits)
+    return s
+
+
+def _change_form_matches(q: Q.Quantity, c: Q.Change) -> bool:
+    if q.kind == "relative":
+        if c.before == 0:
+            return c.after == 0 and q.values[0] == 0
+        return Q.close(q.values[0], 100 * (c.after / c.before - 1), q.decimals)
+    if q.kind == "points":
+        return Q.close(abs(q.values[0]), abs(100 * (c.after - c.before) / c.n), q.decimals) and \
+            (q.values[0] >= 0) == (c.after >= c.before)
+    return q.values[0] == c.after - c.before
+
+
+def _direction(sent: _Sentence, q: Q.Quantity, found: list) -> list[tuple[str, str]]:
+    words = sent.text[max(0, q.span[0] - 40):q.span[0]]
+    c = found[0]
+    if UP_WORDS.search(words) and not negated(sent.text, q.span[0]) and all(x.after <= x.before for x in found):
+        return [("change", f"'{UP_WORDS.search(words).group(0)}' but the comparison went {c.before}/{c.n} -> "
+                           f"{c.after}/{c.n}")]
+    if DOWN_WORDS.search(words) and all(x.after >= x.before for x in found):
+        return [("change", f"'{DOWN_WORDS.search(words).group(0)}' but the comparison went {c.before}/{c.n} -> "
+                           f"{c.after}/{c.n}")]
+    return []
+
+
+def _significance(sent: _Sentence, q: Q.Quantity, found: list, ctx: ProseContext) -> list[tuple[str, str]]:
+    """A gain stated as a multiple or relative change needs a significant paired test with an
+    ALLOWED claim on it for that benchmark."""
+    if sent.allowed:
+        return []
+    gains = [c for c in found if c.after > c.before]
+    if not gains:
+        return []
+    significant = [c for c in gains if c.p < 0.05]
+    if not significant:
+        c = gains[0]
+        return [("small_count_multiple", f"'{q.text}' for {c.benchmark} ({c.before}/{c.n} -> {c.after}/{c.n}): the "
+                                         f"exact McNemar test is not significant (p {c.p:.3g})")]
+    c = significant[0]
+    backed = _covering_claims(ctx, Q.Subject({c.benchmark}, set()), paired=True)
+    if not backed:
+        return [("small_count_multiple", f"'{q.text}' for {c.benchmark}: significant (p {c.p:.3g}), but no ALLOWED "
+                                         "claim rests on that paired test")]
+    return []
+
+
+def _check_words(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
+    if sent.allowed or sent.blocked_quote:
+        return []
+    text, s = sent.text, sent.subject
+    out: list[tuple[str, str]] = []
+
+    def live(rx):
+        return [m for m in rx.finditer(text) if not any(a <= m.start() < b for a, b in sent.quoted)
+                and not negated(text, m.start()) and not negative_clause(text, m.start())
+                and not hypothetical(text, m.start()) and "/" not in text[max(0, m.start() - 1):m.end() + 1]]
+
+    result = bool(s.benchmarks or RESULT_WORDS.search(text))
+    gains = live(IMPROVE) + ([m for m in live(RESULT_VERBS)
+                              if not WEIGHT_WORDS.search(text[m.end():m.end() + 30])] if result else [])
+    asserted = gains + live(SIGNIFICANT) + live(CALIBRATED) + live(NEVER) + live(ANCHORS_KEPT)
+    general = [m for m in GENERAL_SCOPE.finditer(text) if not any(a <= m.start() < b for a, b in sent.quoted)]
+    topic = topic_of(text + " " + sent.context)
+    if asserted and general:
+        scoped = [c for c in _covering_claims(ctx, Q.Subject(set(), s.models, first_model=s.first_model), topic=topic)
+                  if "all" in c.benchmarks]
+        if not scoped:
+            return [("scope_benchmarks", f"'{asserted[0].group(0)}' stated for '{general[0].group(0)}': no ALLOWED "
+                                         "claim is scoped to every benchmark")]
+    for m in live(NEVER):
+        out.append(("claim_word", f"'{m.group(0)}' is never backed by a gate: no ALLOWED claim makes it"))
+        return out
+    for m in live(ANCHORS_KEPT):
+        status = [v for k, v in ctx.anchor_gates.items() if not s.models or any(k.startswith(x) or x.startswith(k)
+                                                                               for x in s.models)]
+        if not status or any(v != "pass" for v in status):
+            out.append(("claim_word", f"'{m.group(0)}': the anchor gate of {_subject_words(s)} is "
+                                      f"{', '.join(sorted(set(status))) or 'not in the evidence'}"))
+            return out
+    for m in live(CALIBRATED):
+        if not _covering_claims(ctx, s, metrics={"ece", "ece_mass", "mce"}):
+            out.append(("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim on a calibration "
+                                      "(ECE) gate covers it"))
+            return out
+    for m in live(SIGNIFICANT):
+        if not _covering_claims(ctx, s, topic=topic):
+            out.append(("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim on a significant "
+                                      f"{'paired test' if topic == 'paired' else topic + ' gate'} covers it"))
+            return out
+    for m in gains:
+        covering = _covering_claims(ctx, s, topic=topic if topic != "score" else "rerank")
+        if not covering:
+            why = ("its paired test is not significant" if any(c.p >= 0.05 for c in _changes(ctx, s))
+                   else "no gate on it passed")
+            out.append(("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim covers that subject "
+                                      f"({why})"))
+            return out
+    return out
+
+
+def _check_seed_scope(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
+    out = []
+    text = sent.text
+    for m in SEED_SCOPE.finditer(text):
+        if sent.allowed or any(a <= m.start() < b for a, b in sent.quoted):
+            continue
+        if not (PASS_WORDS.search(text) or IMPROVE.search(text) or SIGNIFICANT.search(text)):
+            continue
+        named = [g for g in ctx.gates if any(re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", x)
+                                             for x in [text, *sent.code])]
         short = [g for g in named if len(ctx.gates[g]) < 2 or any(v != "pass" for v in ctx.gates[g].values())]
         if short:
             out.append(("scope_seeds", f"'{m.group(0)}' but gate {short[0]} is " +
@@ -226,57 +510,88 @@ def _seed_scope(line: _Line, ctx: ProseContext) -> list[tuple[str, str]]:
         elif not named:
             out.append(("scope_seeds", f"'{m.group(0)}' names no gate and is not inside an ALLOWED claim scoped to "
                                        "those seeds"))
+    for m in PASS_SCOPE.finditer(text):
+        if sent.allowed or negative_clause(text, m.start()):
+            continue
+        stated = [q for q in Q.extract(text, sent.context) if q.kind in ("points", "absolute", "relative", "multiple")]
+        for q in stated:
+            every = [c for c in ctx.changes if Q.compatible(Q.Subject(sent.subject.benchmarks), c.benchmark, ())]
+            if every and not all(_change_form_matches(q, c) if q.kind != "multiple"
+                                 else Q.multiple_matches(q.values[0], q.bound, c) for c in every):
+                out.append(("scope_passes", f"'{q.text}' '{m.group(0)}': it holds for "
+                                            f"{sum(1 for c in every if _change_form_matches(q, c))} of {len(every)} "
+                                            "comparisons of that benchmark"))
+                break
     return out
 
 
-def _numbers(line: _Line, ctx: ProseContext) -> list[tuple[str, str]]:
-    """Result numbers (on a line, or in a table, that names a metric) no evidence value rounds to."""
-    text, out = line.text, []
-    if not (METRIC_CONTEXT.search(text) or METRIC_CONTEXT.search(line.context)):
-        return out
-    for m in DECIMAL.finditer(text):
-        if _inside(m.span(), line.covered):
-            continue
-        token = m.group(1).replace("−", "-")
-        decimals = len(token.split(".")[1])
-        if not _matches_evidence(float(token), decimals, ctx.numbers, bool(m.group(2))):
-            out.append(("number", f"{m.group(0).strip()} matches no evidence value at {decimals} decimal(s)"))
-    for m in PERCENT_INT.finditer(text):
-        if _inside(m.span(), line.covered) or DECIMAL.match(text, m.start()):
-            continue
-        if re.match(r"\s*(ci\b|confidence|interval|bootstrap)", text[m.end():], re.I):
-            continue  # a confidence level ("95% CI"), not a result
-        if not _matches_evidence(float(m.group(1).replace("−", "-")), 0, ctx.numbers, True):
-            out.append(("number", f"{m.group(0).strip()} matches no evidence value"))
-    for m in FRACTION.finditer(text):
-        if _inside(m.span(), line.covered):
-            continue
-        a, b = float(m.group(1)), float(m.group(2))
-        if a not in ctx.numbers or b not in ctx.numbers:
-            out.append(("number", f"{m.group(0)}: {'numerator' if a not in ctx.numbers else 'denominator'} matches "
-                                  "no evidence count"))
+_ANY_CLAIM = re.compile("|".join(f"(?:{rx.pattern})" for rx in (
+    IMPROVE, RESULT_VERBS, SIGNIFICANT, CALIBRATED, NEVER, ANCHORS_KEPT, GENERAL_SCOPE, SEED_SCOPE, PASS_SCOPE)) + r"|\d",
+                        re.I)
+
+
+def check_unit(file: str, unit: Unit, ctx: ProseContext) -> list[Finding]:
+    if not _ANY_CLAIM.search(unit.text) and not re.search(r"doubl|tripl|quadrupl|halv|fold", unit.text, re.I):
+        return []  # no number, no multiple and no assertion: nothing to check
+    text = normalize(unit.text)
+    allowed = any(t and (text in t or t in text) for t, _ in ctx.allowed)
+    blocked_quote = bool(re.search(r"\bBLOCKED\b|not claimed", text, re.I)) and any(
+        b and (b in text or text in b) for b in ctx.blocked)
+    quoted = [m.span() for m in re.finditer(r'"[^"]{1,80}"|“[^”]{1,80}”|\'[^\']{1,40}\'', text)]
+    context = unit.context
+    subject = Q.subject_of(text, context)
+    sent = _Sentence(text, context, unit.code, subject, allowed, quoted, blocked_quote)
+    found = _check_words(sent, ctx) + _check_seed_scope(sent, ctx)
+    if not blocked_quote:
+        found += _check_numbers(sent, ctx)
+    seen, out = set(), []
+    for kind, detail in found:
+        if (kind, detail) not in seen:
+            seen.add((kind, detail))
+            out.append(Finding(file=file, line=unit.line, kind=kind, text=text[:160], detail=detail))
     return out
 
 
-def audit_prose(paths: list[Path], ctx: ProseContext, root: Path) -> tuple[list[Finding], int, int]:
-    """(findings, lines read, lines skipped by the not-a-claim mark)."""
-    findings, read, skipped = [], 0, 0
-    for path in paths:
+def check_line(file: str, number: int, raw: str, ctx: ProseContext, context: str = "",
+               with_code: str | None = None) -> list[Finding]:
+    """One sentence (or line) of prose, checked as `audit_prose` checks a file's units."""
+    code = re.findall(r"`([^`]*)`", with_code or raw)
+    text = re.sub(r"`[^`]*`", "\u2039code\u203a", raw)
+    return check_unit(file, Unit(number, text, code, context), ctx)
+
+
+_WORKER_CTX: ProseContext | None = None  # the context a forked worker inherits
+
+
+def _audit_file(path: Path, root: Path, ctx: ProseContext | None = None) -> tuple[list[Finding], int, int]:
+    ctx = ctx if ctx is not None else _WORKER_CTX
+    try:
+        shown = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        shown = str(path)
+    units, marked = read_units(path)
+    findings = [f for unit in units for f in check_unit(shown, unit, ctx)]
+    return findings, len(units), marked
+
+
+def audit_prose(paths: list[Path], ctx: ProseContext, root: Path,
+                workers: int | None = None) -> tuple[list[Finding], int, int]:
+    """(findings, sentences read, lines skipped by the not-a-claim mark). Many files are read by
+    forked workers (each inherits the context; findings come back in file order)."""
+    import multiprocessing
+    import os
+
+    global _WORKER_CTX
+    workers = workers or min(8, os.cpu_count() or 1)
+    results: list[tuple[list[Finding], int, int]]
+    if workers > 1 and len(paths) >= 8 and "fork" in multiprocessing.get_all_start_methods():
+        _WORKER_CTX = ctx
         try:
-            shown = path.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            shown = str(path)
-        header, previous = "", 0
-        for number, line, with_code in prose_lines(path):
-            if line is None:
-                skipped += 1
-                continue
-            read += 1
-            in_table = line.lstrip().startswith("|")
-            if in_table and previous != number - 1:
-                header = line  # a table's first row frames its rows
-            elif not in_table:
-                header = ""
-            previous = number if in_table else 0
-            findings.extend(check_line(shown, number, line, ctx, header, with_code))
-    return findings, read, skipped
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                results = pool.starmap(_audit_file, [(path, root) for path in paths], chunksize=4)
+        finally:
+            _WORKER_CTX = None
+    else:
+        results = [_audit_file(path, root, ctx) for path in paths]
+    findings = [f for part, _, _ in results for f in part]
+    return findings, sum(r[1] for r in results), sum(r[2] for r in results)

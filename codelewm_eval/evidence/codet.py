@@ -111,7 +111,7 @@ def agreement(programs: dict[int, str], tests_of: dict[int, list[str]], group_of
     def one(i: int) -> tuple[int, list[bool] | None]:
         task_tests = tests_of.get(i) or []
         if not task_tests:
-            return i, None
+            return i, []  # no generated tests: every sample agrees on the empty set (score 0, a tie)
         wall = min(60.0, 1.0 + PER_TEST_S * 2 * len(task_tests))
         program = programs[i] + _HARNESS.format(entry=ENTRY, tests=task_tests, per_test=PER_TEST_S)
         header = {"program": program, "limits": Limits(wall_s=wall, memory_mb=memory_mb).as_dict()}
@@ -138,6 +138,8 @@ def agreement(programs: dict[int, str], tests_of: dict[int, list[str]], group_of
         for i, value in consensus_scores(per_group).items():
             scores[i] = value
     lengths = [len(t) for t in tests_of.values() if t]
-    stats = {"candidates_run": sum(len(v) for v in by_group.values()), "groups": len(by_group),
+    untested = sum(1 for i in programs if not tests_of.get(i))
+    stats = {"candidates_run": sum(len(v) for v in by_group.values()) - untested,
+             "candidates_without_tests": untested, "groups": len(by_group),
              "tests_per_candidate_mean": float(np.mean(lengths)) if lengths else 0.0}
     return scores, stats

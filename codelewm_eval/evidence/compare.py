@@ -61,6 +61,9 @@ class Comparison(BaseModel):
     anchors_lost: list[str] = Field(default_factory=list)
     anchors_missing: list[str] = Field(default_factory=list, description="anchors with no outcome in the baseline "
                                                                          "or the candidate, and where they are absent")
+    anchors_total: int = Field(0, description="anchors given")
+    anchors_kept_baseline: int = Field(0, description="anchors that pass in the baseline")
+    anchors_kept: int = Field(0, description="anchors that pass in the candidate")
     anchor_gate: str | None = None  # pass / fail, when anchors were given
 
 
@@ -117,7 +120,9 @@ def compare(baseline: dict, candidate: dict, anchors: set[str] | None = None, *,
             lost_anchors += [t if "/" in t else f"{bench}/{t}" for t in lost if problem_family(bench, t) in wanted]
     missing = missing_anchors(baseline, candidate, anchors or set(), names)
     comparison = Comparison(baseline=names[0], candidate=names[1], benchmarks=rows, anchors_lost=lost_anchors,
-                            anchors_missing=missing)
+                            anchors_missing=missing, anchors_total=len(anchors or ()),
+                            anchors_kept_baseline=sum(1 for a in anchors or () if _anchor_outcome(baseline, a)),
+                            anchors_kept=sum(1 for a in anchors or () if _anchor_outcome(candidate, a)))
     if anchors:
         comparison.anchor_gate = "fail" if lost_anchors or missing else "pass"
     return comparison

@@ -12,7 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+
+class _LazyStats:
+    """scipy.stats, imported on first use: the claims audit reads evidence models without it."""
+
+    def __getattr__(self, name):
+        from scipy import stats as real
+
+        return getattr(real, name)
+
+
+stats = _LazyStats()
 
 
 class NotEvaluable(ValueError):

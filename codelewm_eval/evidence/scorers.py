@@ -142,9 +142,11 @@ def codet(rows: list[PackRow], tests: dict[str, list[str]], workers: int | None 
     from ..sandbox.pool import Limits, SandboxPool
     from .codet import agreement
 
-    chosen = {i: r for i, r in enumerate(rows) if tests.get(r.task_id) and r.origin.format not in ("canonical", "decoy")}
+    # every model sample of a task the tests file covers; a task whose model wrote no usable test
+    # scores 0 for all its samples (CodeT's agreement on the empty test set: a tie, broken at random)
+    chosen = {i: r for i, r in enumerate(rows) if r.task_id in tests and r.origin.format not in ("canonical", "decoy")}
     programs = {i: r.program for i, r in chosen.items()}
-    tests_of = {i: tests[r.task_id] for i, r in chosen.items()}
+    tests_of = {i: tests[r.task_id] or [] for i, r in chosen.items()}
     group_of = {i: f"{r.benchmark}|{r.task_id}|{r.origin.source_file}" for i, r in chosen.items()}
     out = np.full(len(rows), np.nan)
     if not programs:

@@ -23,7 +23,8 @@ class RunCheck(BaseModel):
 
 def verify_run(run: Path, seeds: list[int]) -> list[RunCheck]:
     """Manifests verify (files, sha256, parents); every required seed is there; each seed's
-    scores cover exactly the val and test rows of the pack its manifest names."""
+    scores cover exactly the val and test rows of the pack its manifest names; and no two seeds'
+    scores are identical (two seeds are two pieces of evidence only if they differ)."""
     if not Path(run).is_dir():
         raise InputError("no such run directory", path=str(run))
     directories = seed_dirs(run)
@@ -32,6 +33,7 @@ def verify_run(run: Path, seeds: list[int]) -> list[RunCheck]:
                          "launch` or `train` first, or `jobs fetch` a Hub run", path=str(run))
     checks: list[RunCheck] = []
     found: dict[int, Path] = {}
+    outputs: dict[str, list] = {}  # seed directory -> its scores, sorted by row
     for directory in directories:
         config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
         seed = config.get("seed")
@@ -62,6 +64,7 @@ def verify_run(run: Path, seeds: list[int]) -> list[RunCheck]:
                 wanted.add(row["row_id"])
         got = [json.loads(line) for line in (directory / "scores.jsonl").read_text().splitlines() if line.strip()]
         ids = [f"{s['benchmark']}/{s['task_id']}/{s['candidate_id']}" for s in got]
+        outputs[directory.name] = sorted((i, json.dumps(s.get("scores"), sort_keys=True)) for i, s in zip(ids, got))
         missing, extra, repeated = wanted - set(ids), set(ids) - wanted, len(ids) - len(set(ids))
         ok = not missing and not extra and not repeated
         checks.append(RunCheck(name=f"scores:{directory.name}", ok=ok,
@@ -71,6 +74,12 @@ def verify_run(run: Path, seeds: list[int]) -> list[RunCheck]:
     for seed in seeds:
         checks.append(RunCheck(name=f"seed:{seed}", ok=seed in found,
                                detail=str(found.get(seed, "no run directory with this seed"))))
+    names = sorted(outputs)
+    twins = [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if outputs[a] == outputs[b]]
+    if len(names) > 1:
+        checks.append(RunCheck(name="seeds:distinct", ok=not twins,
+                               detail="; ".join(f"{a} and {b} wrote identical scores: one model, not two seeds"
+                                                for a, b in twins) or f"{len(names)} seeds, all scores differ"))
     return checks
 
 

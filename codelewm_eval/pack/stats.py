@@ -90,12 +90,14 @@ def coverage_blockers(rows: list[RowFacts], rules: CoverageRules) -> list[Blocke
     tally = _Tally(rows)
     classes: dict[tuple, set] = defaultdict(set)
     buckets: dict[tuple, set] = defaultdict(set)
-    trainable: set[str] = set()
     for (split, bench, passed, magnitude, *_rest, eval_only), _n in tally.combos.items():
         classes[(bench, split)].add(passed)
         buckets[(bench, split)].add(magnitude)
-        if not eval_only:
-            trainable.add(bench)
+    # a benchmark is trainable when one of its problems may be trained on: a row that is not
+    # evaluation-only, in a family with no evaluation-only row (such a family is held out whole)
+    tasks = {(r.benchmark, r.task_id, r.evaluation_only) for r in rows}
+    held_out = {problem_family(b, t) for b, t, eval_only in tasks if eval_only}
+    trainable = {b for b, t, eval_only in tasks if not eval_only and problem_family(b, t) not in held_out}
     blockers: list[Blocker] = []
     for bench in sorted({b for b, _s in classes}):
         common = sorted(bucket for (b, bucket), n in tally.bucket_tasks.items()

@@ -1,0 +1,429 @@
+"""Prose read as claims about quantities, and the evidence as the same typed quantities.
+
+A number in prose is a quantity about a subject: a pass count (13/100), a pass rate or
+percentage, a before/after change (absolute, relative, points, multiple), ROC-AUC, ECE, Brier,
+lift, a p value or a CI bound; its subject is the benchmark, model or pass, seed and split that
+the sentence names, or that its context (section heading, table header and row label) names.
+The evidence exposes the same quantities with their subjects (`facts`): counts give fractions and
+percentages; a before/after comparison gives every form of change. A number is backed only by a
+fact of the same quantity and a compatible subject at the precision shown. Numbers inside
+identifiers, paths, hashes, versions and dates are masked first: they back nothing and are
+checked by nothing, and neither is a number that is no recognised quantity (a row count, a time).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+# ------------------------------------------------------------------------------------ subjects
+
+BENCHMARKS = {
+    "humaneval": re.compile(r"\b(?:human-?eval\+?|humaneval[-_ ]?plus|he\+?)(?![\w-])", re.I),
+    "mbpp": re.compile(r"\b(?:mbpp\+?|mbpp[-_ ]?(?:plus|sanitized|multiple)|mbxp)(?![\w])", re.I),
+    "livecodebench": re.compile(r"\b(?:livecodebench|lcb)\b", re.I),
+}
+SPLITS = re.compile(r"\b(test|val|validation|train)\b(?:\s+split)?", re.I)
+SEED = re.compile(r"\bseeds?\s+(\d+)(?:\s*(?:and|,|/)\s*(\d+))?", re.I)
+
+
+def norm_name(name: str) -> str:
+    """Model and pass names compared loosely: "BD6.2" = "bd6_2", "BD6 pass-1" = "bd6"."""
+    name = name.lower().replace("pass-1", "").replace("pass 1", "").replace("pass1", "")
+    return re.sub(r"[^a-z0-9]", "", name)
+
+
+# what prose calls a model or a pass: BD6, BD6.2, BD6.8D2, pass-1, logreg, LoRA, CodeT
+MODEL = re.compile(r"\b(BD\d+(?:\.\d+[A-Z]?\d*)?(?:\s*pass-1)?|logreg|logistic[- ]regression|lora|codet|"
+                   r"p[-_]pass(?:[-_]\w+)?|surgery|surgeries|first pass)\b", re.I)
+# "the surgery" and "the first pass" name the generator passes of a before/after comparison
+MODEL_ALIASES = {"logisticregression": "logreg", "surgeries": "surgery", "firstpass": "surgery"}
+
+
+def same_model(a: str, b: str) -> bool:
+    """"bd6" is not "bd62"; "ppass" is "ppasslogreg" (a family and its member)."""
+    if not a or not b:
+        return True
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    return long_.startswith(short) and long_[len(short)].isalpha()
+
+
+@dataclass
+class Subject:
+    benchmarks: set[str] = field(default_factory=set)
+    models: set[str] = field(default_factory=set)
+    seeds: set[int] = field(default_factory=set)
+    splits: set[str] = field(default_factory=set)
+    first_model: str | None = None   # the model the sentence is about (named first)
+
+
+def subject_of(text: str, context: str = "") -> Subject:
+    """What a sentence is about; what it does not name, its context may."""
+    s = Subject()
+    for source in (text, context):
+        found = Subject({b for b, rx in BENCHMARKS.items() if rx.search(source)},
+                        {MODEL_ALIASES.get(norm_name(m), norm_name(m)) for m in MODEL.findall(source)},
+                        {int(x) for m in SEED.finditer(source) for x in m.groups() if x},
+                        {"val" if m.lower().startswith("val") else m.lower() for m in SPLITS.findall(source)})
+        s.benchmarks = s.benchmarks or found.benchmarks
+        if not s.models and found.models:
+            first = MODEL.search(source).group(0)
+            s.first_model = MODEL_ALIASES.get(norm_name(first), norm_name(first))
+        s.models = s.models or found.models
+        s.seeds = s.seeds or found.seeds
+        s.splits = s.splits or found.splits
+    return s
+
+
+# --------------------------------------------------------------------------------- the evidence
+
+@dataclass(frozen=True)
+class Fact:
+    """One evidence value: quantity, value and subject."""
+
+    quantity: str        # auc, ece, brier, ..., p_value, ci_bound, count, rate, lift, ...
+    value: float
+    benchmark: str | None = None     # benchmark family; "all" for pooled
+    models: tuple[str, ...] = ()     # normalized names of the bundle, scorer, pass
+    seed: int | None = None
+    split: str | None = None
+    n: int | None = None             # a count's denominator
+
+
+@dataclass(frozen=True)
+class Change:
+    """A before/after comparison of one benchmark: every form of change derives from it."""
+
+    benchmark: str | None            # None: anchors, across benchmarks
+    before: int
+    after: int
+    n: int
+    p: float
+    models: tuple[str, ...]          # baseline and candidate, normalized
+    candidate: str
+
+    @property
+    def ratio(self) -> float | None:
+        return self.after / self.before if self.before else None
+
+
+def family(benchmark: str | None) -> str | None:
+    if benchmark is None or benchmark == "all":
+        return benchmark
+    name = benchmark.split(":", 1)[0].lower()
+    for fam in ("humaneval", "mbpp", "livecodebench"):
+        if name.startswith(fam) or (fam == "livecodebench" and name.startswith("lcb")):
+            return fam
+    return name
+
+
+METRIC_KEYS = ("auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass")
+
+
+def bundle_facts(name: str, files: dict) -> tuple[list[Fact], list[Change]]:
+    """Every typed quantity of one bundle's files, each once."""
+    facts, changes = _bundle_facts(name, files)
+    return list(dict.fromkeys(facts)), list(dict.fromkeys(changes))
+
+
+def _bundle_facts(name: str, files: dict) -> tuple[list[Fact], list[Change]]:
+    facts: list[Fact] = []
+    changes: list[Change] = []
+    bundle = norm_name(name)
+    for r in files.get("metrics.json", {}).get("records", []):
+        common = dict(benchmark=family(r.get("benchmark")), models=(bundle, norm_name(r.get("scorer", ""))),
+                      seed=r.get("seed"), split=r.get("split"))
+        for key in METRIC_KEYS:
+            m = (r.get("metrics") or {}).get(key)
+            if not m:
+                continue
+            quantity = "ece" if key == "ece_mass" else key
+            facts.append(Fact(quantity, float(m["value"]), **common))
+            for ci_key in ("ci", "bootstrap_ci"):
+                for bound in m.get(ci_key) or []:
+                    facts.append(Fact("ci_bound", float(bound), **common))
+            if key in ("ece", "ece_mass") and m.get("mce") is not None:
+                facts.append(Fact("mce", float(m["mce"]), **common))
+        facts.append(Fact("count", float(r.get("positives", 0)), n=r.get("rows"), **common))
+    for r in files.get("rerank.json", {}).get("results", []):
+        common = dict(benchmark=family(r.get("benchmark")), models=(bundle, norm_name(r.get("scorer", ""))),
+                      seed=r.get("seed"), split=r.get("split"))
+        for key, quantity in (("lift", "lift"), ("lift_random", "lift"), ("pass_at_1", "rate"),
+                              ("no_action", "rate"), ("random_expected", "rate"), ("oracle", "rate"),
+                              ("lexical", "rate"), ("mcnemar_p", "p_value")):
+            if r.get(key) is not None:
+                facts.append(Fact(quantity, float(r[key]), **common))
+        for key in ("lift_ci", "lift_random_ci"):
+            for bound in r.get(key) or []:
+                facts.append(Fact("ci_bound", float(bound), **common))
+        if r.get("tasks"):
+            for key in ("pass_at_1", "no_action"):
+                if r.get(key) is not None:
+                    facts.append(Fact("count", round(r[key] * r["tasks"]), n=r["tasks"], **common))
+    for r in files.get("decoys.json", {}).get("results", []):
+        common = dict(benchmark=None, models=(bundle, norm_name(r.get("scorer", ""))), seed=r.get("seed"),
+                      split=r.get("split"))
+        if r.get("accuracy") is not None:
+            facts.append(Fact("accuracy", float(r["accuracy"]), **common))
+        for bound in r.get("accuracy_ci") or []:
+            facts.append(Fact("ci_bound", float(bound), **common))
+    ladder = []
+    for c in files.get("compare.json", {}).get("comparisons", []):
+        total = c.get("anchors_total") or 0
+        if total:  # anchors kept, of the anchors given: "15/19"
+            ladder.append((norm_name(c.get("candidate", "")), int(c.get("anchors_kept", 0))))
+            facts.append(Fact("count", float(c.get("anchors_kept", 0)), None,
+                              (bundle, norm_name(c.get("candidate", "")), "anchors"), n=total))
+            facts.append(Fact("count", float(c.get("anchors_kept_baseline", 0)), None,
+                              (bundle, norm_name(c.get("baseline", "")), "anchors"), n=total))
+        models = (bundle, norm_name(c.get("baseline", "")), norm_name(c.get("candidate", "")))
+        for d in c.get("benchmarks", []):
+            fam = family(d["benchmark"])
+            changes.append(Change(fam, int(d["before"]), int(d["after"]), int(d["n"]), float(d["mcnemar_p"]),
+                                  models, norm_name(c.get("candidate", ""))))
+            for count, who in ((d["before"], c.get("baseline", "")), (d["after"], c.get("candidate", ""))):
+                facts.append(Fact("count", float(count), fam, (bundle, norm_name(who)), n=int(d["n"])))
+            facts.append(Fact("p_value", float(d["mcnemar_p"]), fam, models))
+            for bound in d.get("delta_ci") or []:
+                facts.append(Fact("ci_bound", float(bound), fam, models))
+    comparisons = files.get("compare.json", {}).get("comparisons", [])
+    total = max((c.get("anchors_total") or 0 for c in comparisons), default=0)
+    if total:  # the anchor ladder: every pass against every other, and against the baseline
+        base = [(norm_name(c.get("baseline", "")), int(c.get("anchors_kept_baseline", 0))) for c in comparisons[:1]]
+        rungs = base + ladder
+        for i, (a, ka) in enumerate(rungs):
+            for b, kb in rungs[i + 1:]:
+                changes.append(Change(None, ka, kb, total, 1.0, (bundle, a, b, "anchors"), b))
+    for g in files.get("gates.json", {}).get("gates", []):
+        for o in g.get("observed") or []:
+            if isinstance(o, dict) and isinstance(o.get("value"), (int, float)):
+                quantity = {"rerank_lift": "lift", "rerank_lift_random": "lift", "decoy_accuracy": "accuracy"}.get(
+                    g.get("metric"), g.get("metric"))
+                facts.append(Fact(quantity, float(o["value"]), family(o.get("benchmark")),
+                                  (bundle, norm_name(o.get("scorer", ""))), o.get("seed"), o.get("split")))
+    return facts, changes
+
+
+# ---------------------------------------------------------------------------------- extraction
+
+@dataclass
+class Quantity:
+    """One quantity a sentence states."""
+
+    kind: str            # metric | count | percent | change | relative | points | multiple | p_value | ci
+    span: tuple[int, int]
+    text: str
+    values: tuple = ()
+    decimals: int = 0
+    metric: str | None = None
+    bound: str = "="     # "=" or "<" (p < 0.05) or ">=" (more than doubled)
+
+
+_MASKS = [
+    re.compile(r"\u2039code\u203a"),                                   # inline code (a mention)
+    re.compile(r"https?://\S+"),
+    re.compile(r"\b\d{4}-\d{2}-\d{2}\b(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"),  # dates and times
+    re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b"),
+    re.compile(r"\bv?\d+(?:\.\d+){2,}\b"),                              # versions
+    re.compile(r"\b[0-9a-f]{7,64}\b"),                                  # hashes
+    re.compile(r"(?<![\w/])[A-Za-z][\w.+-]*/[\w.-]*\d[\w.-]*"),         # task ids and paths: Mbpp/19, a/b2.json
+    re.compile(r"\b[\w.-]*[A-Za-z_][\w-]*\.(?:py|json|jsonl|md|yaml|yml|txt|gz|planck|cpp|safetensors)\b"),
+    re.compile(r"\b(?:r|α|alpha|lr|rank|epochs?|batch|max-len|ckpt-step|λ|n|T|top_p|temp)\s*=\s*[\w.+-]+", re.I),
+    re.compile(r"(?<![\w.])(?![x×]\d+(?:\.\d+)?\b)[A-Za-z]+[A-Za-z_-]*\d[\w.]*"),  # identifiers: BD6.2, phys05
+    re.compile(r"\bpass@\d+\b", re.I),
+    re.compile(r"\b\d+(?:\.\d+)?\s*(?:s|ms|min|h|GB|MB|KB|GiB|MiB|M|B|k)\b(?!\w)"),  # durations and sizes
+    re.compile(r"\b\d+\s*(?:rows?|steps?|params?|parameters|tokens?|visits?|envelopes?|copies|prompts?|lines?|"
+               r"files?|candidates?|samples?|seeds?|draws|bins|workers?|cores?)\b", re.I),
+    re.compile(r"\b(?:seeds?|seed)\s+\d+(?:\s*(?:and|,|/)\s*\d+)?", re.I),
+    re.compile(r"\b(?:9[059]|68)\s?%\s*(?:CI|confidence|interval|bootstrap)", re.I),
+]
+
+NUMBER = r"[-+−]?\d+(?:\.\d+)?"
+FRACTION = re.compile(r"(?<![\w./])(\d+)\s?/\s?(\d+)(?![\w/]|\.\d)")
+PERCENT = re.compile(r"(?<![\w.])([-+−]?\d+(?:\.\d+)?)\s?%")
+CHANGE = re.compile(r"(?:\bfrom\s+)?(\d+(?:\.\d+)?\s?(?:/\s?\d+|%))\s*(?:→|->|=>|\bto\b|–|—)\s*"
+                    r"(\d+(?:\.\d+)?\s?(?:/\s?\d+|%))", re.I)
+POINTS = re.compile(r"(?<![\w.])([-+−]?\d+(?:\.\d+)?)\s*(?:percentage\s+)?(?:points?|pp|pts?)\b", re.I)
+METRIC_WORDS = {
+    "auc": r"(?:roc[- ]?auc|auroc|\bauc)", "pr_auc": r"(?:pr[- ]?auc|average precision)", "ece": r"\bece",
+    "mce": r"\bmce", "brier_skill": r"brier skill(?: score)?|\bbss", "brier": r"\bbrier(?! skill)(?: score)?",
+    "lift": r"\blift", "accuracy": r"\baccuracy",
+}
+METRIC_VALUE = re.compile("|".join(
+    [rf"(?P<{k}>{w})\W{{0,3}}(?:[\w‹›-]+\s+){{0,5}}?\W{{0,2}}(?P<{k}_v>[-+−]?\d*\.\d+)"
+     for k, w in METRIC_WORDS.items()]), re.I)
+VALUE_METRIC = re.compile("|".join(
+    [rf"(?P<{k}_v>[-+−]?\d*\.\d+)\s+(?:\w+\s+)?(?P<{k}>{w})" for k, w in METRIC_WORDS.items() if k != "lift"]), re.I)
+P_VALUE = re.compile(r"\bp(?:[- ]?value)?\s*(?P<op>[=<≤]|of|is|was)?\s*(?P<v>\d*\.\d+(?:e-?\d+)?|\d+(?:\.\d+)?e-?\d+)",
+                     re.I)
+CI = re.compile(r"\[\s*([-+−]?\d*\.\d+)\s*(?:,|to|–|-)\s*([-+−]?\d*\.\d+)\s*\]|\bCI\s*(?:of|:)?\s*([-+−]?\d*\.\d+)"
+                r"\s*(?:to|–|-|,)\s*([-+−]?\d*\.\d+)", re.I)
+MULTIPLE_WORDS = {"doubl": 2.0, "tripl": 3.0, "quadrupl": 4.0, "halv": 0.5, "twofold": 2.0, "threefold": 3.0,
+                  "fourfold": 4.0, "fivefold": 5.0, "tenfold": 10.0, "two-fold": 2.0, "three-fold": 3.0,
+                  "four-fold": 4.0}
+MULTIPLE = re.compile(r"(?P<more>more than\s+|over\s+|at least\s+|nearly\s+|almost\s+)?(?:"
+                      r"\b(?P<w>doubl\w*|tripl\w*|quadrupl\w*|halv\w*|(?:two|three|four|five|ten)-?fold)\b|"
+                      r"\b(?P<n>\d+(?:\.\d+)?)\s*-?\s*fold\b|(?<![\w.])[x×]\s?(?P<x>\d+(?:\.\d+)?)\b|"
+                      r"(?<![\w.])(?P<y>\d+(?:\.\d+)?)\s?[x×](?![\w.])|\b(?P<t>\d+(?:\.\d+)?)\s+times\b)", re.I)
+SIGNED = re.compile(r"(?<![\w.])([+−-]\d+)(?![\d.%/]|\s*(?:points?|pp|pts?|percent)\b)")
+
+
+def _decimals(token: str) -> int:
+    return len(token.split(".")[1]) if "." in token else 0
+
+
+def _num(token: str) -> float:
+    return float(token.replace("−", "-").replace(" ", ""))
+
+
+_MASK = re.compile("|".join(f"(?:{rx.pattern})" for rx in _MASKS), re.I)
+_MAYBE = re.compile(r"\d|doubl|tripl|quadrupl|halv|fold", re.I)
+
+
+def mask(text: str) -> str:
+    """The sentence with identifiers, paths, hashes, versions, dates, sizes and times blanked."""
+    return _MASK.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def extract(text: str, context: str = "") -> list[Quantity]:
+    """The quantities a sentence states (a table cell is read with its column header)."""
+    if not _MAYBE.search(text):
+        return []  # no digit and no multiple word: no quantity
+    masked = mask(text)
+    out: list[Quantity] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(span) -> bool:
+        return not any(a < span[1] and span[0] < b for a, b in taken)
+
+    def add(q: Quantity) -> None:
+        out.append(q)
+        taken.append(q.span)
+
+    for m in CI.finditer(masked):
+        lo, hi = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        add(Quantity("ci", m.span(), m.group(0), (_num(lo), _num(hi)), max(_decimals(lo), _decimals(hi))))
+    for m in P_VALUE.finditer(masked):
+        if free(m.span()):
+            bound = "<" if (m.group("op") or "") in ("<", "≤") else "="
+            add(Quantity("p_value", m.span(), m.group(0), (_num(m.group("v")),), _decimals(m.group("v")),
+                         bound=bound))
+    for rx in (METRIC_VALUE, VALUE_METRIC):
+        for m in rx.finditer(masked):
+            key = next(k for k, v in m.groupdict().items() if v is not None and not k.endswith("_v"))
+            span = m.span(f"{key}_v")
+            if free(span):
+                token = m.group(f"{key}_v")
+                add(Quantity("metric", span, token, (_num(token),), _decimals(token), metric=key))
+    for m in CHANGE.finditer(masked):
+        if free(m.span()):
+            add(Quantity("change", m.span(), m.group(0), (m.group(1).replace(" ", ""), m.group(2).replace(" ", ""))))
+    for m in MULTIPLE.finditer(masked):
+        if not free(m.span()):
+            continue
+        if m.group("w"):
+            word = m.group("w").lower()
+            k = next(v for stem, v in MULTIPLE_WORDS.items() if word.startswith(stem))
+        else:
+            k = float(m.group("n") or m.group("x") or m.group("y") or m.group("t"))
+        bound = ">=" if m.group("more") and m.group("more").strip().lower() in ("more than", "over", "at least") \
+            else "="
+        add(Quantity("multiple", m.span(), m.group(0).strip(), (k,), bound=bound))
+    for m in POINTS.finditer(masked):
+        if free(m.span()):
+            add(Quantity("points", m.span(), m.group(0), (_num(m.group(1)),), _decimals(m.group(1))))
+    for m in PERCENT.finditer(masked):
+        if not free(m.span()):
+            continue
+        token = m.group(1)
+        after = masked[m.end():m.end() + 30].lower()
+        before = masked[max(0, m.start() - 25):m.start()].lower()
+        header = context.lower()
+        relative = (token[0] in "+-−" or re.match(r"\s*(?:increase|decrease|gain|improvement|rise|drop|relative|more|"
+                                                    r"higher|lower|better|worse)", after)
+                    or re.search(r"(?:rose|rises|grew|fell|dropped|up|down|increased|decreased|by)\s*$", before)
+                    or "rel" in header)
+        add(Quantity("relative" if relative else "percent", m.span(), m.group(0), (_num(token),), _decimals(token)))
+    for m in FRACTION.finditer(masked):
+        if free(m.span()):
+            add(Quantity("count", m.span(), m.group(0), (int(m.group(1)), int(m.group(2)))))
+    for m in SIGNED.finditer(masked):
+        if free(m.span()) and ("abs" in context.lower() or re.search(
+                r"\b(?:tasks?|problems?|passes|absolute)\b", masked[m.end():m.end() + 20], re.I)):
+            add(Quantity("absolute", m.span(), m.group(0), (_num(m.group(1)),)))
+    # a bare number in a table cell whose header names a metric or a p value
+    if not out and context:
+        header = context.split(" | ")[1] if context.count(" | ") >= 1 else context
+        bare = re.fullmatch(r"\s*([-+−]?\d*\.\d+)\s*", masked)
+        if bare:
+            token = bare.group(1)
+            if re.search(r"mcnemar|\bp\b|p-value", header, re.I):
+                out.append(Quantity("p_value", bare.span(1), token, (_num(token),), _decimals(token)))
+            else:
+                for key, word in METRIC_WORDS.items():
+                    if re.search(word, header, re.I):
+                        out.append(Quantity("metric", bare.span(1), token, (_num(token),), _decimals(token),
+                                            metric=key))
+                        break
+    return sorted(out, key=lambda q: q.span)
+
+
+# ------------------------------------------------------------------------------------ matching
+
+def close(shown: float, value: float, decimals: int) -> bool:
+    return abs(shown - value) <= 0.5 * 10 ** -decimals + 1e-9
+
+
+def compatible(subject: Subject, benchmark: str | None, models: tuple[str, ...], seed=None, split=None) -> bool:
+    if subject.benchmarks and benchmark not in subject.benchmarks and benchmark is not None:
+        return False
+    named = subject.models - {"surgery"}
+    if named and models and not any(same_model(s, m) for s in named for m in models if m):
+        return False
+    if subject.seeds and seed is not None and seed not in subject.seeds:
+        return False
+    if subject.splits and split is not None and split not in subject.splits:
+        return False
+    return True
+
+
+def _parse_side(token: str) -> tuple[float, int | None, int]:
+    """"13/100" -> (13, 100, 0); "13%" -> (13, None, decimals)."""
+    if "/" in token:
+        a, b = token.split("/")
+        return float(a), int(b), 0
+    value = token.rstrip("%")
+    return float(value), None, _decimals(value)
+
+
+def change_matches(q: Quantity, c: Change) -> bool:
+    (a, na, da), (b, nb, db) = (_parse_side(s) for s in q.values)
+    if na is not None:
+        ok_a = na == c.n and a == c.before
+    else:
+        ok_a = close(a, 100 * c.before / c.n, da)
+    if nb is not None:
+        ok_b = nb == c.n and b == c.after
+    else:
+        ok_b = close(b, 100 * c.after / c.n, db)
+    return ok_a and ok_b
+
+
+def multiple_matches(k: float, bound: str, c: Change, shown: str = "") -> bool:
+    """A word ("doubled") allows the ratio within a quarter of k; a number ("2.5x") must round to it."""
+    ratio = c.ratio
+    if ratio is None:
+        return False
+    if bound == ">=":
+        return ratio >= k - 1e-9
+    number = re.search(r"\d+(?:\.\d+)?", shown)
+    if number and not re.search(r"fold", shown, re.I):
+        return close(k, ratio, _decimals(number.group(0)))
+    return abs(ratio - k) <= 0.25 * k
+
+
+def is_finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)

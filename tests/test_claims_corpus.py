@@ -1,0 +1,182 @@
+"""The claim audit on a corpus: over-claims paraphrased from the user's reports (every one flagged
+on its own line) and honest sentences (every one clean), judged against the BD6 comparisons and
+a p_pass / CodeT evidence bundle built here."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from codelewm_eval.claims.audit import audit
+from codelewm_eval.claims.markdown import read_units
+from codelewm_eval.evidence.evaluate import (DecoysFile, MetricRecord, MetricsFile, RerankFile, SeededDecoys,
+                                             SeededRerank, judge_all)
+from codelewm_eval.evidence.gates import Gate, GateSpec
+from codelewm_eval.io import write_json_atomic
+from codelewm_eval.manifest import write_manifest
+
+from .conftest import ROOT
+
+CORPUS = Path(__file__).parent / "claims_corpus"
+
+
+def _auc(value, lo, hi):
+    return {"value": value, "ci": [lo - 0.01, hi + 0.01], "bootstrap_ci": [lo, hi]}
+
+
+def _scorer_bundle(path: Path) -> None:
+    """p_pass (seeds 42, 1729) and CodeT evidence with the shape of the committed bundles."""
+    records = []
+    for seed in (42, 1729):
+        for bench, auc, lo, hi, ece in (("all", 0.794, 0.744, 0.833, 0.151), ("humaneval", 0.868, 0.802, 0.927, 0.073),
+                                        ("mbpp-plus", 0.747, 0.695, 0.803, 0.047)):
+            records.append(MetricRecord(seed=seed, scorer="p_pass", benchmark=bench, split="test", rows=700,
+                                        tasks=70, positives=300, metrics={
+                                            "auc": _auc(auc, lo, hi),
+                                            "ece": {"value": ece, "ci": [ece - 0.03, ece + 0.04], "mce": 0.32,
+                                                    "mce_ci": [0.2, 0.4]}}))
+    rerank = []
+    for seed in (42, 1729):
+        rerank.append(SeededRerank(seed=seed, benchmark="mbpp-multiple", split="test", scorer="p_pass", tasks=200,
+                                   headroom_tasks=50, pass_at_1=0.755, ordered=True, no_action=0.730,
+                                   random_expected=0.738, lexical=0.795, oracle=0.955, lift=0.025,
+                                   lift_ci=(-0.035, 0.090), lift_random=0.017, lift_random_ci=(-0.02, 0.05),
+                                   gained=20, lost=15, mcnemar_p=0.533, tied_tasks=0, unscored_candidates=0))
+    rerank.append(SeededRerank(seed=7, benchmark="humaneval:codet", split="test", scorer="codet", tasks=23,
+                               headroom_tasks=20, pass_at_1=0.522, ordered=True, no_action=0.261,
+                               random_expected=0.266, lexical=None, oracle=0.739, lift=0.261, lift_ci=(0.087, 0.435),
+                               lift_random=0.256, lift_random_ci=(0.08, 0.43), gained=6, lost=0, mcnemar_p=0.0312,
+                               tied_tasks=0, unscored_candidates=0))
+    decoys = [SeededDecoys(seed=seed, category="mutation", split="test", scorer="p_pass", pairs=190, scorable=185,
+                           tasks=60, accuracy=0.816, accuracy_ci=(0.753, 0.876)) for seed in (42, 1729)]
+    metrics = MetricsFile(seeds=[7, 42, 1729], score_health={}, records=records)
+    spec = GateSpec(gates=[
+        Gate(name="p-pass-auc", metric="auc", benchmarks=["all"], threshold=0.7, ci_lower_above=0.5, seeds=[42, 1729]),
+        Gate(name="p-pass-calibration", metric="ece", benchmarks=["all"], comparator="<=", threshold=0.10,
+             seeds=[42, 1729]),
+        Gate(name="mbpp-rerank-lift", metric="rerank_lift", benchmarks=["mbpp-multiple"], threshold=0.03,
+             ci_lower_above=0.0, seeds=[42, 1729]),
+        Gate(name="codet-lift", metric="rerank_lift", scorer="codet", benchmarks=["humaneval:codet"],
+             threshold=0.03, ci_lower_above=0.0, seeds=[7]),
+        Gate(name="decoy-mutation", metric="decoy_accuracy", category="mutation", threshold=0.6, ci_lower_above=0.5,
+             seeds=[42, 1729])])
+    files = {"metrics.json": metrics, "rerank.json": RerankFile(results=rerank), "decoys.json": DecoysFile(results=decoys)}
+    path.mkdir(parents=True)
+    for name, model in files.items():
+        write_json_atomic(path / name, model.model_dump(mode="json"))
+    write_json_atomic(path / "gates.json", judge_all(spec, metrics, files["rerank.json"], files["decoys.json"])
+                      .model_dump(mode="json"))
+    write_manifest(path, "evidence", config={"gates": spec.model_dump(mode="json")})
+
+
+def _claim(id, kind, model, benchmarks, requires, evidence, wording, seeds=()):
+    return {"id": id, "kind": kind, "scope": {"model": model, "benchmarks": benchmarks, "seeds": list(seeds)},
+            "requires": requires, "evidence": [evidence], "wording": wording}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    for name in ("context-bd6", "context-bd6_2", "context-anchors"):
+        shutil.copytree(ROOT / "manifests" / "evidence" / name, root / "evidence" / name)
+    _scorer_bundle(root / "evidence" / "scorer")
+    context = yaml.safe_load((ROOT / "cards" / "context-claims.yaml").read_text())
+    ledger = {"schema_version": 1, "evidence": {**{k: f"evidence/{k}" for k in context["evidence"]},
+                                                "scorer": "evidence/scorer"},
+              "prose": [], "claims": context["claims"] + [
+                  _claim("auc", "positive", "p-pass-logreg", ["all"], ["p-pass-auc"], "scorer",
+                         "The p_pass scorer separates passing from failing programs.", [42, 1729]),
+                  _claim("calibrated", "positive", "p-pass-logreg", ["all"], ["p-pass-calibration"], "scorer",
+                         "The p_pass scorer is well calibrated.", [42, 1729]),
+                  _claim("mbpp-rerank", "positive", "p-pass-logreg", ["mbpp"], ["mbpp-rerank-lift"], "scorer",
+                         "p_pass reranking improves MBPP pass@1.", [42, 1729]),
+                  _claim("codet-rerank", "positive", "codet", ["humaneval"], ["codet-lift"], "scorer",
+                         "CodeT reranking improves HumanEval pass@1 over the first sample.", [7])]}
+    for claim in ledger["claims"]:
+        claim["evidence"] = [e for e in claim["evidence"]]
+    (root / "cards").mkdir()
+    (root / "cards" / "claims.yaml").write_text(yaml.safe_dump(ledger, sort_keys=False))
+    return root
+
+
+def _by_line(report, name):
+    out = {}
+    for f in report.findings:
+        if f.file.endswith(name):
+            out.setdefault(f.line, []).append(f)
+    return out
+
+
+def _sentence_lines(path: Path) -> list[int]:
+    units, _ = read_units(path)
+    return sorted({u.line for u in units if u.kind == "paragraph"})
+
+
+def test_the_ledger_is_classified_as_the_evidence_says(project):
+    report = audit(project, extra=[])
+    status = {v.id: v.status for v in report.claims}
+    assert status["auc"] == status["codet-rerank"] == status["bd6-mbpp-gain"] == "ALLOWED"
+    assert status["calibrated"] == status["mbpp-rerank"] == status["bd6-humaneval-gain"] == "BLOCKED"
+
+
+def test_every_over_claim_is_flagged_on_its_own_line(project):
+    path = CORPUS / "overclaims.md"
+    report = audit(project, extra=[path])
+    found = _by_line(report, "overclaims.md")
+    lines = _sentence_lines(path)
+    assert len(lines) >= 40
+    text = path.read_text().splitlines()
+    missed = [f"{n}: {text[n - 1]}" for n in lines if n not in found]
+    assert not missed, "over-claims not flagged:\n" + "\n".join(missed)
+    kinds = {f.kind for fs in found.values() for f in fs}
+    assert {"number", "change", "multiple", "small_count_multiple", "claim_word", "scope_benchmarks",
+            "scope_seeds"} <= kinds
+
+
+def test_every_honest_sentence_is_clean(project):
+    path = CORPUS / "honest.md"
+    report = audit(project, extra=[path])
+    found = _by_line(report, "honest.md")
+    assert len(_sentence_lines(path)) >= 15
+    assert not found, "honest sentences flagged:\n" + "\n".join(
+        f"{line}: {f.kind}: {f.detail} | {f.text}" for line, fs in sorted(found.items()) for f in fs)
+
+
+@pytest.mark.parametrize("sentence, kind", [
+    # paraphrases of caught over-claims must be caught too
+    ("After the first pass, MBPP hit 21/100.", "number"),
+    ("HumanEval climbed from 2/164 to 11/164.", "change"),
+    ("HumanEval went up by 200 percent, tripling after the surgery.", "small_count_multiple"),
+    ("The surgery clearly improves HumanEval.", "claim_word"),
+    ("It is not true that nothing improved: HumanEval improved.", "claim_word"),
+    ("The surgery works for code generation in general and improves it.", "scope_benchmarks"),
+    ("ROC-AUC of the p_pass scorer is 0.91 on the test split.", "number"),
+    ("BD6.8D2 held every anchor.", "claim_word"),
+    ("HumanEval passes grew 2.5x after BD6 pass-1.", "multiple"),
+])
+def test_paraphrases_are_caught(project, tmp_path, sentence, kind):
+    path = tmp_path / "note.md"
+    path.write_text(f"# Results note\n\n{sentence}\n")
+    found = _by_line(audit(project, extra=[path]), "note.md")
+    assert kind in {f.kind for f in found.get(3, [])}, found
+
+
+def test_findings_name_the_quantity_and_the_evidence_value(project, tmp_path):
+    path = tmp_path / "note.md"
+    path.write_text("MBPP reached 19/100 after the first surgery pass.\n")
+    (finding,) = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    assert finding.line == 1 and finding.kind == "number"
+    assert "19/100" in finding.detail and re.search(r"nearest: .*13", finding.detail)
+
+
+def test_missing_or_directory_paths_are_exit_2(project, capsys):
+    from codelewm_eval.cli import main
+
+    assert main(["claims", "audit", "--root", str(project), "--paths", str(project / "nope.md")]) == 2
+    assert "nope.md" in capsys.readouterr().err
+    assert main(["claims", "audit", "--root", str(project), "--paths", str(project / "cards")]) == 2
+    assert "not a file" in capsys.readouterr().err
