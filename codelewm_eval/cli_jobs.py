@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .cli_common import positive
+
 import json
 import sys
 from pathlib import Path
@@ -290,8 +292,8 @@ def _add_jobs(sub) -> None:
                                        "Exit 1 when any seed is stalled, diverged or failed.")
     st.add_argument("runs", nargs="+", help="run directories (one per seed, a run holding seed directories, or a run "
                                            "launched on Hugging Face Jobs), or Hugging Face job ids")
-    st.add_argument("--watch", type=float, metavar="S", help="refresh every S seconds until every seed has ended")
-    st.add_argument("--stall-after", type=float, default=600.0, help="seconds without an event that mean stalled")
+    st.add_argument("--watch", type=positive, metavar="S", help="refresh every S seconds until every seed has ended")
+    st.add_argument("--stall-after", type=positive, default=600.0, help="seconds without an event that mean stalled")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_jobs_status)
     fe = jb_sub.add_parser("fetch", help="download a Hub run's outputs (every seed, and its pack) into RUN",

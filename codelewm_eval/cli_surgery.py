@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_common import data_dir as _data_dir
+from .cli_common import data_dir as _data_dir, count, non_negative, non_negative_int, positive, probability
 from .errors import InputError
 
 
@@ -99,7 +99,7 @@ def _add_surgery(sub) -> None:
                                        "results.")
     hv.add_argument("--results", nargs="+", required=True)
     hv.add_argument("--out", required=True)
-    hv.add_argument("--anchors", type=int, default=20, help="how many passing tasks to hold as anchors")
+    hv.add_argument("--anchors", type=non_negative_int, default=20, help="how many passing tasks to hold as anchors")
     hv.add_argument("--previous", nargs="*", help="earlier harvests: their rows are not harvested again")
     hv.add_argument("--seed", type=int, default=42)
     hv.add_argument("--data-dir")
@@ -123,17 +123,17 @@ def _add_surgery(sub) -> None:
     tr.add_argument("--seed", type=int, required=True)
     tr.add_argument("--out", required=True)
     tr.add_argument("--run-id")
-    tr.add_argument("--rank", type=int, default=8)
-    tr.add_argument("--alpha", type=int, default=16)
-    tr.add_argument("--lr", type=float, default=1e-4)
-    tr.add_argument("--epochs", type=int, default=1)
-    tr.add_argument("--max-length", type=int, default=512)
-    tr.add_argument("--batch-size", type=int, default=1)
+    tr.add_argument("--rank", type=count, default=8)
+    tr.add_argument("--alpha", type=count, default=16)
+    tr.add_argument("--lr", type=positive, default=1e-4)
+    tr.add_argument("--epochs", type=count, default=1)
+    tr.add_argument("--max-length", type=count, default=512)
+    tr.add_argument("--batch-size", type=count, default=1)
     tr.add_argument("--target-modules", default="q_proj,v_proj")
-    tr.add_argument("--checkpoint-every", type=int, default=100, metavar="K")
+    tr.add_argument("--checkpoint-every", type=count, default=100, metavar="K")
     tr.add_argument("--loss-weight", action="append", metavar="RULE=WEIGHT",
                     help="task:MBPP/53=2, long=0.5 (targets over 100 tokens), anchor=2")
-    tr.add_argument("--anchor-weight", type=float, default=0.0,
+    tr.add_argument("--anchor-weight", type=non_negative, default=0.0,
                     help="train on the anchor rows too, with this weight (default 0: held out)")
     tr.add_argument("--load-4bit", action="store_true", help="QLoRA: needs bitsandbytes and a GPU")
     tr.add_argument("--override-lessons", action="store_true")
@@ -151,7 +151,7 @@ def _add_surgery(sub) -> None:
     pr.add_argument("--candidate", action="append", required=True, help="repeatable, in pass order")
     pr.add_argument("--anchors", required=True, help="anchors.txt of the harvest")
     pr.add_argument("--targets", default="humaneval,mbpp", help="benchmarks that must improve")
-    pr.add_argument("--alpha", type=float, default=0.05)
+    pr.add_argument("--alpha", type=probability, default=0.05)
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_promote)
 
@@ -164,12 +164,12 @@ def _add_generate(sub) -> None:
     ge.add_argument("--model", required=True, help="a model directory (e.g. RUN/merged)")
     ge.add_argument("--benchmark", required=True)
     ge.add_argument("--out", required=True)
-    ge.add_argument("--n", type=int, default=1, help="samples per task")
-    ge.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
-    ge.add_argument("--top-p", type=float, default=0.95)
-    ge.add_argument("--max-new-tokens", type=int, default=256)
-    ge.add_argument("--batch-size", type=int, default=8)
-    ge.add_argument("--limit", type=int, help="only the first N tasks")
+    ge.add_argument("--n", type=count, default=1, help="samples per task")
+    ge.add_argument("--temperature", type=non_negative, default=0.0, help="0: greedy")
+    ge.add_argument("--top-p", type=probability, default=0.95)
+    ge.add_argument("--max-new-tokens", type=count, default=256)
+    ge.add_argument("--batch-size", type=count, default=8)
+    ge.add_argument("--limit", type=count, help="only the first N tasks")
     ge.add_argument("--seed", type=int, default=0)
     ge.add_argument("--data-dir")
     ge.add_argument("--no-progress", action="store_true")

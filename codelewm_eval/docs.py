@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 # one example per verb (what a newcomer would type)
 EXAMPLES = {

@@ -52,3 +52,48 @@ def test_evaluate_refuses_to_overwrite_what_is_not_evidence(tmp_path, capsys):
     assert main(["evaluate", "--pack", NOPE, "--scores", f"{NOPE}/s.jsonl", "--out", str(tmp_path / "mine")]) == 2
     assert "not an evidence bundle" in capsys.readouterr().err
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def _files(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["execute", "--benchmark", "humaneval", "--samples", "{tmp}/s.jsonl", "--out", "{tmp}/s.jsonl"],
+     "--out is the --samples input"),
+    (["score", "--pack", "{tmp}/pack", "--out", "{tmp}/pack/rows.jsonl"], "--out is inside the --pack input"),
+    (["pack", "build", "--results", "{tmp}/pack/r.jsonl", "--out", "{tmp}/pack"],
+     "--out would replace a directory holding the --results input"),
+    (["decoys", "--results", "{tmp}/s.jsonl", "--out", "{tmp}/s.jsonl"], "--out is the --results input"),
+    (["compare", "--baseline", "{tmp}/s.jsonl", "--candidate", "{tmp}/b.jsonl", "--out-json", "{tmp}/b.jsonl"],
+     "--out-json is the --candidate input"),
+], ids=lambda a: a[0] if isinstance(a, list) else "")
+def test_an_output_that_is_an_input_is_refused_before_any_work(argv, said, tmp_path, capsys):
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "rows.jsonl").write_text('{"keep": "me"}\n')
+    (tmp_path / "pack" / "r.jsonl").write_text('{"keep": "me too"}\n')
+    (tmp_path / "s.jsonl").write_text('{"task_id": "HumanEval/0", "completion": "    return 1\\n"}\n')
+    (tmp_path / "b.jsonl").write_text('{"benchmark": "humaneval", "task_id": "HumanEval/0", "passed": true}\n')
+    before = _files(tmp_path)
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
+    assert _files(tmp_path) == before  # nothing changed, nothing added
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["execute", "--benchmark", "humaneval", "--out", "{tmp}/r.jsonl", "--limit", "0"], "--limit"),
+    (["execute", "--benchmark", "humaneval", "--out", "{tmp}/r.jsonl", "--limit", "-3"], "--limit"),
+    (["execute", "--benchmark", "humaneval", "--out", "{tmp}/r.jsonl", "--workers", "0"], "--workers"),
+    (["execute", "--benchmark", "humaneval", "--out", "{tmp}/r.jsonl", "--memory-mb", "-1"], "--memory-mb"),
+    (["evaluate", "--pack", "p", "--scores", "s", "--out", "{tmp}/e", "--draws", "0"], "--draws"),
+    (["jobs", "status", "{tmp}", "--watch", "-5"], "--watch"),
+    (["generate", "--model", "m", "--benchmark", "humaneval", "--out", "{tmp}/g.jsonl", "--top-p", "1.5"], "--top-p"),
+    (["surgery", "promote", "--baseline", "a", "--candidate", "b", "--alpha", "2"], "--alpha"),
+], ids=lambda a: " ".join(a[-2:]) if isinstance(a, list) else "")
+def test_numeric_options_are_checked_where_they_are_parsed(argv, option, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    assert exit_.value.code == 2
+    assert f"argument {option}" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

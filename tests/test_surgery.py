@@ -7,7 +7,6 @@ shaped like the user's anchor ladder."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

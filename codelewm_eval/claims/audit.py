@@ -10,13 +10,12 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ..benchmarks.family import family_name
-from .evidence import Bundle, load_bundle, numbers
+from .evidence import DEFAULT_LEDGER, Bundle, load_bundles, numbers
 from .ledger import Ledger, load_ledger
 from .prose import Finding, ProseContext, audit_prose, normalize
-from .verdicts import ClaimVerdict, classify_all
+from .verdicts import ClaimVerdict, blocked_text, classify_all
 
 SCHEMA_VERSION = 1
-DEFAULT_LEDGER = Path("cards") / "claims.yaml"
 
 
 class BundleStatus(BaseModel):
@@ -38,20 +37,6 @@ class AuditReport(BaseModel):
     prose_files: list[str]
     lines_read: int
     lines_marked_not_a_claim: int
-
-
-def load_bundles(ledger: Ledger, root: Path) -> dict[str, Bundle]:
-    memo: dict = {}  # parents shared by several bundles are verified once
-    return {name: load_bundle(name, root / path, path, memo) for name, path in ledger.evidence.items()}
-
-
-def blocked_text(claim, verdict: ClaimVerdict) -> str:
-    """How a BLOCKED claim is quoted: its rendered wording, or with [name] where a value is missing."""
-    if verdict.text:
-        return verdict.text
-    import re
-
-    return " ".join(re.sub(r"\{\{\s*(\w+)[^}]*\}\}", r"[\1]", claim.wording).split())
 
 
 def prose_context(ledger: Ledger, bundles: dict[str, Bundle], verdicts: list[ClaimVerdict]) -> ProseContext:

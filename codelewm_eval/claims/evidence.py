@@ -61,6 +61,15 @@ class Bundle:
         return {int(k): int(v) for k, v in pairs.items() if k not in ("None", "null") and v is not None}
 
 
+DEFAULT_LEDGER = Path("cards") / "claims.yaml"
+
+
+def load_bundles(ledger, root: Path) -> dict[str, Bundle]:
+    """Every evidence bundle a ledger names, verified (parents shared by several, once)."""
+    memo: dict = {}
+    return {name: load_bundle(name, root / path, path, memo) for name, path in ledger.evidence.items()}
+
+
 def load_bundle(name: str, path: Path, rel: str = "", memo: dict | None = None) -> Bundle:
     path = Path(path)
     if not (path / "manifest.json").is_file():

@@ -298,91 +298,121 @@ def _subject_words(s: Q.Subject) -> str:
     return ", ".join(parts) or "no benchmark or model named"
 
 
+TARGET_WORDS = re.compile(r"\b(targets?|goals?|aims?|wants?|plans?|expects?|hopes?)\b", re.I)
+WORK_DONE = re.compile(r"\b(ran|run|visited|wrote|read|loaded|processed|on)\s*$", re.I)
+
+
+def _stated(sent: _Sentence, q: Q.Quantity, result: bool, target: bool) -> bool:
+    """Is this quantity a stated result (and not a mention, a target, work done or a setting)?"""
+    if any(a <= q.span[0] and q.span[1] <= b for a, b in sent.quoted):
+        return False
+    if target and q.kind in ("change", "count", "percent"):
+        return False  # a target is not a result
+    if q.kind == "count" and WORK_DONE.search(sent.text[max(0, q.span[0] - 12):q.span[0]]):
+        return False  # "ran 264/264": work done, not passes
+    if q.kind in ("count", "percent") and not result:
+        return False  # a fraction or share that is no result (a ratio of settings, a progress count)
+    if q.kind == "multiple":
+        if negated(sent.text, q.span[0]):
+            return False
+        if (not q.text[:1].isalpha() or "fold" in q.text.lower() or "time" in q.text) and \
+                (not RESULT_WORDS.search(sent.text) or WEIGHT_WORDS.search(sent.text)):
+            return False  # "×4" on a loss weight, "4× param count", "visited 20 times": not a result
+    return True
+
+
 def _check_numbers(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
+    """Every stated quantity against the evidence of the same quantity and subject."""
+    result = bool(sent.subject.benchmarks or RESULT_WORDS.search(sent.text) or RESULT_WORDS.search(sent.context))
+    target = bool(TARGET_WORDS.search(sent.text + " " + sent.context))
     out: list[tuple[str, str]] = []
-    s = sent.subject
-    result = bool(s.benchmarks or RESULT_WORDS.search(sent.text) or RESULT_WORDS.search(sent.context))
-    target = bool(re.search(r"\b(targets?|goals?|aims?|wants?|plans?|expects?|hopes?)\b", sent.text + " " +
-                            sent.context, re.I))
     for q in Q.extract(sent.text, sent.context):
-        if any(a <= q.span[0] and q.span[1] <= b for a, b in sent.quoted):
-            continue
-        s = _local_subject(sent, q.span[0])
-        if target and q.kind in ("change", "count", "percent"):
-            continue  # a target is not a result
-        if q.kind == "count" and re.search(r"\b(ran|run|visited|wrote|read|loaded|processed|on)\s*$",
-                                           sent.text[max(0, q.span[0] - 12):q.span[0]], re.I):
-            continue  # "ran 264/264": work done, not passes
-        if q.kind in ("count", "percent") and not result:
-            continue  # a fraction or share that is no result (a ratio of settings, a progress count)
-        if q.kind == "multiple" and (not q.text[:1].isalpha() or "fold" in q.text.lower() or "time" in q.text):
-            if not RESULT_WORDS.search(sent.text) or WEIGHT_WORDS.search(sent.text):
-                continue  # "×4" on a loss weight, "4× param count", "visited 20 times": not a result
-        if q.kind == "metric":
-            quantity = {"accuracy": "accuracy"}.get(q.metric, q.metric)
-            def metric_values(quantity=quantity):
-                facts = _facts(ctx, quantity, s)
-                if not s.benchmarks and any(f.benchmark == "all" for f in facts):
-                    facts = [f for f in facts if f.benchmark in ("all", None)]  # none named: the pooled value
-                return (f.value for f in facts)
-            pool = _pool(ctx, quantity, s, metric_values)
-            if not _has(pool, q.values[0], q.decimals):
-                out.append(("number", f"{q.metric} {q.text} about {_subject_words(s)}: no {q.metric} in the evidence "
-                                      f"rounds to it ({_nearest(pool, q.values[0])})"))
-        elif q.kind == "p_value":
-            pool = [f.value for f in _facts(ctx, "p_value", s)]
-            ok = any(v < q.values[0] for v in pool) if q.bound == "<" else \
-                any(Q.close(q.values[0], v, q.decimals) or abs(v - q.values[0]) <= 0.5 * 10 ** -q.decimals * 10
-                    and f"{v:.{max(q.decimals, 1)}g}" == f"{q.values[0]:.{max(q.decimals, 1)}g}" for v in pool)
-            if not ok:
-                out.append(("number", f"p {q.text.split()[-1]} about {_subject_words(s)}: no paired or rerank p "
-                                      f"value there {'is below it' if q.bound == '<' else 'matches'} "
-                                      f"({_nearest(pool, q.values[0])})"))
-        elif q.kind == "ci":
-            pool = _pool(ctx, "ci_bound", s, lambda: (f.value for f in _facts(ctx, "ci_bound", s)))
-            for bound in q.values:
-                if not _has(pool, bound, q.decimals):
-                    out.append(("number", f"CI bound {bound:g} about {_subject_words(s)}: no interval bound in the "
-                                          f"evidence rounds to it ({_nearest(pool, bound)})"))
-                    break
-        elif q.kind == "count":
-            a, n = q.values
-            pool = [f for f in _facts(ctx, "count", s) if f.n == n]
-            if not any(f.value == a for f in pool):
-                out.append(("number", f"{a}/{n} about {_subject_words(s)}: no pass count of {n} in the evidence is "
-                                      f"{a} ({_nearest([f.value for f in pool], a) if pool else 'none of ' + str(n)})"))
-        elif q.kind == "percent":
-            rates = _pool(ctx, "percent", s, lambda: [100 * f.value / f.n for f in _facts(ctx, "count", s) if f.n] + [
-                100 * f.value for quantity in ("rate", "accuracy", "auc", "ece", "lift")
-                for f in _facts(ctx, quantity, s)])
-            if not _has(rates, q.values[0], q.decimals):
-                out.append(("number", f"{q.text} about {_subject_words(s)}: no pass rate or measured share in the "
-                                      f"evidence rounds to it ({_nearest(rates, q.values[0])})"))
-        elif q.kind == "change":
-            found = [c for c in _changes(ctx, s) if Q.change_matches(q, c)]
-            if not found:
-                out.append(("change", f"{q.text} about {_subject_words(s)}: no before/after comparison there gives it"))
-            else:
-                out += _direction(sent, q, found)
-        elif q.kind in ("relative", "points", "absolute"):
-            found = [c for c in _changes(ctx, s) if _change_form_matches(q, c)]
-            if not found:
-                what = {"relative": "relative change", "points": "change in points",
-                        "absolute": "change in passes"}[q.kind]
-                out.append(("change", f"{q.text} about {_subject_words(s)}: no comparison there has that {what}"))
-            elif q.kind == "relative" and q.values[0] > 0:
-                out += _significance(sent, q, found, ctx)
-        elif q.kind == "multiple":
-            if negated(sent.text, q.span[0]):
-                continue
-            found = [c for c in _changes(ctx, s) if Q.multiple_matches(q.values[0], q.bound, c, q.text)]
-            if not found:
-                near = sorted({round(c.ratio, 2) for c in _changes(ctx, s) if c.ratio})
-                out.append(("multiple", f"'{q.text}' about {_subject_words(s)}: no comparison's counts give x"
-                                        f"{q.values[0]:g} (ratios there: {near or 'none'})"))
-            else:
-                out += _significance(sent, q, found, ctx)
+        if _stated(sent, q, result, target):
+            out += _CHECKS[q.kind](sent, q, _local_subject(sent, q.span[0]), ctx)
     return out
+
+
+def _check_metric(sent, q, s, ctx):
+    def values():
+        facts = _facts(ctx, q.metric, s)
+        if not s.benchmarks and any(f.benchmark == "all" for f in facts):
+            facts = [f for f in facts if f.benchmark in ("all", None)]  # none named: the pooled value
+        return (f.value for f in facts)
+    pool = _pool(ctx, q.metric, s, values)
+    if _has(pool, q.values[0], q.decimals):
+        return []
+    return [("number", f"{q.metric} {q.text} about {_subject_words(s)}: no {q.metric} in the evidence rounds to it "
+                       f"({_nearest(pool, q.values[0])})")]
+
+
+def _check_p(sent, q, s, ctx):
+    pool = [f.value for f in _facts(ctx, "p_value", s)]
+    shown = q.values[0]
+    if q.bound == "<":
+        ok = any(v < shown for v in pool)
+    else:  # "p 0.0156" or "p 0.016": the value at the decimals or the significant digits shown
+        digits = max(q.decimals, 1)
+        ok = any(Q.close(shown, v, q.decimals) or f"{v:.{digits}g}" == f"{shown:.{digits}g}" for v in pool)
+    if ok:
+        return []
+    return [("number", f"p {q.text.split()[-1]} about {_subject_words(s)}: no paired or rerank p value there "
+                       f"{'is below it' if q.bound == '<' else 'matches'} ({_nearest(pool, shown)})")]
+
+
+def _check_ci(sent, q, s, ctx):
+    pool = _pool(ctx, "ci_bound", s, lambda: (f.value for f in _facts(ctx, "ci_bound", s)))
+    for bound in q.values:
+        if not _has(pool, bound, q.decimals):
+            return [("number", f"CI bound {bound:g} about {_subject_words(s)}: no interval bound in the evidence "
+                               f"rounds to it ({_nearest(pool, bound)})")]
+    return []
+
+
+def _check_count(sent, q, s, ctx):
+    a, n = q.values
+    pool = [f.value for f in _facts(ctx, "count", s) if f.n == n]
+    if a in pool:
+        return []
+    return [("number", f"{a}/{n} about {_subject_words(s)}: no pass count of {n} in the evidence is {a} "
+                       f"({_nearest(pool, a) if pool else 'none of ' + str(n)})")]
+
+
+def _check_percent(sent, q, s, ctx):
+    rates = _pool(ctx, "percent", s, lambda: [100 * f.value / f.n for f in _facts(ctx, "count", s) if f.n] + [
+        100 * f.value for quantity in ("rate", "accuracy", "auc", "ece", "lift") for f in _facts(ctx, quantity, s)])
+    if _has(rates, q.values[0], q.decimals):
+        return []
+    return [("number", f"{q.text} about {_subject_words(s)}: no pass rate or measured share in the evidence rounds "
+                       f"to it ({_nearest(rates, q.values[0])})")]
+
+
+def _check_change(sent, q, s, ctx):
+    found = [c for c in _changes(ctx, s) if Q.change_matches(q, c)]
+    if not found:
+        return [("change", f"{q.text} about {_subject_words(s)}: no before/after comparison there gives it")]
+    return _direction(sent, q, found)
+
+
+def _check_change_form(sent, q, s, ctx):
+    found = [c for c in _changes(ctx, s) if _change_form_matches(q, c)]
+    if not found:
+        what = {"relative": "relative change", "points": "change in points", "absolute": "change in passes"}[q.kind]
+        return [("change", f"{q.text} about {_subject_words(s)}: no comparison there has that {what}")]
+    return _significance(sent, q, found, ctx) if q.kind == "relative" and q.values[0] > 0 else []
+
+
+def _check_multiple(sent, q, s, ctx):
+    found = [c for c in _changes(ctx, s) if Q.multiple_matches(q.values[0], q.bound, c, q.text)]
+    if not found:
+        near = sorted({round(c.ratio, 2) for c in _changes(ctx, s) if c.ratio})
+        return [("multiple", f"'{q.text}' about {_subject_words(s)}: no comparison's counts give x{q.values[0]:g} "
+                             f"(ratios there: {near or 'none'})")]
+    return _significance(sent, q, found, ctx)
+
+
+_CHECKS = {"metric": _check_metric, "p_value": _check_p, "ci": _check_ci, "count": _check_count,
+           "percent": _check_percent, "change": _check_change, "relative": _check_change_form,
+           "points": _check_change_form, "absolute": _check_change_form, "multiple": _check_multiple}
 
 
 def _local_subject(sent: _Sentence, pos: int) -> Q.Subject:

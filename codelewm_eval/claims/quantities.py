@@ -288,87 +288,114 @@ def mask(text: str) -> str:
     return _MASK.sub(lambda m: " " * len(m.group(0)), text)
 
 
-def extract(text: str, context: str = "") -> list[Quantity]:
-    """The quantities a sentence states (a table cell is read with its column header)."""
-    if not _MAYBE.search(text):
-        return []  # no digit and no multiple word: no quantity
-    masked = mask(text)
-    out: list[Quantity] = []
-    taken: list[tuple[int, int]] = []
+class _Found:
+    """Quantities found so far in one sentence; a span is read once, by the first reader."""
 
-    def free(span) -> bool:
-        return not any(a < span[1] and span[0] < b for a, b in taken)
+    def __init__(self):
+        self.out: list[Quantity] = []
 
-    def add(q: Quantity) -> None:
-        out.append(q)
-        taken.append(q.span)
+    def free(self, span) -> bool:
+        return not any(q.span[0] < span[1] and span[0] < q.span[1] for q in self.out)
 
+    def add(self, q: Quantity) -> None:
+        self.out.append(q)
+
+
+def _intervals_and_p(masked: str, found: _Found) -> None:
     for m in CI.finditer(masked):
         lo, hi = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-        add(Quantity("ci", m.span(), m.group(0), (_num(lo), _num(hi)), max(_decimals(lo), _decimals(hi))))
+        found.add(Quantity("ci", m.span(), m.group(0), (_num(lo), _num(hi)), max(_decimals(lo), _decimals(hi))))
     for m in P_VALUE.finditer(masked):
-        if free(m.span()):
+        if found.free(m.span()):
             bound = "<" if (m.group("op") or "") in ("<", "≤") else "="
-            add(Quantity("p_value", m.span(), m.group(0), (_num(m.group("v")),), _decimals(m.group("v")),
-                         bound=bound))
+            found.add(Quantity("p_value", m.span(), m.group(0), (_num(m.group("v")),), _decimals(m.group("v")),
+                               bound=bound))
+
+
+def _metrics(masked: str, found: _Found) -> None:
     for rx in (METRIC_VALUE, VALUE_METRIC):
         for m in rx.finditer(masked):
             key = next(k for k, v in m.groupdict().items() if v is not None and not k.endswith("_v"))
             span = m.span(f"{key}_v")
-            if free(span):
+            if found.free(span):
                 token = m.group(f"{key}_v")
-                add(Quantity("metric", span, token, (_num(token),), _decimals(token), metric=key))
+                found.add(Quantity("metric", span, token, (_num(token),), _decimals(token), metric=key))
+
+
+def _changes_and_multiples(masked: str, found: _Found) -> None:
     for m in CHANGE.finditer(masked):
-        if free(m.span()):
-            add(Quantity("change", m.span(), m.group(0), (m.group(1).replace(" ", ""), m.group(2).replace(" ", ""))))
+        if found.free(m.span()):
+            found.add(Quantity("change", m.span(), m.group(0), (m.group(1).replace(" ", ""),
+                                                                 m.group(2).replace(" ", ""))))
     for m in MULTIPLE.finditer(masked):
-        if not free(m.span()):
+        if not found.free(m.span()):
             continue
         if m.group("w"):
             word = m.group("w").lower()
             k = next(v for stem, v in MULTIPLE_WORDS.items() if word.startswith(stem))
         else:
             k = float(m.group("n") or m.group("x") or m.group("y") or m.group("t"))
-        bound = ">=" if m.group("more") and m.group("more").strip().lower() in ("more than", "over", "at least") \
-            else "="
-        add(Quantity("multiple", m.span(), m.group(0).strip(), (k,), bound=bound))
+        more = (m.group("more") or "").strip().lower()
+        found.add(Quantity("multiple", m.span(), m.group(0).strip(), (k,),
+                           bound=">=" if more in ("more than", "over", "at least") else "="))
     for m in POINTS.finditer(masked):
-        if free(m.span()):
-            add(Quantity("points", m.span(), m.group(0), (_num(m.group(1)),), _decimals(m.group(1))))
+        if found.free(m.span()):
+            found.add(Quantity("points", m.span(), m.group(0), (_num(m.group(1)),), _decimals(m.group(1))))
+
+
+_RELATIVE_AFTER = re.compile(r"\s*(?:increase|decrease|gain|improvement|rise|drop|relative|more|higher|lower|better|"
+                             r"worse)")
+_RELATIVE_BEFORE = re.compile(r"(?:rose|rises|grew|fell|dropped|up|down|increased|decreased|by)\s*$")
+
+
+def _shares_and_counts(masked: str, context: str, found: _Found) -> None:
     for m in PERCENT.finditer(masked):
-        if not free(m.span()):
+        if not found.free(m.span()):
             continue
         token = m.group(1)
-        after = masked[m.end():m.end() + 30].lower()
-        before = masked[max(0, m.start() - 25):m.start()].lower()
-        header = context.lower()
-        relative = (token[0] in "+-−" or re.match(r"\s*(?:increase|decrease|gain|improvement|rise|drop|relative|more|"
-                                                    r"higher|lower|better|worse)", after)
-                    or re.search(r"(?:rose|rises|grew|fell|dropped|up|down|increased|decreased|by)\s*$", before)
-                    or "rel" in header)
-        add(Quantity("relative" if relative else "percent", m.span(), m.group(0), (_num(token),), _decimals(token)))
+        relative = (token[0] in "+-−" or _RELATIVE_AFTER.match(masked[m.end():m.end() + 30].lower())
+                    or _RELATIVE_BEFORE.search(masked[max(0, m.start() - 25):m.start()].lower())
+                    or "rel" in context.lower())
+        found.add(Quantity("relative" if relative else "percent", m.span(), m.group(0), (_num(token),),
+                           _decimals(token)))
     for m in FRACTION.finditer(masked):
-        if free(m.span()):
-            add(Quantity("count", m.span(), m.group(0), (int(m.group(1)), int(m.group(2)))))
+        if found.free(m.span()):
+            found.add(Quantity("count", m.span(), m.group(0), (int(m.group(1)), int(m.group(2)))))
     for m in SIGNED.finditer(masked):
-        if free(m.span()) and ("abs" in context.lower() or re.search(
+        if found.free(m.span()) and ("abs" in context.lower() or re.search(
                 r"\b(?:tasks?|problems?|passes|absolute)\b", masked[m.end():m.end() + 20], re.I)):
-            add(Quantity("absolute", m.span(), m.group(0), (_num(m.group(1)),)))
-    # a bare number in a table cell whose header names a metric or a p value
-    if not out and context:
-        header = context.split(" | ")[1] if context.count(" | ") >= 1 else context
-        bare = re.fullmatch(r"\s*([-+−]?\d*\.\d+)\s*", masked)
-        if bare:
-            token = bare.group(1)
-            if re.search(r"mcnemar|\bp\b|p-value", header, re.I):
-                out.append(Quantity("p_value", bare.span(1), token, (_num(token),), _decimals(token)))
-            else:
-                for key, word in METRIC_WORDS.items():
-                    if re.search(word, header, re.I):
-                        out.append(Quantity("metric", bare.span(1), token, (_num(token),), _decimals(token),
-                                            metric=key))
-                        break
-    return sorted(out, key=lambda q: q.span)
+            found.add(Quantity("absolute", m.span(), m.group(0), (_num(m.group(1)),)))
+
+
+def _bare_cell(masked: str, context: str, found: _Found) -> None:
+    """A bare number in a table cell whose header names a metric or a p value."""
+    header = context.split(" | ")[1] if context.count(" | ") >= 1 else context
+    bare = re.fullmatch(r"\s*([-+−]?\d*\.\d+)\s*", masked)
+    if not bare:
+        return
+    token = bare.group(1)
+    if re.search(r"mcnemar|\bp\b|p-value", header, re.I):
+        found.add(Quantity("p_value", bare.span(1), token, (_num(token),), _decimals(token)))
+        return
+    for key, word in METRIC_WORDS.items():
+        if re.search(word, header, re.I):
+            found.add(Quantity("metric", bare.span(1), token, (_num(token),), _decimals(token), metric=key))
+            return
+
+
+def extract(text: str, context: str = "") -> list[Quantity]:
+    """The quantities a sentence states (a table cell is read with its column header)."""
+    if not _MAYBE.search(text):
+        return []  # no digit and no multiple word: no quantity
+    masked = mask(text)
+    found = _Found()
+    _intervals_and_p(masked, found)
+    _metrics(masked, found)
+    _changes_and_multiples(masked, found)
+    _shares_and_counts(masked, context, found)
+    if not found.out and context:
+        _bare_cell(masked, context, found)
+    return sorted(found.out, key=lambda q: q.span)
 
 
 # ------------------------------------------------------------------------------------ matching

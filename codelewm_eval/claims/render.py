@@ -19,10 +19,9 @@ import jinja2
 
 from ..errors import InputError
 from ..io import atomic_writer
-from .audit import DEFAULT_LEDGER, blocked_text, load_bundles
-from .evidence import Bundle, format_value
+from .evidence import DEFAULT_LEDGER, Bundle, format_value, load_bundles
 from .ledger import CardSpec, Ledger, load_ledger
-from .verdicts import ClaimVerdict, classify_all
+from .verdicts import ClaimVerdict, blocked_text, classify_all
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 

@@ -177,3 +177,12 @@ def _gate_reasons(claim: Claim, bundles: list[Bundle]) -> list[BlockReason]:
 
 def classify_all(ledger: Ledger, bundles: dict[str, Bundle]) -> list[ClaimVerdict]:
     return [classify(c, ledger, bundles) for c in ledger.claims]
+
+
+def blocked_text(claim: Claim, verdict: ClaimVerdict) -> str:
+    """How a BLOCKED claim is quoted: its rendered wording, or with [name] where a value is missing."""
+    import re
+
+    if verdict.text:
+        return verdict.text
+    return " ".join(re.sub(r"\{\{\s*(\w+)[^}]*\}\}", r"[\1]", claim.wording).split())

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import InputError
 from ..io import write_json_atomic
-from ..manifest import failures, verify, write_manifest
+from ..manifest import require_verified, write_manifest
 from ..pack.read import read_rows
 from . import metrics as M
 from .gates import GateResult, GateSpec, Value, judge
@@ -103,10 +103,7 @@ def _source_name(source_file: str) -> str:
 
 
 def _verified(path: Path, what: str) -> None:
-    problems = failures(verify(path))
-    if problems:
-        p = problems[0]
-        raise InputError(f"{what} does not verify against its manifest ({p.kind} {p.path}: {p.detail})", path=str(path))
+    require_verified(path, what, kind="pack" if what == "the pack" else "scores")
 
 
 def classification_metrics(seed, scorer: str, benchmark: str, split: str, y: np.ndarray, s: np.ndarray,

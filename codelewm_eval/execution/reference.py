@@ -12,14 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from ..benchmarks.models import Benchmark, Problem
-from ..io import default_cache_dir, write_json_atomic
+from ..io import write_json_atomic
 from ..sandbox.pool import Limits, SandboxPool
 from .compare import MBPP_OUTPUT_NOT_NONE
 from .jobs import Budget, build_job, decode_outputs, encode_inputs

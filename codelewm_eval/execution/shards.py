@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 from ..errors import InputError
 from ..io import atomic_writer, iter_models, write_json_atomic
-from ..manifest import failures, load_manifest, manifest_path_for, verify, write_manifest
+from ..manifest import load_manifest, manifest_path_for, require_verified, write_manifest
 from .results import ExecutionResult
 
 _SHARD = re.compile(r"^(\d+)/(\d+)$")
@@ -53,10 +53,7 @@ def merge(paths: list[Path], out: Path, command: list[str]) -> dict:
         raise InputError("no shards to merge")
     configs, seen_shards = [], {}
     for path in paths:
-        problems = failures(verify(path))
-        if problems:
-            p = problems[0]
-            raise InputError(f"shard does not verify ({p.kind} {p.path}: {p.detail})", path=str(path))
+        require_verified(path, "the shard", kind="execution-results")
         config = dict(load_manifest(manifest_path_for(path)).config)
         shard = config.pop("shard", None)
         if not shard:

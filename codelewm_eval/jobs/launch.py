@@ -11,7 +11,6 @@ refuses the launch (exit 1) with redacted findings, before any request.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import subprocess

@@ -31,7 +31,7 @@ from ..execution.results import ExecutionResult
 from ..fingerprint import normalized_ast
 from ..io import (default_workers, iter_range_lines, line_number_at, map_ranges, no_gc, read_models,
                   validation_problem, write_json_atomic)
-from ..manifest import failures, verify, write_manifest
+from ..manifest import require_verified, write_manifest
 from ..secrets import scan_many
 from ..secrets.scanner import is_suspect
 from .decoys import DECOY_FORMAT, shadowed_candidate
@@ -65,12 +65,7 @@ class PackBlocked(Exception):
 
 
 def _verified(path: Path) -> Path:
-    problems = failures(verify(path))
-    if problems:
-        first = problems[0]
-        raise InputError(f"results do not verify against their manifest ({first.kind} {first.path}: {first.detail}); "
-                         "re-run execute", path=str(path))
-    return path
+    return require_verified(path, "the results (re-run execute)")
 
 
 def read_verified_results(path: Path) -> list[ExecutionResult]:

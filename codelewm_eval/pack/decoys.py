@@ -10,8 +10,8 @@ from ..candidates.models import Candidate, Origin
 from ..errors import InputError
 from ..execution.results import ExecutionResult
 from ..execution.runner import execute
-from ..io import write_json_atomic
-from ..manifest import write_manifest
+from ..io import read_models, write_json_atomic
+from ..manifest import require_verified, write_manifest
 from .mutants import mutants
 
 DECOY_FORMAT = "decoy"
@@ -41,9 +41,8 @@ def decoy_candidates(results: list[ExecutionResult], per_source: int) -> list[Ca
 
 def make_decoys(results_path: Path, out: Path, *, per_source: int = 3, data_dir: Path | None = None,
                 workers: int | None = None, progress: bool = True, command: list[str] | None = None) -> dict:
-    from .build import read_verified_results
-
-    results = read_verified_results(results_path)
+    path = require_verified(results_path, "the results")
+    results = read_models(path, ExecutionResult, "an execution result")
     names = {r.benchmark for r in results}
     if len(names) != 1:
         raise InputError(f"expected results of one benchmark, found {sorted(names)}", path=str(results_path))

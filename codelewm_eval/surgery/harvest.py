@@ -25,7 +25,7 @@ from ..benchmarks import BENCHMARK_LICENCES, load_benchmark
 from ..errors import InputError
 from ..execution.results import ExecutionResult
 from ..io import atomic_writer, iter_models, write_json_atomic
-from ..manifest import failures, verify, write_manifest
+from ..manifest import require_verified, write_manifest
 from ..pack.rows import NO_TRAINING_MARK
 
 SCHEMA_VERSION = 1
@@ -60,10 +60,7 @@ def _target(problem) -> str | None:
 def _first_samples(paths: list[Path]) -> dict[tuple[str, str], ExecutionResult]:
     firsts: dict[tuple[str, str], tuple[int, ExecutionResult]] = {}
     for path in paths:
-        problems = failures(verify(path))
-        if problems:
-            raise InputError(f"results do not verify against their manifest ({problems[0].kind} {problems[0].path})",
-                             path=str(path))
+        require_verified(path, "the results")
         for _, r in iter_models(path, ExecutionResult, "execution result"):
             key = (r.benchmark, r.task_id)
             rank = r.origin.sample_index if r.origin.sample_index is not None else 1 << 30

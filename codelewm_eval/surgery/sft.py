@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import InputError
 from ..io import sha256_file, write_json_atomic
-from ..manifest import failures, verify, write_manifest
+from ..manifest import require_verified, write_manifest
 from ..train.progress import ProgressLog
 from .harvest import anchor_name, read_rows
 
@@ -111,9 +111,7 @@ def train_sft(harvest: Path, out: Path, cfg: SftConfig, *, allow: bool = False, 
 
 
 def _rows(harvest: Path, cfg: SftConfig, allow: bool) -> list:
-    problems = failures(verify(harvest))
-    if problems:
-        raise InputError(f"the harvest does not verify ({problems[0].kind} {problems[0].path})", path=str(harvest))
+    require_verified(harvest, "the harvest", kind="surgery-harvest")
     rows = read_rows(harvest / "train.jsonl")
     if cfg.anchor_weight > 0:
         rows += read_rows(harvest / "anchors.jsonl")

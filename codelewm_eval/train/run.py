@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from ..errors import InputError
 from ..evidence.scores import ScoreRow, write_scores
 from ..io import sha256_file, write_json_atomic
-from ..manifest import failures, verify, write_manifest
+from ..manifest import require_verified, write_manifest
 from ..pack.read import read_rows
 from ..pack.rows import PackRow
 from .progress import ProgressLog
@@ -57,10 +57,7 @@ class TrainConfig(BaseModel):
 
 def train(pack: Path, out: Path, config: TrainConfig, command: list[str] | None = None, echo: bool = True) -> dict:
     pack, out = Path(pack), Path(out)
-    problems = failures(verify(pack))
-    if problems:
-        raise InputError(f"the pack does not verify ({problems[0].kind} {problems[0].path}: {problems[0].detail})",
-                         path=str(pack))
+    require_verified(pack, "the pack", kind="pack")
     if (out / "manifest.json").exists():
         raise InputError("this run directory already holds a completed run", path=str(out))
     if out.is_dir() and any(out.iterdir()):
