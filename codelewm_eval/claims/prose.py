@@ -211,6 +211,7 @@ class _Sentence:
     context: str
     code: list[str]
     subject: Q.Subject
+    kind: str                # paragraph | heading | cell
     allowed: bool            # inside the rendered wording of an ALLOWED claim
     quoted: list[tuple[int, int]]
     blocked_quote: bool      # it quotes a BLOCKED claim and says so
@@ -299,6 +300,7 @@ def _subject_words(s: Q.Subject) -> str:
 
 
 TARGET_WORDS = re.compile(r"\b(targets?|goals?|aims?|wants?|plans?|expects?|hopes?)\b", re.I)
+CELL_RESULT = re.compile(r"\b(pass\w*|solved|before|after|baseline|post|anchors?|B|score|rate|accuracy)\b", re.I)
 WORK_DONE = re.compile(r"\b(ran|run|visited|wrote|read|loaded|processed|on)\s*$", re.I)
 
 
@@ -312,6 +314,9 @@ def _stated(sent: _Sentence, q: Q.Quantity, result: bool, target: bool) -> bool:
         return False  # "ran 264/264": work done, not passes
     if q.kind in ("count", "percent") and not result:
         return False  # a fraction or share that is no result (a ratio of settings, a progress count)
+    if q.kind in ("count", "percent") and sent.kind == "cell" and not CELL_RESULT.search(
+            sent.context.split(" | ")[-2] if sent.context.count(" | ") >= 1 else sent.context):
+        return False  # a table column that holds no pass counts (ties, pairs, rows)
     if q.kind == "multiple":
         if negated(sent.text, q.span[0]):
             return False
@@ -570,7 +575,7 @@ def check_unit(file: str, unit: Unit, ctx: ProseContext) -> list[Finding]:
     quoted = [m.span() for m in re.finditer(r'"[^"]{1,80}"|“[^”]{1,80}”|\'[^\']{1,40}\'', text)]
     context = unit.context
     subject = Q.subject_of(text, context)
-    sent = _Sentence(text, context, unit.code, subject, allowed, quoted, blocked_quote)
+    sent = _Sentence(text, context, unit.code, subject, unit.kind, allowed, quoted, blocked_quote)
     found = _check_words(sent, ctx) + _check_seed_scope(sent, ctx)
     if not blocked_quote:
         found += _check_numbers(sent, ctx)

@@ -238,7 +238,7 @@ _MASKS = [
     re.compile(r"\b\d+\s*(?:rows?|steps?|params?|parameters|tokens?|visits?|envelopes?|copies|prompts?|lines?|"
                r"files?|candidates?|samples?|seeds?|draws|bins|workers?|cores?)\b", re.I),
     re.compile(r"\b(?:seeds?|seed)\s+\d+(?:\s*(?:and|,|/)\s*\d+)?", re.I),
-    re.compile(r"\b(?:9[059]|68)\s?%\s*(?:CI|confidence|interval|bootstrap)", re.I),
+    re.compile(r"\b(?:9[059]|68)\s?%(?=\s*(?:CI|confidence|interval|bootstrap|task-bootstrap))", re.I),
 ]
 
 NUMBER = r"[-+−]?\d+(?:\.\d+)?"
@@ -253,7 +253,7 @@ METRIC_WORDS = {
     "lift": r"\blift", "accuracy": r"\baccuracy",
 }
 METRIC_VALUE = re.compile("|".join(
-    [rf"(?P<{k}>{w})\W{{0,3}}(?:[\w‹›-]+\s+){{0,5}}?\W{{0,2}}(?P<{k}_v>[-+−]?\d*\.\d+)"
+    [rf"(?P<{k}>{w})[^\w+−-]{{0,3}}(?:[\w‹›-]+\s+){{0,5}}?[\s:=(]{{0,3}}(?P<{k}_v>[-+−]?\d*\.\d+)"
      for k, w in METRIC_WORDS.items()]), re.I)
 VALUE_METRIC = re.compile("|".join(
     [rf"(?P<{k}_v>[-+−]?\d*\.\d+)\s+(?:\w+\s+)?(?P<{k}>{w})" for k, w in METRIC_WORDS.items() if k != "lift"]), re.I)

@@ -65,7 +65,7 @@ class PackBlocked(Exception):
 
 
 def _verified(path: Path) -> Path:
-    return require_verified(path, "the results (re-run execute)")
+    return require_verified(path, "the results (re-run execute)", kind=("execution-results", "decoy-results"))
 
 
 def read_verified_results(path: Path) -> list[ExecutionResult]:
