@@ -427,6 +427,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("codelewm-eval: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except UnicodeDecodeError as exc:
+        print(f"codelewm-eval: error: an input is not UTF-8 text ({exc.reason} at byte {exc.start})", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a location that cannot be read or written: read-only, full, missing, a directory
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"codelewm-eval: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -56,6 +56,8 @@ def probability(text: str) -> float:
 INPUT_OPTIONS = ("samples", "results", "pack", "scores", "baseline", "candidate", "harvest", "shards", "anchors",
                  "gates", "config", "model", "previous", "data_dir", "codet_tests", "ledger")
 OUTPUT_OPTIONS = ("out", "out_md", "out_json", "report")
+# verbs whose --out is one file (the others write a directory)
+FILE_OUT_VERBS = ("cmd_execute", "cmd_execute_merge", "cmd_decoys", "cmd_score", "cmd_generate")
 # inputs an output directory must not hold (it is replaced whole): artifacts, not configs
 REPLACED_INPUTS = ("samples", "results", "pack", "scores", "baseline", "candidate", "harvest", "shards")
 
@@ -72,6 +74,12 @@ def refuse_outputs_among_inputs(args) -> None:
     from .errors import InputError
 
     inputs = [(name, p.resolve()) for name in INPUT_OPTIONS for p in _paths(getattr(args, name, None))]
+    verb = getattr(getattr(args, "func", None), "__name__", "")
+    file_outputs = ("out_md", "out_json", "report") + (("out",) if verb in FILE_OUT_VERBS else ())
+    for name in file_outputs:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value and Path(value).is_dir():
+            raise InputError(f"--{name.replace('_', '-')} is a directory; give a file path", path=value)
     for out_name in OUTPUT_OPTIONS:
         value = getattr(args, out_name, None)
         if not isinstance(value, str) or not value:

@@ -110,22 +110,64 @@ def require(obj: dict, field: str, kind: type | tuple, *, path: str, line: int |
     return value
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # what open() would have given: atomic files follow the umask too
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "w"):
-    """Write to a temporary file beside `path` and rename it into place only on success."""
+    """Write to a temporary file beside `path` and rename it into place only on success. A
+    `.gz` path is written gzip-compressed; the file's mode follows the umask. A location that
+    cannot be written (read-only, full, a directory in the way) is an InputError naming it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise InputError("is a directory; give a file path", path=str(path))
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, _FILE_MODE)
+    except OSError as exc:
+        raise InputError(f"cannot write here ({exc.strerror or exc})", path=str(path)) from None
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            if path.suffix == ".gz":
+                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
+                    with _text_or_binary(packed, mode) as fh:
+                        yield fh
+            else:
+                with _text_or_binary(raw, mode) as fh:
+                    yield fh
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise InputError(f"cannot write ({exc.strerror or exc})", path=str(path)) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def _text_or_binary(binary, mode: str):
+    if "b" in mode:
+        yield binary
+        return
+    import io as _io
+
+    text = _io.TextIOWrapper(binary, encoding="utf-8", newline="")
+    try:
+        yield text
+        text.flush()
+    finally:
+        text.detach()
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:

@@ -97,3 +97,30 @@ def test_numeric_options_are_checked_where_they_are_parsed(argv, option, tmp_pat
     assert exit_.value.code == 2
     assert f"argument {option}" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_outputs_are_gzip_when_named_gz_follow_the_umask_and_a_directory_is_refused(tmp_path, capsys):
+    import gzip
+    import json
+    import os
+
+    samples = tmp_path / "s.jsonl"
+    samples.write_text('{"task_id": "HumanEval/0", "completion": "    return 1\\n"}\n')
+    old = os.umask(0o022)
+    try:
+        assert main(["execute", "--benchmark", "humaneval", "--samples", str(samples), "--out",
+                     str(tmp_path / "r.jsonl.gz"), "--no-progress"]) == 0
+    finally:
+        os.umask(old)
+    with gzip.open(tmp_path / "r.jsonl.gz", "rt") as fh:
+        assert json.loads(fh.readline())["task_id"] == "HumanEval/0"
+    assert (tmp_path / "r.jsonl.gz").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "r.jsonl.gz.manifest.json").stat().st_mode & 0o777 == 0o644
+    (tmp_path / "dir.jsonl").mkdir()
+    assert main(["execute", "--benchmark", "humaneval", "--samples", str(samples), "--out",
+                 str(tmp_path / "dir.jsonl")]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["execute", "--benchmark", "humaneval", "--samples", str(samples), "--out",
+                 "/proc/codelewm/r.jsonl", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "/proc/codelewm" in err and "Traceback" not in err
