@@ -47,46 +47,17 @@ def _print_summary(summary: dict, as_json: bool) -> None:
 
 
 def cmd_execute(args) -> int:
-    from .benchmarks import load_benchmark
-    from .candidates.readers import read_candidates
-    from .execution.runner import execute
-    from .sandbox.pool import Limits
+    from .execution.stage import ExecuteConfig, execute_stage
 
-    bench = load_benchmark(args.benchmark, _data_dir(args.data_dir), mbpp_split=args.mbpp_split,
-                           mbpp_plus_version=args.mbpp_plus_version)
-    if args.samples is None:
-        fmt, source = "canonical", None
-    else:
-        fmt, source = args.samples_format, args.samples
-    candidates = read_candidates(source, bench, fmt, model=args.model)
-    if args.limit:
-        candidates = candidates[: args.limit]
-    shard = None
-    if args.shard:
-        from .execution.shards import parse_shard, select
-
-        shard = parse_shard(args.shard)
-        candidates = select(candidates, shard)
-    if not candidates:
-        raise InputError("no candidates to execute" + (f" in shard {args.shard}" if shard else ""),
-                         path=str(source) if source else None)
-    limits = Limits(memory_mb=args.memory_mb, output_bytes=args.max_output_bytes)
-    summary = execute(bench, candidates, Path(args.out), workers=args.workers,
-                      cache_dir=Path(args.cache_dir) if args.cache_dir else None, limits=limits,
-                      isolation=args.isolation, progress=not args.no_progress)
-    summary_path = Path(args.out).with_suffix(".summary.json")
-    from .io import write_json_atomic
-    from .manifest import write_manifest
-
-    write_json_atomic(summary_path, summary)
-    write_manifest(Path(args.out), "execution-results", files=[Path(args.out), summary_path],
-                   command=["codelewm-eval", *sys.argv[1:]],
-                   config={"benchmark": bench.name, "benchmark_version": bench.version,
-                           "benchmark_sha256": bench.source_sha256, "samples": str(source) if source else "canonical",
-                           "samples_format": fmt, "memory_mb": args.memory_mb,
-                           "max_output_bytes": args.max_output_bytes, "isolation": summary.get("isolation"),
-                           **({"shard": args.shard.strip(), "limit": args.limit} if shard else {})})
-    _print_summary(summary, args.json)
+    config = ExecuteConfig(
+        benchmark=args.benchmark, out=Path(args.out), samples=Path(args.samples) if args.samples else None,
+        samples_format=args.samples_format, data_dir=_data_dir(args.data_dir), model=args.model,
+        mbpp_split=args.mbpp_split, mbpp_plus_version=args.mbpp_plus_version, workers=args.workers,
+        memory_mb=args.memory_mb, max_output_bytes=args.max_output_bytes, isolation=args.isolation,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None, limit=args.limit, shard=args.shard,
+        progress=not args.no_progress)
+    result = execute_stage(config, ["codelewm-eval", *sys.argv[1:]])
+    _print_summary(result.summary, args.json)
     return 0
 
 

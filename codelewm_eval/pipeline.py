@@ -146,34 +146,36 @@ class Runner:
         self.say(f"{label}: {time.monotonic() - began:.1f}s")
         return self.state["stages"][name]
 
-    def cli(self, *argv: str) -> int:
-        """A verb in this process; what it prints is progress, so it goes to stderr (stdout
-        carries only the run's summary)."""
+    @staticmethod
+    def _quiet_stdout():
+        """A stage's own report is progress here: stdout carries only the run's summary."""
         import contextlib
 
-        from .cli import main
-
-        with contextlib.redirect_stdout(sys.stderr):
-            return main(list(argv))
+        return contextlib.redirect_stdout(sys.stderr)
 
     def run(self) -> dict:
         c, out = self.config, self.out
         self.steps = len(c.sources) + sum(1 for s in c.sources if s.decoys) + 6
         results = self._execute_sources()
         data = ["--data-dir", str(self.data_dir)] if self.data_dir else []
-        quiet = [] if self.progress else ["--no-progress"]
         pack = out / "pack"
         minimums = [f"{k}={v['pairs']}/{v['tasks']}" for k, v in c.decoy_minimums.items()]
 
         def build():
             import shutil
 
+            from .pack.build import PackConfig, build_pack
+            from .pack.stats import DecoyMinimum
+
             if pack.exists():
                 shutil.rmtree(pack)
-            argv = ["pack", "build", "--results", *map(str, results), "--out", str(pack), "--decoys", *data, *quiet]
-            for m in minimums:
-                argv += ["--decoy-minimum", m]
-            self._check(self.cli(*argv), "pack build")
+            config = PackConfig(reference_decoys=True)
+            for category, need in c.decoy_minimums.items():
+                config.coverage.decoy_minimums[category] = DecoyMinimum(**need)
+            command = ["codelewm-eval", "pack", "build", "--results", *map(str, results), "--out", str(pack),
+                       "--decoys", *data, *[a for m in minimums for a in ("--decoy-minimum", m)]]
+            with self._quiet_stdout():
+                build_pack(results, pack, config, self.data_dir, command, progress=self.progress)
 
         self.stage("pack build", {"results": [self._hash(p) for p in results], "minimums": minimums}, [pack], build)
         spec = self._job_spec(pack)
@@ -182,9 +184,13 @@ class Runner:
                                         sort_keys=False))
 
         def check():
-            code = self.cli("preflight", "--pack", str(pack), "--job", str(spec), "--report",
-                            str(out / "preflight.json"), "--no-progress")
-            if code != 0:
+            from .preflight.run import preflight
+
+            report = preflight(pack, spec, out / "preflight.json")
+            failed = [ch for ch in report.checks if ch.status != "pass"]
+            for ch in failed:
+                self.say(f"  {ch.status:7s} {ch.name}: observed {ch.observed}, required {ch.required}  {ch.reason}")
+            if not report.ok:
                 raise RunBlocked("preflight is NOT OK: the pack cannot carry the gates (see preflight.json)")
 
         self.stage("preflight", {"pack": self._hash(pack), "spec": spec.read_text()}, [pack], check)
@@ -197,16 +203,27 @@ class Runner:
             for seed_dir in seeds:  # runs of an earlier pack or spec: this stage's own outputs, now stale
                 if seed_dir.exists():
                     shutil.rmtree(seed_dir)
-            self._check(self.cli("jobs", "launch", str(spec), "--no-evaluate"), "train")
+            from .jobs.stage import LaunchConfig, launch_stage
+
+            with self._quiet_stdout():
+                code = launch_stage(LaunchConfig(spec=spec, evaluate=False),
+                                    ["codelewm-eval", "jobs", "launch", str(spec), "--no-evaluate"])
+            self._check(code, "train")
 
         self.stage("train", {"pack": self._hash(pack), "spec": spec.read_text()}, seeds, launch)
         evidence = out / "evidence"
 
         def evaluate():
-            code = self.cli("evaluate", "--pack", str(pack), "--scores", *[str(s / "scores.jsonl") for s in seeds],
-                            "--gates", str(gates), "--out", str(evidence), *(["--mutant-sets"] if c.mutant_sets else []))
-            if code not in (0, 1):  # 1: a gate did not pass, which is evidence too
-                raise InputError(f"evaluate failed ({code})")
+            from .evidence.evaluate import evaluate as evaluate_pack
+            from .evidence.gates import load_gate_spec
+
+            scores = [s / "scores.jsonl" for s in seeds]
+            command = ["codelewm-eval", "evaluate", "--pack", str(pack), "--scores", *map(str, scores), "--gates",
+                       str(gates), "--out", str(evidence), *(["--mutant-sets"] if c.mutant_sets else [])]
+            result = evaluate_pack(pack, scores, load_gate_spec(gates), evidence, command=command,
+                                   mutant_sets=c.mutant_sets)
+            for g in result["gates"]:
+                self.say(f"  gate {g['status']:7s} {g['name']}")
 
         self.stage("evaluate", {"seeds": [self._hash(s) for s in seeds], "gates": gates.read_text(),
                                 "mutant_sets": c.mutant_sets}, [evidence], evaluate)
@@ -214,7 +231,10 @@ class Runner:
 
         self.step += 1  # rendering is deterministic and takes a second: always redone
         self.say(f"[{self.step}/{self.steps}] render (ledger {ledger.relative_to(out)}) ...")
-        self._check(self.cli("claims", "render", "--root", str(out)), "claims render")
+        from .claims.render import render_cards
+
+        for path in render_cards(out):
+            self.say(f"  wrote {path}")
         self.step += 1
         self.say(f"[{self.step}/{self.steps}] audit ...")
         from .claims.audit import audit
@@ -226,7 +246,6 @@ class Runner:
     def _execute_sources(self) -> list[Path]:
         """Each source executed (and its canonical solutions mutated into decoys), one stage each."""
         data = ["--data-dir", str(self.data_dir)] if self.data_dir else []
-        quiet = [] if self.progress else ["--no-progress"]
         results: list[Path] = []
         for source in self.config.sources:
             path = self.out / "results" / f"{source.name}.jsonl"
@@ -235,10 +254,11 @@ class Runner:
                 raise InputError(f"source {source.name} reads a sample file: give --data-dir")
 
             def execute(source=source, path=path, samples=samples):
-                argv = ["execute", "--benchmark", source.benchmark, "--out", str(path), *data, *quiet]
-                argv += ["--samples", samples] if samples else []
-                argv += ["--limit", str(source.limit)] if source.limit else []
-                self._check(self.cli(*argv), f"execute {source.name}")
+                from .execution.stage import ExecuteConfig, execute_stage
+
+                execute_stage(ExecuteConfig(benchmark=source.benchmark, out=path,
+                                            samples=Path(samples) if samples else None, data_dir=self.data_dir,
+                                            limit=source.limit, progress=self.progress))
 
             self.stage(f"execute {source.name}", {"source": source.model_dump(), "data": str(self.data_dir)},
                        [path], execute)
@@ -247,8 +267,12 @@ class Runner:
                 decoys = self.out / "results" / f"{source.name}-decoys.jsonl"
 
                 def mutate(path=path, decoys=decoys, source=source):
-                    self._check(self.cli("decoys", "--results", str(path), "--out", str(decoys), "--per-source",
-                                         str(source.decoys), *data, *quiet), f"decoys {source.name}")
+                    from .pack.decoys import make_decoys
+
+                    make_decoys(path, decoys, per_source=source.decoys, data_dir=self.data_dir,
+                                progress=self.progress,
+                                command=["codelewm-eval", "decoys", "--results", str(path), "--out", str(decoys),
+                                         "--per-source", str(source.decoys), *data])
 
                 self.stage(f"decoys {source.name}", {"source": source.model_dump(), "of": self._hash(path)},
                            [decoys], mutate)

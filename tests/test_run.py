@@ -56,6 +56,15 @@ def test_offline_default_runs_end_to_end_and_resumes(tmp_path, capsys, monkeypat
     card = (out / "cards" / "rendered" / "humaneval-offline-pack.md").read_text()
     assert "Problem families per split" in card and "pack_stats.json" in card
     assert main(["jobs", "verify", str(out / "runs" / "humaneval-offline")]) == 0
+    # each stage's manifest records that stage's own command, not `run`'s
+    commands = {name: json.loads((out / path).read_text())["command"][:3] for name, path in (
+        ("execute", "results/humaneval-canonical.jsonl.manifest.json"),
+        ("decoys", "results/humaneval-canonical-decoys.jsonl.manifest.json"), ("pack", "pack/manifest.json"),
+        ("train", "runs/humaneval-offline/seed-42/manifest.json"), ("evaluate", "evidence/manifest.json"))}
+    assert commands == {"execute": ["codelewm-eval", "execute", "--benchmark"],
+                        "decoys": ["codelewm-eval", "decoys", "--results"],
+                        "pack": ["codelewm-eval", "pack", "build"], "train": ["codelewm-eval", "train", "--pack"],
+                        "evaluate": ["codelewm-eval", "evaluate", "--pack"]}
     # a third run redoes nothing but render and audit
     capsys.readouterr()
     assert main(["run", "--out", str(out), "--no-progress"]) == 0

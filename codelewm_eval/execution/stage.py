@@ -1,0 +1,84 @@
+"""The execute stage: a typed config in, execution results with their summary and manifest out.
+
+What `codelewm-eval execute` and `run` both call; the manifest records the command that asked
+for this stage (not the command line of whatever composed it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ..errors import InputError
+from ..io import write_json_atomic
+from ..manifest import write_manifest
+
+
+class ExecuteConfig(BaseModel):
+    benchmark: str
+    out: Path
+    samples: Path | None = Field(None, description="a sample file; none: the benchmark's canonical solutions")
+    samples_format: str = "auto"
+    data_dir: Path | None = None
+    model: str | None = None
+    mbpp_split: str = "all"
+    mbpp_plus_version: str = "v0.2.0"
+    workers: int | None = None
+    memory_mb: int = 2048
+    max_output_bytes: int = 1 << 20
+    isolation: str = "auto"
+    cache_dir: Path | None = None
+    limit: int | None = None
+    shard: str | None = Field(None, description="I/N: run only shard I of N (tasks split by a hash of their id)")
+    progress: bool = True
+
+    def command(self) -> list[str]:
+        """The `execute` command line that does exactly this."""
+        argv = ["codelewm-eval", "execute", "--benchmark", self.benchmark, "--out", str(self.out)]
+        for option, value in (("--samples", self.samples), ("--samples-format", self.samples_format),
+                              ("--data-dir", self.data_dir), ("--model", self.model), ("--limit", self.limit),
+                              ("--shard", self.shard), ("--workers", self.workers)):
+            if value is not None and not (option == "--samples-format" and value == "auto"):
+                argv += [option, str(value)]
+        return argv
+
+
+class ExecuteResult(BaseModel):
+    out: Path
+    summary_path: Path
+    summary: dict
+
+
+def execute_stage(config: ExecuteConfig, command: list[str] | None = None) -> ExecuteResult:
+    from ..benchmarks import load_benchmark
+    from ..candidates.readers import read_candidates
+    from ..sandbox.pool import Limits
+    from .runner import execute
+
+    bench = load_benchmark(config.benchmark, config.data_dir, mbpp_split=config.mbpp_split,
+                           mbpp_plus_version=config.mbpp_plus_version)
+    fmt, source = ("canonical", None) if config.samples is None else (config.samples_format, config.samples)
+    candidates = read_candidates(source, bench, fmt, model=config.model)
+    if config.limit:
+        candidates = candidates[: config.limit]
+    if config.shard:
+        from .shards import parse_shard, select
+
+        candidates = select(candidates, parse_shard(config.shard))
+    if not candidates:
+        raise InputError("no candidates to execute" + (f" in shard {config.shard}" if config.shard else ""),
+                         path=str(source) if source else None)
+    limits = Limits(memory_mb=config.memory_mb, output_bytes=config.max_output_bytes)
+    summary = execute(bench, candidates, config.out, workers=config.workers, cache_dir=config.cache_dir, limits=limits,
+                      isolation=config.isolation, progress=config.progress)
+    summary_path = config.out.with_suffix(".summary.json")
+    write_json_atomic(summary_path, summary)
+    write_manifest(config.out, "execution-results", files=[config.out, summary_path],
+                   command=command or config.command(),
+                   config={"benchmark": bench.name, "benchmark_version": bench.version,
+                           "benchmark_sha256": bench.source_sha256, "samples": str(source) if source else "canonical",
+                           "samples_format": fmt, "memory_mb": config.memory_mb,
+                           "max_output_bytes": config.max_output_bytes, "isolation": summary.get("isolation"),
+                           **({"shard": config.shard.strip(), "limit": config.limit} if config.shard else {})})
+    return ExecuteResult(out=config.out, summary_path=summary_path, summary=summary)

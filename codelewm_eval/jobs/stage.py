@@ -1,0 +1,144 @@
+"""The launch stage: what `codelewm-eval jobs launch` and `run` both call.
+
+Policy lives here, not in the CLI: everything that would leave the machine is secret-scanned
+first (a finding refuses the launch before any request), then the pack (or a surgery job's
+harvest) must pass preflight, and only then does one job per seed start, locally or on Hugging
+Face Jobs. Reports go to stdout, refusals to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ..errors import InputError
+
+
+class LaunchConfig(BaseModel):
+    spec: Path
+    backend: str = "local"
+    run_id: str | None = None
+    dry_run: bool = False
+    evaluate: bool = Field(True, description="a local p_pass run that completes is evaluated against its gates")
+
+
+def _print_refusals(refusals) -> None:
+    print(f"launch refused: {len(refusals)} secret finding(s) in what would leave this machine", file=sys.stderr)
+    for r in refusals:
+        print(f"  {r.where}" + (f" line {r.line}" if r.line else "") + f": {r.kind} (sha256 {r.digest}...)",
+              file=sys.stderr)
+
+
+def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> int:
+    """Secret scan, then preflight (of the pack, or of a surgery harvest), then one job per seed;
+    the launch is refused (exit 1, nothing started) unless both pass, whoever calls it. A local
+    run that completes is evaluated against the spec's gates. Returns the exit code."""
+    from ..hub import resolve_pack
+    from ..io import sha256_file
+    from ..preflight.run import preflight
+    from .launch import LaunchRecord, prepare, resolve_secrets, run_hf, run_local
+
+    spec_path = config.spec
+    spec, text, payloads, refusals = prepare(spec_path, config.run_id, config.backend)
+    if refusals:  # before anything else: no request, no download, no subprocess
+        _print_refusals(refusals)
+        return 1
+    run_dir = Path(spec.outputs.dir.format(name=spec.name))
+    run_dir = run_dir if run_dir.is_absolute() else (spec_path.parent / run_dir).resolve()
+    if spec.task == "surgery":
+        pack = pack_arg = None
+        problems = _surgery_preflight(spec, payloads[0].command)
+        if problems:
+            print("launch refused: the harvest is not ready for training", file=sys.stderr)
+            for line in problems:
+                print(f"  {line}", file=sys.stderr)
+            return 1
+    else:
+        pack_arg = payloads[0].command[payloads[0].command.index("--pack") + 1]
+        pack = resolve_pack(pack_arg)  # a Hub pack is downloaded at its pinned revision and checked here
+        report = preflight(pack, spec_path, None if config.dry_run else run_dir / "preflight.json", progress=False)
+        if not report.ok:
+            print(f"launch refused: preflight is NOT OK for {pack_arg}", file=sys.stderr)
+            for c in report.checks:
+                if c.status != "pass":
+                    print(f"  {c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}",
+                          file=sys.stderr)
+            return 1
+    if config.dry_run:
+        print(json.dumps([p.model_dump(mode="json") for p in payloads], indent=2))
+        return 0
+    secrets = resolve_secrets(spec.secrets) if config.backend == "hf" else {}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record = LaunchRecord(run_id=payloads[0].labels["run_id"], backend=config.backend, spec=str(spec_path.resolve()),
+                          spec_sha256=sha256_file(spec_path), seeds=[p.seed for p in payloads],
+                          payload_sha256={str(p.seed): p.digest() for p in payloads}, pack=pack_arg,
+                          outputs_repo=spec.outputs.hub_repo if config.backend == "hf" else None)
+    if config.backend == "hf":
+        record = run_hf(payloads, record, run_dir, secrets)
+        for seed, job in record.jobs.items():
+            print(f"seed {seed}: job {job['job_id']} {job['stage']}  {job['url']}")
+        print(f"run {record.run_id}: watch with `codelewm-eval jobs status {run_dir}`; when done, "
+              f"`codelewm-eval jobs fetch {run_dir}` then `jobs verify`")
+        return 0
+    record = run_local(payloads, record, run_dir)
+    failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
+    print(f"run {record.run_id}: seeds {', '.join(map(str, record.seeds))} -> {run_dir}" +
+          (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    if failed:
+        return 1
+    if spec.task == "p_pass" and spec.gates and config.evaluate:
+        return _evaluate_run(run_dir, pack, payloads, (spec_path.parent / spec.gates).resolve(), command)
+    return 0
+
+
+def _surgery_preflight(spec, command: list[str]) -> list[str]:
+    """A surgery job's preflight: the harvest verifies, has rows, carries no secret, and the
+    hyperparameters respect the reports' lessons (unless the spec overrides them)."""
+    from ..hub import is_hub_ref, materialize, parse_ref
+    from ..io import default_cache_dir
+    from ..manifest import failures, verify
+    from ..secrets.files import scan_paths
+    from ..surgery.harvest import read_rows
+    from ..surgery.sft import SftConfig, check_lessons
+
+    harvest_arg = command[command.index("--harvest") + 1]
+    if is_hub_ref(harvest_arg):
+        ref = parse_ref(harvest_arg)
+        harvest = materialize(ref, default_cache_dir() / "hub-harvests" / ref.repo_id.replace("/", "--") /
+                              (ref.revision or "main"))
+    else:
+        harvest = Path(harvest_arg)
+    problems = [f"manifest: {p.kind} {p.path}: {p.detail}" for p in failures(verify(harvest))]
+    if problems:
+        return problems
+    rows = len(read_rows(harvest / "train.jsonl"))
+    if not rows:
+        problems.append("train.jsonl has no rows")
+    findings, _, _ = scan_paths([harvest / "train.jsonl", harvest / "anchors.jsonl"], set())
+    problems += [f"secret: {f.where}:{f.line}: {f.kind} (sha256 {f.digest}...)" for f in findings]
+    knobs = {k: v for k, v in spec.hyperparameters.items() if k in ("rank", "lr", "epochs")}
+    try:
+        check_lessons(SftConfig(base_model=spec.base_model or "-", seed=0, run_id="-", **knobs), rows,
+                      bool(spec.hyperparameters.get("override_lessons")))
+    except InputError as exc:
+        problems.append(f"lessons: {exc}")
+    return problems
+
+
+def _evaluate_run(run_dir: Path, pack: Path, payloads, gates: Path, command: list[str] | None) -> int:
+    """After a local run: the evidence of every seed against the spec's gates, in RUN/evidence."""
+    from ..evidence.evaluate import evaluate
+    from ..evidence.gates import load_gate_spec
+
+    out = run_dir / "evidence"
+    result = evaluate(pack, [Path(p.out_dir) / "scores.jsonl" for p in payloads], load_gate_spec(gates), out,
+                      command=command or [])
+    for g in result["gates"]:
+        print(f"  gate {g['status']:7s} {g['name']}")
+    print(f"evidence -> {out} ({'every gate passes' if result['ok'] else 'NOT every gate passes'})")
+    return 0 if result["ok"] else 1
+
+

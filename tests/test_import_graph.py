@@ -1,0 +1,45 @@
+"""The package's modules form no import cycle (two modules importing each other, at the top or
+inside a function): the library never imports the CLI, and stages do not import each other back."""
+
+from __future__ import annotations
+
+import ast
+
+from .conftest import ROOT
+
+
+def _graph() -> dict[str, set[str]]:
+    files = sorted((ROOT / "codelewm_eval").rglob("*.py"))
+    modules = {".".join(f.relative_to(ROOT).with_suffix("").parts): f for f in files}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        package = package.removesuffix(".__init__")
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package if node.level else ""
+                target = f"{base}.{node.module}" if base and node.module else (node.module or base)
+                for candidate in (target, *(f"{target}.{a.name}" for a in node.names)):
+                    for key in (candidate, f"{candidate}.__init__"):
+                        if key in modules and key != name:
+                            deps.add(key)
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name in modules and a.name != name}
+        graph[name] = deps
+    return graph
+
+
+def test_no_two_modules_import_each_other():
+    graph = _graph()
+    assert "codelewm_eval.pipeline" in graph and "codelewm_eval.cli" in graph
+    pairs = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a] if a in graph.get(b, ())})
+    assert pairs == []
+
+
+def test_the_library_never_imports_the_cli():
+    graph = _graph()
+    cli = {m for m in graph if m.split(".")[-1].startswith("cli")}
+    cli.add("codelewm_eval.docs")  # generates the verb pages from the CLI's parsers: part of that layer
+    offenders = {m: sorted(graph[m] & cli) for m in graph if m not in cli and graph[m] & cli}
+    assert offenders == {}
