@@ -157,78 +157,21 @@ class Runner:
         c, out = self.config, self.out
         self.steps = len(c.sources) + sum(1 for s in c.sources if s.decoys) + 6
         results = self._execute_sources()
-        data = ["--data-dir", str(self.data_dir)] if self.data_dir else []
-        pack = out / "pack"
-        minimums = [f"{k}={v['pairs']}/{v['tasks']}" for k, v in c.decoy_minimums.items()]
-
-        def build():
-            import shutil
-
-            from .pack.build import PackConfig, build_pack
-            from .pack.stats import DecoyMinimum
-
-            if pack.exists():
-                shutil.rmtree(pack)
-            config = PackConfig(reference_decoys=True)
-            for category, need in c.decoy_minimums.items():
-                config.coverage.decoy_minimums[category] = DecoyMinimum(**need)
-            command = ["codelewm-eval", "pack", "build", "--results", *map(str, results), "--out", str(pack),
-                       "--decoys", *data, *[a for m in minimums for a in ("--decoy-minimum", m)]]
-            with self._quiet_stdout():
-                build_pack(results, pack, config, self.data_dir, command, progress=self.progress)
-
-        self.stage("pack build", {"results": [self._hash(p) for p in results], "minimums": minimums}, [pack], build)
+        pack = self._pack(results)
         spec = self._job_spec(pack)
         gates = out / "gates.yaml"
         gates.write_text(yaml.safe_dump({"schema_version": 1, "gates": [g.model_dump(mode="json") for g in c.gates]},
                                         sort_keys=False))
-
-        def check():
-            from .preflight.run import preflight
-
-            report = preflight(pack, spec, out / "preflight.json")
-            failed = [ch for ch in report.checks if ch.status != "pass"]
-            for ch in failed:
-                self.say(f"  {ch.status:7s} {ch.name}: observed {ch.observed}, required {ch.required}  {ch.reason}")
-            if not report.ok:
-                raise RunBlocked("preflight is NOT OK: the pack cannot carry the gates (see preflight.json)")
-
-        self.stage("preflight", {"pack": self._hash(pack), "spec": spec.read_text()}, [pack], check)
-        runs = out / "runs" / c.name
-        seeds = [runs / f"seed-{s}" for s in c.seeds]
-
-        def launch():
-            import shutil
-
-            for seed_dir in seeds:  # runs of an earlier pack or spec: this stage's own outputs, now stale
-                if seed_dir.exists():
-                    shutil.rmtree(seed_dir)
-            from .jobs.stage import LaunchConfig, launch_stage
-
-            with self._quiet_stdout():
-                code = launch_stage(LaunchConfig(spec=spec, evaluate=False),
-                                    ["codelewm-eval", "jobs", "launch", str(spec), "--no-evaluate"])
-            self._check(code, "train")
-
-        self.stage("train", {"pack": self._hash(pack), "spec": spec.read_text()}, seeds, launch)
+        self.stage("preflight", {"pack": self._hash(pack), "spec": spec.read_text()}, [pack],
+                   lambda: self._preflight(pack, spec))
+        seeds = [out / "runs" / c.name / f"seed-{s}" for s in c.seeds]
+        self.stage("train", {"pack": self._hash(pack), "spec": spec.read_text()}, seeds,
+                   lambda: self._train(seeds, spec))
         evidence = out / "evidence"
-
-        def evaluate():
-            from .evidence.evaluate import evaluate as evaluate_pack
-            from .evidence.gates import load_gate_spec
-
-            scores = [s / "scores.jsonl" for s in seeds]
-            command = ["codelewm-eval", "evaluate", "--pack", str(pack), "--scores", *map(str, scores), "--gates",
-                       str(gates), "--out", str(evidence), *(["--mutant-sets"] if c.mutant_sets else [])]
-            result = evaluate_pack(pack, scores, load_gate_spec(gates), evidence, command=command,
-                                   mutant_sets=c.mutant_sets)
-            for g in result["gates"]:
-                self.say(f"  gate {g['status']:7s} {g['name']}")
-
         self.stage("evaluate", {"seeds": [self._hash(s) for s in seeds], "gates": gates.read_text(),
-                                "mutant_sets": c.mutant_sets}, [evidence], evaluate)
+                                "mutant_sets": c.mutant_sets}, [evidence],
+                   lambda: self._evaluate(pack, seeds, gates, evidence))
         ledger = self._ledger(evidence)
-
         self.step += 1  # rendering is deterministic and takes a second: always redone
         self.say(f"[{self.step}/{self.steps}] render (ledger {ledger.relative_to(out)}) ...")
         from .claims.render import render_cards
@@ -242,6 +185,66 @@ class Runner:
         report = audit(out)
         write_json_atomic(out / "audit.json", report.model_dump(mode="json"))
         return self._summary(evidence, report)
+
+    def _pack(self, results: list[Path]) -> Path:
+        """The pack build stage (with the reference decoy categories and the config's minimums)."""
+        import shutil
+
+        from .pack.build import PackConfig, build_pack
+        from .pack.stats import DecoyMinimum
+
+        c, pack = self.config, self.out / "pack"
+        minimums = [f"{k}={v['pairs']}/{v['tasks']}" for k, v in c.decoy_minimums.items()]
+
+        def build():
+            if pack.exists():
+                shutil.rmtree(pack)
+            config = PackConfig(reference_decoys=True)
+            for category, need in c.decoy_minimums.items():
+                config.coverage.decoy_minimums[category] = DecoyMinimum(**need)
+            data = ["--data-dir", str(self.data_dir)] if self.data_dir else []
+            command = ["codelewm-eval", "pack", "build", "--results", *map(str, results), "--out", str(pack),
+                       "--decoys", *data, *[a for m in minimums for a in ("--decoy-minimum", m)]]
+            with self._quiet_stdout():
+                build_pack(results, pack, config, self.data_dir, command, progress=self.progress)
+
+        self.stage("pack build", {"results": [self._hash(p) for p in results], "minimums": minimums}, [pack], build)
+        return pack
+
+    def _preflight(self, pack: Path, spec: Path) -> None:
+        from .preflight.run import preflight
+
+        report = preflight(pack, spec, self.out / "preflight.json")
+        for ch in report.checks:
+            if ch.status != "pass":
+                self.say(f"  {ch.status:7s} {ch.name}: observed {ch.observed}, required {ch.required}  {ch.reason}")
+        if not report.ok:
+            raise RunBlocked("preflight is NOT OK: the pack cannot carry the gates (see preflight.json)")
+
+    def _train(self, seeds: list[Path], spec: Path) -> None:
+        import shutil
+
+        from .jobs.stage import LaunchConfig, launch_stage
+
+        for seed_dir in seeds:  # runs of an earlier pack or spec: this stage's own outputs, now stale
+            if seed_dir.exists():
+                shutil.rmtree(seed_dir)
+        with self._quiet_stdout():
+            code = launch_stage(LaunchConfig(spec=spec, evaluate=False),
+                                ["codelewm-eval", "jobs", "launch", str(spec), "--no-evaluate"])
+        self._check(code, "train")
+
+    def _evaluate(self, pack: Path, seeds: list[Path], gates: Path, evidence: Path) -> None:
+        from .evidence.evaluate import evaluate
+        from .evidence.gates import load_gate_spec
+
+        c = self.config
+        scores = [s / "scores.jsonl" for s in seeds]
+        command = ["codelewm-eval", "evaluate", "--pack", str(pack), "--scores", *map(str, scores), "--gates",
+                   str(gates), "--out", str(evidence), *(["--mutant-sets"] if c.mutant_sets else [])]
+        result = evaluate(pack, scores, load_gate_spec(gates), evidence, command=command, mutant_sets=c.mutant_sets)
+        for g in result["gates"]:
+            self.say(f"  gate {g['status']:7s} {g['name']}")
 
     def _execute_sources(self) -> list[Path]:
         """Each source executed (and its canonical solutions mutated into decoys), one stage each."""

@@ -108,7 +108,7 @@ def test_results_without_a_verifying_manifest_are_refused(tmp_path, sources, cap
     he, _ = sources
     he.write_text(he.read_text().replace('"passed": false', '"passed": true', 1))  # a tampered label
     assert main(["pack", "build", "--results", str(he), "--out", str(tmp_path / "p")]) == 2
-    assert "do not verify" in capsys.readouterr().err
+    assert "does not verify" in capsys.readouterr().err
 
 
 def test_a_rare_bucket_reaches_val_and_test(tmp_path, data_dir):
