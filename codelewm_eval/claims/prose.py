@@ -231,17 +231,22 @@ def _subject_key(s: Q.Subject) -> tuple:
 
 
 def _facts(ctx: ProseContext, quantity: str, s: Q.Subject) -> list:
-    """The facts of a quantity that a subject may speak of (indexed by quantity, cached by subject:
-    a document's sentences share a handful of subjects)."""
+    """The facts of a quantity that a subject may speak of (indexed by quantity and benchmark,
+    cached by subject: a document's sentences share a handful of subjects)."""
     key = (quantity, _subject_key(s))
     found = ctx.cache.get(key)
     if found is None:
         if ctx.by_quantity is None:
             ctx.by_quantity = {}
             for f in ctx.facts:
-                ctx.by_quantity.setdefault(f.quantity, []).append(f)
-        found = ctx.cache[key] = [f for f in ctx.by_quantity.get(quantity, [])
-                                  if Q.compatible(s, f.benchmark, f.models, f.seed, f.split)]
+                ctx.by_quantity.setdefault((f.quantity, None), []).append(f)
+                ctx.by_quantity.setdefault((f.quantity, f.benchmark), []).append(f)
+        if s.benchmarks:  # a named benchmark: its facts, and those of no benchmark (decoys, anchors)
+            pool = [f for b in sorted(s.benchmarks) for f in ctx.by_quantity.get((quantity, b), [])]
+            pool += [f for f in ctx.by_quantity.get((quantity, None), []) if f.benchmark is None]
+        else:
+            pool = ctx.by_quantity.get((quantity, None), [])
+        found = ctx.cache[key] = [f for f in pool if Q.compatible(s, f.benchmark, f.models, f.seed, f.split)]
     return found
 
 
@@ -560,23 +565,24 @@ def _check_seed_scope(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str
     return out
 
 
-_ANY_CLAIM = re.compile("|".join(f"(?:{rx.pattern})" for rx in (
-    IMPROVE, RESULT_VERBS, SIGNIFICANT, CALIBRATED, NEVER, ANCHORS_KEPT, GENERAL_SCOPE, SEED_SCOPE, PASS_SCOPE)) + r"|\d",
-                        re.I)
+_CLAIM_WORDS = re.compile("|".join(f"(?:{rx.pattern})" for rx in (
+    IMPROVE, RESULT_VERBS, SIGNIFICANT, CALIBRATED, NEVER, ANCHORS_KEPT, GENERAL_SCOPE, SEED_SCOPE, PASS_SCOPE)), re.I)
+_ANY_CLAIM = re.compile(_CLAIM_WORDS.pattern + r"|\d|doubl|tripl|quadrupl|halv|fold", re.I)
+_QUOTED = re.compile(r'"[^"]{1,80}"|“[^”]{1,80}”|\'[^\']{1,40}\'')
+_BLOCKED_MARK = re.compile(r"\bBLOCKED\b|not claimed", re.I)
 
 
 def check_unit(file: str, unit: Unit, ctx: ProseContext) -> list[Finding]:
-    if not _ANY_CLAIM.search(unit.text) and not re.search(r"doubl|tripl|quadrupl|halv|fold", unit.text, re.I):
+    if not _ANY_CLAIM.search(unit.text):
         return []  # no number, no multiple and no assertion: nothing to check
     text = normalize(unit.text)
     allowed = any(t and (text in t or t in text) for t, _ in ctx.allowed)
-    blocked_quote = bool(re.search(r"\bBLOCKED\b|not claimed", text, re.I)) and any(
-        b and (b in text or text in b) for b in ctx.blocked)
-    quoted = [m.span() for m in re.finditer(r'"[^"]{1,80}"|“[^”]{1,80}”|\'[^\']{1,40}\'', text)]
+    blocked_quote = bool(_BLOCKED_MARK.search(text)) and any(b and (b in text or text in b) for b in ctx.blocked)
+    quoted = [m.span() for m in _QUOTED.finditer(text)]
     context = unit.context
     subject = Q.subject_of(text, context)
     sent = _Sentence(text, context, unit.code, subject, unit.kind, allowed, quoted, blocked_quote)
-    found = _check_words(sent, ctx) + _check_seed_scope(sent, ctx)
+    found = _check_words(sent, ctx) + _check_seed_scope(sent, ctx) if _CLAIM_WORDS.search(text) else []
     if not blocked_quote:
         found += _check_numbers(sent, ctx)
     seen, out = set(), []
