@@ -1,3 +1,52 @@
-"""codelewm-eval: evaluation and claims auditing for code-model research."""
+"""codelewm-eval: evaluation and claims auditing for code-model research.
+
+The public API is the stages of the flow and the models they take and return (see
+docs/python-api.md); each writes its artifact with its manifest. Names are imported on first use,
+so `import codelewm_eval` stays cheap for the CLI. `run_preflight` and `train_seed` are the
+`preflight` and `train` stages (those two names are subpackages of this package).
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    # execute -> decoys -> pack -> preflight -> train / launch -> evaluate -> claims
+    "ExecuteConfig": "codelewm_eval.execution.stage", "ExecuteResult": "codelewm_eval.execution.stage",
+    "execute_stage": "codelewm_eval.execution.stage",
+    "make_decoys": "codelewm_eval.pack.decoys",
+    "PackConfig": "codelewm_eval.pack.build", "PackBlocked": "codelewm_eval.pack.build",
+    "build_pack": "codelewm_eval.pack.build", "PackRow": "codelewm_eval.pack.rows",
+    "run_preflight": ("codelewm_eval.preflight.run", "preflight"), "PreflightReport": "codelewm_eval.preflight.checks",
+    "TrainConfig": "codelewm_eval.train.run", "LoraConfig": "codelewm_eval.train.run",
+    "train_seed": ("codelewm_eval.train.run", "train"),
+    "LaunchConfig": "codelewm_eval.jobs.stage", "launch_stage": "codelewm_eval.jobs.stage",
+    "evaluate": "codelewm_eval.evidence.evaluate", "MetricsFile": "codelewm_eval.evidence.evaluate",
+    "RerankFile": "codelewm_eval.evidence.evaluate", "DecoysFile": "codelewm_eval.evidence.evaluate",
+    "GatesFile": "codelewm_eval.evidence.evaluate", "judge_all": "codelewm_eval.evidence.evaluate",
+    "Gate": "codelewm_eval.evidence.gates", "GateSpec": "codelewm_eval.evidence.gates",
+    "load_gate_spec": "codelewm_eval.evidence.gates",
+    "compare": "codelewm_eval.evidence.compare", "read_outcomes": "codelewm_eval.evidence.compare",
+    "audit": "codelewm_eval.claims.audit", "render_cards": "codelewm_eval.claims.render",
+    "RunConfig": "codelewm_eval.pipeline", "Runner": "codelewm_eval.pipeline", "default_config": "codelewm_eval.pipeline",
+    "problem_family": "codelewm_eval.benchmarks.family", "load_benchmark": "codelewm_eval.benchmarks",
+    "verify": "codelewm_eval.manifest", "require_verified": "codelewm_eval.manifest",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    where = _EXPORTS.get(name)
+    if where is None:
+        raise AttributeError(f"module 'codelewm_eval' has no attribute {name!r}")
+    module, attribute = where if isinstance(where, tuple) else (where, name)
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -215,6 +215,7 @@ class _Sentence:
     allowed: bool            # inside the rendered wording of an ALLOWED claim
     quoted: list[tuple[int, int]]
     blocked_quote: bool      # it quotes a BLOCKED claim and says so
+    quantities: list = field(default_factory=list)  # what quantities.extract read in it
 
 
 def _nearest(values, shown: float) -> str:
@@ -336,7 +337,7 @@ def _check_numbers(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
     result = bool(sent.subject.benchmarks or RESULT_WORDS.search(sent.text) or RESULT_WORDS.search(sent.context))
     target = bool(TARGET_WORDS.search(sent.text + " " + sent.context))
     out: list[tuple[str, str]] = []
-    for q in Q.extract(sent.text, sent.context):
+    for q in sent.quantities:
         if _stated(sent, q, result, target):
             out += _CHECKS[q.kind](sent, q, _local_subject(sent, q.span[0]), ctx)
     return out
@@ -553,7 +554,7 @@ def _check_seed_scope(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str
     for m in PASS_SCOPE.finditer(text):
         if sent.allowed or negative_clause(text, m.start()):
             continue
-        stated = [q for q in Q.extract(text, sent.context) if q.kind in ("points", "absolute", "relative", "multiple")]
+        stated = [q for q in sent.quantities if q.kind in ("points", "absolute", "relative", "multiple")]
         for q in stated:
             every = [c for c in ctx.changes if Q.compatible(Q.Subject(sent.subject.benchmarks), c.benchmark, ())]
             if every and not all(_change_form_matches(q, c) if q.kind != "multiple"
@@ -576,13 +577,17 @@ def check_unit(file: str, unit: Unit, ctx: ProseContext) -> list[Finding]:
     if not _ANY_CLAIM.search(unit.text):
         return []  # no number, no multiple and no assertion: nothing to check
     text = normalize(unit.text)
+    asserts = bool(_CLAIM_WORDS.search(text))
+    quantities = Q.extract(text, unit.context)
+    if not asserts and not quantities:
+        return []  # numbers that are no quantity (row counts, times, ids) and no assertion
     allowed = any(t and (text in t or t in text) for t, _ in ctx.allowed)
     blocked_quote = bool(_BLOCKED_MARK.search(text)) and any(b and (b in text or text in b) for b in ctx.blocked)
     quoted = [m.span() for m in _QUOTED.finditer(text)]
     context = unit.context
     subject = Q.subject_of(text, context)
-    sent = _Sentence(text, context, unit.code, subject, unit.kind, allowed, quoted, blocked_quote)
-    found = _check_words(sent, ctx) + _check_seed_scope(sent, ctx) if _CLAIM_WORDS.search(text) else []
+    sent = _Sentence(text, context, unit.code, subject, unit.kind, allowed, quoted, blocked_quote, quantities)
+    found = _check_words(sent, ctx) + _check_seed_scope(sent, ctx) if asserts else []
     if not blocked_quote:
         found += _check_numbers(sent, ctx)
     seen, out = set(), []
