@@ -175,9 +175,15 @@ def cmd_decoys(args) -> int:
 
 def cmd_benchmarks(args) -> int:
     from .benchmarks import BENCHMARKS
+    from .evidence.scorers import scorers
 
     for name, text in BENCHMARKS.items():
         print(f"{name:16s} {text}")
+    print("\nscorers (`score --scorers NAME,...`; a package adds its own under the `codelewm_eval.scorers` "
+          "entry-point group):")
+    for scorer in scorers().values():
+        flags = ", ".join(x for x, on in (("seeded", scorer.seeded), ("probability", scorer.probability)) if on)
+        print(f"  {scorer.name:14s} {scorer.description}" + (f" [{flags}]" if flags else ""))
     return 0
 
 

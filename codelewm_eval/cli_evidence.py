@@ -16,7 +16,7 @@ CODET_TESTS = "samples/humaneval/codet_HumanEval_codegen16B_temp0.8_topp0.95_num
 def cmd_score(args) -> int:
     import numpy as np
 
-    from .evidence.scorers import BUILTIN, score_rows
+    from .evidence.scorers import score_rows, scorers
     from .evidence.scores import ScoreRow, write_scores
     from .manifest import require_verified, write_manifest
     from .pack.read import read_rows
@@ -24,8 +24,9 @@ def cmd_score(args) -> int:
     pack = Path(args.pack)
     require_verified(pack, "the pack", kind="pack")
     names = [n.strip() for n in args.scorers.split(",") if n.strip()]
-    if set(names) - set(BUILTIN):
-        raise InputError(f"unknown scorer(s) {sorted(set(names) - set(BUILTIN))}; built in: {', '.join(BUILTIN)}")
+    known = scorers()
+    if set(names) - set(known):
+        raise InputError(f"unknown scorer(s) {sorted(set(names) - set(known))}; registered: {', '.join(known)}")
     rows = read_rows(pack / "rows.jsonl")
     codet_tests = None
     if "codet" in names:

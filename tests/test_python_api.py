@@ -34,3 +34,36 @@ def test_the_documented_default_run_in_python(capsys):
     printed = capsys.readouterr().out
     assert "{'auc': 'pass'} {}" in printed  # the gate passes, and the two seeds differ
     assert "['decoys:val:mutation', 'decoys:test:mutation']" in printed  # the default minimum is 30 tasks
+
+
+def test_a_scorer_from_another_package_is_registered_and_used(tmp_path, data_dir, monkeypatch, capsys):
+    import json
+
+    import numpy as np
+
+    from codelewm_eval.cli import main
+    from codelewm_eval.evidence import scorers as S
+    from codelewm_eval.pack.build import PackConfig, build_pack
+
+    from .test_pack_decoy_pairs import _sources
+
+    class Point:  # what importlib.metadata gives for an entry point of the codelewm_eval.scorers group
+        name = "short_first"
+
+        def load(self):
+            return S.Scorer("short_first", lambda rows, **_: (np.array([-len(r.program) for r in rows], float),
+                                                              {"rule": "shorter first"}),
+                            description="a user's scorer from their own package")
+
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [Point()] if group == S.ENTRY_POINTS else [])
+    monkeypatch.setattr(S, "_REGISTRY", dict(S._REGISTRY))  # the registration does not outlive the test
+    pack = tmp_path / "pack"
+    build_pack(list(_sources(tmp_path)), pack, PackConfig(), data_dir, ["test"])
+    out = tmp_path / "s.jsonl"
+    assert main(["score", "--pack", str(pack), "--out", str(out), "--scorers", "short_first,oracle",
+                 "--no-progress"]) == 0
+    row = json.loads(out.read_text().splitlines()[0])
+    assert set(row["scores"]) == {"short_first", "oracle"}
+    assert main(["benchmarks"]) == 0
+    assert "short_first" in capsys.readouterr().out
+    assert main(["score", "--pack", str(pack), "--out", str(tmp_path / "t.jsonl"), "--scorers", "nope"]) == 2

@@ -20,13 +20,14 @@ The random baseline is not a score: its expected pass@1 is computed exactly by t
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from ..benchmarks.family import problem_family
 from ..pack.rows import PackRow
 
-BUILTIN = ("no_action", "length", "lexical", "oracle", "p_pass", "codet")
 _TOKENS = r"[A-Za-z_][A-Za-z_0-9]*|\d+|[^\sA-Za-z_\d]"
 
 
@@ -157,26 +158,79 @@ def codet(rows: list[PackRow], tests: dict[str, list[str]], workers: int | None 
     return out, stats
 
 
+@dataclass(frozen=True)
+class Scorer:
+    """A registered scorer: `score(rows, seed=..., **context)` returns (a value per row, NaN where
+    it has none; a report). `seeded`: whether its seed changes its scores (trained scorers must
+    be, or two seeds are one). `probability`: its scores are p_pass-like probabilities."""
+
+    name: str
+    score: Callable[..., tuple[np.ndarray, dict]]
+    seeded: bool = False
+    probability: bool = False
+    description: str = ""
+
+
+_REGISTRY: dict[str, Scorer] = {}
+ENTRY_POINTS = "codelewm_eval.scorers"  # a package adds scorers under this entry-point group
+
+
+def register_scorer(scorer: Scorer) -> Scorer:
+    """Make a scorer available to `score`, by name (a name registered twice is replaced)."""
+    _REGISTRY[scorer.name] = scorer
+    return scorer
+
+
+def scorers() -> dict[str, Scorer]:
+    """Every registered scorer: the built-in ones, then those of installed packages that declare
+    an entry point in the `codelewm_eval.scorers` group (the entry point is a Scorer)."""
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINTS):
+        if point.name not in _REGISTRY:
+            register_scorer(point.load())
+    return dict(_REGISTRY)
+
+
+def _plain(fn):
+    return lambda rows, **_: (fn(rows), {})
+
+
+def _codet(rows, *, codet_tests=None, workers=None, progress=None, **_):
+    if not codet_tests:
+        raise ValueError("the codet scorer needs generated tests (--codet-tests)")
+    return codet(rows, codet_tests, workers, progress=(None if progress is None else
+                                                       lambda done, total: progress("codet", done, total)))
+
+
+for _scorer in (
+        Scorer("no_action", _plain(no_action), description="the sample order (where the source has one)"),
+        Scorer("length", _plain(length), description="shorter programs first"),
+        Scorer("lexical", _plain(lexical), description="token Jaccard consensus within the task"),
+        Scorer("oracle", _plain(oracle), description="the label itself: the ceiling"),
+        Scorer("p_pass", lambda rows, seed=42, **_: logreg_p_pass(rows, seed), seeded=True, probability=True,
+               description="logistic regression on hashed token n-grams, seeded bootstrap of train families"),
+        Scorer("codet", _codet, description="CodeT dual execution agreement with generated asserts (sandboxed)")):
+    register_scorer(_scorer)
+BUILTIN = tuple(_REGISTRY)
+
+
 def score_rows(rows: list[PackRow], names: list[str], seed: int = 42, codet_tests: dict | None = None,
                workers: int | None = None, progress=None) -> tuple[dict[str, np.ndarray], dict]:
-    """Every named scorer over the rows. `progress(name, done, total)` reports candidates as
-    the codet scorer runs them, and (name, None, None) as each scorer starts."""
-    unknown = sorted(set(names) - set(BUILTIN))
+    """Every named (registered) scorer over the rows. `progress(name, done, total)` reports
+    candidates as a scorer runs them, and (name, None, None) as each scorer starts."""
+    known = scorers()
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        raise ValueError(f"unknown scorer(s) {unknown}; built in: {', '.join(BUILTIN)}")
+        raise ValueError(f"unknown scorer(s) {unknown}; registered: {', '.join(known)}")
     out, report = {}, {}
     for name in names:
         if progress is not None:
             progress(name, None, None)
-        if name == "p_pass":
-            out[name], report["p_pass"] = logreg_p_pass(rows, seed)
-        elif name == "codet":
-            if not codet_tests:
-                raise ValueError("the codet scorer needs generated tests (--codet-tests)")
-            out[name], report["codet"] = codet(rows, codet_tests, workers, progress=(
-                None if progress is None else lambda done, total: progress("codet", done, total)))
-        else:
-            out[name] = {"no_action": no_action, "length": length, "lexical": lexical, "oracle": oracle}[name](rows)
+        out[name], fit = known[name].score(rows, seed=seed, codet_tests=codet_tests, workers=workers,
+                                           progress=progress)
+        if fit:
+            report[name] = fit
     return out, report
 
 
