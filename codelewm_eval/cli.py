@@ -174,11 +174,11 @@ def cmd_decoys(args) -> int:
 
 
 def cmd_benchmarks(args) -> int:
-    from .benchmarks import BENCHMARKS
+    from .benchmarks import registered
     from .evidence.scorers import scorers
 
-    for name, text in BENCHMARKS.items():
-        print(f"{name:16s} {text}")
+    for name, entry in registered().items():
+        print(f"{name:16s} {entry.description}")
     print("\nscorers (`score --scorers NAME,...`; a package adds its own under the `codelewm_eval.scorers` "
           "entry-point group):")
     for scorer in scorers().values():
@@ -404,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("codelewm-eval: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except UnicodeDecodeError as exc:
         print(f"codelewm-eval: error: an input is not UTF-8 text ({exc.reason} at byte {exc.start})", file=sys.stderr)
         return 2
@@ -411,9 +414,6 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"codelewm-eval: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `... | head`: the reader left; say nothing more
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -67,3 +67,31 @@ def test_a_scorer_from_another_package_is_registered_and_used(tmp_path, data_dir
     assert main(["benchmarks"]) == 0
     assert "short_first" in capsys.readouterr().out
     assert main(["score", "--pack", str(pack), "--out", str(tmp_path / "t.jsonl"), "--scorers", "nope"]) == 2
+
+
+def test_a_benchmark_from_another_package_is_registered_and_executed(tmp_path, monkeypatch, capsys):
+    import json
+
+    from codelewm_eval import benchmarks as B
+    from codelewm_eval.cli import main
+
+    def load(data_dir, **_):
+        problem = B.Problem(benchmark="mini", task_id="mini/0", prompt="", entry_point="add",
+                            canonical_solution="def add(a, b):\n    return a + b\n", licence="MIT", source="test",
+                            tests=B.TestSpec(mode="check", entry_point="add", call_check=True,
+                                             test_code="def check(f):\n    assert f(2, 3) == 5\n"))
+        return B.Benchmark(name="mini", version="1", licence="MIT", source="test", source_sha256="0" * 64,
+                           problems={"mini/0": problem})
+
+    class Point:
+        name = "mini"
+
+        def load(self):
+            return B.BenchmarkEntry("mini", load, "a user's one-problem benchmark", "MIT")
+
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [Point()] if group == B.ENTRY_POINTS else [])
+    monkeypatch.setattr(B, "_REGISTRY", dict(B._REGISTRY))
+    out = tmp_path / "r.jsonl"
+    assert main(["execute", "--benchmark", "mini", "--out", str(out), "--no-progress"]) == 0
+    assert json.loads(out.read_text())["passed"] is True
+    assert main(["benchmarks"]) == 0 and "a user's one-problem benchmark" in capsys.readouterr().out

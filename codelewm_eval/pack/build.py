@@ -24,7 +24,7 @@ from typing import Iterator
 import orjson
 from pydantic import BaseModel, Field, ValidationError
 
-from ..benchmarks import BENCHMARK_LICENCES, load_benchmark
+from ..benchmarks import licence_of, load_benchmark
 from ..benchmarks.family import problem_family
 from ..errors import InputError
 from ..execution.results import ExecutionResult
@@ -126,7 +126,7 @@ def _add_row(r: ExecutionResult, out: _RangeOut, spool, evaluation_only: set[str
         decoy_shadows = f"{r.benchmark}/{r.task_id}/{shadowed_candidate(r.candidate_id)}"
     out.benchmarks.add(r.benchmark)
     row_id = f"{r.benchmark}/{r.task_id}/{r.candidate_id}"
-    bench_licence = BENCHMARK_LICENCES.get(r.benchmark, "unknown")
+    bench_licence = licence_of(r.benchmark)
     licence = bench_licence if not r.origin.licence or r.origin.licence == bench_licence else \
         f"{r.origin.licence} (candidates); {bench_licence} (benchmark)"
     provenance = f"{r.label_provenance} ({r.isolation})" if r.label_provenance == "executed here" else r.label_provenance

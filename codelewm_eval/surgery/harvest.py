@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from ..benchmarks import BENCHMARK_LICENCES, load_benchmark
+from ..benchmarks import licence_of, load_benchmark
 from ..errors import InputError
 from ..execution.results import ExecutionResult
 from ..io import atomic_writer, iter_models, write_json_atomic
@@ -90,7 +90,7 @@ def harvest(results: list[Path], out: Path, data_dir: Path | None, *, anchors: i
     train, passing = [], []
     for (bench, task), r in sorted(firsts.items()):
         problem = benchmarks[bench].get(task)
-        licence = BENCHMARK_LICENCES.get(bench, benchmarks[bench].licence)
+        licence = benchmarks[bench].licence if licence_of(bench) == "unknown" else licence_of(bench)
         if r.status == "not_evaluable" or problem is None:
             counts["not_evaluable"] += 1
             continue
