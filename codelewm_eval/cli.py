@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cli_common import (DEFAULT_DATA_DIR, count, non_negative_int, positive, refuse_outputs_among_inputs,
+from .cli_common import (DEFAULT_DATA_DIR, count, non_negative_int, output_locks, positive, refuse_outputs_among_inputs,
                          data_dir as _data_dir)
 from .cli_claims import _add_claims
 from .cli_surgery import _add_generate, _add_surgery
@@ -394,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         refuse_outputs_among_inputs(args)
-        return args.func(args)
+        with output_locks(args):
+            return args.func(args)
     except InputError as exc:
         print(f"codelewm-eval: error: {exc}", file=sys.stderr)
         return 2

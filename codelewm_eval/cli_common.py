@@ -74,6 +74,11 @@ def refuse_outputs_among_inputs(args) -> None:
     from .errors import InputError
 
     inputs = [(name, p.resolve()) for name in INPUT_OPTIONS for p in _paths(getattr(args, name, None))]
+    seen: dict = {}
+    for name, source in inputs:
+        if (name, source) in seen:
+            raise InputError(f"--{name.replace('_', '-')} names this file twice", path=str(source))
+        seen[(name, source)] = True
     verb = getattr(getattr(args, "func", None), "__name__", "")
     file_outputs = ("out_md", "out_json", "report") + (("out",) if verb in FILE_OUT_VERBS else ())
     for name in file_outputs:
@@ -96,3 +101,53 @@ def refuse_outputs_among_inputs(args) -> None:
             else:
                 continue
             raise InputError(f"--{out_name.replace('_', '-')} {why}; choose another output", path=value)
+
+
+class _Locks:
+    """Exclusive locks on a command's outputs (`.NAME.lock` beside each): a second writer of the
+    same output is refused, naming the first one's pid, instead of racing it."""
+
+    def __init__(self, paths: list[Path]):
+        self.paths, self.held = paths, []
+
+    def __enter__(self):
+        import fcntl
+        import os
+
+        from .errors import InputError
+
+        for path in self.paths:
+            lock = path.parent / f".{path.name}.lock"
+            if not path.parent.is_dir():
+                continue  # a new directory: nobody else can be writing into it yet
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                self.__exit__()
+                raise InputError(f"another codelewm-eval (pid {holder}) is writing this output; wait for it or "
+                                 "choose another", path=str(path)) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            self.held.append((fd, lock))
+        return self
+
+    def __exit__(self, *exc):
+        import os
+
+        for fd, lock in reversed(self.held):
+            try:
+                os.unlink(lock)
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        self.held = []
+        return False
+
+
+def output_locks(args) -> _Locks:
+    paths = [Path(getattr(args, name)) for name in OUTPUT_OPTIONS
+             if isinstance(getattr(args, name, None), str) and getattr(args, name)]
+    return _Locks([p.resolve() for p in paths])

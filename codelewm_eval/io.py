@@ -288,6 +288,10 @@ def read_yaml(path: str | os.PathLike, what: str) -> tuple[Any, str]:
         return yaml.safe_load(text), text
     except FileNotFoundError:
         raise InputError(f"{what} not found", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})", path=str(path)) from None
+    except IsADirectoryError:
+        raise InputError(f"{what} is a directory, not a file", path=str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"malformed YAML ({getattr(exc, 'problem', exc)})", path=str(path),

@@ -124,3 +124,52 @@ def test_outputs_are_gzip_when_named_gz_follow_the_umask_and_a_directory_is_refu
                  "/proc/codelewm/r.jsonl", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "/proc/codelewm" in err and "Traceback" not in err
+
+
+def test_a_second_writer_of_an_output_is_refused_naming_the_first(tmp_path, capsys):
+    import fcntl
+    import os
+
+    out = tmp_path / "r.jsonl"
+    lock = tmp_path / ".r.jsonl.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, b"4242")
+    try:
+        assert main(["execute", "--benchmark", "humaneval", "--out", str(out), "--limit", "1", "--no-progress"]) == 2
+    finally:
+        os.close(fd)
+    assert "another codelewm-eval (pid 4242) is writing this output" in capsys.readouterr().err
+    assert not out.exists()
+    lock.unlink()
+    assert main(["execute", "--benchmark", "humaneval", "--out", str(out), "--limit", "1", "--no-progress"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl", "r.jsonl.manifest.json", "r.summary.json"]
+
+
+def test_a_killed_pack_builds_staging_is_removed_by_the_next_build(tmp_path, data_dir):
+    from codelewm_eval.pack.build import PackConfig, build_pack
+
+    from .test_pack_decoy_pairs import _sources
+
+    stale = tmp_path / ".pack.abc123.building"
+    stale.mkdir()
+    (stale / "spool-x.jsonl").write_text("half a build\n")
+    build_pack(list(_sources(tmp_path)), tmp_path / "pack", PackConfig(), data_dir, ["test"])
+    assert not stale.exists() and (tmp_path / "pack" / "manifest.json").exists()
+
+
+def test_a_file_named_twice_a_non_utf8_ledger_and_a_fake_gz_exit_2(tmp_path, capsys):
+    samples = tmp_path / "r.jsonl"
+    samples.write_text("{}\n")
+    assert main(["pack", "build", "--results", str(samples), str(samples), "--out", str(tmp_path / "p")]) == 2
+    assert "names this file twice" in capsys.readouterr().err
+    ledger = tmp_path / "claims.yaml"
+    ledger.write_bytes(b"\xff\xfe not text")
+    assert main(["claims", "audit", "--root", str(tmp_path), "--ledger", str(ledger)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+    fake = tmp_path / "s.jsonl.gz"
+    fake.write_text('{"task_id": "HumanEval/0", "completion": "x"}\n')
+    assert main(["execute", "--benchmark", "humaneval", "--samples", str(fake), "--out", str(tmp_path / "o.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "s.jsonl.gz" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.yaml", "r.jsonl", "s.jsonl.gz"]

@@ -315,6 +315,8 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
     results_paths = [_verified(Path(p)) for p in results_paths]
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.parent.glob(f".{out_dir.name}.*.building"):  # a killed build's staging (the CLI
+        shutil.rmtree(stale, ignore_errors=True)                      # holds the output's lock: none is live)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".building", dir=out_dir.parent))
     try:
         with no_gc():
