@@ -26,6 +26,7 @@ _EXPORTS = {
     "evaluate": "codelewm_eval.evidence.evaluate", "MetricsFile": "codelewm_eval.evidence.evaluate",
     "RerankFile": "codelewm_eval.evidence.evaluate", "DecoysFile": "codelewm_eval.evidence.evaluate",
     "GatesFile": "codelewm_eval.evidence.evaluate", "judge_all": "codelewm_eval.evidence.evaluate",
+    "EvidenceBundle": "codelewm_eval.evidence.evaluate",
     "Gate": "codelewm_eval.evidence.gates", "GateSpec": "codelewm_eval.evidence.gates",
     "load_gate_spec": "codelewm_eval.evidence.gates",
     "compare": "codelewm_eval.evidence.compare", "read_outcomes": "codelewm_eval.evidence.compare",

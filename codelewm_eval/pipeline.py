@@ -350,24 +350,24 @@ class Runner:
         return path
 
     def _summary(self, evidence: Path, report) -> dict:
-        metrics = json.loads((evidence / "metrics.json").read_text())["records"]
-        reranks = json.loads((evidence / "rerank.json").read_text())["results"]
-        gates = json.loads((evidence / "gates.json").read_text())["gates"]
+        from .evidence.evaluate import EvidenceBundle
+
+        bundle = EvidenceBundle.read(evidence)
         rows = []
-        for r in metrics:
-            if r["scorer"] != "p_pass" or r["split"] != "test":
+        for r in bundle.metrics.records:
+            if r.scorer != "p_pass" or r.split != "test":
                 continue
-            auc, ece = r["metrics"].get("auc", {}), r["metrics"].get("ece", {})
-            lift = [x for x in reranks if x["scorer"] == "p_pass" and x["split"] == "test" and x["seed"] == r["seed"]
-                    and (x["benchmark"] == r["benchmark"] or x["benchmark"].startswith(r["benchmark"] + ":"))]
-            rows.append({"seed": r["seed"], "benchmark": r["benchmark"], "rows": r["rows"], "auc": auc.get("value"),
+            auc, ece = r.metrics.get("auc", {}), r.metrics.get("ece", {})
+            lift = [x for x in bundle.rerank.results if x.scorer == "p_pass" and x.split == "test"
+                    and x.seed == r.seed and (x.benchmark == r.benchmark or x.benchmark.startswith(r.benchmark + ":"))]
+            rows.append({"seed": r.seed, "benchmark": r.benchmark, "rows": r.rows, "auc": auc.get("value"),
                          "auc_ci": auc.get("bootstrap_ci"), "ece": ece.get("value"),
-                         "lift": lift[0]["lift_random"] if lift else None,
-                         "lift_ci": lift[0]["lift_random_ci"] if lift else None})
-        identical = json.loads((evidence / "metrics.json").read_text()).get("identical_seeds", {})
+                         "lift": lift[0].lift_random if lift else None,
+                         "lift_ci": list(lift[0].lift_random_ci) if lift and lift[0].lift_random_ci else None})
         docs = sorted(str(p) for p in (self.out / "docs" / "benchmark").glob("*.md"))
-        return {"schema_version": SCHEMA_VERSION, "out": str(self.out), "rows": rows, "identical_seeds": identical,
-                "gates": [{"name": g["name"], "status": g["status"], "per_seed": g.get("per_seed")} for g in gates],
+        return {"schema_version": SCHEMA_VERSION, "out": str(self.out), "rows": rows,
+                "identical_seeds": bundle.metrics.identical_seeds,
+                "gates": [{"name": g.name, "status": g.status, "per_seed": g.per_seed} for g in bundle.gates.gates],
                 "claims": {v.id: v.status for v in report.claims}, "audit_ok": report.ok,
                 "audit_findings": len(report.findings), "results_documents": docs,
                 "seconds": {k: v["seconds"] for k, v in self.state.get("stages", {}).items()}}

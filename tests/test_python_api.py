@@ -95,3 +95,24 @@ def test_a_benchmark_from_another_package_is_registered_and_executed(tmp_path, m
     assert main(["execute", "--benchmark", "mini", "--out", str(out), "--no-progress"]) == 0
     assert json.loads(out.read_text())["passed"] is True
     assert main(["benchmarks"]) == 0 and "a user's one-problem benchmark" in capsys.readouterr().out
+
+
+def test_an_evidence_bundle_reads_back_as_its_models_and_refuses_tampering(tmp_path, data_dir):
+    from codelewm_eval.errors import InputError
+    from codelewm_eval.pack.build import PackConfig, build_pack
+
+    from .test_pack_decoy_pairs import _sources
+
+    pack = tmp_path / "pack"
+    build_pack(list(_sources(tmp_path)), pack, PackConfig(reference_decoys=True), data_dir, ["test"])
+    from codelewm_eval.cli import main
+
+    assert main(["score", "--pack", str(pack), "--out", str(tmp_path / "s.jsonl"), "--scorers", "oracle,p_pass",
+                 "--no-progress"]) == 0
+    result = ce.evaluate(pack, [tmp_path / "s.jsonl"], None, tmp_path / "ev", draws=50, plots=False)
+    bundle = ce.EvidenceBundle.read(tmp_path / "ev")
+    assert isinstance(bundle.metrics, ce.MetricsFile) and len(bundle.metrics.records) == result["records"]
+    assert bundle.pack_stats["rows"] == sum(1 for _ in (pack / "rows.jsonl").open())
+    (tmp_path / "ev" / "gates.json").write_text('{"gates": [], "ok": true}\n')
+    with pytest.raises(InputError, match="does not verify"):
+        ce.EvidenceBundle.read(tmp_path / "ev")

@@ -95,6 +95,31 @@ class GatesFile(BaseModel):
     ok: bool
 
 
+class EvidenceBundle(BaseModel):
+    """An evidence bundle read back through the models that wrote it (verified first)."""
+
+    path: Path
+    metrics: MetricsFile
+    rerank: RerankFile
+    decoys: DecoysFile
+    gates: GatesFile
+    pack_stats: dict | None = None
+
+    @classmethod
+    def read(cls, path: Path) -> "EvidenceBundle":
+        """The bundle at `path`, if it verifies against its manifest (kind "evidence"); an
+        InputError naming the first problem otherwise."""
+        from ..io import read_json
+
+        path = Path(require_verified(path, "the evidence bundle", kind="evidence"))
+        stats = path / "pack_stats.json"
+        return cls(path=path, metrics=MetricsFile.model_validate(read_json(path / "metrics.json")),
+                   rerank=RerankFile.model_validate(read_json(path / "rerank.json")),
+                   decoys=DecoysFile.model_validate(read_json(path / "decoys.json")),
+                   gates=GatesFile.model_validate(read_json(path / "gates.json")),
+                   pack_stats=read_json(stats) if stats.is_file() else None)
+
+
 def _source_name(source_file: str) -> str:
     name = Path(source_file).name
     for suffix in (".gz", ".jsonl", ".json"):
