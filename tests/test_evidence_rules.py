@@ -27,6 +27,7 @@ from codelewm_eval.preflight.run import preflight
 from codelewm_eval.surgery.promote import judge_passes
 
 from .test_pack_decoy_pairs import _sources
+from .test_train import pack as built_pack  # noqa: F401 - the shared fixture
 
 BUCKETS = ["negative", "zero", "small", "medium", "large"]
 
@@ -151,17 +152,10 @@ def test_preflight_fails_a_family_leak_even_in_an_older_pack(tmp_path, data_dir)
 
 # --------------------------------------------------------------------------------------- seeds
 
-@pytest.fixture
-def pack_and_scores(tmp_path, data_dir):
-    pack = tmp_path / "pack"
-    build_pack(list(_sources(tmp_path)), pack, PackConfig(reference_decoys=True), data_dir, ["test"])
-    return pack
-
-
-def test_logreg_seeds_draw_real_randomness(pack_and_scores):
+def test_logreg_seeds_draw_real_randomness(built_pack):
     from codelewm_eval.evidence.scorers import logreg_p_pass
 
-    rows = read_rows(pack_and_scores / "rows.jsonl")
+    rows = read_rows(built_pack / "rows.jsonl")
     a, report = logreg_p_pass(rows, 42)
     b, _ = logreg_p_pass(rows, 1729)
     again, _ = logreg_p_pass(rows, 42)
@@ -179,8 +173,8 @@ def _seed_copy(scores, seed, dst):
     return dst
 
 
-def test_identical_seeds_count_once_and_block_two_seed_gates(tmp_path, pack_and_scores, capsys):
-    pack = pack_and_scores
+def test_identical_seeds_count_once_and_block_two_seed_gates(tmp_path, built_pack, capsys):
+    pack = built_pack
     s42 = tmp_path / "s42.jsonl"
     assert main(["score", "--pack", str(pack), "--out", str(s42), "--seed", "42", "--scorers", "p_pass",
                  "--no-progress"]) == 0
@@ -203,17 +197,17 @@ def test_identical_seeds_count_once_and_block_two_seed_gates(tmp_path, pack_and_
     assert g["auc-42"]["status"] == "pass"
 
 
-def test_jobs_verify_fails_identical_seeds(tmp_path, pack_and_scores):
+def test_jobs_verify_fails_identical_seeds(tmp_path, built_pack):
     from codelewm_eval.jobs.verify import verify_run
     from codelewm_eval.train.run import TrainConfig, train
 
     run = tmp_path / "run"
     for name in ("seed-42", "seed-43"):
-        train(pack_and_scores, run / name, TrainConfig(scorer="logreg", seed=42, run_id="r"), echo=False)
+        train(built_pack, run / name, TrainConfig(scorer="logreg", seed=42, run_id="r"), echo=False)
     checks = {c.name: c for c in verify_run(run, [42])}
     assert not checks["seeds:distinct"].ok and "identical scores" in checks["seeds:distinct"].detail
     shutil.rmtree(run / "seed-43")
-    train(pack_and_scores, run / "seed-1729", TrainConfig(scorer="logreg", seed=1729, run_id="r"), echo=False)
+    train(built_pack, run / "seed-1729", TrainConfig(scorer="logreg", seed=1729, run_id="r"), echo=False)
     checks = {c.name: c for c in verify_run(run, [42, 1729])}
     assert checks["seeds:distinct"].ok
 
@@ -229,8 +223,8 @@ def _bundle(tmp_path, pack, gates_text, score_paths):
     return out
 
 
-def test_a_flipped_stored_verdict_is_inconsistent_and_blocks_its_claim(tmp_path, pack_and_scores):
-    pack = pack_and_scores
+def test_a_flipped_stored_verdict_is_inconsistent_and_blocks_its_claim(tmp_path, built_pack):
+    pack = built_pack
     scores = tmp_path / "s.jsonl"
     assert main(["score", "--pack", str(pack), "--out", str(scores), "--scorers", "p_pass", "--no-progress"]) == 0
     evidence = _bundle(tmp_path, pack, "gates:\n  - {name: calib, metric: ece, benchmarks: [all], comparator: '<=',"
@@ -282,8 +276,8 @@ def test_manifests_must_list_their_artifact_and_hash_their_config(tmp_path):
 
 # -------------------------------------------------------------------------------- score health
 
-def test_unhealthy_scores_block_the_gate_and_strings_are_bad_input(tmp_path, pack_and_scores, capsys):
-    pack = pack_and_scores
+def test_unhealthy_scores_block_the_gate_and_strings_are_bad_input(tmp_path, built_pack, capsys):
+    pack = built_pack
     scores = tmp_path / "s.jsonl"
     assert main(["score", "--pack", str(pack), "--out", str(scores), "--scorers", "p_pass", "--no-progress"]) == 0
     lines = scores.read_text().splitlines()
@@ -445,8 +439,8 @@ def test_failed_references_are_retried_and_never_cached(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------------------ what is printed
 
-def test_score_and_evaluate_name_the_split_and_cover_every_scorer(tmp_path, pack_and_scores, capsys):
-    pack = pack_and_scores
+def test_score_and_evaluate_name_the_split_and_cover_every_scorer(tmp_path, built_pack, capsys):
+    pack = built_pack
     scores = tmp_path / "s.jsonl"
     capsys.readouterr()
     assert main(["score", "--pack", str(pack), "--out", str(scores)]) == 0
