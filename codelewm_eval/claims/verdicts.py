@@ -112,7 +112,7 @@ def classify(claim: Claim, ledger: Ledger, bundles: dict[str, Bundle]) -> ClaimV
 
 def _wording_reasons(claim: Claim) -> list[BlockReason]:
     """The ledger's own wording may not be scoped wider than the claim."""
-    from .prose import GENERAL_SCOPE, SEED_SCOPE
+    from .vocabulary import GENERAL_SCOPE, SEED_SCOPE
 
     reasons = []
     general = GENERAL_SCOPE.search(claim.wording)

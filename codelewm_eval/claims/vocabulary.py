@@ -1,0 +1,56 @@
+"""The words the claim audit reads: assertions (of a rise, of significance, of calibration, of
+anchors kept, the never-backed ones), scopes (benchmarks, seeds, passes), negation and clause
+boundaries, and the words that say what a number is about (a result, a setting, a target)."""
+
+from __future__ import annotations
+
+import re
+
+# assertions of a gain: always claims; result verbs (rose, raised, gained, ...) only where the
+# sentence speaks of a result (a benchmark, a pass count or rate, a metric)
+IMPROVE = re.compile(r"\b(improv(?:ements?|ing|ed|es|e)|better|beat(?:ing|s)?|outperform(?:ing|ed|s)?|"
+                     r"superior|surpass(?:ed|es)?)\b", re.I)
+RESULT_VERBS = re.compile(r"\b(gain(?:ed|ing|s)?|rais(?:ed|es|e)|r[io]se[sn]?|increas(?:ed|es|e)|boost(?:ed|s)?|"
+                          r"more than doubled|doubl(?:ed|es|ing)|tripl(?:ed|es|ing)|quadrupl(?:ed|es|ing)|"
+                          r"exceed(?:ed|s)?|climb(?:ed|s)?|jump(?:ed|s)?|grew)\b", re.I)
+RESULT_WORDS = re.compile(r"\b(pass(?:es|ed|ing)?|pass@\d|pass rate|solved?|scores?|accuracy|auc|ece|lift|"
+                          r"benchmarks?|bench(?:es)?|b-mode|anchors?|tasks?|problems?|results?|rate)\b", re.I)
+# what a multiple or a rise is about when it is no result: settings, effort, time and size
+WEIGHT_WORDS = re.compile(r"\b(weight\w*|loss|params?|parameters?|visited|visits|demand|rank|lr|epochs?|alpha|"
+                          r"capacity|count|copies|replication|holdout|time|timeouts?|budget|faster|slower|speed\w*|"
+                          r"throughput|memory|cost|cheaper|larger|smaller|narrower|wider|bigger|per second|"
+                          r"candidates/s|rows/s)\b", re.I)
+HYPOTHETICAL = re.compile(r"\b(if|unless|whether|only when|provided)\b", re.I)
+SIGNIFICANT = re.compile(r"\b(significant(?:ly)?|statistically (?:real|meaningful))\b", re.I)
+CALIBRATED = re.compile(r"\b(well[- ]calibrated|calibrated)\b", re.I)
+NEVER = re.compile(r"\b(state[- ]of[- ]the[- ]art|sota|generali[sz](?:ation|ing|ed|es|e)|robust(?:ness|ly)?|"
+                   r"best[- ]in[- ]class|solves?)\b", re.I)
+ANCHORS_KEPT = re.compile(r"\b((?:kept|keeps|held|holds|retained|retains|preserved|preserves) (?:every|all|each)"
+                          r"(?: \w+)? anchors?|(?:every|all|each) anchors? (?:\w+ )?"
+                          r"(?:kept|held|pass(?:ed|es)?)|no anchors? (?:was |were )?(?:lost|dropped|regressed)|"
+                          r"lost no anchors?|19/19 anchors?)\b", re.I)
+GENERAL_SCOPE = re.compile(r"\b(coding|code generation|in general|generally|across (?:the )?(?:\w+ )?benchmarks|"
+                           r"(?:all|every|each|any) (?:\w+ ){0,2}benchmarks?|programming|across the board|"
+                           r"everywhere|across tasks)\b", re.I)
+SEED_SCOPE = re.compile(r"\b(both seeds|all seeds|every seed|each seed|two seeds|2 seeds|across seeds|"
+                        r"all (?:the )?required seeds)\b", re.I)
+PASS_SCOPE = re.compile(r"\b(both passes|all passes|every pass|each pass|both runs|all runs|every run)\b", re.I)
+PASS_WORDS = re.compile(r"\b(pass(?:es|ed)?|holds?|held|clears?|cleared|green)\b", re.I)
+UP_WORDS = re.compile(r"\b(rose|rise[sn]?|raised|increased|improved|gained|up|climbed|grew|jumped|went up|better)\b",
+                      re.I)
+DOWN_WORDS = re.compile(r"\b(regress(?:ed|ion)|fell|dropped|declined|decreased|down|worse|lost|lower)\b", re.I)
+SAME_WORDS = re.compile(r"\b(unchanged|stayed|remained|flat|held steady|no change)\b", re.I)
+NEGATORS = {"not", "no", "never", "neither", "nor", "without", "cannot", "none", "nothing", "nobody", "n't"}
+NEGATION_SKIP = {"be", "been", "being", "is", "was", "are", "were", "do", "does", "did", "has", "have", "had",
+                 "statistically", "really", "actually", "yet", "clearly", "meaningfully", "measurably", "any", "a",
+                 "an", "the", "much", "reliably", "consistently", "materially", "significantly", "significant",
+                 "real", "measurable", "clear", "meaningful", "notable", "noticeable", "substantial", "necessarily",
+                 "always", "yet", "further", "more", "at", "all", "fully", "well", "to", "either", "by", "so"}
+CLAUSE = re.compile(r"[;:]|,\s*(?:but|while|whereas|although|though|yet)\b|\s(?:but|whereas|while)\s", re.I)
+GAIN_METRICS = {"mcnemar_p", "rerank_lift", "rerank_lift_random"}
+RERANK_WORDS = re.compile(r"\b(rerank\w*|lift|top-1|best-of-n|pick\w*|selects?)\b", re.I)
+SCORE_WORDS = re.compile(r"\b(auc|roc|ece|calibrat\w*|brier|decoys?|scorer|p_pass|separates?|discriminat\w*)\b",
+                         re.I)
+TARGET_WORDS = re.compile(r"\b(targets?|goals?|aims?|wants?|plans?|expects?|hopes?)\b", re.I)
+CELL_RESULT = re.compile(r"\b(pass\w*|solved|before|after|baseline|post|anchors?|B|score|rate|accuracy)\b", re.I)
+WORK_DONE = re.compile(r"\b(ran|run|visited|wrote|read|loaded|processed|on)\s*$", re.I)
