@@ -184,8 +184,11 @@ def _bundle_facts(name: str, files: dict) -> tuple[list[Fact], list[Change]]:
             fam = family(d["benchmark"])
             changes.append(Change(fam, int(d["before"]), int(d["after"]), int(d["n"]), float(d["mcnemar_p"]),
                                   models, norm_name(c.get("candidate", ""))))
-            for count, who in ((d["before"], c.get("baseline", "")), (d["after"], c.get("candidate", ""))):
-                facts.append(Fact("count", float(count), fam, (bundle, norm_name(who)), n=int(d["n"])))
+            # the baseline's count belongs to every sentence about this comparison (a table row states
+            # it beside the candidate's), the candidate's to sentences about the candidate
+            facts.append(Fact("count", float(d["before"]), fam, models, n=int(d["n"])))
+            facts.append(Fact("count", float(d["after"]), fam, (bundle, norm_name(c.get("candidate", ""))),
+                              n=int(d["n"])))
             facts.append(Fact("p_value", float(d["mcnemar_p"]), fam, models))
             for bound in d.get("delta_ci") or []:
                 facts.append(Fact("ci_bound", float(bound), fam, models))

@@ -16,7 +16,7 @@ RESULT_VERBS = re.compile(r"\b(gain(?:ed|ing|s)?|rais(?:ed|es|e)|r[io]se[sn]?|in
 RESULT_WORDS = re.compile(r"\b(pass(?:es|ed|ing)?|pass@\d|pass rate|solved?|scores?|accuracy|auc|ece|lift|"
                           r"benchmarks?|bench(?:es)?|b-mode|anchors?|tasks?|problems?|results?|rate)\b", re.I)
 # what a multiple or a rise is about when it is no result: settings, effort, time and size
-WEIGHT_WORDS = re.compile(r"\b(weight\w*|loss|params?|parameters?|visited|visits|demand|rank|lr|epochs?|alpha|"
+WEIGHT_WORDS = re.compile(r"\b(\w*weight\w*|loss|params?|parameters?|visited|visits|demand|rank|lr|epochs?|alpha|"
                           r"capacity|count|copies|replication|holdout|time|timeouts?|budget|faster|slower|speed\w*|"
                           r"throughput|memory|cost|cheaper|larger|smaller|narrower|wider|bigger|per second|"
                           r"candidates/s|rows/s)\b", re.I)
