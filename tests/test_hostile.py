@@ -408,3 +408,14 @@ def test_truthiness_of_returned_objects_is_asked_not_assumed(pool):
     assert run_program(pool, problem, honest)[0].passed
     always = "class T:\n    def __bool__(self): return True\ndef f(s):\n    return T()\n"
     assert not run_program(pool, problem, always)[0].passed
+
+
+def test_memory_exhaustion_is_labelled_memory_wherever_it_happens(pool):
+    # at import, in the call, and while compiling a program too large for the address space: the
+    # same label every time, never syntax_error or runtime_error
+    at_import = "x = bytearray(4 * 1024 * 1024 * 1024)\ndef add(a, b):\n    return a + b\n"
+    in_call = "def add(a, b):\n    return len(bytearray(4 * 1024 * 1024 * 1024))\n"
+    compiling = "def add(a, b):\n    return a + b\n" + "y = (" + "1 + " * 3_000_000 + "1)\n"
+    for program in (at_import, in_call, at_import, compiling):
+        verdict, _ = run_program(pool, ADD, program, memory_mb=256)
+        assert verdict.status == "memory" and not verdict.passed, (program[:40], verdict)

@@ -87,7 +87,10 @@ def _load_program(job: dict, reply_w: int) -> None:
     sys.modules["__candidate__"] = module
     try:
         code = compile(job["program"], "<candidate>", "exec")
-    except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
+    except MemoryError as exc:  # out of memory while compiling is memory, as it is while running
+        write_frame(reply_w, dumps({"load": "error", "exc": ["MemoryError", str(exc)[:500]]}))
+        os._exit(0)
+    except (SyntaxError, ValueError, OverflowError, RecursionError) as exc:
         write_frame(reply_w, dumps({"load": "syntax_error", "error": f"{type(exc).__name__}: {exc}"[:500]}))
         os._exit(0)
     try:
