@@ -4,11 +4,22 @@ import pytest
 
 from codelewm_eval.secrets import scan_text
 
-# Built at run time so that no scanner (ours or a forge's) sees a literal token in this file.
-HF = "hf_" + "Q7mZ" * 9
+import random
+import string
+
+# Built at run time so that no scanner (ours or a forge's) sees a literal token in this file: seeded
+# random characters, as varied as issued keys (a run of one repeated pattern reads as a placeholder).
+_RNG = random.Random(20261201)
+
+
+def _random(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return "".join(_RNG.choice(alphabet) for _ in range(n))
+
+
+HF = "hf_" + _random(34)
 CASES = {
     "Hugging Face Token": f'token = "{HF}"',
-    "AWS Access Key": "aws_key = 'AKIA" + "IOSFODNN7EXAMPLE'",
+    "AWS Access Key": "aws_key = 'AKIA" + _random(16, string.ascii_uppercase + string.digits) + "'",
     "GitHub Token": "gh = 'ghp_" + "a1b2c3d4e5" * 4 + "'",
     "Private Key": "-----BEGIN RSA " + "PRIVATE KEY-----",
     "Basic Auth Credentials": "url = 'https://user:" + "hunter2pass@example.com/x'",
@@ -16,9 +27,9 @@ CASES = {
     "Stripe Access Key": "stripe = 'sk_" + "live_" + "Ab" * 12 + "'",
     "SendGrid API Key": "sg = 'SG." + "a" * 22 + "." + "b" * 43 + "'",
     "JSON Web Token": "jwt = '" + "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0." + "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'",
-    "Telegram Bot Token": "tg = '123456789:" + "AAH" + "x" * 32 + "'",
+    "Telegram Bot Token": "tg = '123456789:" + "AAH" + _random(32) + "'",
     "Artifactory Credentials": 'art = "AKC' + "p8kL" * 18 + '"',
-    "NPM tokens": "//registry.npmjs.org/:_authToken=" + "npm_" + "a1" * 18,
+    "NPM tokens": "//registry.npmjs.org/:_authToken=" + "npm_" + _random(36),
 }
 
 
@@ -62,7 +73,7 @@ NEW_KINDS = {
     "OpenRouter API Key": "OPENROUTER = 'sk-or-" + "v1-" + "0a1b2c3d" * 8 + "'",
     "GitHub Fine-Grained Token": "token: github_" + "pat_" + "11ABCDEFG0" * 9,
     "Weights & Biases API Key": "WANDB_API_KEY=" + "3f9a1c" * 6 + "0b2d",
-    "AWS Secret Access Key": "aws_secret_access_key = " + "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY",
+    "AWS Secret Access Key": "aws_secret_access_key = " + _random(40, string.ascii_letters + string.digits + "/+"),
 }
 NOT_SECRETS = [
     "sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
@@ -109,3 +120,44 @@ def test_secrets_scan_files_notebooks_yaml_with_allowlist(tmp_path, capsys):
     allow.write_text("".join(f"{f['digest']}  # accepted in review\n" for f in report["findings"]))
     assert main(["secrets", "scan", str(tmp_path), "--allowlist", str(allow)]) == 0
     assert "3 allowlisted" in capsys.readouterr().out
+
+
+def test_todays_keys_and_assignments_in_files_and_no_alarm_on_placeholders(tmp_path, capsys):
+    from codelewm_eval.cli import main
+
+    project = "sk-proj-" + _random(60, string.ascii_letters + string.digits + "-_") + "-" + _random(40)
+    google = "AIza" + _random(35, string.ascii_letters + string.digits + "_-")
+    (tmp_path / ".env").write_text(f"OPENAI_API_KEY={project}\nDB_PASSWORD={_random(14)}\n")
+    (tmp_path / "settings.py").write_text(f'password = "{_random(12)}"\nGOOGLE_KEY = "{google}"\n')
+    (tmp_path / "config.toml").write_text(f"[db]\napi_key = '{_random(18)}'\n")
+    (tmp_path / "README.md").write_text(
+        "HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+        'token = "<your token>"\npassword = "REPLACE_ME"\napi_key = "${API_KEY}"\n'
+        "OPENAI_API_KEY=sk-proj-...\naws_key = 'AKIAIOSFODNN7EXAMPLE'\n"
+        "tokenizer = AutoTokenizer.from_pretrained(path)\npad_token_id=tokenizer.pad_token_id\n")
+    assert main(["secrets", "scan", str(tmp_path), "--json"]) == 1
+    import json as _json
+
+    found = {(f["where"].rsplit("/", 1)[-1], f["line"], f["kind"])
+             for f in _json.loads(capsys.readouterr().out)["findings"]}
+    assert found == {(".env", 1, "OpenAI Project Key"), (".env", 2, "Secret Assignment"),
+                     ("settings.py", 1, "Secret Assignment"), ("settings.py", 2, "Google API Key"),
+                     ("config.toml", 2, "Secret Assignment")}  # and nothing in README.md
+
+
+def test_big_files_are_scanned_whole_with_their_lines(tmp_path, capsys):
+    from codelewm_eval.cli import main
+    from codelewm_eval.secrets.files import CHUNK_BYTES
+
+    path = tmp_path / "rows.jsonl"
+    filler = '{"program": "def f(x):\\n    return x + 1\\n", "passed": true}\n'
+    count = (21 << 20) // len(filler) + 1  # 21 MiB: bigger than one piece, as the issue's rows.jsonl
+    with open(path, "w") as fh:
+        fh.write(f'{{"origin": "{HF}"}}\n')
+        for _ in range(count):
+            fh.write(filler)
+        fh.write(f'{{"origin": "{HF}"}}\n')
+    assert path.stat().st_size > 2 * CHUNK_BYTES
+    assert main(["secrets", "scan", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "rows.jsonl:1: Hugging Face Token" in out and f"rows.jsonl:{count + 2}: Hugging Face Token" in out

@@ -11,7 +11,7 @@ from ..io import read_list_file
 from .scanner import Finding, scan_many
 
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache"}
-MAX_BYTES = 20 << 20
+CHUNK_BYTES = 8 << 20  # big files are read in pieces of whole lines: no size is skipped
 
 
 def read_allowlist(path: Path) -> set[str]:
@@ -32,8 +32,10 @@ def _files(paths: list[Path]):
 
 
 def _texts(path: Path):
-    """(where, text) pieces of one file: a notebook's cells one by one, anything else whole."""
-    if path.stat().st_size > MAX_BYTES:
+    """(where, text[, first line]) pieces of one file: a notebook's cells one by one, a big file
+    in pieces of whole lines, anything else whole."""
+    if path.suffix != ".ipynb" and path.stat().st_size > CHUNK_BYTES:
+        yield from _chunks(path)
         return
     data = path.read_bytes()
     if b"\0" in data[:8192]:
@@ -56,13 +58,30 @@ def _texts(path: Path):
     yield str(path), text
 
 
+def _chunks(path: Path):
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+        if b"\0" in head:
+            return  # binary
+        fh.seek(0)
+        first, lines, size = 1, [], 0
+        for number, line in enumerate(fh, start=1):
+            lines.append(line)
+            size += len(line)
+            if size >= CHUNK_BYTES:
+                yield str(path), b"".join(lines).decode("utf-8", errors="replace"), first
+                first, lines, size = number + 1, [], 0
+        if lines:
+            yield str(path), b"".join(lines).decode("utf-8", errors="replace"), first
+
+
 def scan_paths(paths: list[Path], allowlist: set[str] | None = None) -> tuple[list[Finding], int, int]:
     """(findings not allowlisted, files read, findings allowlisted)."""
     pieces, files = [], 0
     for path in _files([Path(p) for p in paths]):
         files += 1
         pieces.extend(_texts(path))
-    findings = scan_many(pieces)
+    findings = scan_many(pieces, assignments=True)
     allow = allowlist or set()
     kept = [f for f in findings if f.digest not in allow]
     return kept, files, len(findings) - len(kept)

@@ -42,3 +42,30 @@ class AwsSecretAccessKeyDetector(RegexBasedDetector):
 
     secret_type = "AWS Secret Access Key"
     denylist = (re.compile(r"(?i)aws_?secret_?access_?key\W{0,5}([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"),)
+
+
+class OpenAIProjectKeyDetector(RegexBasedDetector):
+    """OpenAI's project, service-account and admin keys (sk-proj-..., sk-svcacct-..., sk-admin-...),
+    which carry - and _ that the engine's OpenAI detector does not expect."""
+
+    secret_type = "OpenAI Project Key"
+    denylist = (re.compile(r"\b(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,})"),)
+
+
+class GoogleApiKeyDetector(RegexBasedDetector):
+    secret_type = "Google API Key"
+    denylist = (re.compile(r"\b(AIza[0-9A-Za-z_-]{35})(?![0-9A-Za-z_-])"),)
+
+
+class AssignedSecretDetector(RegexBasedDetector):
+    """A literal assigned to a secret-named key in code, YAML, TOML or .env:
+    `password = "..."`, `api_key: '...'`, `SECRET_TOKEN=...` (placeholders are dropped by the scanner)."""
+
+    secret_type = "Secret Assignment"
+    denylist = (
+        re.compile(r"(?i)(?:^|[^\w])(?:\w*_)?(?:password|passwd|pwd|secret|token|api_?key|access_?key|private_?key)"
+                   r"\s*[:=]\s*[\"']([^\"'\s]{6,})[\"']"),
+        # .env style: an upper-case name, a bare value (no call, no expression)
+        re.compile(r"^\s*(?:export\s+)?[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY)[A-Z0-9_]*"
+                   r"\s*=\s*([^\s\"'#(){}\[\],]{6,})\s*$"),
+    )

@@ -28,7 +28,13 @@ _PATTERN_PLUGINS = [
     {"name": "GitHubFineGrainedTokenDetector", "path": f"file://{_PLUGIN_FILE}"},
     {"name": "WandbKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
     {"name": "AwsSecretAccessKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
+    {"name": "OpenAIProjectKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
+    {"name": "GoogleApiKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
 ]
+# Secret-named keys assigned a literal: for files a person wrote (code, YAML, TOML, .env, notebooks),
+# not for candidate programs, where `token = "..."` is ordinary code under test.
+_ASSIGNMENT_PLUGINS = [{"name": "AssignedSecretDetector", "path": f"file://{_PLUGIN_FILE}"}]
+_ASSIGNMENT = re.compile(rb"(?i)(?:passw|passwd|pwd|secret|token|api_?key|access_?key|private_?key)\w*[\"']?\s*[:=]")
 # No hex-entropy detector: sha256 digests, git SHAs, UUIDs and md5s are hex, and they are not secrets
 # (a hex string's entropy is at most 4 bits per character, under the base64 detector's 4.5).
 _ENTROPY_PLUGINS = [{"name": "Base64HighEntropyString", "limit": 4.5}, {"name": "KeywordDetector"}]
@@ -95,12 +101,26 @@ def _random_looking(value: str) -> bool:
     return entropy >= 4.5
 
 
+_PLACEHOLDER = re.compile(r"(?i)^(?:<[^>]*>|\{\{.*\}\}|\$\{.*\}|\$[A-Z_]+|%\(.*\)s|.*(?:x{4,}|\*{4,}|\.{3}|"
+                          r"your[_-]?(?:token|key|secret|password)|replace[_-]?me|changeme|example|placeholder|"
+                          r"redacted|dummy|fake|not[_-]?a[_-]?(?:real[_-]?)?(?:token|key|secret)).*)$")
+
+
+def is_placeholder(value: str) -> bool:
+    """Documentation and templates, not credentials: `hf_xxxxxxxx...`, `<your token>`, `...`,
+    `REPLACE_ME`, `${HF_TOKEN}`, a run of one repeated character."""
+    core = re.sub(r"^(?:hf_|sk-(?:proj-|ant-)?|ghp_|github_pat_|glpat-|xox[bap]-|AKIA|AIza|api_org_|npm_|pypi-)", "",
+                  value)
+    return bool(_PLACEHOLDER.match(value)) or len(set(core)) <= 2
+
+
 def _digest(value: str | None) -> str:
     return hashlib.sha256((value or "").encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
-def _settings(entropy: bool) -> dict:
-    plugins = list(_PATTERN_PLUGINS) + (list(_ENTROPY_PLUGINS) if entropy else [])
+def _settings(entropy: bool, assignments: bool = False) -> dict:
+    plugins = list(_PATTERN_PLUGINS) + (list(_ENTROPY_PLUGINS) if entropy else []) + \
+        (list(_ASSIGNMENT_PLUGINS) if assignments else [])
     return {"plugins_used": plugins, "filters_used": []}
 
 
@@ -109,21 +129,30 @@ def scan_text(text: str, *, where: str = "", entropy: bool = False) -> list[Find
     return scan_many([(where, text)], entropy=entropy)
 
 
-def scan_many(items, *, entropy: bool = False) -> list[Finding]:
-    """Secrets in many (where, text) pairs, with the engine set up once."""
+def scan_many(items, *, entropy: bool = False, assignments: bool = False) -> list[Finding]:
+    """Secrets in many (where, text) or (where, text, first line number) items, with the engine
+    set up once. `assignments`: also secret-named keys assigned a literal (files people write)."""
     findings: list[Finding] = []
     suspects = []
-    for where, text in items:
-        if entropy or is_suspect(text.encode("utf-8", "surrogatepass")):
-            suspects.append((where, text))
+
+    def suspect(data: bytes) -> bool:
+        return entropy or is_suspect(data) or (assignments and _ASSIGNMENT.search(data) is not None)
+
+    for item in items:
+        where, text, first = (*item, 1)[:3]
+        if suspect(text.encode("utf-8", "surrogatepass")):
+            suspects.append((where, text, first))
     if not suspects:
         return findings
-    with transient_settings(_settings(entropy)):
-        for where, text in suspects:
-            for number, line in enumerate(text.splitlines(), start=1):
-                if not entropy and not is_suspect(line.encode("utf-8", "surrogatepass")):
+    with transient_settings(_settings(entropy, assignments)):
+        for where, text, first in suspects:
+            for number, line in enumerate(text.splitlines(), start=first):
+                if not entropy and not suspect(line.encode("utf-8", "surrogatepass")):
                     continue
                 found = {(s.type, _digest(s.secret_value)) for s in scan_line(line)
-                         if s.type not in _ENTROPY_KINDS or _random_looking(s.secret_value or "")}
+                         if (s.type not in _ENTROPY_KINDS or _random_looking(s.secret_value or ""))
+                         and not is_placeholder(s.secret_value or "")}
+                if any(kind != "Secret Assignment" for kind, _ in found):  # a named kind says more
+                    found = {(kind, d) for kind, d in found if kind != "Secret Assignment"}
                 findings.extend(Finding(kind=k, line=number, where=where, digest=d) for k, d in sorted(found))
     return findings
