@@ -101,7 +101,7 @@ def _random_looking(value: str) -> bool:
     return entropy >= 4.5
 
 
-_PLACEHOLDER = re.compile(r"(?i)^(?:<[^>]*>|\{\{.*\}\}|\$\{.*\}|\$[A-Z_]+|%\(.*\)s|.*(?:x{4,}|\*{4,}|\.{3}|"
+_PLACEHOLDER = re.compile(r"(?i)^(?:<[^>]*>|\{.*\}|\$\{.*\}|\$[A-Z_]+|%\(.*\)s|.*(?:x{4,}|\*{4,}|\.{3}|"
                           r"your[_-]?(?:token|key|secret|password)|replace[_-]?me|changeme|example|placeholder|"
                           r"redacted|dummy|fake|not[_-]?a[_-]?(?:real[_-]?)?(?:token|key|secret)).*)$")
 
