@@ -53,7 +53,8 @@ def cmd_jobs_status(args) -> int:
     while True:
         statuses = [s for run in args.runs for s in status_of(Path(run), args.stall_after)]
         if args.json:
-            print(json.dumps([s.model_dump() for s in statuses], indent=2))
+            # strict JSON: a non-finite number (an infinite ETA) is null, never Infinity
+            print(json.dumps([s.model_dump() for s in statuses], indent=2, allow_nan=False))
         else:
             print(f"{'run':32s} {'seed':>5s} {'stage':11s} {'step':>11s} {'loss':>8s} {'val AUC':>7s} {'ETA':>7s} "
                   f"{'last event':>10s}  flags")

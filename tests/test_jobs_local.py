@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 
 from codelewm_eval.cli import main
 from codelewm_eval.jobs.status import summarize
@@ -75,3 +76,23 @@ def test_inspect_counts_non_finite_values_and_refuses_pickles(tmp_path, capsys):
     pickled.write_bytes(b"\x80\x04\x95 not loaded")  # never unpickled: refused by its format
     assert main(["jobs", "inspect-checkpoint", str(pickled)]) == 2
     assert "pickle" in capsys.readouterr().err
+
+
+def test_status_json_is_strict_and_any_non_finite_loss_is_diverged(tmp_path, capsys):
+    import json as _json
+
+    from codelewm_eval.cli import main
+
+    for seed, loss in ((1, "nan"), (2, float("inf")), (3, "not a number"), (4, 0.5)):
+        reports = tmp_path / "run" / f"seed-{seed}" / "reports"
+        reports.mkdir(parents=True)
+        (reports.parent / "config.json").write_text(_json.dumps({"seed": seed}))
+        events = [{"schema_version": 1, "event": "start", "run_id": "r", "seed": seed, "time": "2026-01-01T00:00:00+00:00"},
+                  {"schema_version": 1, "event": "progress", "run_id": "r", "seed": seed, "step": 1, "max_steps": 2,
+                   "loss": loss, "eta_s": float("inf"), "time": "2026-01-01T00:00:01+00:00"}]
+        (reports / "job_progress.jsonl").write_text("".join(_json.dumps(e) + "\n" for e in events))
+    main(["jobs", "status", str(tmp_path / "run"), "--json"])
+    text = capsys.readouterr().out
+    statuses = _json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    diverged = {s["seed"]: "diverged" in s["flags"] for s in statuses}
+    assert diverged == {1: True, 2: True, 3: True, 4: False}

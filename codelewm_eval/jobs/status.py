@@ -60,17 +60,18 @@ def summarize(events: list[dict], run: str, skipped: int = 0, stall_after: float
             status.stage = "running"
         elif kind == "progress" and e.get("phase"):  # validating or scoring held-out rows
             status.phase = f"{e['phase']} {e.get('rows_done')}/{e.get('rows_total')}"
-            status.eta_s = e.get("eta_s")
+            status.eta_s = _finite(e.get("eta_s"))
         elif kind == "progress":
             status.phase = "train"
-            status.step, status.max_steps, status.eta_s = e.get("step"), e.get("max_steps"), e.get("eta_s")
-            loss = e.get("loss")
-            status.last_loss = loss
-            if loss is None or e.get("loss_finite") is False or (isinstance(loss, float) and not math.isfinite(loss)):
-                if "diverged" not in status.flags:
+            status.step, status.max_steps, status.eta_s = e.get("step"), e.get("max_steps"), _finite(e.get("eta_s"))
+            loss = _number(e.get("loss"))
+            status.last_loss = loss if loss is not None and math.isfinite(loss) else None
+            if loss is None or e.get("loss_finite") is False or not math.isfinite(loss):
+                if "diverged" not in status.flags:  # a missing, non-numeric ("nan" as a string) or infinite loss
                     status.flags.append("diverged")
         elif kind == "eval":
-            status.val_auc = e.get("val_auc")
+            auc = _number(e.get("val_auc"))
+            status.val_auc = auc if auc is not None and math.isfinite(auc) else None
         elif kind == "complete":
             status.stage, status.eta_s = "complete", 0.0
         elif kind == "failed":
@@ -141,3 +142,22 @@ def job_status(job_id: str, namespace: str | None, run: str | None, stall_after:
     if status.stage in ("complete", "failed") and "stalled" in status.flags:
         status.flags.remove("stalled")
     return status
+
+
+def _number(value) -> float | None:
+    """A JSON number, or a number written as a string ("nan", "1e-3"); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _finite(value) -> float | None:
+    number = _number(value)
+    return number if number is not None and math.isfinite(number) else None
