@@ -26,7 +26,6 @@ from codelewm_eval.pack.read import read_rows
 from codelewm_eval.preflight.run import preflight
 from codelewm_eval.surgery.promote import judge_passes
 
-from .test_pack_decoy_pairs import _sources
 from .test_train import pack as built_pack  # noqa: F401 - the shared fixture
 
 BUCKETS = ["negative", "zero", "small", "medium", "large"]
