@@ -156,7 +156,7 @@ def test_sharded_execution_merges_to_the_unsharded_run(tmp_path, capsys):
     assert "3/3 missing" in capsys.readouterr().err
     assert main(["execute-merge", str(shards[0]), str(shards[0]), str(shards[2]), "--out",
                  str(tmp_path / "x.jsonl")]) == 2
-    assert "given twice" in capsys.readouterr().err
+    assert "names this file twice" in capsys.readouterr().err
     other = tmp_path / "other-2.jsonl"
     assert main(["execute", *common, "--out", str(other), "--shard", "2/3", "--memory-mb", "1024"]) == 0
     capsys.readouterr()
