@@ -392,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .log import configure
+
+    configure()
     try:
         refuse_outputs_among_inputs(args)
         with output_locks(args):

@@ -7,72 +7,22 @@ import sys
 from pathlib import Path
 
 from .cli_common import data_dir as _data_dir, count
-from .errors import InputError
-
-
-CODET_TESTS = "samples/humaneval/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl.gz"
 
 
 def cmd_score(args) -> int:
-    import numpy as np
+    from .evidence.score_stage import ScoreConfig, score_stage
 
-    from .evidence.scorers import score_rows, scorers
-    from .evidence.scores import ScoreRow, write_scores
-    from .manifest import require_verified, write_manifest
-    from .pack.read import read_rows
-
-    pack = Path(args.pack)
-    require_verified(pack, "the pack", kind="pack")
     names = [n.strip() for n in args.scorers.split(",") if n.strip()]
-    known = scorers()
-    if set(names) - set(known):
-        raise InputError(f"unknown scorer(s) {sorted(set(names) - set(known))}; registered: {', '.join(known)}")
-    rows = read_rows(pack / "rows.jsonl")
-    codet_tests = None
-    if "codet" in names:
-        from .benchmarks import load_benchmark
-        from .evidence.codet import load_generated_tests
-
-        tests_path = Path(args.codet_tests) if args.codet_tests else None
-        if tests_path is None and _data_dir(args.data_dir):
-            tests_path = _data_dir(args.data_dir) / CODET_TESTS
-        if tests_path is None or not tests_path.exists():
-            raise InputError("the codet scorer needs --codet-tests FILE (CodeT's generated test cases)")
-        bench = load_benchmark("humaneval", _data_dir(args.data_dir))
-        codet_tests = load_generated_tests(tests_path, {t: p.entry_point for t, p in bench.problems.items()})
-    import time
-
-    started = {"t": time.monotonic(), "last": 0.0}
-
-    def progress(name, done, total):
-        now = time.monotonic()
-        if done is None:
-            print(f"score [{now - started['t']:6.1f}s] {name} ...", file=sys.stderr, flush=True)
-        elif done == total or now - started["last"] >= 10:
-            started["last"] = now
-            print(f"score [{now - started['t']:6.1f}s] {name}: {done}/{total} candidates run", file=sys.stderr,
-                  flush=True)
-
-    try:
-        scores, report = score_rows(rows, names, seed=args.seed, codet_tests=codet_tests, workers=args.workers,
-                                    progress=None if args.no_progress else progress)
-    except ValueError as exc:
-        raise InputError(str(exc), path=str(pack)) from None
-    out = Path(args.out)
-    write_scores(out, [ScoreRow(benchmark=r.benchmark, task_id=r.task_id, candidate_id=r.candidate_id, split=r.split,
-                                scores={n: (float(scores[n][i]) if np.isfinite(scores[n][i]) else None)
-                                        for n in names}) for i, r in enumerate(rows)])
-    write_manifest(out, "scores", files=[out], parents=[pack], command=["codelewm-eval", *sys.argv[1:]],
-                   config={"scorers": names, "seed": args.seed, "run": args.run or f"builtin-seed-{args.seed}",
-                           "fit": report})
-    from .evidence.scorers import score_summary
-
-    print(f"scored {len(rows)} rows with {', '.join(names)} -> {out}" +
-          (f"  (p_pass: C={report['p_pass']['C']}, val log loss {report['p_pass']['val_log_loss']})"
-           if "p_pass" in report else ""))
-    for line in score_summary(rows, scores):
-        auc = "AUC not evaluable" if line["auc"] is None else f"AUC {line['auc']:.3f}"
-        print(f"  {line['split']:4s} {line['scorer']:9s} {line['scored']:>7d}/{line['rows']} rows scored, {auc}")
+    result = score_stage(ScoreConfig(pack=Path(args.pack), out=Path(args.out), scorers=names, seed=args.seed,
+                                     run=args.run, codet_tests=args.codet_tests, data_dir=_data_dir(args.data_dir),
+                                     workers=args.workers, progress=not args.no_progress),
+                         command=["codelewm-eval", *sys.argv[1:]])
+    p_pass = result.fit.get("p_pass")
+    print(f"scored {result.rows} rows with {', '.join(names)} -> {result.out}" +
+          (f"  (p_pass: C={p_pass['C']}, val log loss {p_pass['val_log_loss']})" if p_pass else ""))
+    for line in result.summary:
+        auc = "AUC not evaluable" if line.auc is None else f"AUC {line.auc:.3f}"
+        print(f"  {line.split:4s} {line.scorer:9s} {line.scored:>7d}/{line.rows} rows scored, {auc}")
     return 0
 
 
@@ -137,60 +87,14 @@ def evaluation_summary(result: dict) -> str:
 
 
 def cmd_compare(args) -> int:
-    from .evidence.compare import compare, markdown, read_anchors, read_outcomes
-    from .io import atomic_writer, write_json_atomic
+    from .evidence.compare_stage import CompareConfig, compare_stage
 
-    anchors = read_anchors(Path(args.anchors)) if args.anchors else None
-    paths = [Path(args.baseline)] + [Path(c) for c in args.candidate]
-    outcomes = {}
-    for path in paths:
-        name = path.stem if path.stem not in outcomes else str(path)
-        outcomes[name] = read_outcomes(path)
-    names = list(outcomes)
-    # each candidate against the baseline, and (a ladder) each pass against the one before it
-    pairs = [(names[0], n) for n in names[1:]]
-    comparisons = [compare(outcomes[a], outcomes[b], anchors, names=(a, b), draws=args.draws) for a, b in pairs]
-    text = markdown(comparisons, anchors, outcomes)
-    payload = {"schema_version": 1, "comparisons": [c.model_dump(mode="json") for c in comparisons]}
-    if args.out_md:
-        with atomic_writer(args.out_md) as fh:
-            fh.write(text)
-    if args.out_json:
-        write_json_atomic(args.out_json, payload)
-    if args.out:
-        _write_compare_bundle(Path(args.out), payload, comparisons, text, paths)
-    print(json.dumps(payload, indent=2) if args.json else text, end="" if not args.json else "\n")
-    return 1 if any(c.anchor_gate == "fail" for c in comparisons) else 0
-
-
-def _write_compare_bundle(out: Path, payload: dict, comparisons, text: str, inputs: list[Path]) -> None:
-    """An evidence bundle of a comparison: compare.json, compare.md, and gates.json with, per
-    candidate, a paired gate per benchmark (a gain with McNemar p < 0.05) and the anchor gate;
-    its manifest's parents are the inputs that have manifests."""
-    from .io import atomic_writer, write_json_atomic
-    from .manifest import manifest_path_for, write_manifest
-
-    from .evidence.compare import comparison_gates
-
-    gates = comparison_gates(comparisons)
-    staging = out.with_name("." + out.name + ".partial")
-    if staging.exists():
-        import shutil
-
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    write_json_atomic(staging / "compare.json", payload)
-    write_json_atomic(staging / "gates.json", {"schema_version": 1, "gates": gates})
-    with atomic_writer(staging / "compare.md") as fh:
-        fh.write(text)
-    parents = [p for p in inputs if manifest_path_for(p).exists()]
-    write_manifest(staging, "comparison", parents=parents, command=["codelewm-eval", *sys.argv[1:]],
-                   config={"baseline": str(inputs[0]), "candidates": [str(p) for p in inputs[1:]]})
-    if out.exists():
-        import shutil
-
-        shutil.rmtree(out)
-    staging.rename(out)
+    result = compare_stage(CompareConfig(baseline=Path(args.baseline), candidates=[Path(c) for c in args.candidate],
+                                         anchors=args.anchors, draws=args.draws, out_md=args.out_md,
+                                         out_json=args.out_json, out=args.out),
+                           command=["codelewm-eval", *sys.argv[1:]])
+    print(json.dumps(result.payload(), indent=2) if args.json else result.markdown, end="\n" if args.json else "")
+    return 1 if result.anchor_failed else 0
 
 
 def _add_evidence(sub) -> None:

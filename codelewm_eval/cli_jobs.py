@@ -128,11 +128,17 @@ def cmd_secrets_scan(args) -> int:
 
 
 def cmd_jobs_launch(args) -> int:
-    from .jobs.stage import LaunchConfig, launch_stage
+    from .jobs.stage import LaunchConfig, describe, launch_stage
 
-    return launch_stage(LaunchConfig(spec=Path(args.spec), backend=args.backend, run_id=args.run_id,
-                                     dry_run=args.dry_run, evaluate=not args.no_evaluate),
-                        command=["codelewm-eval", *sys.argv[1:]])
+    result = launch_stage(LaunchConfig(spec=Path(args.spec), backend=args.backend, run_id=args.run_id,
+                                       dry_run=args.dry_run, evaluate=not args.no_evaluate),
+                          command=["codelewm-eval", *sys.argv[1:]])
+    out, err = describe(result)
+    for line in out:
+        print(line)
+    for line in err:
+        print(line, file=sys.stderr)
+    return result.exit_code
 
 
 def _add_train(sub) -> None:

@@ -108,21 +108,19 @@ def upload_run(folder: Path, repo_id: str, path_in_repo: str, message: str) -> s
 def fetch_run(run_dir: Path) -> list[str]:
     """Download a Hub run (launch.json with backend hf) into its run directory: each seed's
     uploaded outputs into seed-N/, the pack at its pinned revision into pack/."""
-    import json
+    from .jobs.launch import LaunchRecord
 
-    record_path = Path(run_dir) / "launch.json"
-    if not record_path.exists():
-        raise InputError("no launch.json here: not a launched run", path=str(run_dir))
-    record = json.loads(record_path.read_text())
-    if record.get("backend") != "hf" or not record.get("outputs_repo"):
-        raise InputError("this run was not launched on Hugging Face Jobs (nothing to fetch)", path=str(record_path))
+    record = LaunchRecord.read(run_dir)
+    if record.backend != "hf" or not record.outputs_repo:
+        raise InputError("this run was not launched on Hugging Face Jobs (nothing to fetch)",
+                         path=str(Path(run_dir) / "launch.json"))
     fetched = []
-    if record.get("pack") and is_hub_ref(record["pack"]):
-        materialize(parse_ref(record["pack"]), Path(run_dir) / "pack")
+    if record.pack and is_hub_ref(record.pack):
+        materialize(parse_ref(record.pack), Path(run_dir) / "pack")
         fetched.append("pack")
-    patterns = [f"seed-{seed}/**" for seed in record["seeds"]]
-    with _hub_errors(f"downloading {record['outputs_repo']}"):
-        api().snapshot_download(record["outputs_repo"], repo_type="model", local_dir=str(run_dir),
+    patterns = [f"seed-{seed}/**" for seed in record.seeds]
+    with _hub_errors(f"downloading {record.outputs_repo}"):
+        api().snapshot_download(record.outputs_repo, repo_type="model", local_dir=str(run_dir),
                                 allow_patterns=patterns)
-    fetched += [f"seed-{seed}" for seed in record["seeds"] if (Path(run_dir) / f"seed-{seed}").is_dir()]
+    fetched += [f"seed-{seed}" for seed in record.seeds if (Path(run_dir) / f"seed-{seed}").is_dir()]
     return fetched

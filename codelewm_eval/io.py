@@ -110,13 +110,13 @@ def require(obj: dict, field: str, kind: type | tuple, *, path: str, line: int |
     return value
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-_FILE_MODE = 0o666 & ~_umask()  # what open() would have given: atomic files follow the umask too
+_FILE_MODE = 0o666 & ~current_umask()  # what open() would have given: atomic files follow the umask too
 
 
 @contextlib.contextmanager

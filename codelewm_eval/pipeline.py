@@ -27,6 +27,9 @@ from .errors import InputError
 from .evidence.gates import Gate
 from .io import read_yaml, validated, write_json_atomic
 from .manifest import failures, verify
+from .log import get as _get_logger
+
+_log = _get_logger(__name__)
 
 SCHEMA_VERSION = 1
 
@@ -100,6 +103,34 @@ def load_config(path: Path) -> RunConfig:
     return validated(RunConfig, raw, path)
 
 
+class StageRecord(BaseModel):
+    """A finished stage in `run.json`: the hash of its inputs, its seconds, and what it reported."""
+
+    model_config = ConfigDict(extra="allow")
+
+    inputs: str
+    seconds: float
+
+
+class RunState(BaseModel):
+    """`OUT/run.json`: the run's config and its finished stages (what makes `run` resumable)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: int = SCHEMA_VERSION
+    config: dict = Field(default_factory=dict)
+    stages: dict[str, StageRecord] = Field(default_factory=dict)
+
+    @classmethod
+    def read(cls, out: str | Path) -> "RunState":
+        """`OUT/run.json`, validated (an InputError naming the file and field otherwise); empty
+        where the run has not started."""
+        from .io import read_json
+
+        path = Path(out) / "run.json"
+        return validated(cls, read_json(path), path) if path.exists() else cls()
+
+
 class Stage:
     """One resumable stage: done when run.json records it with the same inputs hash and its
     outputs verify."""
@@ -124,13 +155,12 @@ class Runner:
         self.config, self.out, self.progress = config, Path(out), progress
         self.data_dir = Path(data_dir).resolve() if data_dir else None
         self.out.mkdir(parents=True, exist_ok=True)
-        state_path = self.out / "run.json"
-        self.state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        self.state = RunState.read(self.out).model_dump(mode="json")
         self.state.update(schema_version=SCHEMA_VERSION, config=config.model_dump(mode="json"))
         self.step, self.steps = 0, 0
 
     def say(self, text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+        _log.info("%s", text)
 
     def stage(self, name: str, inputs: dict, outputs: list[Path], work) -> Any:
         self.step += 1
@@ -224,15 +254,17 @@ class Runner:
     def _train(self, seeds: list[Path], spec: Path) -> None:
         import shutil
 
-        from .jobs.stage import LaunchConfig, launch_stage
+        from .jobs.stage import LaunchConfig, describe, launch_stage
 
         for seed_dir in seeds:  # runs of an earlier pack or spec: this stage's own outputs, now stale
             if seed_dir.exists():
                 shutil.rmtree(seed_dir)
         with self._quiet_stdout():
-            code = launch_stage(LaunchConfig(spec=spec, evaluate=False),
-                                ["codelewm-eval", "jobs", "launch", str(spec), "--no-evaluate"])
-        self._check(code, "train")
+            result = launch_stage(LaunchConfig(spec=spec, evaluate=False),
+                                  ["codelewm-eval", "jobs", "launch", str(spec), "--no-evaluate"])
+        for line in describe(result)[1]:
+            self.say(line)
+        self._check(result.exit_code, "train")
 
     def _evaluate(self, pack: Path, seeds: list[Path], gates: Path, evidence: Path) -> None:
         from .evidence.evaluate import evaluate

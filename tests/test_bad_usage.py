@@ -10,7 +10,7 @@ from codelewm_eval.cli import main
 NOPE = "/nonexistent/codelewm"
 
 
-@pytest.mark.parametrize("argv", [
+MISSING = [
     ["execute", "--benchmark", "humaneval", "--samples", f"{NOPE}/s.jsonl", "--out", "{tmp}/r.jsonl"],
     ["execute", "--benchmark", "no-such-benchmark", "--out", "{tmp}/r.jsonl"],
     ["execute-merge", f"{NOPE}/a.jsonl", "--out", "{tmp}/m.jsonl"],
@@ -36,14 +36,59 @@ NOPE = "/nonexistent/codelewm"
     ["claims", "audit", "--root", NOPE],
     ["claims", "render", "--root", NOPE],
     ["run", "--config", f"{NOPE}/run.yaml"],
-], ids=lambda a: " ".join(a[:2]))
+    ["surgery", "harvest", "--results", f"{NOPE}/r.jsonl", "--out", "{tmp}/h"],
+    ["surgery", "tiny-model", "--out", "/proc/codelewm/tiny"],
+    ["surgery", "train", "--harvest", NOPE, "--base-model", "{tmp}", "--seed", "1", "--out", "{tmp}/s"],
+    ["surgery", "promote", "--baseline", f"{NOPE}/a.jsonl", "--candidate", f"{NOPE}/b.jsonl", "--anchors",
+     f"{NOPE}/anchors.txt"],
+    ["generate", "--model", NOPE, "--benchmark", "humaneval", "--out", "{tmp}/g.jsonl"],
+    ["bench", "execute", "--samples", f"{NOPE}/s.jsonl"],
+]
+# verbs that read no input (nothing to give them wrongly)
+NO_INPUTS = {"benchmarks"}
+
+
+@pytest.mark.parametrize("argv", MISSING, ids=lambda a: " ".join(a[:2]))
 def test_missing_inputs_exit_2_with_a_clear_message(argv, tmp_path, capsys):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "codelewm-eval: error:" in err and "Traceback" not in err
-    assert NOPE in err or str(tmp_path) in err or "no-such-benchmark" in err
+    assert NOPE in err or str(tmp_path) in err or "no-such-benchmark" in err or "/proc/codelewm" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
+
+
+def _verbs(parser, prefix=()) -> set[tuple[str, ...]]:
+    import argparse
+
+    found = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found |= _verbs(sub, (*prefix, name)) or {(*prefix, name)}
+    return found
+
+
+def test_every_verb_is_driven_through_a_missing_input():
+    from codelewm_eval.cli import build_parser
+
+    verbs = _verbs(build_parser())
+    covered = {tuple(a[:2]) if tuple(a[:2]) in verbs else (a[0],) for a in MISSING}
+    assert len(verbs) >= 25
+    assert verbs - covered - {(v,) for v in NO_INPUTS} == set()
+
+
+@pytest.mark.parametrize("name, text, said", [
+    ("run.json", '{"stages": {"pack build": {"inputs": 3}}}', "stages.pack build.inputs"),
+    ("run.json", "{not json", "malformed JSON"),
+    ("launch.json", '{"run_id": "r", "backend": "hf"}', "spec"),
+])
+def test_a_hand_edited_run_record_exits_2_naming_file_and_field(name, text, said, tmp_path, capsys):
+    (tmp_path / name).write_text(text)
+    argv = ["run", "--out", str(tmp_path)] if name == "run.json" else ["jobs", "fetch", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / name) in err and said in err and "Traceback" not in err
 
 
 def test_evaluate_refuses_to_overwrite_what_is_not_evidence(tmp_path, capsys):

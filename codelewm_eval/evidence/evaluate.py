@@ -11,15 +11,13 @@ manifests do not verify are refused.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..artifact import staged_directory
 from ..errors import InputError
 from ..io import write_json_atomic
 from ..manifest import require_verified, write_manifest
@@ -368,9 +366,7 @@ def _is_evidence(path: Path) -> bool:
 
 def _write_bundle(out_dir: Path, files: dict, plot_sets: list, data: _Pack, **manifest) -> None:
     """All files in a hidden directory beside OUT, sealed with the manifest, renamed into place."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".building", dir=out_dir.parent))
-    try:
+    with staged_directory(out_dir) as work:
         for name, payload in files.items():
             write_json_atomic(work / name, payload)
         if plot_sets:
@@ -378,12 +374,3 @@ def _write_bundle(out_dir: Path, files: dict, plot_sets: list, data: _Pack, **ma
 
             write_plots(work / "plots", plot_sets, data.passed, data.split)
         write_manifest(work, "evidence", **manifest)
-        old = None
-        if out_dir.exists():  # an earlier bundle (checked by evaluate): moved aside, then dropped
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
-            os.replace(out_dir, old / "bundle")
-        os.replace(work, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from ..candidates.models import Origin
+from ..manifest import Manifest
 
 SCHEMA_VERSION = 1
 
@@ -91,3 +93,23 @@ def buckets_of(summary: dict | None) -> tuple[MagnitudeBucket | None, LengthBuck
     if summary.get("kind") == "sequence" and isinstance(summary.get("len"), int):
         return None, length_bucket(summary["len"])
     return None, None
+
+
+class ExecutionResults(BaseModel):
+    """A results file read back through its models, after its manifest verifies."""
+
+    path: Path
+    results: list[ExecutionResult]
+    summary: dict | None = Field(None, description="OUT.summary.json, where it exists")
+    manifest: Manifest
+
+    @classmethod
+    def read(cls, path: str | Path) -> "ExecutionResults":
+        from ..io import read_json, read_models
+        from ..manifest import load_manifest, manifest_path_for, require_verified
+
+        path = Path(require_verified(path, "the execution results", kind=("execution-results", "decoy-results")))
+        summary = path.with_suffix(".summary.json")
+        return cls(path=path, results=read_models(path, ExecutionResult, "an execution result"),
+                   summary=read_json(summary) if summary.is_file() else None,
+                   manifest=load_manifest(manifest_path_for(path)))

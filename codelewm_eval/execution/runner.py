@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import threading
 import time
 from collections import Counter
@@ -30,6 +29,9 @@ from .passk import pass_at_k_table
 from ..io import default_cache_dir
 from .reference import EXECUTOR_VERSION, Reference, budget_for, ensure_references, expected_outputs
 from .results import ExecutionResult, buckets_of
+from ..log import get as _get_logger
+
+_log = _get_logger(__name__)
 
 RETRY_FACTOR = 2.0
 PROVENANCE_HERE = "executed here"
@@ -70,7 +72,7 @@ class PartialLog:
         except ValueError:
             header = {}
         if header.get("partial_of") != self.key:
-            print(f"note: {self.path} belongs to a different run; starting over", file=sys.stderr)
+            _log.warning("note: %s belongs to a different run; starting over", self.path)
             return
         good_bytes = len(lines[0]) + 1
         for raw in lines[1:]:

@@ -24,6 +24,9 @@ from ..errors import InputError
 from ..io import write_json_atomic
 from ..preflight.jobspec import JobSpec, load_job_spec
 from ..secrets import scan_text
+from ..log import get as _get_logger
+
+_log = _get_logger(__name__)
 
 SCHEMA_VERSION = 1
 TOKEN_LIKE = re.compile(r"(^HF_TOKEN$|TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY)", re.I)
@@ -205,6 +208,16 @@ class LaunchRecord(BaseModel):
     pack: str | None = Field(None, description="the pack the seeds train on (a path or a Hub reference)")
     jobs: dict[str, dict] = Field(default_factory=dict, description="seed -> job id / exit code / ...")
 
+    @classmethod
+    def read(cls, run_dir: str | os.PathLike) -> "LaunchRecord":
+        """`RUN/launch.json`, validated (an InputError naming the file and field otherwise)."""
+        from ..io import read_json, validated
+
+        path = Path(run_dir) / "launch.json"
+        if not path.is_file():
+            raise InputError("no launch.json here: not a launched run", path=str(run_dir))
+        return validated(cls, read_json(path), path)
+
 
 def prepare(spec_path: Path, run_id: str | None = None, backend: str = "local"
             ) -> tuple[JobSpec, str, list[Payload], list[Refusal]]:
@@ -223,7 +236,7 @@ def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path) -> L
     for p in payloads:
         done = Path(p.out_dir) / "manifest.json"
         if done.exists() and not failures(verify(done.parent)):  # resumable: a verified seed is not redone
-            print(f"seed {p.seed}: complete and verified, not run again ({p.out_dir})", file=sys.stderr)
+            _log.info("seed %s: complete and verified, not run again (%s)", p.seed, p.out_dir)
             record.jobs[str(p.seed)] = {"backend": "local", "exit_code": 0, "out_dir": p.out_dir, "resumed": True}
             continue
         env = {**os.environ, **p.env}

@@ -3,18 +3,19 @@
 Policy lives here, not in the CLI: everything that would leave the machine is secret-scanned
 first (a finding refuses the launch before any request), then the pack (or a surgery job's
 harvest) must pass preflight, and only then does one job per seed start, locally or on Hugging
-Face Jobs. Reports go to stdout, refusals to stderr.
+Face Jobs. It returns a typed `LaunchResult`; `describe` gives the lines the CLI prints.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from ..errors import InputError
+from .launch import LaunchRecord
 
 
 class LaunchConfig(BaseModel):
@@ -25,51 +26,60 @@ class LaunchConfig(BaseModel):
     evaluate: bool = Field(True, description="a local p_pass run that completes is evaluated against its gates")
 
 
-def _print_refusals(refusals) -> None:
-    print(f"launch refused: {len(refusals)} secret finding(s) in what would leave this machine", file=sys.stderr)
-    for r in refusals:
-        print(f"  {r.where}" + (f" line {r.line}" if r.line else "") + f": {r.kind} (sha256 {r.digest}...)",
-              file=sys.stderr)
+class LaunchResult(BaseModel):
+    """What a launch did. `status`: refused (nothing started; `refusal` and `reasons` say why),
+    dry_run (the payloads, nothing started or written), started (hf: jobs submitted), finished
+    (local: every seed ran; `failed` names those that exited non-zero; `gates` when evaluated)."""
+
+    status: Literal["refused", "dry_run", "started", "finished"]
+    exit_code: int
+    run_dir: Path | None = None
+    refusal: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    payloads: list[dict] = Field(default_factory=list)
+    record: LaunchRecord | None = None
+    failed: list[str] = Field(default_factory=list)
+    evidence: Path | None = None
+    gates: list[dict] = Field(default_factory=list)
 
 
-def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> int:
+def _refused(refusal: str, reasons: list[str]) -> LaunchResult:
+    return LaunchResult(status="refused", exit_code=1, refusal=refusal, reasons=reasons)
+
+
+def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> LaunchResult:
     """Secret scan, then preflight (of the pack, or of a surgery harvest), then one job per seed;
-    the launch is refused (exit 1, nothing started) unless both pass, whoever calls it. A local
-    run that completes is evaluated against the spec's gates. Returns the exit code."""
+    the launch is refused (exit code 1, nothing started) unless both pass, whoever calls it. A
+    local run that completes is evaluated against the spec's gates."""
     from ..hub import resolve_pack
     from ..io import sha256_file
     from ..preflight.run import preflight
-    from .launch import LaunchRecord, prepare, resolve_secrets, run_hf, run_local
+    from .launch import prepare, resolve_secrets, run_hf, run_local
 
     spec_path = config.spec
     spec, text, payloads, refusals = prepare(spec_path, config.run_id, config.backend)
     if refusals:  # before anything else: no request, no download, no subprocess
-        _print_refusals(refusals)
-        return 1
+        return _refused(f"{len(refusals)} secret finding(s) in what would leave this machine",
+                        [f"{r.where}" + (f" line {r.line}" if r.line else "") + f": {r.kind} (sha256 {r.digest}...)"
+                         for r in refusals])
     run_dir = Path(spec.outputs.dir.format(name=spec.name))
     run_dir = run_dir if run_dir.is_absolute() else (spec_path.parent / run_dir).resolve()
     if spec.task == "surgery":
         pack = pack_arg = None
         problems = _surgery_preflight(spec, payloads[0].command)
         if problems:
-            print("launch refused: the harvest is not ready for training", file=sys.stderr)
-            for line in problems:
-                print(f"  {line}", file=sys.stderr)
-            return 1
+            return _refused("the harvest is not ready for training", problems)
     else:
         pack_arg = payloads[0].command[payloads[0].command.index("--pack") + 1]
         pack = resolve_pack(pack_arg)  # a Hub pack is downloaded at its pinned revision and checked here
         report = preflight(pack, spec_path, None if config.dry_run else run_dir / "preflight.json", progress=False)
         if not report.ok:
-            print(f"launch refused: preflight is NOT OK for {pack_arg}", file=sys.stderr)
-            for c in report.checks:
-                if c.status != "pass":
-                    print(f"  {c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}",
-                          file=sys.stderr)
-            return 1
+            return _refused(f"preflight is NOT OK for {pack_arg}",
+                            [f"{c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}"
+                             for c in report.checks if c.status != "pass"])
     if config.dry_run:
-        print(json.dumps([p.model_dump(mode="json") for p in payloads], indent=2))
-        return 0
+        return LaunchResult(status="dry_run", exit_code=0, run_dir=run_dir,
+                            payloads=[p.model_dump(mode="json") for p in payloads])
     secrets = resolve_secrets(spec.secrets) if config.backend == "hf" else {}
     run_dir.mkdir(parents=True, exist_ok=True)
     record = LaunchRecord(run_id=payloads[0].labels["run_id"], backend=config.backend, spec=str(spec_path.resolve()),
@@ -78,20 +88,36 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> int:
                           outputs_repo=spec.outputs.hub_repo if config.backend == "hf" else None)
     if config.backend == "hf":
         record = run_hf(payloads, record, run_dir, secrets)
-        for seed, job in record.jobs.items():
-            print(f"seed {seed}: job {job['job_id']} {job['stage']}  {job['url']}")
-        print(f"run {record.run_id}: watch with `codelewm-eval jobs status {run_dir}`; when done, "
-              f"`codelewm-eval jobs fetch {run_dir}` then `jobs verify`")
-        return 0
+        return LaunchResult(status="started", exit_code=0, run_dir=run_dir, record=record)
     record = run_local(payloads, record, run_dir)
     failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
-    print(f"run {record.run_id}: seeds {', '.join(map(str, record.seeds))} -> {run_dir}" +
-          (f"; FAILED: {', '.join(failed)}" if failed else ""))
-    if failed:
-        return 1
-    if spec.task == "p_pass" and spec.gates and config.evaluate:
-        return _evaluate_run(run_dir, pack, payloads, (spec_path.parent / spec.gates).resolve(), command)
-    return 0
+    result = LaunchResult(status="finished", exit_code=1 if failed else 0, run_dir=run_dir, record=record,
+                          failed=failed)
+    if not failed and spec.task == "p_pass" and spec.gates and config.evaluate:
+        gates = _evaluate_run(run_dir, pack, payloads, (spec_path.parent / spec.gates).resolve(), command)
+        result.evidence, result.gates = run_dir / "evidence", gates
+        result.exit_code = 0 if all(g["status"] == "pass" for g in gates) else 1
+    return result
+
+
+def describe(result: LaunchResult) -> tuple[list[str], list[str]]:
+    """The lines a person reads about a launch: (stdout, stderr)."""
+    if result.status == "refused":
+        return [], [f"launch refused: {result.refusal}", *(f"  {r}" for r in result.reasons)]
+    if result.status == "dry_run":
+        return [json.dumps(result.payloads, indent=2)], []
+    record, run_dir = result.record, result.run_dir
+    if result.status == "started":
+        return [*(f"seed {seed}: job {job['job_id']} {job['stage']}  {job['url']}" for seed, job in record.jobs.items()),
+                f"run {record.run_id}: watch with `codelewm-eval jobs status {run_dir}`; when done, "
+                f"`codelewm-eval jobs fetch {run_dir}` then `jobs verify`"], []
+    out = [f"run {record.run_id}: seeds {', '.join(map(str, record.seeds))} -> {run_dir}" +
+           (f"; FAILED: {', '.join(result.failed)}" if result.failed else "")]
+    if result.evidence:
+        ok = all(g["status"] == "pass" for g in result.gates)
+        out += [f"  gate {g['status']:7s} {g['name']}" for g in result.gates]
+        out.append(f"evidence -> {result.evidence} ({'every gate passes' if ok else 'NOT every gate passes'})")
+    return out, []
 
 
 def _surgery_preflight(spec, command: list[str]) -> list[str]:
@@ -128,17 +154,11 @@ def _surgery_preflight(spec, command: list[str]) -> list[str]:
     return problems
 
 
-def _evaluate_run(run_dir: Path, pack: Path, payloads, gates: Path, command: list[str] | None) -> int:
+def _evaluate_run(run_dir: Path, pack: Path, payloads, gates: Path, command: list[str] | None) -> list[dict]:
     """After a local run: the evidence of every seed against the spec's gates, in RUN/evidence."""
     from ..evidence.evaluate import evaluate
     from ..evidence.gates import load_gate_spec
 
-    out = run_dir / "evidence"
-    result = evaluate(pack, [Path(p.out_dir) / "scores.jsonl" for p in payloads], load_gate_spec(gates), out,
-                      command=command or [])
-    for g in result["gates"]:
-        print(f"  gate {g['status']:7s} {g['name']}")
-    print(f"evidence -> {out} ({'every gate passes' if result['ok'] else 'NOT every gate passes'})")
-    return 0 if result["ok"] else 1
-
-
+    result = evaluate(pack, [Path(p.out_dir) / "scores.jsonl" for p in payloads], load_gate_spec(gates),
+                      run_dir / "evidence", command=command or [])
+    return result["gates"]

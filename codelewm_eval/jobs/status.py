@@ -98,12 +98,13 @@ def status_of(run: Path | str, stall_after: float = 600.0) -> list[SeedStatus]:
         return [job_status(str(run), None, None, stall_after)]
     if not run_path.exists():
         raise InputError("no such run directory (nor a 24-hex job id)", path=str(run))
-    record = run_path / "launch.json"
-    if record.exists():
-        launch = json.loads(record.read_text())
-        if launch.get("backend") == "hf":
+    if (run_path / "launch.json").exists():
+        from .launch import LaunchRecord
+
+        launch = LaunchRecord.read(run_path)
+        if launch.backend == "hf":
             return [job_status(job["job_id"], job.get("namespace"), str(run_path / f"seed-{seed}"), stall_after)
-                    for seed, job in sorted(launch["jobs"].items(), key=lambda kv: int(kv[0]))]
+                    for seed, job in sorted(launch.jobs.items(), key=lambda kv: int(kv[0]))]
     directories = seed_dirs(run)
     if not directories:
         raise InputError("no seed runs here yet (no config.json or reports/job_progress.jsonl)", path=str(run))

@@ -12,12 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import queue
-import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -29,6 +26,8 @@ from ..benchmarks.family import problem_family
 from ..errors import InputError
 from ..execution.results import ExecutionResult
 from ..fingerprint import normalized_ast
+from ..artifact import staged_directory
+from ..log import Progress
 from ..io import (default_workers, iter_range_lines, line_number_at, map_ranges, no_gc, read_models,
                   validation_problem, write_json_atomic)
 from ..manifest import require_verified, write_manifest
@@ -219,17 +218,6 @@ def _exclusions(spool: _Spooled) -> set[int]:
     return dropped | unaligned
 
 
-class Progress:
-    """Phase lines on stderr ("pack build [  3.1s] splits"), or nothing."""
-
-    def __init__(self, label: str, enabled: bool):
-        self.label, self.enabled, self.started = label, enabled, time.monotonic()
-
-    def __call__(self, what: str) -> None:
-        if self.enabled:
-            print(f"{self.label} [{time.monotonic() - self.started:6.1f}s] {what}", file=sys.stderr, flush=True)
-
-
 class _BlockWriter(threading.Thread):
     """Writes, hashes and (optionally) Parquet-converts blocks of rows off the main thread:
     hashlib, file writes and pyarrow release the GIL, so the two cores share the work."""
@@ -313,12 +301,7 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
     log = Progress("pack build", progress)
     log(f"verifying {len(results_paths)} input(s) against their manifests")
     results_paths = [_verified(Path(p)) for p in results_paths]
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.parent.glob(f".{out_dir.name}.*.building"):  # a killed build's staging (the CLI
-        shutil.rmtree(stale, ignore_errors=True)                      # holds the output's lock: none is live)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".building", dir=out_dir.parent))
-    try:
+    with staged_directory(out_dir) as work:
         with no_gc():
             stats = _build(results_paths, work, config, data_dir, workers or default_workers(), parquet, log)
         pack_json = {"schema_version": 1, "config": config.model_dump(mode="json"),
@@ -326,13 +309,7 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
         write_json_atomic(work / "pack.json", pack_json)
         write_manifest(work, "pack", parents=[p.resolve() for p in results_paths], command=command,
                        config=config.model_dump(mode="json"), known=stats.pop("_known"))
-        if out_dir.exists():
-            out_dir.rmdir()  # the CLI refuses a non-empty one
-        # parents are recorded relative to the manifest's directory: same parent dir, so the rename keeps them
-        os.replace(work, out_dir)
-        log(f"done: {stats['rows']} rows")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    log(f"done: {stats['rows']} rows")
     return stats
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError
 from ..io import (default_workers, iter_models, iter_range_lines, line_number_at, map_ranges, no_gc,
                   validation_problem)
 from ..secrets import Finding, scan_many
 from ..secrets.scanner import is_suspect
+from ..manifest import Manifest
 from .rows import PackRow, RowFacts, facts_of
 
 
@@ -68,3 +69,32 @@ def read_rows(path: Path) -> list[PackRow]:
     """The full rows of a pack (for scorers and evaluation; packs of up to a few 100k rows)."""
     with no_gc():
         return [row for _, row in iter_models(path, PackRow, "a pack row")]
+
+
+class PackFile(BaseModel):
+    """`pack.json`: how the pack was built and from what."""
+
+    schema_version: int
+    config: dict
+    sources: list[str]
+
+
+class Pack(BaseModel):
+    """A pack read back through its models, after its manifest verifies (kind "pack")."""
+
+    path: Path
+    info: PackFile
+    stats: dict
+    manifest: Manifest
+
+    @classmethod
+    def read(cls, path: str | Path) -> "Pack":
+        from ..io import read_json, validated
+        from ..manifest import load_manifest, require_verified
+
+        path = Path(require_verified(path, "the pack", kind="pack"))
+        return cls(path=path, info=validated(PackFile, read_json(path / "pack.json"), path / "pack.json"),
+                   stats=read_json(path / "stats.json"), manifest=load_manifest(path / "manifest.json"))
+
+    def rows(self) -> list[PackRow]:
+        return read_rows(self.path / "rows.jsonl")

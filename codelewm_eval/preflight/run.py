@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..io import no_gc, write_json_atomic
-from ..pack.build import Progress
+from ..log import Progress
 from ..pack.stats import CoverageRules
 from ..pack.read import read_pack
 from .checks import (Check, PreflightReport, check_balance, check_coverage, check_decoys, check_job, check_leaks,

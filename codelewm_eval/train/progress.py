@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..log import get as _get_logger
+
+_log = _get_logger(__name__)
 
 SCHEMA_VERSION = 1
 STDERR_PREFIX = "CODELEWM_EVENT "
@@ -52,7 +55,7 @@ class ProgressLog:
         self._fh.write(line + "\n")
         self._fh.flush()
         if self.echo:
-            print(STDERR_PREFIX + line, file=sys.stderr, flush=True)
+            _log.info("%s%s", STDERR_PREFIX, line)
         return record
 
     def progress(self, step: int, max_steps: int, epoch: float, loss: float, lr: float, examples: int,

@@ -1,0 +1,77 @@
+"""The compare stage: per-task outcomes before and after, in; tables, JSON and (optionally) an
+evidence bundle out (what `codelewm-eval compare` calls).
+
+The bundle (`out`) holds compare.json, compare.md and gates.json (per candidate: a paired gate
+per benchmark, a gain with McNemar p < 0.05, and the anchor gate), sealed by a manifest whose
+parents are the inputs that have manifests; it is written through the staged-artifact helper.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ..artifact import staged_directory
+from ..io import atomic_writer, write_json_atomic
+from ..manifest import manifest_path_for, write_manifest
+from .compare import Comparison, compare, comparison_gates, markdown, read_anchors, read_outcomes
+
+
+class CompareConfig(BaseModel):
+    baseline: Path
+    candidates: list[Path] = Field(min_length=1)
+    anchors: Path | None = None
+    draws: int = 2000
+    out_md: Path | None = None
+    out_json: Path | None = None
+    out: Path | None = Field(None, description="an evidence bundle for claims to rest on")
+
+    def command(self) -> list[str]:
+        argv = ["codelewm-eval", "compare", "--baseline", str(self.baseline)]
+        for c in self.candidates:
+            argv += ["--candidate", str(c)]
+        for option, value in (("--anchors", self.anchors), ("--draws", self.draws), ("--out-md", self.out_md),
+                              ("--out-json", self.out_json), ("--out", self.out)):
+            if value is not None:
+                argv += [option, str(value)]
+        return argv
+
+
+class CompareResult(BaseModel):
+    comparisons: list[Comparison]
+    markdown: str
+    gates: list[dict]
+    anchor_failed: bool = Field(description="some candidate loses an anchor task")
+
+    def payload(self) -> dict:
+        return {"schema_version": 1, "comparisons": [c.model_dump(mode="json") for c in self.comparisons]}
+
+
+def compare_stage(config: CompareConfig, command: list[str] | None = None) -> CompareResult:
+    anchors = read_anchors(config.anchors) if config.anchors else None
+    paths = [config.baseline, *config.candidates]
+    outcomes: dict[str, dict] = {}
+    for path in paths:
+        outcomes[path.stem if path.stem not in outcomes else str(path)] = read_outcomes(path)
+    names = list(outcomes)
+    comparisons = [compare(outcomes[names[0]], outcomes[n], anchors, names=(names[0], n), draws=config.draws)
+                   for n in names[1:]]
+    result = CompareResult(comparisons=comparisons, markdown=markdown(comparisons, anchors, outcomes),
+                           gates=comparison_gates(comparisons),
+                           anchor_failed=any(c.anchor_gate == "fail" for c in comparisons))
+    if config.out_md:
+        with atomic_writer(config.out_md) as fh:
+            fh.write(result.markdown)
+    if config.out_json:
+        write_json_atomic(config.out_json, result.payload())
+    if config.out:
+        with staged_directory(config.out) as work:
+            write_json_atomic(work / "compare.json", result.payload())
+            write_json_atomic(work / "gates.json", {"schema_version": 1, "gates": result.gates})
+            with atomic_writer(work / "compare.md") as fh:
+                fh.write(result.markdown)
+            write_manifest(work, "comparison", parents=[p for p in paths if manifest_path_for(p).exists()],
+                           command=command or config.command(),
+                           config={"baseline": str(config.baseline), "candidates": [str(p) for p in config.candidates]})
+    return result
