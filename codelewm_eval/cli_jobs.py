@@ -75,7 +75,7 @@ def cmd_jobs_status(args) -> int:
 
 
 def cmd_jobs_fetch(args) -> int:
-    from .hub import fetch_run
+    from .jobs.fetch import fetch_run
 
     fetched = fetch_run(Path(args.run))
     print(f"fetched {', '.join(fetched)} into {args.run}")
@@ -95,21 +95,23 @@ def cmd_jobs_verify(args) -> int:
 
 
 def cmd_jobs_inspect(args) -> int:
-    from .jobs.verify import inspect_checkpoint
+    from .checkpoints import inspect_checkpoint
 
     report = inspect_checkpoint(Path(args.path), allow_pickle=args.allow_pickle)
     if args.json:
         print(json.dumps(report.model_dump(), indent=2))
     else:
-        print(f"{report.path} ({report.format}): {len(report.tensors)} tensors, {report.parameters:,} parameters, "
-              f"{report.non_finite_total} non-finite")
+        print(f"{report.path} ({report.format}): {len(report.files)} file(s), {len(report.tensors)} tensors, "
+              f"{report.parameters:,} parameters, {report.non_finite_total} non-finite")
         for t in report.tensors:
             print(f"  {t.name:60s} {t.dtype:8s} {str(t.shape):16s} norm {t.l2_norm:.4g}"
                   + (f"  NON-FINITE {t.non_finite}" if t.non_finite else ""))
         if report.adapter_config:
             keys = ("r", "lora_alpha", "lora_dropout", "target_modules", "base_model_name_or_path")
             print("  adapter: " + ", ".join(f"{k}={report.adapter_config.get(k)}" for k in keys))
-    return 1 if report.non_finite_total else 0
+        for problem in report.problems:
+            print(f"  PROBLEM {problem}")
+    return 1 if report.non_finite_total or report.problems else 0
 
 
 def cmd_secrets_scan(args) -> int:
@@ -122,7 +124,7 @@ def cmd_secrets_scan(args) -> int:
                           "findings": [f.model_dump() for f in findings]}, indent=2))
     else:
         for f in findings:
-            print(f"{f.where}:{f.line}: {f.kind} (sha256 {f.digest}...)")
+            print(f.describe())
         print(f"{len(findings)} finding(s) in {files} file(s)" + (f"; {allowed} allowlisted" if allowed else ""))
     return 1 if findings else 0
 

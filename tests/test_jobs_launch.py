@@ -118,3 +118,58 @@ def test_shipped_job_specs_build_clean_payloads(name):
     assert refusals == []  # the shipped specs carry no secret
     if backend == "hf":
         assert all(p.command[p.command.index("--push-to") + 1] == spec.outputs.hub_repo for p in payloads)
+
+
+def _plant(pack, where):
+    """A token planted in one place of a pack, then resealed (the manifest verifies again)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from codelewm_eval.manifest import load_manifest, write_manifest
+
+    manifest = load_manifest(pack / "manifest.json")
+    if where in ("origin.model", "decoy.pair_id", "licence"):
+        lines = (pack / "rows.jsonl").read_text().splitlines()
+        row = json.loads(lines[7])
+        if where == "origin.model":
+            row["origin"]["model"] = f"org/model {HF}"
+        elif where == "licence":
+            row["licence"] = f"MIT ({HF})"
+        else:
+            row = next(json.loads(x) for x in lines if json.loads(x)["decoy"])
+            index = next(i for i, x in enumerate(lines) if json.loads(x)["row_id"] == row["row_id"])
+            row["decoy"]["pair_id"] += " " + HF
+            lines[index] = json.dumps(row)
+        if where != "decoy.pair_id":
+            lines[7] = json.dumps(row)
+        (pack / "rows.jsonl").write_text("\n".join(lines) + "\n")
+    elif where == "stats.json":
+        stats = json.loads((pack / "stats.json").read_text())
+        stats["note"] = f"pushed with {HF}"
+        (pack / "stats.json").write_text(json.dumps(stats))
+    elif where == "rows.parquet":
+        table = pq.read_table(pack / "rows.parquet")
+        programs = table.column("program").to_pylist()
+        programs[3] += f"\n# {HF}\n"
+        table = table.set_column(table.schema.get_field_index("program"), "program", pa.array(programs))
+        pq.write_table(table, pack / "rows.parquet")
+    write_manifest(pack, "pack", parents=[pack / p.manifest for p in manifest.parents], config=manifest.config)
+
+
+@pytest.mark.parametrize("where", ["origin.model", "licence", "decoy.pair_id", "stats.json", "rows.parquet"])
+def test_a_token_planted_anywhere_in_a_resealed_pack_refuses_preflight_and_the_launch(tmp_path, pack, capsys,  # noqa: F811
+                                                                                      where):
+    from codelewm_eval.manifest import verify
+    from codelewm_eval.preflight.run import preflight
+
+    assert (pack / "rows.parquet").exists()
+    _plant(pack, where)
+    assert verify(pack) == []  # resealed: the manifest alone cannot tell
+    check = next(c for c in preflight(pack).checks if c.name == "secrets:pack")
+    assert check.status == "fail" and check.observed == 1
+    assert "Hugging Face Token" in check.reason and HF not in check.reason
+    assert (where in check.reason) if where != "stats.json" else "stats.json:" in check.reason
+    assert main(["jobs", "launch", str(_spec(tmp_path, pack))]) == 1
+    err = capsys.readouterr().err
+    assert "launch refused: preflight is NOT OK" in err and "secrets:pack" in err and HF not in err
+    assert not (tmp_path / "runs" / "t" / "seed-42").exists()

@@ -161,3 +161,82 @@ def test_big_files_are_scanned_whole_with_their_lines(tmp_path, capsys):
     assert main(["secrets", "scan", str(path)]) == 1
     out = capsys.readouterr().out
     assert "rows.jsonl:1: Hugging Face Token" in out and f"rows.jsonl:{count + 2}: Hugging Face Token" in out
+
+
+def _b64(n: int) -> str:
+    return _random(n, string.ascii_letters + string.digits + "/+")
+
+
+# Every kind the guarded launch must stop (generated here, never committed), each in the kind of
+# file a person keeps it in.
+EVERY_KIND = {
+    "OpenAI Project Key": ("openai.env", "OPENAI_API_KEY=sk-proj-" + _random(56, string.ascii_letters + "-_0123456789")),
+    "OpenAI service account": ("svc.env", "OPENAI_API_KEY=sk-svcacct-" + _random(60)),
+    "Anthropic API Key": ("claude.py", "client = Anthropic(api_" + "key='sk-ant-api03-" + _random(93) + "AA')"),
+    "Google API Key": ("maps.yaml", "key: AIza" + _random(35, string.ascii_letters + string.digits + "_-")),
+    "Azure Storage Account access key": (
+        "azure.toml", 'conn = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=' + _b64(86) + '=="'),
+    "Azure Client Secret": ("entra.env", "AZURE_CLIENT_SECRET=" + _random(3) + "8Q~" + _random(34)),
+    "Hugging Face user": ("hf.py", "login('hf_" + _random(34) + "')"),
+    "Hugging Face org": ("org.yaml", "api: api_org_" + _random(34)),
+    "GitHub classic": ("gh.sh", "git clone https://github.com/x/y  # ghp_" + _random(36)),
+    "GitHub fine-grained": ("ghf.env", "GH=github_pat_" + _random(22) + "_" + _random(59)),
+    "GitHub app": ("app.json", '{"t": "ghs_' + _random(36) + '"}'),
+    "GitLab": ("gl.yaml", "token: glpat-" + _random(20)),
+    "Slack": ("slack.py", "SLACK = 'xoxb-" + "1234567890-1234567890123-" + _random(24) + "'"),
+    "Slack webhook": ("hook.txt", "https://hooks.slack.com/services/T" + _random(8) + "/B" + _random(8) + "/" + _random(24)),
+    "Stripe": ("pay.js", "const k = 'sk_" + "live_" + _random(24) + "';"),
+    "npm": (".npmrc", "//registry.npmjs.org/:_auth" + "Token=npm_" + _random(36)),
+    "PyPI": (".pypirc", "password = pypi-AgEIcHlwaS5vcmc" + _random(70)),
+    "AWS": ("aws.ini", "aws_access_key_id = AKIA" + _random(16, string.ascii_uppercase + string.digits)),
+    "AWS secret": ("aws2.ini", "aws_secret_access_key = " + _b64(40)),
+    "Private Key": ("id_rsa", "-----BEGIN OPENSSH " + "PRIVATE KEY-----\n" + _b64(64)),
+    "URL with password": ("db.py", "DB = 'postgres://admin:" + _random(12) + "@db.internal:5432/x'"),
+    "password assignment": ("settings.py", 'password = "' + _random(14) + '"'),
+    "secret in YAML": ("conf.yaml", "client_secret: '" + _random(20) + "'"),
+    "token in TOML": ("conf.toml", 'auth_token = "' + _random(24) + '"'),
+    "api_key in a notebook": ("nb.ipynb", None),
+}
+
+
+def test_every_kind_of_credential_is_found_in_the_file_it_lives_in(tmp_path, capsys):
+    import json as _json
+
+    from codelewm_eval.cli import main
+
+    for label, (name, text) in EVERY_KIND.items():
+        folder = tmp_path / label.replace(" ", "_")
+        folder.mkdir()
+        if text is None:  # a notebook cell that sets a key
+            text = _json.dumps({"cells": [{"cell_type": "code", "source": ["import openai\n",
+                                                                           f"api_key = '{_random(32)}'\n"]}]})
+        (folder / name).write_text(text + "\n")
+    assert main(["secrets", "scan", str(tmp_path), "--json"]) == 1
+    found = {f["where"].split("/")[-2] for f in _json.loads(capsys.readouterr().out)["findings"]}
+    assert found == {label.replace(" ", "_") for label in EVERY_KIND}
+
+
+def test_no_alarm_on_shared_data_placeholders_hashes_and_this_repository(capsys):
+    import json as _json
+
+    from codelewm_eval.cli import main
+
+    from .conftest import DATA_DIR as DATA, ROOT
+
+    targets = [str(ROOT)] + ([str(DATA)] if DATA.is_dir() else [])
+    assert main(["secrets", "scan", *targets, "--allowlist", str(ROOT / ".secrets-allowlist"), "--json"]) == 0
+    report = _json.loads(capsys.readouterr().out)
+    assert report["findings"] == [] and report["files"] > 100
+
+
+def test_placeholders_and_identifiers_raise_nothing():
+    from codelewm_eval.secrets import scan_many
+
+    text = "\n".join([
+        "HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "OPENAI_API_KEY=<your token>", "api_key: ...",
+        "password = 'REPLACE_ME'", "secret = '********'", "token = 'aaaaaaaaaaaaaaaa'",
+        "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "path = '/tmp/tmp.pDnObYIF4J/run/seed-42/checkpoint'",
+        "row_id: humaneval/HumanEval/0/0f1e2d3c4b5a69788796", "program_ast: ast:" + "9f86d081884c7d65" * 4,
+        "uuid: 123e4567-e89b-12d3-a456-426614174000", "commit: 0ef96be4415ac2e03472a5ddc1e9bdd8a8b35fd1",
+        "md5: 3e25960a79dbc69b674cd4ec67a72c62"])
+    assert scan_many([("doc.md", text)], assignments=True) == []

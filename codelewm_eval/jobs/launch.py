@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from ..errors import InputError
 from ..io import write_json_atomic
 from ..preflight.jobspec import JobSpec, load_job_spec
-from ..secrets import scan_text
+from ..secrets import Finding, scan_text
 from ..log import get as _get_logger
 
 _log = _get_logger(__name__)
@@ -57,13 +57,7 @@ class Payload(BaseModel):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
 
 
-class Refusal(BaseModel):
-    """Why a launch was refused: redacted (what, where, kind, hash prefix)."""
-
-    where: str
-    kind: str
-    line: int | None = None
-    digest: str = ""
+Refusal = Finding  # why a launch was refused: one finding format everywhere (redacted: where, line, kind, digest)
 
 
 def pack_argument(spec: JobSpec, spec_path: Path, backend: str) -> str:
@@ -164,8 +158,7 @@ def scan_payloads(payloads: list[Payload], spec_text: str, spec_path: Path, uplo
     refusals: list[Refusal] = []
 
     def scan(where: str, text: str) -> None:
-        refusals.extend(Refusal(where=where, kind=f.kind, line=f.line, digest=f.digest)
-                        for f in scan_text(text, where=where, entropy=True))
+        refusals.extend(scan_text(text, where=where, entropy=True))
 
     scan(str(spec_path), spec_text)
     for p in payloads:
@@ -180,8 +173,7 @@ def scan_payloads(payloads: list[Payload], spec_text: str, spec_path: Path, uplo
         files = [a if _names_file(a) else "" for a in p.job_command]
         others = ["" if a else arg for a, arg in zip(files, p.job_command)]
         scan(f"seed {p.seed} command", "\n".join(others))
-        refusals.extend(Refusal(where=f"seed {p.seed} command", kind=f.kind, line=f.line, digest=f.digest)
-                        for f in scan_text("\n".join(files), where=f"seed {p.seed} command"))
+        refusals.extend(scan_text("\n".join(files), where=f"seed {p.seed} command"))
         for dep in p.dependencies:
             scan(f"seed {p.seed} dependencies", dep)
         for name in p.secrets:

@@ -60,8 +60,7 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
     spec, text, payloads, refusals = prepare(spec_path, config.run_id, config.backend)
     if refusals:  # before anything else: no request, no download, no subprocess
         return _refused(f"{len(refusals)} secret finding(s) in what would leave this machine",
-                        [f"{r.where}" + (f" line {r.line}" if r.line else "") + f": {r.kind} (sha256 {r.digest}...)"
-                         for r in refusals])
+                        [r.describe() for r in refusals])
     run_dir = Path(spec.outputs.dir.format(name=spec.name))
     run_dir = run_dir if run_dir.is_absolute() else (spec_path.parent / run_dir).resolve()
     if spec.task == "surgery":
@@ -144,7 +143,7 @@ def _surgery_preflight(spec, command: list[str]) -> list[str]:
     if not rows:
         problems.append("train.jsonl has no rows")
     findings, _, _ = scan_paths([harvest / "train.jsonl", harvest / "anchors.jsonl"], set())
-    problems += [f"secret: {f.where}:{f.line}: {f.kind} (sha256 {f.digest}...)" for f in findings]
+    problems += [f"secret: {f.describe()}" for f in findings]
     knobs = {k: v for k, v in spec.hyperparameters.items() if k in ("rank", "lr", "epochs")}
     try:
         check_lessons(SftConfig(base_model=spec.base_model or "-", seed=0, run_id="-", **knobs), rows,

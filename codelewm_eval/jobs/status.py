@@ -9,7 +9,6 @@ unknown events are tolerated (and counted).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import datetime, timezone

@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from ..errors import InputError
 from ..manifest import failures, load_manifest, verify
 from .status import seed_dirs
-
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
-
 
 class RunCheck(BaseModel):
     name: str
@@ -81,62 +77,3 @@ def verify_run(run: Path, seeds: list[int]) -> list[RunCheck]:
                                detail="; ".join(f"{a} and {b} wrote identical scores: one model, not two seeds"
                                                 for a, b in twins) or f"{len(names)} seeds, all scores differ"))
     return checks
-
-
-class TensorInfo(BaseModel):
-    name: str
-    dtype: str
-    shape: list[int]
-    non_finite: int
-    l2_norm: float
-
-
-class CheckpointReport(BaseModel):
-    path: str
-    format: str
-    tensors: list[TensorInfo]
-    parameters: int
-    non_finite_total: int
-    metadata: dict[str, str] = Field(default_factory=dict)
-    adapter_config: dict | None = None
-
-
-def inspect_checkpoint(path: Path, allow_pickle: bool = False) -> CheckpointReport:
-    path = Path(path)
-    if path.is_dir():
-        candidates = sorted(path.glob("*.safetensors")) or sorted(p for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
-        if not candidates:
-            raise InputError("no checkpoint file in this directory", path=str(path))
-        path = candidates[0]
-    if path.suffix in PICKLE_SUFFIXES:
-        if not allow_pickle:
-            raise InputError("a pickle-based checkpoint can run code when loaded; refusing it (convert it to "
-                             "safetensors, or pass --allow-pickle to load it with torch's weights_only loader)",
-                             path=str(path))
-        import torch
-
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        arrays = {k: v.float().numpy() for k, v in state.items()}
-        dtypes = {k: str(v.dtype).replace("torch.", "") for k, v in state.items()}
-        metadata, fmt = {}, "pickle (weights_only)"
-    else:
-        from safetensors import safe_open
-
-        try:
-            with safe_open(str(path), framework="numpy") as f:
-                metadata = f.metadata() or {}
-                arrays = {k: f.get_tensor(k) for k in f.keys()}
-        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
-            raise InputError(f"not a readable safetensors file ({exc})", path=str(path)) from None
-        dtypes = {k: str(v.dtype) for k, v in arrays.items()}
-        fmt = "safetensors"
-    tensors = []
-    for name in sorted(arrays):
-        a = np.asarray(arrays[name], dtype=np.float64)
-        finite = np.isfinite(a)
-        tensors.append(TensorInfo(name=name, dtype=dtypes[name], shape=list(a.shape), non_finite=int((~finite).sum()),
-                                  l2_norm=float(np.sqrt((np.where(finite, a, 0.0) ** 2).sum()))))
-    adapter = path.parent / "adapter_config.json"
-    return CheckpointReport(path=str(path), format=fmt, tensors=tensors, parameters=sum(int(np.prod(t.shape)) for t in tensors),
-                            non_finite_total=sum(t.non_finite for t in tensors), metadata=metadata,
-                            adapter_config=json.loads(adapter.read_text()) if adapter.exists() else None)

@@ -20,14 +20,52 @@ from .rows import PackRow, RowFacts, facts_of
 @dataclass
 class PackRead:
     facts: list[RowFacts] = field(default_factory=list)
-    secrets: list[Finding] = field(default_factory=list)  # where: "<row_id> program|prompt"
+    secrets: list[Finding] = field(default_factory=list)  # where: the file, line: its line, field: which
     error: tuple[str, int, str | None] | None = None  # (message, line in range, field)
+
+
+def _leaves(value, prefix: str = ""):
+    """(dotted field path, text) of every string in a parsed row, keys included."""
+    if isinstance(value, str):
+        yield prefix or "value", value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(key, f"{prefix}.key" if prefix else "key")
+            yield from _leaves(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{prefix}[{index}]")
+
+
+def row_secrets(rows: list[tuple[int, bytes]], path: str) -> list[Finding]:
+    """Credentials in any field of the given raw rows (line number, JSON bytes): every string
+    value and key is a candidate; the prefilter has already passed the whole line. A text seen
+    before (a task's prompt, repeated on each of its rows) is scanned once."""
+    import orjson
+
+    pieces, places, seen = [], [], set()
+    for number, raw in rows:
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            parsed = raw.decode("utf-8", "replace")
+        row_id = parsed.get("row_id", "?") if isinstance(parsed, dict) else "?"
+        for name, text in _leaves(parsed):
+            if (name, text) in seen or not is_suspect(text.encode("utf-8", "surrogatepass")):
+                continue
+            seen.add((name, text))
+            pieces.append((str(len(places)), text))
+            places.append((number, f"{name} of row {row_id}"))
+    findings = scan_many(pieces)
+    for f in findings:
+        f.line, f.field = places[int(f.where)]
+        f.where = path
+    return findings
 
 
 def _read_range(path: str, start: int, end: int, index: int) -> PackRead:
     out = PackRead()
-    suspects: list[tuple[str, str]] = []
-    prompts_seen: set[str] = set()
+    suspects: list[tuple[int, bytes]] = []
     with no_gc():  # many small objects, no cycles
         for number, line in iter_range_lines(path, start, end):
             if not line.strip():
@@ -39,18 +77,15 @@ def _read_range(path: str, start: int, end: int, index: int) -> PackRead:
                 out.error = (message, number, field_name)
                 return out
             out.facts.append(facts_of(row))
-            if is_suspect(row.program.encode("utf-8", "surrogatepass")):
-                suspects.append((f"{row.row_id} program", row.program))
-            if row.prompt not in prompts_seen:
-                prompts_seen.add(row.prompt)
-                if is_suspect(row.prompt.encode("utf-8", "surrogatepass")):
-                    suspects.append((f"{row.row_id} prompt", row.prompt))
-    out.secrets = scan_many(suspects)
+            if is_suspect(line):  # every field of the row, in one pass over its bytes
+                suspects.append((number, line))
+    out.secrets = row_secrets(suspects, path)
     return out
 
 
 def read_pack(path: Path, workers: int | None = None) -> PackRead:
-    """Every line must be a PackRow (else an InputError naming file, line and field)."""
+    """Every line must be a PackRow (else an InputError naming file, line and field); every field
+    of every row is secret-scanned."""
     out = PackRead()
     try:
         parts = map_ranges(_read_range, str(path), workers or default_workers())
@@ -61,6 +96,9 @@ def read_pack(path: Path, workers: int | None = None) -> PackRead:
             message, line, where = part.error
             raise InputError(message, path=str(path), line=line + line_number_at(path, start), field=where)
         out.facts.extend(part.facts)
+        offset = line_number_at(path, start) if part.secrets else 0
+        for f in part.secrets:
+            f.line += offset
         out.secrets.extend(part.secrets)
     return out
 

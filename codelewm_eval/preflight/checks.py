@@ -133,14 +133,14 @@ def check_licences(rows: list[RowFacts]) -> list[Check]:
 
 
 def check_pack_secrets(findings: list[Finding]) -> list[Check]:
-    found = [f"{f.where} line {f.line}: {f.kind}" for f in findings]
+    found = [f.describe() for f in findings]
     return [Check(name="secrets:pack", status="pass" if not found else "fail", observed=len(found), required=0,
                   reason="; ".join(found[:5]))]
 
 
 def check_job(spec: JobSpec, text: str, where: str) -> list[Check]:
     seeds_ok = len(spec.seeds) >= 2 and len(set(spec.seeds)) == len(spec.seeds)
-    secrets = [f"line {f.line}: {f.kind}" for f in scan_text(text, where=where)]
+    secrets = [f.describe() for f in scan_text(text, where=where)]
     secrets += [f"env {k}: a secret-named variable carries a value (pass it by name in `secrets`)"
                 for k, v in spec.env.items() if SECRET_NAME.search(k) and v.strip()]
     names_ok = all(s.isidentifier() and s.upper() == s for s in spec.secrets)

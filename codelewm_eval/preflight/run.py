@@ -21,6 +21,15 @@ def preflight(pack: Path, job: Path | None = None, report_path: Path | None = No
         return _preflight(Path(pack), job, report_path, rules, workers, Progress("preflight", progress))
 
 
+def _other_files(pack: Path) -> list:
+    """Secrets in every file of the pack but rows.jsonl (read field by field with the rows):
+    statistics, pack.json, the manifest, the Parquet copy of the rows, anything else there."""
+    from ..secrets.files import scan_paths
+
+    files = [p for p in sorted(pack.rglob("*")) if p.is_file() and p != pack / "rows.jsonl"]
+    return scan_paths(files)[0] if files else []
+
+
 def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: CoverageRules | None,
                workers: int | None, log: Progress) -> PreflightReport:
     if not (pack / "rows.jsonl").is_file():
@@ -44,7 +53,8 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
     log(f"{len(rows)} rows read; checks")
     checks = manifest_checks + check_leaks(rows) + check_coverage(rows, rules or CoverageRules())
     checks += check_decoys(rows, spec.decoy_minimums if spec else DEFAULT_DECOY_MINIMUMS)
-    checks += check_balance(rows) + check_licences(rows) + check_pack_secrets(read.secrets)
+    log("secret scan of the pack's other files")
+    checks += check_balance(rows) + check_licences(rows) + check_pack_secrets(read.secrets + _other_files(pack))
     if spec is not None:
         checks += check_job(spec, text, str(job))
     report = PreflightReport(pack=str(pack), job=str(job) if job else None,

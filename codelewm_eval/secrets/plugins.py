@@ -69,3 +69,11 @@ class AssignedSecretDetector(RegexBasedDetector):
         re.compile(r"^\s*(?:export\s+)?[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY)[A-Z0-9_]*"
                    r"\s*=\s*([^\s\"'#(){}\[\],]{6,})\s*$"),
     )
+
+
+class AzureClientSecretDetector(RegexBasedDetector):
+    """Microsoft Entra ID (Azure AD) application client secrets: 3 characters, a digit, `Q~`, then
+    31-34 more (the engine ships only Azure storage account keys)."""
+
+    secret_type = "Azure Client Secret"
+    denylist = (re.compile(r"(?:^|[^\w~.-])([A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?![\w~.-])"),)

@@ -30,6 +30,7 @@ _PATTERN_PLUGINS = [
     {"name": "AwsSecretAccessKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
     {"name": "OpenAIProjectKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
     {"name": "GoogleApiKeyDetector", "path": f"file://{_PLUGIN_FILE}"},
+    {"name": "AzureClientSecretDetector", "path": f"file://{_PLUGIN_FILE}"},
 ]
 # Secret-named keys assigned a literal: for files a person wrote (code, YAML, TOML, .env, notebooks),
 # not for candidate programs, where `token = "..."` is ordinary code under test.
@@ -40,19 +41,28 @@ _ASSIGNMENT = re.compile(rb"(?i)(?:passw|passwd|pwd|secret|token|api_?key|access
 _ENTROPY_PLUGINS = [{"name": "Base64HighEntropyString", "limit": 4.5}, {"name": "KeywordDetector"}]
 
 
-# The pattern plugins above match key-shaped tokens. `is_suspect` is a prefilter that passes
-# every text that holds a run of 20+ letters, digits, _, -, / or + with a digit or a known key prefix
-# in it (or that sits in a dotted or colon-separated token), a PEM header, or credentials in a
-# URL; only such texts, and in them only such lines, reach the engine. It runs at memory speed
-# (bytes.translate and find are C loops), which is what lets preflight scan a million rows.
+# The pattern plugins above match key-shaped tokens. `is_suspect` is a prefilter: only texts it
+# passes, and in them only such lines, reach the engine. It passes a run of 20+ letters, digits, _,
+# -, / or + that holds a known key prefix or shape (hf_, sk-, ghp_, AKIA, AIza, eyJ, xox, AC + 32
+# characters, ...), or that touches a "." or ":" (the dotted and colon-separated formats: Discord,
+# SendGrid, Telegram) unless it is lowercase hex; a line that names a credential the engine finds
+# by its name (aws, wandb, AccountKey, _authToken, hooks.slack), an Azure client secret's `Q~`,
+# SendGrid's `SG.`;
+# a PEM header; credentials in a
+# URL. Lowercase hex runs (sha256 digests, git SHAs, md5s, UUIDs, this toolkit's ids) match no
+# pattern detector, and row ids, paths and prose hold no key prefix, so a pack's identifiers and
+# a benchmark's programs pass through at memory speed (bytes.translate and find are C loops).
 # Limit: key formats that can be shorter than 20 characters (Artifactory's 13-character form, a
-# minimal Slack or JWT token) pass the prefilter only when they sit in a longer run; issued keys
-# of those kinds are far longer. Job payloads are scanned without the prefilter (entropy=True).
+# minimal Slack or JWT token) pass only when they sit in a longer run; issued keys of those kinds
+# are far longer. Job payloads are scanned without the prefilter (entropy=True).
 _TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-/+"  # / and +: base64 keys
 _TOKEN_MAP = bytes(ord("a") if c in _TOKEN_CHARS else ord(" ") for c in range(256))
 _RUN = b"a" * 20
-_KEYISH = re.compile(rb"\d|hf_|api_org|sk-|_live_|gh[pousr]_|github_pat|glpat|AKIA|ASIA|ABIA|ACCA|A3T|AIza|AKC|"
-                     rb"SG|eyJ|npm_|pypi-|sq0|xox|AccountKey|^AC|^SK|^[MNO]")
+_KEYISH = re.compile(rb"hf_|api_org_|sk-|_live_|gh[pousr]_|github_pat|gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-|"
+                     rb"GR1348941|A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AIza|AKC|AP[0-9A-F]|eyJ|npm_|pypi-|sq0|xox|"
+                     rb"AC[a-z0-9]{32}|SK[a-z0-9]{32}|-us[0-9]")
+_NAMED = re.compile(rb"(?i)aws|wandb|accountkey|_authtoken|hooks\.slack|[0-9]q~|(?-i:SG\.[\w-]{22}\.)")
+_LOWER_HEX = re.compile(rb"[0-9a-f-]+")
 _URL_CREDS = re.compile(rb"://[^\s/:@]+:[^\s/:@]+@")
 
 
@@ -63,18 +73,30 @@ def is_suspect(data: bytes) -> bool:
     while i >= 0:
         end = mapped.find(b" ", i)
         end = len(mapped) if end < 0 else end
-        if (_KEYISH.search(data[i:end]) or (i > 0 and data[i - 1:i] in (b".", b":"))
-                or data[end:end + 1] in (b".", b":")):
+        run = data[i:end]
+        if _KEYISH.search(run) or ((data[i - 1:i] in (b".", b":") if i > 0 else False)
+                                    or data[end:end + 1] in (b".", b":")) and not _LOWER_HEX.fullmatch(run):
             return True
         i = mapped.find(_RUN, end)
-    return b"-----BEGIN" in data or (b"@" in data and _URL_CREDS.search(data) is not None)
+    return (b"-----BEGIN" in data or (b"@" in data and _URL_CREDS.search(data) is not None)
+            or _NAMED.search(data) is not None)
 
 
 class Finding(BaseModel):
+    """One credential found: where (a file, or a part of a payload), its line, which field of a
+    structured record when there is one, and a digest that names it without showing it."""
+
     kind: str
-    line: int
+    line: int | None = None
     where: str = ""
+    field: str | None = Field(None, description="the field of a row or record that holds it")
     digest: str = Field("", description="sha256 prefix of the secret: names it without showing it (allowlists)")
+
+    def describe(self) -> str:
+        """The one format every finding is shown in: `WHERE:LINE: KIND [in FIELD] (sha256 DIGEST...)`."""
+        return (f"{self.where}" + (f":{self.line}" if self.line else "") + f": {self.kind}" +
+                (f" in {self.field}" if self.field else "") +
+                f" (sha256 {self.digest}...)")
 
 
 _ENTROPY_KINDS = {"Base64 High Entropy String", "Hex High Entropy String"}
@@ -106,12 +128,23 @@ _PLACEHOLDER = re.compile(r"(?i)^(?:<[^>]*>|\{.*\}|\$\{.*\}|\$[A-Z_]+|%\(.*\)s|.
                           r"redacted|dummy|fake|not[_-]?a[_-]?(?:real[_-]?)?(?:token|key|secret)).*)$")
 
 
+_LOCAL_URL = re.compile(r"://[^\s/:@'\"]+:([^\s/:@'\"]+)@(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?![\w.-])")
+_CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+def is_local_url_password(value: str, line: str) -> bool:
+    """A password in a URL to this machine (`postgresql://postgres:qwerty@localhost/db`): a local
+    development default, which candidate programs are full of, not a credential that opens
+    anything elsewhere."""
+    return any(m.group(1) == value for m in _LOCAL_URL.finditer(line))
+
+
 def is_placeholder(value: str) -> bool:
     """Documentation and templates, not credentials: `hf_xxxxxxxx...`, `<your token>`, `...`,
-    `REPLACE_ME`, `${HF_TOKEN}`, a run of one repeated character."""
+    `REPLACE_ME`, `${HF_TOKEN}`, a run of one repeated character, a constant's name (`CLIENT_SECRET`)."""
     core = re.sub(r"^(?:hf_|sk-(?:proj-|ant-)?|ghp_|github_pat_|glpat-|xox[bap]-|AKIA|AIza|api_org_|npm_|pypi-)", "",
                   value)
-    return bool(_PLACEHOLDER.match(value)) or len(set(core)) <= 2
+    return bool(_PLACEHOLDER.match(value)) or len(set(core)) <= 2 or _CONSTANT_NAME.fullmatch(value) is not None
 
 
 def _digest(value: str | None) -> str:
@@ -151,7 +184,8 @@ def scan_many(items, *, entropy: bool = False, assignments: bool = False) -> lis
                     continue
                 found = {(s.type, _digest(s.secret_value)) for s in scan_line(line)
                          if (s.type not in _ENTROPY_KINDS or _random_looking(s.secret_value or ""))
-                         and not is_placeholder(s.secret_value or "")}
+                         and not is_placeholder(s.secret_value or "")
+                         and not (s.type == "Basic Auth Credentials" and is_local_url_password(s.secret_value or "", line))}
                 if any(kind != "Secret Assignment" for kind, _ in found):  # a named kind says more
                     found = {(kind, d) for kind, d in found if kind != "Secret Assignment"}
                 findings.extend(Finding(kind=k, line=number, where=where, digest=d) for k, d in sorted(found))

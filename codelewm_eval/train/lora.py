@@ -153,6 +153,8 @@ def train_lora(rows: list[PackRow], out: Path, config, log) -> tuple[np.ndarray,
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
+    from ..checkpoints import canonicalize
+
     cfg = config.lora
     run = _LoraRun(rows, cfg, config.seed)
     val_idx = [i for i, r in enumerate(rows) if r.split == "val"]
@@ -167,6 +169,7 @@ def train_lora(rows: list[PackRow], out: Path, config, log) -> tuple[np.ndarray,
         if val_auc is not None and val_auc > best_auc:
             best_auc, best_epoch, bad_epochs = val_auc, epoch, 0
             run.model.save_pretrained(checkpoint_dir, safe_serialization=True)
+            canonicalize(weights_file)
             log.emit("checkpoint", step=run.step, epoch=epoch, path=str(weights_file.relative_to(out)),
                      sha256=sha256_file(weights_file))
         else:
@@ -175,6 +178,7 @@ def train_lora(rows: list[PackRow], out: Path, config, log) -> tuple[np.ndarray,
                 break
     if best_epoch == 0:  # no val AUC (one class): keep the last weights
         run.model.save_pretrained(checkpoint_dir, safe_serialization=True)
+        canonicalize(weights_file)
     else:
         set_peft_model_state_dict(run.model, load_file(str(weights_file)))
     held_idx = [i for i, r in enumerate(rows) if r.split in ("val", "test")]

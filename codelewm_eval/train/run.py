@@ -97,6 +97,7 @@ def train(pack: Path, out: Path, config: TrainConfig, command: list[str] | None 
 def _train_logreg(rows: list[PackRow], out: Path, config: TrainConfig, log: ProgressLog) -> tuple[np.ndarray, dict]:
     from safetensors.numpy import save_file
 
+    from ..checkpoints import canonicalize
     from ..evidence.scorers import fit_logreg
 
     def on_candidate(k, n, c, val_loss, val_auc):
@@ -108,6 +109,7 @@ def _train_logreg(rows: list[PackRow], out: Path, config: TrainConfig, log: Prog
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     save_file({"coef": model.coef_.astype(np.float32), "intercept": model.intercept_.astype(np.float32)},
               str(checkpoint), metadata={"scorer": "logreg", "C": str(report["C"]), "features": report["features"]})
+    canonicalize(checkpoint)  # identical weights, identical bytes
     log.emit("checkpoint", path=str(checkpoint.relative_to(out)), sha256=sha256_file(checkpoint))
     p = model.predict_proba(x)[:, 1]
     val = np.array([r.split == "val" for r in rows])
