@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from .cli_claims import _add_claims
 from .cli_surgery import _add_generate, _add_surgery
 from .cli_evidence import _add_compare, _add_evidence
 from .cli_jobs import _add_jobs, _add_secrets, _add_train
-from .errors import InputError
+from .errors import InputError, Terminated
 from .sandbox.pool import SandboxError
 
 
@@ -395,10 +396,14 @@ def main(argv: list[str] | None = None) -> int:
     from .log import configure
 
     configure()
+    previous = _terminate_as_exception()
     try:
         refuse_outputs_among_inputs(args)
         with output_locks(args):
             return args.func(args)
+    except Terminated:
+        print("codelewm-eval: terminated (SIGTERM); run the same command again to resume", file=sys.stderr)
+        return 143
     except InputError as exc:
         print(f"codelewm-eval: error: {exc}", file=sys.stderr)
         return 2
@@ -418,6 +423,21 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"codelewm-eval: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_as_exception():
+    """SIGTERM unwinds like Ctrl-C (temporary files removed, a `failed` event written); returns
+    the handler it replaced, or None off the main thread (where handlers cannot be set)."""
+    def raise_terminated(signum, frame):
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, raise_terminated)
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -85,7 +85,11 @@ def cmd_jobs_fetch(args) -> int:
 def cmd_jobs_verify(args) -> int:
     from .jobs.verify import verify_run
 
-    checks = verify_run(Path(args.run), [int(x) for x in args.seeds.split(",") if x.strip()])
+    try:
+        seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"--seeds takes integers separated by commas, got {args.seeds!r}") from None
+    checks = verify_run(Path(args.run), seeds, Path(args.pack) if args.pack else None)
     if args.json:
         print(json.dumps([c.model_dump() for c in checks], indent=2))
     else:
@@ -212,6 +216,8 @@ def _add_jobs(sub) -> None:
                                        "test rows.")
     vf.add_argument("run")
     vf.add_argument("--seeds", default="42,1729", help="required seeds (default: the standard run)")
+    vf.add_argument("--pack", help="the pack the seeds trained on, where the run was moved without it (it must be "
+                                   "the recorded one: same manifest sha256)")
     vf.add_argument("--json", action="store_true")
     vf.set_defaults(func=cmd_jobs_verify)
     ic = jb_sub.add_parser("inspect-checkpoint", help="tensors, shapes, dtypes, non-finite counts, norms",

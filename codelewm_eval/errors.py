@@ -19,3 +19,8 @@ class InputError(Exception):
         elif field:
             where = f"field '{field}': "
         super().__init__(where + message)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (a job cancelled, a launcher stopping its seeds): unwinds like Ctrl-C, so
+    temporary files are removed and a training run writes its `failed` event; exit 143."""

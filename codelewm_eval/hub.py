@@ -96,7 +96,15 @@ def resolve_pack(pack: str | Path, dest: Path | None = None) -> Path:
 
 
 def upload_run(folder: Path, repo_id: str, path_in_repo: str, message: str) -> str:
-    """Upload one seed's run directory into a model repo (created if missing); returns the commit."""
+    """Upload one seed's run directory into a model repo (created if missing); returns the commit.
+    Every file is secret-scanned first, as everything else that leaves the machine: a finding
+    refuses the upload (nothing is sent)."""
+    from .secrets.files import scan_paths
+
+    findings = scan_paths([Path(folder)])[0]
+    if findings:
+        raise InputError(f"upload refused: {len(findings)} secret finding(s): " +
+                         "; ".join(f.describe() for f in findings[:5]), path=str(folder))
     with _hub_errors(f"uploading {folder} to {repo_id}"):
         client = api()
         client.create_repo(repo_id, repo_type="model", exist_ok=True, private=True)

@@ -298,6 +298,41 @@ def read_yaml(path: str | os.PathLike, what: str) -> tuple[Any, str]:
                          line=None if mark is None else mark.line + 1) from None
 
 
+def yaml_line_of(text: str):
+    """A function from a field's location (as pydantic gives it: keys and list indexes) to the
+    line of the YAML text that holds it, or of its nearest enclosing key; None where unknown."""
+    import yaml
+    from yaml.nodes import MappingNode, SequenceNode
+
+    lines: dict[tuple, int] = {}
+
+    def walk(node, where: tuple) -> None:
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                here = (*where, key.value)
+                lines[here] = key.start_mark.line + 1
+                walk(value, here)
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[(*where, index)] = item.start_mark.line + 1
+                walk(item, (*where, index))
+
+    try:
+        walk(yaml.compose(text), ())
+    except yaml.YAMLError:
+        pass
+
+    def line_of(loc) -> int | None:
+        loc = tuple(loc)
+        while loc:
+            if loc in lines:
+                return lines[loc]
+            loc = loc[:-1]
+        return None
+
+    return line_of
+
+
 def validated(model, raw: Any, path: str | os.PathLike, line_of=None):
     """`model` from parsed YAML/JSON; the first validation error is an InputError naming the
     field (and its line, when `line_of(loc)` knows it)."""

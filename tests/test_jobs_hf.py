@@ -172,3 +172,13 @@ def test_a_surgery_job_on_hf_reads_its_harvest_from_the_hub(tmp_path, hub, capsy
     assert _job_posts(hub) == []  # a dry run sends no job
     # the harvest was fetched and checked before anything would be sent
     assert any(r["path"].startswith("/api/datasets/alice/harvest") for r in hub.requests)
+
+
+def test_an_upload_holding_a_token_is_refused_before_any_request(tmp_path, pack, hub, capsys):  # noqa: F811
+    run_id = f"note {PLANTED}"  # a run id is user input, and it lands in the run's config.json
+    code = main(["train", "--pack", str(pack), "--seed", "42", "--scorer", "logreg", "--quiet", "--run-id", run_id,
+                 "--out", str(tmp_path / "seed-42"), "--push-to", "alice/p-pass-runs"])
+    err = capsys.readouterr().err
+    assert code == 2 and "upload refused: " in err and "config.json" in err and "Hugging Face Token" in err
+    assert PLANTED not in err
+    assert not [r for r in hub.requests if "p-pass-runs" in r["path"] or r["method"] in ("POST", "PUT")]

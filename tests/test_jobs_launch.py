@@ -120,7 +120,7 @@ def test_shipped_job_specs_build_clean_payloads(name):
         assert all(p.command[p.command.index("--push-to") + 1] == spec.outputs.hub_repo for p in payloads)
 
 
-def _plant(pack, where):
+def _plant(pack, where):  # noqa: F811
     """A token planted in one place of a pack, then resealed (the manifest verifies again)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -173,3 +173,22 @@ def test_a_token_planted_anywhere_in_a_resealed_pack_refuses_preflight_and_the_l
     err = capsys.readouterr().err
     assert "launch refused: preflight is NOT OK" in err and "secrets:pack" in err and HF not in err
     assert not (tmp_path / "runs" / "t" / "seed-42").exists()
+
+
+@pytest.mark.parametrize("edit, said, line", [
+    (lambda t: t.replace("timeout: 1h", "timeout: forever"), "'forever' is not a duration", 5),
+    (lambda t: t.replace("timeout: 1h", "timeout: 0"), "not a duration", 5),
+    (lambda t: t + "learning_rate: 0.1\n", "Extra inputs are not permitted", 9),
+    (lambda t: t + "hyperparameters:\n  rank: 8\n  epochz: 3\n", "unknown hyperparameter(s) ['epochz']", 11),
+    (lambda t: t.replace("pack: {path: ", "pack: {path: /nonexistent-pack"), "no pack at /nonexistent-pack", 4),
+], ids=["forever", "zero", "unknown-key", "unknown-hyperparameter", "missing-pack"])
+def test_spec_errors_name_the_spec_line_and_field(tmp_path, pack, capsys, edit, said, line):  # noqa: F811
+    spec = _spec(tmp_path, pack)
+    spec.write_text(edit(spec.read_text()))
+    assert main(["jobs", "launch", str(spec), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert said in err and f"{spec}, line {line}" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+    if "forever" in said:  # preflight reads the same spec and says the same
+        assert main(["preflight", "--pack", str(pack), "--job", str(spec)]) == 2
+        assert said in capsys.readouterr().err

@@ -96,3 +96,35 @@ def test_status_json_is_strict_and_any_non_finite_loss_is_diverged(tmp_path, cap
     statuses = _json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
     diverged = {s["seed"]: "diverged" in s["flags"] for s in statuses}
     assert diverged == {1: True, 2: True, 3: True, 4: False}
+
+
+def test_a_run_moved_without_its_pack_verifies_with_pack(tmp_path, pack, capsys):  # noqa: F811
+    import shutil
+
+    run = tmp_path / "run"
+    for seed in (42, 1729):
+        assert main(["train", "--pack", str(pack), "--seed", str(seed), "--scorer", "logreg", "--quiet",
+                     "--out", str(run / f"seed-{seed}")]) == 0
+    moved = tmp_path / "elsewhere" / "deeper" / "run"
+    moved.parent.mkdir(parents=True)
+    shutil.move(str(run), str(moved))
+    capsys.readouterr()
+    assert main(["jobs", "verify", str(moved), "--json"]) == 1
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    assert "the run was moved without it; give it with --pack DIR" in checks["scores:seed-42"]["detail"]
+    assert main(["jobs", "verify", str(moved), "--pack", str(pack)]) == 0
+    # another pack is not this run's pack
+    other = tmp_path / "other"
+    shutil.copytree(pack, other)
+    stats = json.loads((other / "stats.json").read_text())
+    from codelewm_eval.manifest import load_manifest, write_manifest
+
+    manifest = load_manifest(other / "manifest.json")
+    write_manifest(other, "pack", parents=[other / p.manifest for p in manifest.parents], config={"other": True})
+    capsys.readouterr()
+    assert stats and main(["jobs", "verify", str(moved), "--pack", str(other), "--json"]) == 1
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    assert "is not the pack this seed trained on" in checks["scores:seed-42"]["detail"]
+    # moved together with its pack beside it (as `jobs fetch` lays a Hub run out): found there
+    shutil.copytree(pack, moved / "pack")
+    assert main(["jobs", "verify", str(moved)]) == 0

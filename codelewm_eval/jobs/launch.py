@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -68,7 +67,7 @@ def pack_argument(spec: JobSpec, spec_path: Path, backend: str) -> str:
         if not spec.pack.hub_repo or not spec.pack.revision:
             raise InputError("a Hub job cannot read a pack on this machine: upload the pack to a dataset repo and "
                              "set pack.hub_repo and pack.revision (the commit to train on)", path=str(spec_path),
-                             field="pack")
+                             line=spec.line("pack"), field="pack")
         return hub
     if spec.pack.path:
         return str((spec_path.parent / spec.pack.path).resolve())
@@ -77,14 +76,27 @@ def pack_argument(spec: JobSpec, spec_path: Path, backend: str) -> str:
     raise InputError("the spec names no pack (pack.path or pack.hub_repo)", path=str(spec_path), field="pack")
 
 
+def require_local_pack(spec: JobSpec, spec_path: Path) -> None:
+    """A local pack the spec names must be there (said with the spec's line, before any work)."""
+    if spec.task != "p_pass" or not spec.pack.path:
+        return
+    path = (spec_path.parent / spec.pack.path).resolve()
+    if not (path / "rows.jsonl").is_file():
+        raise InputError(f"no pack at {path}" + (" (a directory without rows.jsonl)" if path.is_dir() else "") +
+                         "; build it with `codelewm-eval pack build`, or fix pack.path (relative to the spec)",
+                         path=str(spec_path), line=spec.line("pack", "path"), field="pack.path")
+
+
 def harvest_argument(spec: JobSpec, spec_path: Path, backend: str) -> str:
     if not spec.harvest or not spec.base_model:
-        raise InputError("a surgery job names its harvest and base_model", path=str(spec_path), field="harvest")
+        raise InputError("a surgery job names its harvest and base_model", path=str(spec_path),
+                         line=spec.line("harvest"), field="harvest")
     if spec.harvest.startswith("hf://"):
         return spec.harvest
     if backend == "hf":
         raise InputError("a Hub job cannot read a harvest on this machine: upload it to a dataset repo and set "
-                         "harvest: hf://datasets/OWNER/NAME@REVISION", path=str(spec_path), field="harvest")
+                         "harvest: hf://datasets/OWNER/NAME@REVISION", path=str(spec_path),
+                         line=spec.line("harvest"), field="harvest")
     return str((spec_path.parent / spec.harvest).resolve())
 
 
@@ -100,7 +112,8 @@ def _train_command(spec: JobSpec, spec_path: Path, backend: str, seed: int, out:
         unknown = sorted(set(spec.hyperparameters) - set(_FLAGS) - {"loss_weights"})
         flags = _FLAGS
     if unknown:
-        raise InputError(f"unknown hyperparameter(s) {unknown}", path=str(spec_path), field="hyperparameters")
+        raise InputError(f"unknown hyperparameter(s) {unknown}; known: {', '.join(sorted(flags))}", path=str(spec_path),
+                         line=spec.line("hyperparameters", unknown[0]), field=f"hyperparameters.{unknown[0]}")
     for key, value in spec.hyperparameters.items():
         if key == "loss_weights":
             for rule, weight in value.items():
@@ -119,7 +132,7 @@ def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "
     if backend == "hf":
         if not spec.outputs.hub_repo:
             raise InputError("a Hub job's outputs are lost unless uploaded: set outputs.hub_repo (a model repo)",
-                             path=str(spec_path), field="outputs.hub_repo")
+                             path=str(spec_path), line=spec.line("outputs"), field="outputs.hub_repo")
         out_root = f"runs/{run_id}"  # inside the job; uploaded to outputs.hub_repo when each seed ends
     else:
         out_root = spec.outputs.dir.format(name=spec.name)
@@ -224,7 +237,14 @@ def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path) -> L
     behind the prefix, to this process's stderr)."""
     from ..manifest import failures, verify
 
+    from .processes import run_seed
+
     exe = [sys.executable, "-m", "codelewm_eval.cli"]
+    for p in payloads:  # a seed still running (an earlier launcher's, or a `train` by hand) is not touched
+        holder = seed_lock_holder(Path(p.out_dir))
+        if holder:
+            raise InputError(f"seed {p.seed} is still running (pid {holder}); wait for it to end or stop it, then "
+                             "launch again", path=p.out_dir)
     for p in payloads:
         done = Path(p.out_dir) / "manifest.json"
         if done.exists() and not failures(verify(done.parent)):  # resumable: a verified seed is not redone
@@ -232,10 +252,35 @@ def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path) -> L
             record.jobs[str(p.seed)] = {"backend": "local", "exit_code": 0, "out_dir": p.out_dir, "resumed": True}
             continue
         env = {**os.environ, **p.env}
-        result = subprocess.run(exe + p.command[1:], env=env, check=False, stdout=_stdout_fd())
-        record.jobs[str(p.seed)] = {"backend": "local", "exit_code": result.returncode, "out_dir": p.out_dir}
+        record.jobs[str(p.seed)] = {"backend": "local", "exit_code": None, "out_dir": p.out_dir}
+        write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
+        try:
+            code = run_seed(exe + p.command[1:], env, _stdout_fd())
+        except BaseException:
+            record.jobs[str(p.seed)]["exit_code"] = "stopped with the launcher"
+            write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
+            raise
+        record.jobs[str(p.seed)]["exit_code"] = code
         write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
     return record
+
+
+def seed_lock_holder(out_dir: Path) -> str | None:
+    """The pid holding a seed directory's output lock (`.seed-N.lock`, taken by `train`), if any."""
+    import fcntl
+
+    lock = out_dir.parent / f".{out_dir.name}.lock"
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+    finally:
+        os.close(fd)
+    return None
 
 
 def _stdout_fd() -> int | None:

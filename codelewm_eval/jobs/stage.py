@@ -54,7 +54,7 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
     from ..hub import resolve_pack
     from ..io import sha256_file
     from ..preflight.run import preflight
-    from .launch import prepare, resolve_secrets, run_hf, run_local
+    from .launch import prepare, require_local_pack, resolve_secrets, run_hf, run_local
 
     spec_path = config.spec
     spec, text, payloads, refusals = prepare(spec_path, config.run_id, config.backend)
@@ -69,6 +69,8 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
         if problems:
             return _refused("the harvest is not ready for training", problems)
     else:
+        if config.backend == "local":
+            require_local_pack(spec, spec_path)
         pack_arg = payloads[0].command[payloads[0].command.index("--pack") + 1]
         pack = resolve_pack(pack_arg)  # a Hub pack is downloaded at its pinned revision and checked here
         report = preflight(pack, spec_path, None if config.dry_run else run_dir / "preflight.json", progress=False)

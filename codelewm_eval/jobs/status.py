@@ -107,12 +107,34 @@ def status_of(run: Path | str, stall_after: float = 600.0) -> list[SeedStatus]:
     directories = seed_dirs(run)
     if not directories:
         raise InputError("no seed runs here yet (no config.json or reports/job_progress.jsonl)", path=str(run))
+    from .processes import alive
+
+    exits = _launcher_exits(run_path)
     out = []
     for directory in directories:
         path = directory / PROGRESS
         events, skipped = read_events(path) if path.exists() else ([], 0)
-        out.append(summarize(events, str(directory), skipped, stall_after))
+        status = summarize(events, str(directory), skipped, stall_after)
+        if status.stage == "running" and alive(directory) is False:  # gone without a last word: killed
+            code = exits.get(directory.resolve())
+            status.stage, status.error = "failed", "the process is gone without a complete or failed event (" + (
+                f"exit code {code}" if isinstance(code, int) else "killed") + ")"
+            status.flags = [f for f in status.flags if f != "stalled"] + ["failed"]
+        out.append(status)
     return out
+
+
+def _launcher_exits(run_path: Path) -> dict[Path, object]:
+    """Seed directory -> the exit code its local launcher recorded (launch.json), if any."""
+    if not (run_path / "launch.json").exists():
+        return {}
+    from .launch import LaunchRecord
+
+    try:
+        record = LaunchRecord.read(run_path)
+    except InputError:
+        return {}
+    return {Path(job["out_dir"]).resolve(): job.get("exit_code") for job in record.jobs.values() if job.get("out_dir")}
 
 
 def job_status(job_id: str, namespace: str | None, run: str | None, stall_after: float = 600.0) -> SeedStatus:

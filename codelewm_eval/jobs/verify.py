@@ -17,7 +17,31 @@ class RunCheck(BaseModel):
     detail: str = ""
 
 
-def verify_run(run: Path, seeds: list[int]) -> list[RunCheck]:
+def _pack_of(directory: Path, manifest, pack: Path | None) -> tuple[Path | None, str]:
+    """The pack a seed trained on: where its manifest's parent points (relative to the seed,
+    wherever the run now lives), else the pack given (`--pack`), else RUN/pack (where `jobs fetch`
+    puts a Hub pack); whichever is found must be the one recorded (same manifest sha256)."""
+    from ..io import sha256_file
+
+    refs = [p for p in manifest.parents]
+    if not refs:
+        return None, "the run's manifest names no pack parent"
+    ref = refs[0]
+    places = [(directory / ref.manifest).resolve().parent]
+    places += [Path(pack)] if pack else []
+    places += [directory.parent / "pack", directory / "pack"]
+    for place in places:
+        if (place / "manifest.json").is_file() and (place / "rows.jsonl").is_file():
+            if sha256_file(place / "manifest.json") == ref.sha256:
+                return place, ""
+            if pack and place == Path(pack):
+                return None, (f"--pack {pack} is not the pack this seed trained on (its manifest's sha256 differs from "
+                              f"the recorded {ref.sha256[:12]})")
+    return None, (f"its pack ({ref.manifest}, sha256 {ref.sha256[:12]}) is not here: the run was moved without it; "
+                  "give it with --pack DIR")
+
+
+def verify_run(run: Path, seeds: list[int], pack: Path | None = None) -> list[RunCheck]:
     """Manifests verify (files, sha256, parents); every required seed is there; each seed's
     scores cover exactly the val and test rows of the pack its manifest names; and no two seeds'
     scores are identical (two seeds are two pieces of evidence only if they differ)."""
@@ -49,12 +73,16 @@ def verify_run(run: Path, seeds: list[int]) -> list[RunCheck]:
             checks.append(RunCheck(name=f"merged:{directory.name}", ok=ok,
                                    detail="merged model (safetensors) present" if ok else "no merged model"))
             continue
-        pack = next(((directory / p.manifest).resolve().parent for p in manifest.parents), None)
-        if pack is None or not (pack / "rows.jsonl").exists():
-            checks.append(RunCheck(name=f"scores:{directory.name}", ok=False, detail="no pack parent"))
+        seed_pack, why = _pack_of(directory, manifest, pack)
+        if seed_pack is None:
+            checks.append(RunCheck(name=f"scores:{directory.name}", ok=False, detail=why))
+            continue
+        if failures(verify(seed_pack)):
+            checks.append(RunCheck(name=f"scores:{directory.name}", ok=False,
+                                   detail=f"its pack {seed_pack} does not verify against its manifest"))
             continue
         wanted = set()
-        for line in (pack / "rows.jsonl").open("rb"):
+        for line in (seed_pack / "rows.jsonl").open("rb"):
             row = json.loads(line)
             if row["split"] in ("val", "test"):
                 wanted.add(row["row_id"])

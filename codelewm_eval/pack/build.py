@@ -32,7 +32,7 @@ from ..io import (default_workers, iter_range_lines, line_number_at, map_ranges,
                   validation_problem, write_json_atomic)
 from ..manifest import require_verified, write_manifest
 from ..secrets import scan_many
-from ..secrets.scanner import is_suspect
+from ..secrets.scanner import suspect_items
 from .decoys import DECOY_FORMAT, shadowed_candidate
 from .pairs import reference_pairs
 from .rows import NO_TRAINING_MARK, SCHEMA_VERSION, DecoyLink, PackRow, RowFacts
@@ -95,6 +95,8 @@ def _spool_range(path: str, start: int, end: int, index: int, work: str, evaluat
     """Pass one over a byte range: validate each result, spool its row's JSON, keep its facts."""
     out = _RangeOut()
     suspects: list[tuple[int, str]] = []  # (index in range, program) for the secret engine
+    block: list[tuple[int, str]] = []  # programs waiting for the prefilter (one pass per block)
+    size = 0
     with no_gc():
         with open(Path(work) / f"spool-{Path(path).name}-{index:04d}.jsonl", "wb") as spool:
             for number, line in iter_range_lines(path, start, end):
@@ -107,13 +109,25 @@ def _spool_range(path: str, start: int, end: int, index: int, work: str, evaluat
                     out.error = (message, number, field)
                     return out
                 if _add_row(r, out, spool, evaluation_only):
-                    suspects.append((len(out.facts) - 1, r.program))
+                    block.append((len(out.facts) - 1, r.program))
+                    size += len(r.program)
+                    if size >= 4 << 20:
+                        suspects += _suspect_programs(block)
+                        block, size = [], 0
+            suspects += _suspect_programs(block)
     out.secret_rows = sorted({int(f.where) for f in scan_many((str(i), program) for i, program in suspects)})
     return out
 
 
+def _suspect_programs(block: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    if not block:
+        return []
+    return [block[i] for i in suspect_items([program.encode("utf-8", "surrogatepass") for _, program in block])]
+
+
 def _add_row(r: ExecutionResult, out: _RangeOut, spool, evaluation_only: set[str]) -> bool:
-    """Spool one result's row and keep its facts; True if its program needs the secret engine."""
+    """Spool one result's row and keep its facts; True if it is a row (its program is checked
+    for credentials)."""
     if r.status in EXCLUDED_STATUSES:
         out.skipped[r.status] = out.skipped.get(r.status, 0) + 1
         return False
@@ -142,7 +156,7 @@ def _add_row(r: ExecutionResult, out: _RangeOut, spool, evaluation_only: set[str
         r.output_magnitude_bucket and _intern(r.output_magnitude_bucket),
         r.output_length_bucket and _intern(r.output_length_bucket), evaluation_only_row, program_ast,
         _intern(licence), _intern(provenance), "mutation" if decoy_shadows else None, decoy_shadows))
-    return is_suspect(r.program.encode("utf-8", "surrogatepass"))
+    return True
 
 
 class _Spooled:

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from ..errors import InputError
-from ..io import read_yaml, validated
+from ..io import read_yaml, validated, yaml_line_of
 from ..pack.stats import DecoyMinimum
 
 
 DEFAULT_DECOY_MINIMUMS = {"mutation": DecoyMinimum(pairs=100, tasks=30)}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(value: str | int | float) -> float:
+    """Seconds of a job duration as Hugging Face Jobs reads it: a number of seconds, or a number
+    with s, m, h or d."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    number, unit = _DURATION.fullmatch(value.strip()).groups()
+    return float(number) * _UNIT_SECONDS[unit]
 
 
 class PackRef(BaseModel):
@@ -48,13 +60,33 @@ class JobSpec(BaseModel):
     pack: PackRef = Field(default_factory=PackRef)
     gates: str | None = Field(None, description="gate spec YAML for the evidence of this run")
     flavor: str = Field("cpu-basic", description="Hugging Face Jobs hardware flavor")
-    timeout: str | int | None = None
+    timeout: str | int | None = Field(None, description="the job's time limit: seconds, or a number with a unit "
+                                                        "s, m, h or d (30m, 1.5h, 2d)")
     image: str | None = Field(None, description="a container image (run_job); without it, a uv script job")
     dependencies: list[str] = Field(default_factory=list, description="uv dependencies of the script job")
     secrets: list[str] = Field(default_factory=list, description="names only, resolved at launch")
     env: dict[str, str] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
     outputs: Outputs = Field(default_factory=Outputs)
+    _line_of: Any = PrivateAttr(default=None)
+
+    @field_validator("timeout")
+    @classmethod
+    def _a_duration(cls, value):
+        if value is None:
+            return value
+        if isinstance(value, bool) or (isinstance(value, int) and value <= 0):
+            raise ValueError(f"{value!r} is not a duration: give seconds (> 0) or a number with s, m, h or d")
+        if isinstance(value, str) and not _DURATION.fullmatch(value.strip()):
+            raise ValueError(f"{value!r} is not a duration: give seconds, or a number with s, m, h or d (30m, 1.5h)")
+        if duration_seconds(value) <= 0:
+            raise ValueError(f"{value!r} is not a duration: it must be longer than 0")
+        return value
+
+    def line(self, *loc) -> int | None:
+        """The spec file's line for a field (for messages), where the spec was read from a file."""
+        return self._line_of(loc) if self._line_of else None
+
     decoy_minimums: dict[str, DecoyMinimum] = Field(
         default_factory=lambda: dict(DEFAULT_DECOY_MINIMUMS),
         description="per decoy category, pairs and distinct tasks required in val and in test")
@@ -64,8 +96,11 @@ def load_job_spec(path: Path) -> tuple[JobSpec, str]:
     raw, text = read_yaml(path, "job spec")
     if not isinstance(raw, dict):
         raise InputError("a job spec is a YAML mapping", path=str(path))
+    line_of = yaml_line_of(text)
     try:
-        return validated(JobSpec, raw, path), text
+        spec = validated(JobSpec, raw, path, line_of)
+        spec._line_of = line_of
+        return spec, text
     except InputError as exc:  # say so when the bad spec also holds a credential
         from ..secrets import scan_text
 

@@ -4,6 +4,7 @@ with redacted findings (kind, file, line, hash prefix) and an allowlist of accep
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ..errors import InputError
@@ -72,31 +73,48 @@ def _open(path: Path):
     return open(path, "rb")
 
 
-def _chunks(path: Path):
+def _chunks(path: Path, start: int = 0, end: int | None = None):
+    """(where, bytes, first line number) pieces of whole lines, about CHUNK_BYTES each, of a file
+    (or of the byte range [start, end) of it, numbered from its own first line)."""
     with _open(path) as fh:
         head = fh.read(8192)
         if b"\0" in head:
             return  # binary
-        fh.seek(0)
-        first, lines, size = 1, [], 0
-        for number, line in enumerate(fh, start=1):
-            lines.append(line)
-            size += len(line)
-            if size >= CHUNK_BYTES:
-                yield str(path), b"".join(lines).decode("utf-8", errors="replace"), first
-                first, lines, size = number + 1, [], 0
-        if lines:
-            yield str(path), b"".join(lines).decode("utf-8", errors="replace"), first
+        fh.seek(start)
+        first, carry, left = 1, b"", None if end is None else end - start
+        while True:
+            block = fh.read(CHUNK_BYTES if left is None else min(CHUNK_BYTES, left))
+            if left is not None:
+                left -= len(block)
+            if not block:
+                break
+            block = carry + block
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:
+                carry = block
+                continue
+            piece, carry = block[:cut], block[cut:]
+            yield str(path), piece, first
+            first += piece.count(b"\n")
+        if carry:
+            yield str(path), carry, first
+
+
+def _scan_range(path: str, start: int, end: int, index: int) -> list[Finding]:
+    findings = []
+    for piece in _chunks(Path(path), start, end):
+        findings.extend(scan_many([piece], assignments=True))
+    return findings
 
 
 def _re2_prefilter() -> str:
-    """A superset of `is_suspect` that Arrow's RE2 can run over a whole column at C++ speed."""
-    from .scanner import _KEYISH, _NAMED
+    """A superset of `suspect_lines` (without assignments) that Arrow's RE2 runs over a whole
+    column at C++ speed."""
+    from .scanner import _KEYISH, _NAMES, _SHAPES
 
-    run = r"[A-Za-z0-9_\-/+]{20}"
-    named = _NAMED.pattern.decode().removeprefix("(?i)")
-    return "|".join([_KEYISH.pattern.decode(), rf"[.:]{run}", rf"{run}[.:]", "-----BEGIN",
-                     r"://[^\s/:@]+:[^\s/:@]+@", f"(?i:{named})"])
+    names = "|".join(re.escape(n.decode()) for n in _NAMES)
+    return "|".join([_KEYISH.pattern.decode(), r"[MNO][A-Za-z0-9_\-/+]{19,}\.", r"[0-9]{8}:",
+                     *(shape.pattern.decode() for shape in _SHAPES), f"(?i:{names})"])
 
 
 def _string_columns(array, name: str):
@@ -133,13 +151,24 @@ def _parquet_texts(path: Path):
         first += batch.num_rows
 
 
-def scan_paths(paths: list[Path], allowlist: set[str] | None = None) -> tuple[list[Finding], int, int]:
-    """(findings not allowlisted, files read, findings allowlisted)."""
-    pieces, files = [], 0
+def scan_paths(paths: list[Path], allowlist: set[str] | None = None,
+               workers: int | None = None) -> tuple[list[Finding], int, int]:
+    """(findings not allowlisted, files read, findings allowlisted). Streamed: a big plain file is
+    read in pieces, in parallel over byte ranges with `workers` processes."""
+    from ..io import default_workers, line_number_at, map_ranges
+
+    findings, files = [], 0
     for path in _files([Path(p) for p in paths]):
         files += 1
-        pieces.extend(_texts(path))
-    findings = scan_many(pieces, assignments=True)
+        if path.suffix not in (".ipynb", ".parquet", ".gz") and path.stat().st_size > CHUNK_BYTES:
+            for start, _end, found in map_ranges(_scan_range, str(path), workers or default_workers()):
+                offset = line_number_at(path, start) if found and start else 0
+                for f in found:
+                    f.line += offset
+                findings.extend(found)
+            continue
+        for piece in _texts(path):
+            findings.extend(scan_many([piece], assignments=True))
     allow = allowlist or set()
     kept = [f for f in findings if f.digest not in allow]
     return kept, files, len(findings) - len(kept)

@@ -66,6 +66,9 @@ def train(pack: Path, out: Path, config: TrainConfig, command: list[str] | None 
         shutil.rmtree(out)  # an attempt that did not complete (no manifest): start it over
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "config.json", config.model_dump(mode="json"))
+    from ..jobs.processes import record_self
+
+    record_self(out)  # `jobs status` tells a killed run from a running one by this
     log = ProgressLog(out / "reports" / "job_progress.jsonl", config.run_id, config.seed, echo=echo)
     log.emit("start", scorer=config.scorer, pack=str(pack))
     try:

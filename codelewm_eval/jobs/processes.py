@@ -1,0 +1,94 @@
+"""Seed processes on this machine: recorded, watched, and never orphaned.
+
+A `train` run records its process in `reports/process.json` (pid, host, the kernel's start time
+of the process, so a recycled pid is not taken for it). `jobs status` asks whether that process
+is still alive: a seed whose process is gone without a `complete` or `failed` event was killed,
+and is reported failed at once instead of "running" until the stall threshold.
+
+The local launcher starts each seed in its own process group, with the kernel asked to send it
+SIGTERM if the launcher dies (even by SIGKILL: Linux's parent-death signal), and on its own
+termination stops the group (SIGTERM, then SIGKILL after a grace period). SIGTERM makes a seed
+write its `failed` event before it exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from ..errors import Terminated
+
+PROCESS_FILE = Path("reports") / "process.json"
+GRACE_S = 10.0
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def record_self(run_dir: Path) -> None:
+    path = Path(run_dir) / PROCESS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                "start_ticks": _start_ticks(os.getpid())}) + "\n")
+
+
+def alive(run_dir: Path) -> bool | None:
+    """Is the run's recorded process alive? None: unknown (no record, or another machine's)."""
+    try:
+        record = json.loads((Path(run_dir) / PROCESS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("host") != socket.gethostname() or not isinstance(record.get("pid"), int):
+        return None
+    ticks = _start_ticks(record["pid"])
+    if ticks is None or ticks != record.get("start_ticks"):
+        return False
+    try:  # a zombie (exited, not yet reaped) is not alive
+        state = Path(f"/proc/{record['pid']}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def run_seed(argv: list[str], env: dict, stdout) -> int:
+    """Run one seed to its end, in its own process group; if this process is interrupted or
+    terminated meanwhile, stop the seed's group first (SIGTERM, then SIGKILL), then re-raise."""
+    child = subprocess.Popen(argv, env=env, stdout=stdout, start_new_session=True, preexec_fn=_die_with_parent)
+    try:
+        return child.wait()
+    except (KeyboardInterrupt, Terminated):
+        stop_group(child)
+        raise
+
+
+def stop_group(child: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, GRACE_S), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                return
+            time.sleep(0.05)
