@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import warnings
 
 
+@functools.lru_cache(maxsize=8192)  # samples repeat: the same program is often drawn many times for a task
 def normalized_ast(program: str) -> str:
     """sha256 of the program's AST without positions, comments or formatting ("ast:..."); a
     program that does not parse is fingerprinted by its stripped text ("text:...")."""

@@ -223,13 +223,26 @@ def _import_stdlib_modules(ns: dict, modules) -> None:
             continue
 
 
+_COMPILED: dict = {}
+
+
+def _compiled(source: str, name: str):
+    """Trusted test code, compiled once per worker (a task's tests come with each of its candidates)."""
+    code = _COMPILED.get((name, source))
+    if code is None:
+        if len(_COMPILED) > 1024:
+            _COMPILED.clear()
+        code = _COMPILED[(name, source)] = compile(source, name, "exec")
+    return code
+
+
 def _run_test_code(channel: Channel, load: dict, tests: dict) -> dict:
     module = types.ModuleType("__candidate__")
     sys.modules["__candidate__"] = module
     ns = module.__dict__
     ns["__builtins__"] = builtins
     _import_stdlib_modules(ns, load.get("modules"))
-    exec(compile(tests.get("trusted_setup") or "", "<trusted-setup>", "exec"), ns)
+    exec(_compiled(tests.get("trusted_setup") or "", "<trusted-setup>"), ns)
     trusted = set(ns)
     remote = _bind_names(channel, load)
     entry = tests.get("entry_point")
@@ -239,7 +252,7 @@ def _run_test_code(channel: Channel, load: dict, tests: dict) -> dict:
     if entry and entry not in remote:
         return {"status": "runtime_error", "error": f"NameError: the candidate defines no '{entry}'"}
     try:
-        exec(compile(tests["test_code"], "<tests>", "exec"), ns)
+        exec(_compiled(tests["test_code"], "<tests>"), ns)
         if tests.get("call_check"):
             ns["check"](ns[entry])
     except AssertionError as exc:
