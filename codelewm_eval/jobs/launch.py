@@ -125,8 +125,39 @@ def _train_command(spec: JobSpec, spec_path: Path, backend: str, seed: int, out:
     return command
 
 
+def _execute_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str, out_root: str) -> list[Payload]:
+    """One `execute --shard I/N` per shard; `seed` holds the shard number I."""
+    job = spec.execute
+    if job is None:
+        raise InputError("a task: execute spec needs an `execute:` section (benchmark, samples, shards)",
+                         path=str(spec_path), line=spec.line("task"), field="execute")
+    if backend == "hf":
+        raise InputError("execute jobs run on the local backend in this version (Hugging Face Jobs: not yet)",
+                         path=str(spec_path), line=spec.line("task"), field="task")
+    samples = str((spec_path.parent / job.samples).resolve())
+    payloads = []
+    for i in range(1, job.shards + 1):
+        out = f"{out_root}/shard-{i}-of-{job.shards}.jsonl"
+        command = ["codelewm-eval", "execute", "--benchmark", job.benchmark, "--samples", samples, "--samples-format",
+                   job.samples_format, "--shard", f"{i}/{job.shards}", "--out", out, "--no-progress"]
+        if job.data_dir:
+            command += ["--data-dir", str((spec_path.parent / job.data_dir).resolve())]
+        payloads.append(Payload(seed=i, name=f"{spec.name}-shard-{i}-of-{job.shards}", command=command,
+                                job_command=command, image=spec.image, env=dict(spec.env), secrets=list(spec.secrets),
+                                flavor=spec.flavor, timeout=spec.timeout,
+                                labels={**spec.labels, "run_id": run_id, "shard": f"{i}/{job.shards}"}, out_dir=out))
+    return payloads
+
+
 def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local") -> list[Payload]:
     base = spec_path.parent
+    if spec.task == "execute":
+        out_root = spec.outputs.dir.format(name=spec.name)
+        out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
+        return _execute_payloads(spec, spec_path, run_id, backend, out_root)
+    if not spec.seeds:
+        raise InputError(f"a {spec.task} job names its seeds (the standard run: [42, 1729])", path=str(spec_path),
+                         line=spec.line("seeds"), field="seeds")
     if spec.task == "p_pass":
         pack_argument(spec, spec_path, backend)  # fails early when the spec's pack cannot reach the backend
     if backend == "hf":
@@ -232,10 +263,18 @@ def prepare(spec_path: Path, run_id: str | None = None, backend: str = "local"
     return spec, text, payloads, scan_payloads(payloads, text, Path(spec_path))
 
 
-def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path) -> LaunchRecord:
+def _done(p: Payload) -> bool:
+    """A seed's run directory, or an execute shard's results file, that is complete and verifies."""
+    from ..manifest import failures, manifest_path_for, verify
+
+    target = Path(p.out_dir)
+    manifest = manifest_path_for(target) if target.suffix == ".jsonl" else target / "manifest.json"
+    return manifest.exists() and not failures(verify(target))
+
+
+def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path, parallel: int = 1) -> LaunchRecord:
     """Each seed as a subprocess of this machine (its events go to its own progress file and,
     behind the prefix, to this process's stderr)."""
-    from ..manifest import failures, verify
 
     from .processes import run_seed
 
@@ -245,23 +284,48 @@ def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path) -> L
         if holder:
             raise InputError(f"seed {p.seed} is still running (pid {holder}); wait for it to end or stop it, then "
                              "launch again", path=p.out_dir)
-    for p in payloads:
-        done = Path(p.out_dir) / "manifest.json"
-        if done.exists() and not failures(verify(done.parent)):  # resumable: a verified seed is not redone
-            _log.info("seed %s: complete and verified, not run again (%s)", p.seed, p.out_dir)
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    lock = threading.Lock()
+
+    def save() -> None:
+        with lock:
+            write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
+
+    def one(p: Payload) -> None:
+        if _done(p):  # resumable: a verified seed (or shard) is not redone
+            what = f"shard {p.labels['shard']}" if "shard" in p.labels else f"seed {p.seed}"
+            _log.info("%s: complete and verified, not run again (%s)", what, p.out_dir)
             record.jobs[str(p.seed)] = {"backend": "local", "exit_code": 0, "out_dir": p.out_dir, "resumed": True}
-            continue
-        env = {**os.environ, **p.env}
+            save()
+            return
         record.jobs[str(p.seed)] = {"backend": "local", "exit_code": None, "out_dir": p.out_dir}
-        write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
+        save()
         try:
-            code = run_seed(exe + p.command[1:], env, _stdout_fd())
+            code = run_seed(exe + p.command[1:], {**os.environ, **p.env}, _stdout_fd())
         except BaseException:
             record.jobs[str(p.seed)]["exit_code"] = "stopped with the launcher"
-            write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
+            save()
             raise
         record.jobs[str(p.seed)]["exit_code"] = code
-        write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
+        save()
+
+    if parallel <= 1:
+        for p in payloads:
+            one(p)
+        return record
+    from .processes import stop_all
+
+    pool = ThreadPoolExecutor(max_workers=parallel)  # each thread waits on its own process
+    try:
+        for future in [pool.submit(one, p) for p in payloads]:
+            future.result()
+    except BaseException:  # Ctrl-C or SIGTERM arrive in this thread: stop what the others wait on
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all()
+        raise
+    pool.shutdown()
     return record
 
 

@@ -70,15 +70,28 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
+_RUNNING: set = set()
+
+
 def run_seed(argv: list[str], env: dict, stdout) -> int:
     """Run one seed to its end, in its own process group; if this process is interrupted or
-    terminated meanwhile, stop the seed's group first (SIGTERM, then SIGKILL), then re-raise."""
+    terminated meanwhile, stop the seed's group first (SIGTERM, then SIGKILL), then re-raise.
+    Seeds waited on from other threads are stopped by `stop_all`."""
     child = subprocess.Popen(argv, env=env, stdout=stdout, start_new_session=True, preexec_fn=_die_with_parent)
+    _RUNNING.add(child)
     try:
         return child.wait()
     except (KeyboardInterrupt, Terminated):
         stop_group(child)
         raise
+    finally:
+        _RUNNING.discard(child)
+
+
+def stop_all() -> None:
+    """Stop every seed this process is running (the launcher is going down)."""
+    for child in list(_RUNNING):
+        stop_group(child)
 
 
 def stop_group(child: subprocess.Popen) -> None:

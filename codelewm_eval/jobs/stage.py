@@ -41,6 +41,9 @@ class LaunchResult(BaseModel):
     failed: list[str] = Field(default_factory=list)
     evidence: Path | None = None
     gates: list[dict] = Field(default_factory=list)
+    merged: Path | None = Field(None, description="execute: the shards joined (execute-merge)")
+    estimate: list[dict] = Field(default_factory=list, description="execute: candidates and expected wall time "
+                                                                   "per shard")
 
 
 def _refused(refusal: str, reasons: list[str]) -> LaunchResult:
@@ -63,7 +66,13 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
                         [r.describe() for r in refusals])
     run_dir = Path(spec.outputs.dir.format(name=spec.name))
     run_dir = run_dir if run_dir.is_absolute() else (spec_path.parent / run_dir).resolve()
-    if spec.task == "surgery":
+    estimate: list[dict] = []
+    if spec.task == "execute":
+        pack = pack_arg = None
+        problems, estimate = _execute_preflight(spec, spec_path)
+        if problems:
+            return _refused("the sample file cannot be executed", problems)
+    elif spec.task == "surgery":
         pack = pack_arg = None
         problems = _surgery_preflight(spec, payloads[0].command)
         if problems:
@@ -79,7 +88,7 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
                             [f"{c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}"
                              for c in report.checks if c.status != "pass"])
     if config.dry_run:
-        return LaunchResult(status="dry_run", exit_code=0, run_dir=run_dir,
+        return LaunchResult(status="dry_run", exit_code=0, run_dir=run_dir, estimate=estimate,
                             payloads=[p.model_dump(mode="json") for p in payloads])
     secrets = resolve_secrets(spec.secrets) if config.backend == "hf" else {}
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -90,10 +99,16 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
     if config.backend == "hf":
         record = run_hf(payloads, record, run_dir, secrets)
         return LaunchResult(status="started", exit_code=0, run_dir=run_dir, record=record)
-    record = run_local(payloads, record, run_dir)
+    record = run_local(payloads, record, run_dir, parallel=spec.execute.parallel if spec.execute else 1)
     failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
     result = LaunchResult(status="finished", exit_code=1 if failed else 0, run_dir=run_dir, record=record,
                           failed=failed)
+    if not failed and spec.task == "execute":
+        from ..execution.shards import merge
+
+        result.merged = run_dir / "results.jsonl"
+        merge([Path(p.out_dir) for p in payloads], result.merged,
+              ["codelewm-eval", "execute-merge", *(p.out_dir for p in payloads), "--out", str(result.merged)])
     if not failed and spec.task == "p_pass" and spec.gates and config.evaluate:
         gates = _evaluate_run(run_dir, pack, payloads, (spec_path.parent / spec.gates).resolve(), command)
         result.evidence, result.gates = run_dir / "evidence", gates
@@ -106,7 +121,9 @@ def describe(result: LaunchResult) -> tuple[list[str], list[str]]:
     if result.status == "refused":
         return [], [f"launch refused: {result.refusal}", *(f"  {r}" for r in result.reasons)]
     if result.status == "dry_run":
-        return [json.dumps(result.payloads, indent=2)], []
+        cost = [f"shard {e['shard']}: {e['candidates']} candidates, about {e['expected_seconds']} s on {e['flavor']} "
+                f"(at {CANDIDATES_PER_CORE_S:g} candidates/s per core; price: unknown)" for e in result.estimate]
+        return [json.dumps(result.payloads, indent=2)], cost
     record, run_dir = result.record, result.run_dir
     if result.status == "started":
         return [*(f"seed {seed}: job {job['job_id']} {job['stage']}  {job['url']}" for seed, job in record.jobs.items()),
@@ -114,11 +131,47 @@ def describe(result: LaunchResult) -> tuple[list[str], list[str]]:
                 f"`codelewm-eval jobs fetch {run_dir}` then `jobs verify`"], []
     out = [f"run {record.run_id}: seeds {', '.join(map(str, record.seeds))} -> {run_dir}" +
            (f"; FAILED: {', '.join(result.failed)}" if result.failed else "")]
+    if result.merged:
+        out.append(f"shards merged -> {result.merged}")
     if result.evidence:
         ok = all(g["status"] == "pass" for g in result.gates)
         out += [f"  gate {g['status']:7s} {g['name']}" for g in result.gates]
         out.append(f"evidence -> {result.evidence} ({'every gate passes' if ok else 'NOT every gate passes'})")
     return out, []
+
+
+# Measured on a 2-core machine (`bench execute --scaling`): about 90 candidates/s per core.
+CANDIDATES_PER_CORE_S = 90.0
+FLAVOR_CORES = {"cpu-basic": 2, "cpu-upgrade": 8, "cpu-performance": 8, "cpu-xl": 16}
+
+
+def _execute_preflight(spec, spec_path: Path) -> tuple[list[str], list[dict]]:
+    """An execute job's inputs: the benchmark loads, the sample file reads, nothing in it is a
+    credential (it leaves the machine on a Hub backend); and the cost model: candidates and
+    expected wall time per shard, from the measured throughput and the flavor's cores."""
+    from ..benchmarks import load_benchmark
+    from ..candidates.readers import read_candidates
+    from ..execution.shards import shard_of
+    from ..secrets.files import scan_paths
+
+    job = spec.execute
+    samples = (spec_path.parent / job.samples).resolve()
+    data_dir = (spec_path.parent / job.data_dir).resolve() if job.data_dir else None
+    if not samples.is_file():
+        raise InputError(f"no sample file at {samples}", path=str(spec_path), line=spec.line("execute", "samples"),
+                         field="execute.samples")
+    bench = load_benchmark(job.benchmark, data_dir)
+    candidates = read_candidates(str(samples), bench, job.samples_format)
+    problems = [f"secret: {f.describe()}" for f in scan_paths([samples])[0]]
+    counts = [0] * job.shards
+    for c in candidates:
+        counts[shard_of(c.task_id, job.shards) - 1] += 1
+    rate = CANDIDATES_PER_CORE_S * FLAVOR_CORES.get(spec.flavor, 2)
+    estimate = [{"shard": f"{i + 1}/{job.shards}", "candidates": n, "expected_seconds": round(n / rate, 1),
+                 "flavor": spec.flavor, "price": None} for i, n in enumerate(counts)]
+    if not candidates:
+        problems.append(f"no candidates in {samples}")
+    return problems, estimate
 
 
 def _surgery_preflight(spec, command: list[str]) -> list[str]:

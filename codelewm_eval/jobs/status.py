@@ -101,6 +101,8 @@ def status_of(run: Path | str, stall_after: float = 600.0) -> list[SeedStatus]:
         from .launch import LaunchRecord
 
         launch = LaunchRecord.read(run_path)
+        if any(str(job.get("out_dir", "")).endswith(".jsonl") for job in launch.jobs.values()):
+            return [_shard_status(int(seed), job) for seed, job in sorted(launch.jobs.items(), key=lambda kv: int(kv[0]))]
         if launch.backend == "hf":
             return [job_status(job["job_id"], job.get("namespace"), str(run_path / f"seed-{seed}"), stall_after)
                     for seed, job in sorted(launch.jobs.items(), key=lambda kv: int(kv[0]))]
@@ -122,6 +124,27 @@ def status_of(run: Path | str, stall_after: float = 600.0) -> list[SeedStatus]:
             status.flags = [f for f in status.flags if f != "stalled"] + ["failed"]
         out.append(status)
     return out
+
+
+def _shard_status(shard: int, job: dict) -> SeedStatus:
+    """An execute shard: complete once its results verify; running while its launcher has no
+    exit code for it (with the records done so far); failed on a non-zero exit."""
+    from ..manifest import failures, manifest_path_for, verify
+
+    out = Path(job["out_dir"])
+    status = SeedStatus(run=str(out), seed=shard, stage="not_started")
+    code = job.get("exit_code")
+    partial = out.with_name(out.name + ".partial")
+    if manifest_path_for(out).exists() and not failures(verify(out)):
+        status.stage = "complete"
+    elif code not in (None, 0):
+        status.stage, status.error = "failed", f"exit code {code}"
+        status.flags.append("failed")
+    elif partial.exists():
+        with open(partial, "rb") as fh:
+            done = max(0, sum(1 for _ in fh) - 1)  # the first line is the run key
+        status.stage, status.phase = "running", f"execute {done} candidates done"
+    return status
 
 
 def _launcher_exits(run_path: Path) -> dict[Path, object]:

@@ -42,6 +42,20 @@ class Outputs(BaseModel):
     hub_repo: str | None = Field(None, description="where a Hub job uploads its run")
 
 
+class ExecuteJob(BaseModel):
+    """`task: execute`: one job per shard of a sample file; the shards are merged afterwards."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    benchmark: str
+    samples: str = Field(description="a sample file (relative to the spec)")
+    samples_format: str = "auto"
+    shards: int = Field(1, ge=1, description="jobs; a task's candidates stay in one shard")
+    parallel: int = Field(2, ge=1, description="local backend: shards run at once")
+    data_dir: str | None = Field(None, description="a benchmark mirror laid out like shared/data (relative to "
+                                                   "the spec)")
+
+
 class JobSpec(BaseModel):
     """A training job: the standard run is two seeds (42 and 1729). Unknown keys are errors."""
 
@@ -49,9 +63,11 @@ class JobSpec(BaseModel):
 
     schema_version: int = 1
     name: str
-    seeds: list[int]
-    task: Literal["p_pass", "surgery"] = Field("p_pass", description="p_pass: train a scorer on a pack; surgery: "
-                                                                    "LoRA SFT of a generator on a harvest")
+    seeds: list[int] = Field(default_factory=list, description="p_pass and surgery: one job per seed")
+    task: Literal["p_pass", "surgery", "execute"] = Field(
+        "p_pass", description="p_pass: train a scorer on a pack; surgery: LoRA SFT of a generator on a harvest; "
+                              "execute: run a sample file's candidates, one job per shard")
+    execute: ExecuteJob | None = Field(None, description="task execute: what to run and in how many shards")
     scorer: Literal["logreg", "lora"] = "logreg"
     harvest: str | None = Field(None, description="surgery: a harvest directory (relative to the spec) or "
                                                   "hf://datasets/OWNER/NAME@REVISION")
