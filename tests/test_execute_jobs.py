@@ -75,3 +75,13 @@ def test_an_execute_spec_without_its_section_or_on_hf_is_a_clear_error(tmp_path,
     assert main(["jobs", "launch", str(spec), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "needs an `execute:` section" in err and f"{spec}, line 2" in err
+
+
+def test_a_fan_out_wider_than_the_tasks_has_empty_shards_and_still_merges(tmp_path, capsys):
+    samples = _samples(tmp_path)  # 24 tasks over 40 shards: some shards hold no task
+    spec = _spec(tmp_path, samples, shards=40)
+    assert main(["jobs", "launch", str(spec)]) == 0
+    run = tmp_path / "runs" / "ex"
+    sizes = [(run / f"shard-{i}-of-40.jsonl").stat().st_size for i in range(1, 41)]
+    assert 0 in sizes and verify(run / "results.jsonl") == []
+    assert len(_records(run / "results.jsonl")) == 48

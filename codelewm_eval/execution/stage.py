@@ -66,9 +66,8 @@ def execute_stage(config: ExecuteConfig, command: list[str] | None = None) -> Ex
         from .shards import parse_shard, select
 
         candidates = select(candidates, parse_shard(config.shard))
-    if not candidates:
-        raise InputError("no candidates to execute" + (f" in shard {config.shard}" if config.shard else ""),
-                         path=str(source) if source else None)
+    if not candidates and not config.shard:  # a shard may be empty (a fan-out wider than the tasks): an empty result
+        raise InputError("no candidates to execute", path=str(source) if source else None)
     limits = Limits(memory_mb=config.memory_mb, output_bytes=config.max_output_bytes)
     summary = execute(bench, candidates, config.out, workers=config.workers, cache_dir=config.cache_dir, limits=limits,
                       isolation=config.isolation, progress=config.progress)
