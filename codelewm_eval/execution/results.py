@@ -21,9 +21,8 @@ MagnitudeBucket = Literal["negative", "zero", "small", "medium", "large"]
 LengthBucket = Literal["empty", "short", "medium", "long", "huge"]
 
 # Fields that measure this run rather than describe the candidate: they differ between two
-# runs of the same command, everything else is identical. Whether a timeout was run again (and
-# so its attempts and final budget) depends on the load it met: a starved one is, one that
-# computed through its budget is not; its label is the same either way.
+# runs of the same command, everything else is identical. A timeout is run again with twice
+# the budget; how many attempts it took and its final budget follow the load it met.
 MEASURED_FIELDS = ("wall_time_s", "peak_memory_mb", "attempts", "time_budget_s", "time_budget_basis")
 
 
@@ -46,8 +45,7 @@ class ExecutionResult(BaseModel):
     base_passed: bool | None = Field(default=None, description="io benchmarks: all base inputs right")
     time_budget_s: float | None = None
     time_budget_basis: str | None = None
-    attempts: int = Field(1, description="measured: 2 when a timeout that was starved of CPU was retried at twice the "
-                                         "budget")
+    attempts: int = Field(1, description="measured: 2 when a timeout was retried at twice the budget")
     isolation: str = Field(description="how the sandbox isolated this run (bwrap namespaces, or the rlimits fallback)")
     label_provenance: str = Field(description="'executed here', or where an ingested label came from")
     program: str = Field(description="the complete program that was executed")

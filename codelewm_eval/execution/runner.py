@@ -34,7 +34,6 @@ from ..log import get as _get_logger
 _log = _get_logger(__name__)
 
 RETRY_FACTOR = 2.0
-STARVED_CPU_SHARE = 0.75  # a timeout that got less CPU than this share of its fair share is retried
 PROVENANCE_HERE = "executed here"
 
 
@@ -116,8 +115,6 @@ class Executor:
         self._inputs: dict[str, list] = {}
         self._expected: dict[str, list | None] = {}
         self._lock = threading.Lock()
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        self.fair_share = min(1.0, cores / max(1, pool.size if pool is not None else 1))
 
     def _prepared(self, task_id: str):
         with self._lock:
@@ -136,7 +133,7 @@ class Executor:
         budget = budget_for(problem, self.refs.get(cand.task_id))
         verdict, raw = self._attempt(problem, cand, budget, inputs, expected)
         attempts = 1
-        if verdict.status == "timeout" and _starved(raw, budget, self.fair_share):
+        if verdict.status == "timeout":
             retry_budget = budget.scaled(RETRY_FACTOR)
             second, raw2 = self._attempt(problem, cand, retry_budget, inputs, expected)
             attempts = 2
@@ -163,16 +160,6 @@ class Executor:
         header, tests = build_job(problem, cand.program, budget, self.limits, inputs)
         raw = self.pool.run(header, tests)
         return judge(problem, raw, expected), raw
-
-
-def _starved(raw, budget, fair_share: float) -> bool:
-    """Did a timed-out candidate get less CPU than it should have (a loaded machine)? Only then
-    is it run again with more time. One that computed for its budget, at the share of a core
-    this pool's own workers leave it (`fair_share`), is a timeout: a retry would cost
-    RETRY_FACTOR times the budget again and cannot change its label (a pass on the retry is
-    `flaky`, never passed). Unknown CPU time counts as starved."""
-    cpu = (raw.meta or {}).get("cpu_s")
-    return cpu is None or cpu < STARVED_CPU_SHARE * fair_share * budget.wall_s
 
 
 def execute(benchmark: Benchmark, candidates: list[Candidate], out: Path, *, workers: int | None = None,

@@ -151,7 +151,6 @@ def zygote_main(sock) -> None:
             write_frame(control, json.dumps({
                 "c_exit": _describe_status(c_status),
                 "peak_memory_mb": round(c_rusage.ru_maxrss / 1024.0, 2) if c_rusage else None,
-                "cpu_s": round(c_rusage.ru_utime + c_rusage.ru_stime, 4) if c_rusage else None,
             }).encode())
             _wipe_scratch()
             spare = Spare(control)
