@@ -180,10 +180,14 @@ def _add_jobs(sub) -> None:
                                        "secret-scan everything that would leave the machine (env values, command, "
                                        "script, the spec): any finding, or a token-like variable given as plain env, "
                                        "refuses the launch (exit 1) with redacted findings. --dry-run prints the "
-                                       "payloads and runs nothing. The local backend runs each seed as a subprocess, "
-                                       "then writes the evidence against the spec's gates into RUN/evidence; the hf "
-                                       "backend starts one Hugging Face Job per seed (secrets sent as secrets). Both "
-                                       "write launch.json into the run directory.")
+                                       "payloads (and, for task: execute specs, candidates and expected time per "
+                                       "shard) and runs and writes nothing. The local backend runs each seed as a "
+                                       "subprocess in its own process group (stopped with the launcher), then writes "
+                                       "the evidence against the spec's gates into RUN/evidence; for task: execute, "
+                                       "it runs one `execute --shard I/N` per shard, `parallel` at a time, and merges "
+                                       "them into RUN/results.jsonl. The hf backend starts one Hugging Face Job per "
+                                       "seed (secrets sent as secrets; execute specs: local only in this version). "
+                                       "Both write launch.json into the run directory; running it again resumes.")
     la.add_argument("spec", help="job spec YAML (see jobs/standard.yaml)")
     la.add_argument("--backend", choices=["local", "hf"], default="local",
                     help="local: each seed a subprocess here, then evidence against the spec's gates; hf: one Hugging "

@@ -63,13 +63,17 @@ def _status(run_dir, capsys):
     return {s["seed"]: s for s in json.loads(capsys.readouterr().out)}
 
 
+def _launched(tmp_path, pack, stderr):  # noqa: F811
+    """A `jobs launch` of the two-seed spec, its run directory, and seed 42's pid, frozen."""
+    run_dir = tmp_path / "runs" / "t"
+    launcher = subprocess.Popen(CLI + ["jobs", "launch", str(_spec(tmp_path, pack))], stdout=subprocess.DEVNULL,
+                                stderr=stderr)
+    return launcher, run_dir, _frozen_seed(run_dir, launcher)
+
+
 @pytest.mark.slow
 def test_a_killed_launcher_takes_its_seed_with_it_and_the_seed_says_why(tmp_path, pack, capsys):  # noqa: F811
-    spec = _spec(tmp_path, pack)
-    run_dir = tmp_path / "runs" / "t"
-    launcher = subprocess.Popen(CLI + ["jobs", "launch", str(spec)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-    seed = _frozen_seed(run_dir, launcher)
+    launcher, run_dir, seed = _launched(tmp_path, pack, subprocess.DEVNULL)
     launcher.kill()  # SIGKILL: no handler runs in the launcher
     launcher.wait()
     os.kill(seed, signal.SIGCONT)  # the kernel's parent-death SIGTERM is waiting for it
@@ -81,11 +85,7 @@ def test_a_killed_launcher_takes_its_seed_with_it_and_the_seed_says_why(tmp_path
 
 @pytest.mark.slow
 def test_sigterm_to_the_launcher_stops_its_seed_and_is_recorded(tmp_path, pack, capsys):  # noqa: F811
-    spec = _spec(tmp_path, pack)
-    run_dir = tmp_path / "runs" / "t"
-    launcher = subprocess.Popen(CLI + ["jobs", "launch", str(spec)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-    seed = _frozen_seed(run_dir, launcher)
+    launcher, run_dir, seed = _launched(tmp_path, pack, subprocess.PIPE)
     os.kill(seed, signal.SIGCONT)
     launcher.terminate()
     _, err = launcher.communicate(timeout=60)

@@ -116,3 +116,23 @@ def test_an_evidence_bundle_reads_back_as_its_models_and_refuses_tampering(tmp_p
     (tmp_path / "ev" / "gates.json").write_text('{"gates": [], "ok": true}\n')
     with pytest.raises(InputError, match="does not verify"):
         ce.EvidenceBundle.read(tmp_path / "ev")
+
+
+def test_each_stage_config_gives_the_command_that_does_the_same():
+    from pathlib import Path
+
+    from codelewm_eval.cli import build_parser
+
+    parser = build_parser()
+    score = ce.ScoreConfig(pack=Path("p"), out=Path("s.jsonl"), scorers=["length", "p_pass"], seed=7, workers=3)
+    args = parser.parse_args(score.command()[1:])
+    assert (args.pack, args.out, args.scorers, args.seed, args.workers, args.run) == \
+        ("p", "s.jsonl", "length,p_pass", 7, 3, None)
+    compare = ce.CompareConfig(baseline=Path("a.jsonl"), candidates=[Path("b.jsonl"), Path("c.jsonl")], draws=50)
+    args = parser.parse_args(compare.command()[1:])
+    assert (args.baseline, args.candidate, args.draws, args.out) == ("a.jsonl", ["b.jsonl", "c.jsonl"], 50, None)
+    execute = ce.ExecuteConfig(benchmark="humaneval", out=Path("r.jsonl"), shard="2/4")
+    argv = execute.command()
+    assert "--samples-format" not in argv  # its default is left out
+    args = parser.parse_args(argv[1:])
+    assert (args.benchmark, args.out, args.shard, args.samples) == ("humaneval", "r.jsonl", "2/4", None)

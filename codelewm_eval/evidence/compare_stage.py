@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ..artifact import staged_directory
+from ..commands import command_line
 from ..io import atomic_writer, write_json_atomic
 from ..manifest import manifest_path_for, write_manifest
 from .compare import Comparison, compare, comparison_gates, markdown, read_anchors, read_outcomes
@@ -28,14 +29,9 @@ class CompareConfig(BaseModel):
     out: Path | None = Field(None, description="an evidence bundle for claims to rest on")
 
     def command(self) -> list[str]:
-        argv = ["codelewm-eval", "compare", "--baseline", str(self.baseline)]
-        for c in self.candidates:
-            argv += ["--candidate", str(c)]
-        for option, value in (("--anchors", self.anchors), ("--draws", self.draws), ("--out-md", self.out_md),
-                              ("--out-json", self.out_json), ("--out", self.out)):
-            if value is not None:
-                argv += [option, str(value)]
-        return argv
+        return command_line(["compare"], ("--baseline", self.baseline), ("--candidate", list(self.candidates)),
+                            ("--anchors", self.anchors), ("--draws", self.draws), ("--out-md", self.out_md),
+                            ("--out-json", self.out_json), ("--out", self.out))
 
 
 class CompareResult(BaseModel):

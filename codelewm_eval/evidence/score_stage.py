@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..commands import command_line
 from ..errors import InputError
 from ..log import get as get_logger
 from ..manifest import require_verified, write_manifest
@@ -34,13 +35,9 @@ class ScoreConfig(BaseModel):
     progress: bool = True
 
     def command(self) -> list[str]:
-        argv = ["codelewm-eval", "score", "--pack", str(self.pack), "--out", str(self.out), "--scorers",
-                ",".join(self.scorers), "--seed", str(self.seed)]
-        for option, value in (("--run", self.run), ("--codet-tests", self.codet_tests), ("--data-dir", self.data_dir),
-                              ("--workers", self.workers)):
-            if value is not None:
-                argv += [option, str(value)]
-        return argv
+        return command_line(["score"], ("--pack", self.pack), ("--out", self.out), ("--scorers", ",".join(self.scorers)),
+                            ("--seed", self.seed), ("--run", self.run), ("--codet-tests", self.codet_tests),
+                            ("--data-dir", self.data_dir), ("--workers", self.workers))
 
 
 class ScoreSummaryLine(BaseModel):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from ..commands import command_line
 from ..errors import InputError
 from ..io import write_json_atomic
 from ..manifest import write_manifest
@@ -35,13 +36,11 @@ class ExecuteConfig(BaseModel):
 
     def command(self) -> list[str]:
         """The `execute` command line that does exactly this."""
-        argv = ["codelewm-eval", "execute", "--benchmark", self.benchmark, "--out", str(self.out)]
-        for option, value in (("--samples", self.samples), ("--samples-format", self.samples_format),
-                              ("--data-dir", self.data_dir), ("--model", self.model), ("--limit", self.limit),
-                              ("--shard", self.shard), ("--workers", self.workers)):
-            if value is not None and not (option == "--samples-format" and value == "auto"):
-                argv += [option, str(value)]
-        return argv
+        return command_line(["execute"], ("--benchmark", self.benchmark), ("--out", self.out),
+                            ("--samples", self.samples), ("--samples-format", self.samples_format),
+                            ("--data-dir", self.data_dir), ("--model", self.model), ("--limit", self.limit),
+                            ("--shard", self.shard), ("--workers", self.workers),
+                            defaults={"--samples-format": "auto"})
 
 
 class ExecuteResult(BaseModel):
