@@ -37,9 +37,9 @@ class Reference(BaseModel):
     ok: bool
     error: str | None = None
     attempts: int = 1
-    test_seconds: float | None = None
+    test_seconds: float | None = None    # CPU seconds of the canonical solution and its tests
     outputs: list | None = None          # tagged JSON, io benchmarks only
-    input_seconds: list[float] | None = None
+    input_seconds: list[float] | None = None  # CPU seconds per input
 
 
 
@@ -127,11 +127,17 @@ def _run_reference(pool: SandboxPool, problem: Problem, limits: Limits, scale: f
     if problem.tests.mode == "io":
         ok = status == "completed"
         return Reference(key=key, ok=ok, error=None if ok else tester.get("error") or "no answer",
-                         test_seconds=tester.get("test_seconds"), outputs=tester.get("outputs"),
+                         test_seconds=_cpu_seconds(tester), outputs=tester.get("outputs"),
                          input_seconds=tester.get("input_seconds"))
     ok = status == "passed"
     return Reference(key=key, ok=ok, error=None if ok else f"{status}: {tester.get('error')}",
-                     test_seconds=tester.get("test_seconds"))
+                     test_seconds=_cpu_seconds(tester))
+
+
+def _cpu_seconds(tester: dict) -> float | None:
+    """Budgets are CPU seconds (see sandbox.inside.tester): the canonical run's CPU time."""
+    cpu = tester.get("test_cpu_s")
+    return cpu if cpu is not None else tester.get("test_seconds")
 
 
 def ensure_references(pool: SandboxPool, benchmark: Benchmark, task_ids: list[str], cache_dir: Path,

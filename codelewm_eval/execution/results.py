@@ -21,8 +21,8 @@ MagnitudeBucket = Literal["negative", "zero", "small", "medium", "large"]
 LengthBucket = Literal["empty", "short", "medium", "long", "huge"]
 
 # Fields that measure this run rather than describe the candidate: they differ between two
-# runs of the same command, everything else is identical. A timeout is run again with twice
-# the budget; how many attempts it took and its final budget follow the load it met.
+# runs of the same command, everything else is identical. The time budget (CPU seconds) is
+# set from the canonical solution's measured CPU time, so it varies a little between machines.
 MEASURED_FIELDS = ("wall_time_s", "peak_memory_mb", "attempts", "time_budget_s", "time_budget_basis")
 
 
@@ -43,9 +43,11 @@ class ExecutionResult(BaseModel):
     output_length_bucket: LengthBucket | None = Field(default=None, description="sequence output length on the first "
                                                                          "test input, bucketed")
     base_passed: bool | None = Field(default=None, description="io benchmarks: all base inputs right")
-    time_budget_s: float | None = None
+    time_budget_s: float | None = Field(default=None, description="CPU seconds the candidate and its tests were allowed "
+                                                                  "(the wall clock is capped at 5x that)")
     time_budget_basis: str | None = None
-    attempts: int = Field(1, description="measured: 2 when a timeout was retried at twice the budget")
+    attempts: int = Field(1, description="runs of this candidate: 1 (files of executor versions before CPU-time "
+                                         "budgets may hold 2, a timeout retried at twice the budget)")
     isolation: str = Field(description="how the sandbox isolated this run (bwrap namespaces, or the rlimits fallback)")
     label_provenance: str = Field(description="'executed here', or where an ingested label came from")
     program: str = Field(description="the complete program that was executed")

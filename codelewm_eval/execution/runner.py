@@ -4,6 +4,10 @@ Resumable: finished records go to ``OUT.partial`` (one flushed line each, behind
 that names the run); a killed run started again with the same arguments skips what is
 there, and the final file is written atomically in the candidates' input order, so it
 equals an uninterrupted run's (but for the measured wall time and memory).
+
+Each candidate runs once. Its time budget is CPU seconds (the candidate's and its tests'; see
+`sandbox.inside.tester.CpuWindow`), so a loaded machine slows a run without changing its
+statuses, and an infinite loop costs its budget in CPU, not a retry on top of it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from ..candidates.models import Candidate
 from ..fingerprint import normalized_ast
 from ..io import atomic_writer
 from ..sandbox.pool import Limits, SandboxPool
-from .jobs import Verdict, build_job, encode_inputs, judge
+from .jobs import build_job, encode_inputs, judge
 from .passk import pass_at_k_table
 from ..io import default_cache_dir
 from .reference import EXECUTOR_VERSION, Reference, budget_for, ensure_references, expected_outputs
@@ -33,7 +37,6 @@ from ..log import get as _get_logger
 
 _log = _get_logger(__name__)
 
-RETRY_FACTOR = 2.0
 PROVENANCE_HERE = "executed here"
 
 
@@ -133,17 +136,6 @@ class Executor:
         budget = budget_for(problem, self.refs.get(cand.task_id))
         verdict, raw = self._attempt(problem, cand, budget, inputs, expected)
         attempts = 1
-        if verdict.status == "timeout":
-            retry_budget = budget.scaled(RETRY_FACTOR)
-            second, raw2 = self._attempt(problem, cand, retry_budget, inputs, expected)
-            attempts = 2
-            if second.status == "passed":
-                verdict = Verdict("flaky", False, f"timed out at {budget.wall_s:.2f}s, passed with {retry_budget.wall_s:.2f}s",
-                                  second.base_passed, second.first_output)
-                raw = raw2
-            elif second.status != "timeout":
-                verdict, raw = second, raw2
-            budget = retry_budget
         magnitude, length = buckets_of(verdict.first_output)
         meta = raw.meta or {}
         return ExecutionResult(

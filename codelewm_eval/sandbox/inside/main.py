@@ -72,7 +72,7 @@ def serve(in_fd: int = 0, out_fd: int = 1) -> None:
                 raise OSError("zygote sent no pipes")
             call_w, reply_r = fds
             try:
-                result = run_tests(call_w, reply_r, header, tests)
+                result = run_tests(call_w, reply_r, header, tests, json.loads(msg).get("pid"))
             finally:
                 os.close(call_w)
                 os.close(reply_r)

@@ -6,6 +6,7 @@ import builtins
 import ctypes
 import json
 import math
+import os
 import pickle
 import struct
 import sys
@@ -29,18 +30,75 @@ class CandidateGone(BaseException):
     """The candidate process died or broke the protocol (not catchable by test code)."""
 
 
+# A time budget is CPU seconds: what the candidate process (and the children it reaped) and T's
+# trusted tests used since the job began. A loaded machine slows the wall clock, not the CPU
+# clock, so a status does not follow the load. The wall clock is capped at WALL_CAP_FACTOR times
+# the budget, for candidates that sleep or block without using CPU.
+WALL_CAP_FACTOR = 5.0
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """utime + stime + cutime + cstime of `pid`, from /proc (None when unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read()
+        fields = raw[raw.rindex(b")") + 2:].split()
+        return sum(int(x) for x in fields[11:15]) / _TICKS
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class CpuWindow:
+    """One budget: `remaining()` is how long T may wait before it must look again (0: spent).
+
+    While the wall clock since the window opened is under the budget, the CPU used cannot be
+    over it (T and the candidate take turns), so /proc is read only once the budget's worth of
+    wall time has passed: a candidate that answers in time costs no reading at all."""
+
+    def __init__(self, pid: int | None, budget_s: float):
+        self.pid, self.budget_s = pid, budget_s
+        self.wall0 = time.monotonic()
+        self.wall_end = self.wall0 + WALL_CAP_FACTOR * budget_s
+        self.t_cpu0 = time.process_time()
+        self.c_cpu0 = process_cpu_seconds(pid) if pid else None
+
+    def cpu_used(self) -> float:
+        c_cpu = process_cpu_seconds(self.pid) if self.pid else None
+        if c_cpu is None or self.c_cpu0 is None:
+            return time.monotonic() - self.wall0  # no /proc: the wall clock stands in
+        return (time.process_time() - self.t_cpu0) + (c_cpu - self.c_cpu0)
+
+    def remaining(self) -> float:
+        now = time.monotonic()
+        wall_left = self.wall_end - now
+        if wall_left <= 0:
+            return 0.0
+        optimistic = self.budget_s - (now - self.wall0)
+        if optimistic > 0:
+            return min(wall_left, optimistic)
+        cpu_left = self.budget_s - self.cpu_used()
+        if cpu_left <= 0:
+            return 0.0
+        return min(wall_left, max(cpu_left, 0.01))  # /proc counts in clock ticks
+
+
 class Channel:
-    def __init__(self, call_w: int, reply_r: int, deadline_fn):
+    def __init__(self, call_w: int, reply_r: int, windows: list[CpuWindow]):
         self.call_w = call_w
         self.reply_r = reply_r
-        self.deadline_fn = deadline_fn
+        self.windows = windows
         self.first_output = None
         self.calls = 0
         self.digest_huge = False  # io benchmarks: huge outputs cross as digests
 
-    def receive(self, timeout: float):
-        if not wait_readable(self.reply_r, timeout):
-            raise CandidateTimeout()
+    def receive(self):
+        while True:
+            left = min(w.remaining() for w in self.windows)
+            if left <= 0:
+                raise CandidateTimeout()
+            if wait_readable(self.reply_r, left):
+                break
         try:
             raw = read_frame(self.reply_r)
             return json.loads(raw)
@@ -54,7 +112,7 @@ class Channel:
             write_frame(self.call_w, payload)
         except OSError:
             raise CandidateGone("candidate process ended") from None
-        tree = self.receive(self.deadline_fn())
+        tree = self.receive()
         if type(tree) is not dict:
             raise CandidateGone("malformed reply")
         if "ok" in tree:
@@ -159,15 +217,15 @@ def _set_non_dumpable() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
 
 
-def run_tests(call_w: int, reply_r: int, header: dict, tests: dict) -> dict:
+def run_tests(call_w: int, reply_r: int, header: dict, tests: dict, candidate_pid: int | None = None) -> dict:
     """In T: drive one candidate through its tests; never raises."""
     started = time.monotonic()
     limits = header["limits"]
-    deadline = started + limits["wall_s"]
+    job = CpuWindow(candidate_pid, limits["wall_s"])
     mode = tests["mode"]
-    channel = Channel(call_w, reply_r, lambda: deadline - time.monotonic())
+    channel = Channel(call_w, reply_r, [job])
     try:
-        load = channel.receive(deadline - time.monotonic())
+        load = channel.receive()
         if type(load) is not dict or load.get("load") not in ("ok", "error", "syntax_error"):
             raise CandidateGone("malformed load reply")
         if load["load"] == "syntax_error":
@@ -176,11 +234,11 @@ def run_tests(call_w: int, reply_r: int, header: dict, tests: dict) -> dict:
             exc = load.get("exc") or ["Error", ""]
             result = {"status": "runtime_error", "error": f"while loading: {exc[0]}: {exc[1]}"[:500]}
         elif mode == "io":
-            result = _run_io(channel, load, tests, limits.get("per_input_s"), deadline)
+            result = _run_io(channel, load, tests, limits.get("per_input_s"), job, candidate_pid)
         else:
             result = _run_test_code(channel, load, tests)
     except CandidateTimeout:
-        result = {"status": "timeout", "error": f"no answer within the time budget ({limits['wall_s']:.2f}s)"}
+        result = {"status": "timeout", "error": f"no answer within the time budget ({limits['wall_s']:.2f} CPU s)"}
     except CandidateGone as exc:
         result = {"status": "runtime_error", "error": str(exc)[:500]}
     except RecursionError:
@@ -193,6 +251,7 @@ def run_tests(call_w: int, reply_r: int, header: dict, tests: dict) -> dict:
         sys.modules.pop("__candidate__", None)
     result["first_output"] = channel.first_output
     result["test_seconds"] = round(time.monotonic() - started, 6)
+    result["test_cpu_s"] = round(job.cpu_used(), 6)
     return result
 
 
@@ -267,7 +326,7 @@ def _run_test_code(channel: Channel, load: dict, tests: dict) -> dict:
     return {"status": "passed", "error": None}
 
 
-def _run_io(channel: Channel, load: dict, tests: dict, per_call, deadline: float) -> dict:
+def _run_io(channel: Channel, load: dict, tests: dict, per_call, job: CpuWindow, pid: int | None) -> dict:
     remote = _bind_names(channel, load)
     entry = tests["entry_point"]
     fn = remote.get(entry)
@@ -281,13 +340,12 @@ def _run_io(channel: Channel, load: dict, tests: dict, per_call, deadline: float
     for i, raw in enumerate(inputs):
         args = decode_value(raw, channel.make_ref)
         budget = limits[i] if i < len(limits) else per_call
-        t0 = time.monotonic()
-        call_deadline = min(deadline, t0 + budget) if budget else deadline
-        channel.deadline_fn = lambda d=call_deadline: d - time.monotonic()
+        window = CpuWindow(pid, budget or job.budget_s)
+        channel.windows = [job, window]
         try:
             out = fn(*args)
         except CandidateTimeout:
-            return {"status": "timeout", "error": f"input {i}: no answer within {budget or 0:.2f}s",
+            return {"status": "timeout", "error": f"input {i}: no answer within {budget or 0:.2f} CPU s",
                     "outputs": outputs, "input_seconds": seconds, "failed_input": i}
         except CandidateError as exc:
             return {"status": "runtime_error", "error": f"input {i}: {exc}"[:500], "outputs": outputs,
@@ -296,6 +354,6 @@ def _run_io(channel: Channel, load: dict, tests: dict, per_call, deadline: float
             status = "memory" if isinstance(exc, MemoryError) else "runtime_error"
             return {"status": status, "error": f"input {i}: {type(exc).__name__}: {exc}"[:500],
                     "outputs": outputs, "input_seconds": seconds, "failed_input": i}
-        seconds.append(round(time.monotonic() - t0, 6))
+        seconds.append(round(window.cpu_used(), 6))  # CPU seconds: the reference sets budgets from them
         outputs.append(encode_value(out, {}))
     return {"status": "completed", "error": None, "outputs": outputs, "input_seconds": seconds}
