@@ -51,15 +51,24 @@ def cmd_execute(args) -> int:
     from .execution.stage import ExecuteConfig, execute_stage
 
     config = ExecuteConfig(
-        benchmark=args.benchmark, out=Path(args.out), samples=Path(args.samples) if args.samples else None,
+        benchmark=args.benchmark, out=Path(args.out), samples=_samples_argument(args.samples),
         samples_format=args.samples_format, data_dir=_data_dir(args.data_dir), model=args.model,
         mbpp_split=args.mbpp_split, mbpp_plus_version=args.mbpp_plus_version, workers=args.workers,
         memory_mb=args.memory_mb, max_output_bytes=args.max_output_bytes, isolation=args.isolation,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, limit=args.limit, shard=args.shard,
-        progress=not args.no_progress)
+        push_to=args.push_to, push_path=args.push_path, progress=not args.no_progress)
     result = execute_stage(config, ["codelewm-eval", *sys.argv[1:]])
     _print_summary(result.summary, args.json)
+    if result.pushed:
+        print(f"uploaded {config.out.name} to {config.push_to} ({result.pushed})", file=sys.stderr)
     return 0
+
+
+def _samples_argument(text: str | None) -> str | None:
+    """A sample file as the user wrote it (a path, normalized), or a Hub file reference as is."""
+    if not text:
+        return None
+    return text if text.startswith("hf://") else str(Path(text))
 
 
 def cmd_execute_merge(args) -> int:
@@ -206,7 +215,9 @@ def _add_execute(sub) -> None:
                         description="Execute candidates against a benchmark's tests in the sandbox and write one "
                                     "JSON record per candidate. Resumable: run the same command again after a kill.")
     ex.add_argument("--benchmark", required=True, help="see `codelewm-eval benchmarks`")
-    ex.add_argument("--samples", help="sample file (JSONL, .gz ok); default: the benchmark's canonical solutions")
+    ex.add_argument("--samples", help="sample file (JSONL, .gz ok), or one on the Hub at a pinned revision "
+                                      "(hf://datasets/OWNER/NAME@REVISION/PATH); default: the benchmark's canonical "
+                                      "solutions")
     ex.add_argument("--samples-format", default="auto",
                     choices=["auto", "human-eval", "evalplus", "codet", "multiple-e", "pool", "lcb-graded"])
     ex.add_argument("--out", required=True, help="results JSONL (written atomically; OUT.summary.json beside it)")
@@ -223,6 +234,9 @@ def _add_execute(sub) -> None:
     ex.add_argument("--limit", type=count, help="only the first N candidates")
     ex.add_argument("--shard", metavar="I/N", help="only the tasks of shard I of N (by a hash of the task id); "
                                                   "join the N result files with `execute-merge`")
+    ex.add_argument("--push-to", metavar="REPO", help="then upload the results, their summary and manifest into this "
+                                                      "model repo (secret-scanned first; HF_TOKEN)")
+    ex.add_argument("--push-path", default="", metavar="DIR", help="the repo folder they go into (default: its root)")
     ex.add_argument("--no-progress", action="store_true")
     ex.add_argument("--json", action="store_true", help="print the summary as JSON")
     ex.set_defaults(func=cmd_execute)

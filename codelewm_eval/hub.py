@@ -7,7 +7,8 @@ for the Hub in tests.
 
 A Hub reference is written `hf://datasets/OWNER/NAME@REVISION` (a dataset repo) or
 `hf://OWNER/NAME@REVISION` (a model repo); the revision is optional but a pack for a job must pin
-one.
+one. One file of a repo is `hf://datasets/OWNER/NAME@REVISION/PATH/IN/REPO` (a sample file for an
+execute job: the revision is required, and has no "/").
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class HubRef:
         return f"hf://{kind}{self.repo_id}" + (f"@{self.revision}" if self.revision else "")
 
 
+_FILE_REF = re.compile(r"^hf://(?:(?P<kind>datasets|models)/)?(?P<repo>[\w.-]+/[\w.-]+)@(?P<rev>[\w.-]+)/(?P<path>.+)$")
+
+
 def is_hub_ref(text: str | Path) -> bool:
     return str(text).startswith("hf://")
 
@@ -42,6 +46,47 @@ def parse_ref(text: str) -> HubRef:
         raise InputError(f"not a Hub reference: {text!r} (expected hf://datasets/OWNER/NAME@REVISION)")
     kind = (match["kind"] or "models")[:-1]
     return HubRef(kind, match["repo"], match["rev"])
+
+
+def parse_file_ref(text: str) -> tuple[HubRef, str]:
+    """`hf://datasets/OWNER/NAME@REVISION/PATH` -> (the repo at its revision, PATH)."""
+    match = _FILE_REF.match(text)
+    if not match or ".." in match["path"].split("/"):
+        raise InputError(f"not a Hub file reference: {text!r} (expected hf://datasets/OWNER/NAME@REVISION/PATH)")
+    return HubRef((match["kind"] or "models")[:-1], match["repo"], match["rev"]), match["path"]
+
+
+def file_ref(ref: HubRef, path: str) -> str:
+    return f"{ref}/{path}"
+
+
+def download_file(text: str) -> Path:
+    """One file of a repo at its pinned revision, into this machine's cache (kept by revision)."""
+    from .io import default_cache_dir
+
+    ref, path = parse_file_ref(text)
+    dest = default_cache_dir() / "hub-files" / ref.repo_id.replace("/", "--") / ref.revision
+    with _hub_errors(f"downloading {text}"):
+        local = api().hf_hub_download(ref.repo_id, path, repo_type=ref.repo_type, revision=ref.revision,
+                                      local_dir=str(dest))
+    return Path(local)
+
+
+def upload_file(path: Path, repo_id: str, path_in_repo: str, message: str) -> str:
+    """One file into a dataset repo (created private if missing), secret-scanned first; returns the
+    commit it made, which is the revision to pin."""
+    from .secrets.files import scan_paths
+
+    findings = scan_paths([Path(path)])[0]
+    if findings:
+        raise InputError(f"upload refused: {len(findings)} secret finding(s): " +
+                         "; ".join(f.describe() for f in findings[:5]), path=str(path))
+    with _hub_errors(f"uploading {path} to {repo_id}"):
+        client = api()
+        client.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=True)
+        info = client.upload_file(path_or_fileobj=str(path), path_in_repo=path_in_repo, repo_id=repo_id,
+                                  repo_type="dataset", commit_message=message)
+    return getattr(info, "oid", None) or str(info)
 
 
 def api():
@@ -95,13 +140,13 @@ def resolve_pack(pack: str | Path, dest: Path | None = None) -> Path:
     return materialize(ref, dest)
 
 
-def upload_run(folder: Path, repo_id: str, path_in_repo: str, message: str) -> str:
-    """Upload one seed's run directory into a model repo (created if missing); returns the commit.
-    Every file is secret-scanned first, as everything else that leaves the machine: a finding
-    refuses the upload (nothing is sent)."""
+def upload_run(folder: Path, repo_id: str, path_in_repo: str, message: str, only: list[str] | None = None) -> str:
+    """Upload one seed's run directory (or, with `only`, just those files of it) into a model repo
+    (created if missing); returns the commit. Every file is secret-scanned first, as everything
+    else that leaves the machine: a finding refuses the upload (nothing is sent)."""
     from .secrets.files import scan_paths
 
-    findings = scan_paths([Path(folder)])[0]
+    findings = scan_paths([Path(folder) / name for name in only] if only else [Path(folder)])[0]
     if findings:
         raise InputError(f"upload refused: {len(findings)} secret finding(s): " +
                          "; ".join(f.describe() for f in findings[:5]), path=str(folder))
@@ -109,5 +154,5 @@ def upload_run(folder: Path, repo_id: str, path_in_repo: str, message: str) -> s
         client = api()
         client.create_repo(repo_id, repo_type="model", exist_ok=True, private=True)
         info = client.upload_folder(folder_path=str(folder), repo_id=repo_id, path_in_repo=path_in_repo,
-                                    commit_message=message)
+                                    commit_message=message, allow_patterns=only)
     return getattr(info, "oid", None) or str(info)

@@ -292,7 +292,7 @@ class Runner:
                 from .execution.stage import ExecuteConfig, execute_stage
 
                 execute_stage(ExecuteConfig(benchmark=source.benchmark, out=path,
-                                            samples=Path(samples) if samples else None, data_dir=self.data_dir,
+                                            samples=str(samples) if samples else None, data_dir=self.data_dir,
                                             limit=source.limit, progress=self.progress))
 
             self.stage(f"execute {source.name}", {"source": source.model_dump(), "data": str(self.data_dir)},

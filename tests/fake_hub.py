@@ -6,11 +6,15 @@ codelewm-eval does:
 * repos: create, info at a revision, recursive tree, file resolve (GET/HEAD), preupload and
   commit (files uploaded inline, "regular" mode); every commit gets a new 40-hex sha and old
   revisions stay readable;
-* Jobs: create (`POST /api/jobs/{ns}`), inspect, logs as server-sent events, cancel. A created
+* Jobs: hardware (two CPU flavors with their listed cost), create (`POST /api/jobs/{ns}`),
+  inspect, logs as server-sent events, cancel. A created
   job really runs, as a subprocess of this machine: `uv run --with ... CMD` runs CMD in this
   environment (the dependencies are already installed here), `codelewm-eval` is this
   package's CLI, and the job's env is its environment plus its secrets plus HF_ENDPOINT and
   HF_TOKEN for this server, as a Hub job would see them. Output lines become the job's logs.
+
+`fail_once` stands in for a lost machine: a job whose labels include all of its items exits 1
+without running its command, once.
 
 Every request is recorded in `requests` (method, path, JSON body) so tests can assert what
 reached the server, and what did not.
@@ -79,6 +83,7 @@ class FakeHub:
         self.repos: dict[tuple[str, str], Repo] = {}
         self.jobs: dict[str, Job] = {}
         self.requests: list[dict] = []
+        self.fail_once: dict[str, str] | None = None
         self.workdir = Path(tempfile.mkdtemp(prefix="fake-hub-"))
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -119,6 +124,10 @@ class FakeHub:
 
     def _start(self, job: Job) -> None:
         command = list(job.spec["command"]) + list(job.spec.get("arguments") or [])
+        labels = job.spec.get("labels") or {}
+        if self.fail_once and all(labels.get(k) == v for k, v in self.fail_once.items()):
+            self.fail_once = None
+            command = [sys.executable, "-c", "import sys; print('the machine was lost'); sys.exit(1)"]
         if command[:2] == ["uv", "run"]:
             rest = command[2:]
             while rest and rest[0] in ("--with", "--python"):
@@ -273,8 +282,14 @@ class FakeHub:
                                        "Content-Type": "application/octet-stream"}, head=head)
 
             def _jobs(self, rest: list[str], body: bytes, query) -> None:
-                if rest == ["hardware"]:
-                    return self._send(200, [])
+                if rest == ["hardware"]:  # the shape of the Hub's answer; costs as huggingface_hub documents them
+                    return self._send(200, [
+                        {"name": "cpu-basic", "prettyName": "CPU Basic", "cpu": "2 vCPU", "ram": "16 GB",
+                         "ephemeralStorage": "20 GB", "accelerator": None, "unitCostMicroUSD": 167,
+                         "unitCostUSD": 0.000167, "unitLabel": "minute"},
+                        {"name": "cpu-upgrade", "prettyName": "CPU Upgrade", "cpu": "8 vCPU", "ram": "32 GB",
+                         "ephemeralStorage": "50 GB", "accelerator": None, "unitCostMicroUSD": 500,
+                         "unitCostUSD": 0.0005, "unitLabel": "minute"}])
                 namespace = rest[0] if rest else hub.user
                 if namespace != hub.user:
                     return self._error(403, f"no access to namespace {namespace}")

@@ -19,7 +19,8 @@ from ..manifest import write_manifest
 class ExecuteConfig(BaseModel):
     benchmark: str
     out: Path
-    samples: Path | None = Field(None, description="a sample file; none: the benchmark's canonical solutions")
+    samples: str | None = Field(None, description="a sample file, or one on the Hub (hf://datasets/OWNER/NAME@"
+                                                  "REVISION/PATH); none: the benchmark's canonical solutions")
     samples_format: str = "auto"
     data_dir: Path | None = None
     model: str | None = None
@@ -32,6 +33,8 @@ class ExecuteConfig(BaseModel):
     cache_dir: Path | None = None
     limit: int | None = None
     shard: str | None = Field(None, description="I/N: run only shard I of N (tasks split by a hash of their id)")
+    push_to: str | None = Field(None, description="a model repo: upload the results, summary and manifest there")
+    push_path: str = Field("", description="the folder of the repo they go into")
     progress: bool = True
 
     def command(self) -> list[str]:
@@ -40,13 +43,16 @@ class ExecuteConfig(BaseModel):
                             ("--samples", self.samples), ("--samples-format", self.samples_format),
                             ("--data-dir", self.data_dir), ("--model", self.model), ("--limit", self.limit),
                             ("--shard", self.shard), ("--workers", self.workers),
-                            defaults={"--samples-format": "auto"})
+                            ("--isolation", self.isolation), ("--push-to", self.push_to),
+                            ("--push-path", self.push_path),
+                            defaults={"--samples-format": "auto", "--isolation": "auto", "--push-path": ""})
 
 
 class ExecuteResult(BaseModel):
     out: Path
     summary_path: Path
     summary: dict
+    pushed: str | None = Field(None, description="the commit the results were uploaded in (--push-to)")
 
 
 def execute_stage(config: ExecuteConfig, command: list[str] | None = None) -> ExecuteResult:
@@ -58,7 +64,12 @@ def execute_stage(config: ExecuteConfig, command: list[str] | None = None) -> Ex
     bench = load_benchmark(config.benchmark, config.data_dir, mbpp_split=config.mbpp_split,
                            mbpp_plus_version=config.mbpp_plus_version)
     fmt, source = ("canonical", None) if config.samples is None else (config.samples_format, config.samples)
-    candidates = read_candidates(source, bench, fmt, model=config.model)
+    local = source
+    if source is not None and source.startswith("hf://"):
+        from ..hub import download_file
+
+        local = str(download_file(source))  # the manifest names the Hub file at its revision
+    candidates = read_candidates(local, bench, fmt, model=config.model)
     if config.limit:
         candidates = candidates[: config.limit]
     if config.shard:
@@ -79,4 +90,12 @@ def execute_stage(config: ExecuteConfig, command: list[str] | None = None) -> Ex
                            "samples_format": fmt, "memory_mb": config.memory_mb,
                            "max_output_bytes": config.max_output_bytes, "isolation": summary.get("isolation"),
                            **({"shard": config.shard.strip(), "limit": config.limit} if config.shard else {})})
-    return ExecuteResult(out=config.out, summary_path=summary_path, summary=summary)
+    pushed = None
+    if config.push_to:
+        from ..hub import upload_run
+        from ..manifest import manifest_path_for
+
+        files = [config.out.name, summary_path.name, manifest_path_for(config.out).name]
+        pushed = upload_run(config.out.parent, config.push_to, config.push_path, f"execute {config.out.name}"
+                            + (f" (shard {config.shard})" if config.shard else ""), only=files)
+    return ExecuteResult(out=config.out, summary_path=summary_path, summary=summary, pushed=pushed)

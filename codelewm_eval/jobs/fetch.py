@@ -11,11 +11,14 @@ from .launch import LaunchRecord
 
 def fetch_run(run_dir: Path) -> list[str]:
     """Download a Hub run (launch.json with backend hf) into its run directory: each seed's
-    uploaded outputs into seed-N/, the pack at its pinned revision into pack/."""
+    uploaded outputs into seed-N/, the pack at its pinned revision into pack/; for an execute run,
+    every shard's results into RUN_ID/, merged into results.jsonl (`execute-merge`)."""
     record = LaunchRecord.read(run_dir)
     if record.backend != "hf" or not record.outputs_repo:
         raise InputError("this run was not launched on Hugging Face Jobs (nothing to fetch)",
                          path=str(Path(run_dir) / "launch.json"))
+    if record.samples:
+        return _fetch_shards(record, Path(run_dir))
     fetched = []
     if record.pack and is_hub_ref(record.pack):
         materialize(parse_ref(record.pack), Path(run_dir) / "pack")
@@ -26,3 +29,23 @@ def fetch_run(run_dir: Path) -> list[str]:
                                 allow_patterns=patterns)
     fetched += [f"seed-{seed}" for seed in record.seeds if (Path(run_dir) / f"seed-{seed}").is_dir()]
     return fetched
+
+
+def _fetch_shards(record: LaunchRecord, run_dir: Path) -> list[str]:
+    """Every shard's uploaded results, then one merge; a shard without results is named with what
+    to do (its job's stage is in `jobs status`; launching again starts only the missing ones)."""
+    from ..execution.shards import merge
+
+    n = len(record.seeds)
+    with _hub_errors(f"downloading {record.outputs_repo}"):
+        api().snapshot_download(record.outputs_repo, repo_type="model", local_dir=str(run_dir),
+                                allow_patterns=[f"{record.run_id}/shard-*-of-{n}.*"])
+    shards = [run_dir / record.run_id / f"shard-{i}-of-{n}.jsonl" for i in record.seeds]
+    missing = [f"{i}/{n}" for i, path in zip(record.seeds, shards) if not path.is_file()]
+    if missing:
+        raise InputError(f"shard(s) {', '.join(missing)} have no results in {record.outputs_repo} (see `codelewm-eval "
+                         f"jobs status {run_dir}`); launch the same spec again: only the shards without results "
+                         "start again", path=str(run_dir))
+    out = run_dir / "results.jsonl"
+    merge(shards, out, ["codelewm-eval", "execute-merge", *map(str, shards), "--out", str(out)])
+    return [f"shard {i}/{n}" for i in record.seeds] + [f"merged -> {out}"]

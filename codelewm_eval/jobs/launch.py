@@ -125,16 +125,43 @@ def _train_command(spec: JobSpec, spec_path: Path, backend: str, seed: int, out:
     return command
 
 
-def _execute_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str, out_root: str) -> list[Payload]:
-    """One `execute --shard I/N` per shard; `seed` holds the shard number I."""
+UPLOAD_PENDING = "UPLOAD"  # a dry run's stand-in for the commit the launch's upload of the samples will make
+
+
+def samples_argument(spec: JobSpec, spec_path: Path, backend: str, revision: str | None = None) -> str:
+    """What `execute --samples` gets: the local file, or on the hf backend the file on the Hub at
+    its pinned revision (the spec's, else the commit of the launch's own upload)."""
+    job = spec.execute
+    if backend != "hf":
+        return str((spec_path.parent / job.samples).resolve())
+    if not job.samples_repo:
+        raise InputError("a Hub job cannot read a sample file on this machine: set execute.samples_repo (a dataset "
+                         "repo the launch uploads the file to, or that holds it at execute.samples_revision)",
+                         path=str(spec_path), line=spec.line("execute"), field="execute.samples_repo")
+    if job.samples_revision:
+        return f"hf://datasets/{job.samples_repo}@{job.samples_revision}/{job.samples.lstrip('/')}"
+    return f"hf://datasets/{job.samples_repo}@{revision or UPLOAD_PENDING}/{Path(job.samples).name}"
+
+
+def _execute_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str, out_root: str,
+                      samples_revision: str | None = None) -> list[Payload]:
+    """One `execute --shard I/N` per shard; `seed` holds the shard number I. On the hf backend each
+    shard reads the samples from the Hub and pushes its results to outputs.hub_repo/RUN_ID/."""
     job = spec.execute
     if job is None:
         raise InputError("a task: execute spec needs an `execute:` section (benchmark, samples, shards)",
                          path=str(spec_path), line=spec.line("task"), field="execute")
     if backend == "hf":
-        raise InputError("execute jobs run on the local backend in this version (Hugging Face Jobs: not yet)",
-                         path=str(spec_path), line=spec.line("task"), field="task")
-    samples = str((spec_path.parent / job.samples).resolve())
+        if job.data_dir:
+            raise InputError("a Hub job cannot read benchmark data on this machine: drop execute.data_dir (the job "
+                             "uses the benchmark that ships with the package)", path=str(spec_path),
+                             line=spec.line("execute", "data_dir"), field="execute.data_dir")
+        if not spec.outputs.hub_repo:
+            raise InputError("a Hub job's results are lost unless uploaded: set outputs.hub_repo (a model repo)",
+                             path=str(spec_path), line=spec.line("outputs"), field="outputs.hub_repo")
+        out_root = f"runs/{run_id}"  # inside the job
+    samples = samples_argument(spec, spec_path, backend, samples_revision)
+    deps = spec.dependencies or ["codelewm-eval"]
     payloads = []
     for i in range(1, job.shards + 1):
         out = f"{out_root}/shard-{i}-of-{job.shards}.jsonl"
@@ -142,19 +169,28 @@ def _execute_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str,
                    job.samples_format, "--shard", f"{i}/{job.shards}", "--out", out, "--no-progress"]
         if job.data_dir:
             command += ["--data-dir", str((spec_path.parent / job.data_dir).resolve())]
+        if job.isolation != "auto":
+            command += ["--isolation", job.isolation]
+        hub = backend == "hf"
+        if hub:
+            command += ["--push-to", spec.outputs.hub_repo, "--push-path", run_id]
+        job_command = command if spec.image or not hub else ["uv", "run", *[a for d in deps for a in ("--with", d)],
+                                                             *command]
         payloads.append(Payload(seed=i, name=f"{spec.name}-shard-{i}-of-{job.shards}", command=command,
-                                job_command=command, image=spec.image, env=dict(spec.env), secrets=list(spec.secrets),
-                                flavor=spec.flavor, timeout=spec.timeout,
+                                job_command=job_command, image=spec.image,
+                                dependencies=deps if hub and not spec.image else [], env=dict(spec.env),
+                                secrets=list(spec.secrets), flavor=spec.flavor, timeout=spec.timeout,
                                 labels={**spec.labels, "run_id": run_id, "shard": f"{i}/{job.shards}"}, out_dir=out))
     return payloads
 
 
-def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local") -> list[Payload]:
+def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local",
+                   samples_revision: str | None = None) -> list[Payload]:
     base = spec_path.parent
     if spec.task == "execute":
         out_root = spec.outputs.dir.format(name=spec.name)
         out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
-        return _execute_payloads(spec, spec_path, run_id, backend, out_root)
+        return _execute_payloads(spec, spec_path, run_id, backend, out_root, samples_revision)
     if not spec.seeds:
         raise InputError(f"a {spec.task} job names its seeds (the standard run: [42, 1729])", path=str(spec_path),
                          line=spec.line("seeds"), field="seeds")
@@ -242,6 +278,9 @@ class LaunchRecord(BaseModel):
     endpoint: str | None = Field(None, description="hf: the Hub endpoint the jobs were sent to")
     outputs_repo: str | None = Field(None, description="hf: the model repo each seed uploads its run into")
     pack: str | None = Field(None, description="the pack the seeds train on (a path or a Hub reference)")
+    samples: str | None = Field(None, description="execute: the sample file (a path or a Hub file reference)")
+    samples_sha256: str | None = Field(None, description="execute: the sample file's hash (a relaunch reuses an "
+                                                         "upload of the same file)")
     jobs: dict[str, dict] = Field(default_factory=dict, description="seed -> job id / exit code / ...")
 
     @classmethod
@@ -255,11 +294,11 @@ class LaunchRecord(BaseModel):
         return validated(cls, read_json(path), path)
 
 
-def prepare(spec_path: Path, run_id: str | None = None, backend: str = "local"
+def prepare(spec_path: Path, run_id: str | None = None, backend: str = "local", samples_revision: str | None = None
             ) -> tuple[JobSpec, str, list[Payload], list[Refusal]]:
     spec, text = load_job_spec(spec_path)
     run_id = run_id or spec.name
-    payloads = build_payloads(spec, Path(spec_path), run_id, backend)
+    payloads = build_payloads(spec, Path(spec_path), run_id, backend, samples_revision)
     return spec, text, payloads, scan_payloads(payloads, text, Path(spec_path))
 
 
@@ -377,17 +416,32 @@ def resolve_secrets(names: list[str]) -> dict[str, str]:
     return values
 
 
-def run_hf(payloads: list[Payload], record: LaunchRecord, run_dir: Path, secrets: dict[str, str]) -> LaunchRecord:
-    """One Hugging Face Job per seed: `run_job` with the spec's image, else `run_uv_job`. The
-    launch record is rewritten after each job, so a failure part-way says which seeds started."""
+LIVE_OR_DONE = ("SCHEDULING", "RUNNING", "COMPLETED")
+
+
+def run_hf(payloads: list[Payload], record: LaunchRecord, run_dir: Path, secrets: dict[str, str],
+           previous: LaunchRecord | None = None) -> LaunchRecord:
+    """One Hugging Face Job per seed (or shard): `run_job` with the spec's image, else `run_uv_job`.
+    The launch record is rewritten after each job, so a failure part-way says which started.
+
+    Launched again into the same run (`previous`), a seed or shard whose job, with the very same
+    payload, is scheduled, running or completed is kept; only the others (failed, canceled, never
+    started, or changed) start again."""
     from ..hub import _hub_errors, api
 
     client = api()
     record.endpoint = client.endpoint
     for p in payloads:
+        what = f"shard {p.labels['shard']}" if "shard" in p.labels else f"seed {p.seed}"
+        kept = _still_good(client, previous, p)
+        if kept is not None:
+            record.jobs[str(p.seed)] = kept
+            _log.info("%s: job %s is %s with the same payload; not started again", what, kept["job_id"],
+                      kept["stage"])
+            continue
         common = dict(env=p.env or None, secrets={k: secrets[k] for k in p.secrets} or None, flavor=p.flavor,
                       timeout=p.timeout, labels=p.labels, name=p.name)
-        with _hub_errors(f"starting the job of seed {p.seed}"), warnings.catch_warnings():
+        with _hub_errors(f"starting the job of {what}"), warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # run_uv_job is marked experimental
             if p.image:
                 job = client.run_job(image=p.image, command=p.command, **common)
@@ -398,4 +452,20 @@ def run_hf(payloads: list[Payload], record: LaunchRecord, run_dir: Path, secrets
                                     "stage": str(getattr(job.status.stage, "value", job.status.stage)),
                                     "out_dir": p.out_dir}
         write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
+    write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
     return record
+
+
+def _still_good(client, previous: LaunchRecord | None, p: Payload) -> dict | None:
+    """The previous launch's job of this payload, if it is the same payload and not lost."""
+    if previous is None or previous.backend != "hf" or previous.payload_sha256.get(str(p.seed)) != p.digest():
+        return None
+    job = previous.jobs.get(str(p.seed))
+    if not job or not job.get("job_id"):
+        return None
+    from ..hub import _hub_errors
+
+    with _hub_errors(f"inspecting job {job['job_id']}"):
+        info = client.inspect_job(job_id=job["job_id"], namespace=job.get("namespace"))
+    stage = str(getattr(info.status.stage, "value", info.status.stage))
+    return {**job, "stage": stage} if stage in LIVE_OR_DONE else None

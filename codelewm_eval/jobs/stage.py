@@ -42,8 +42,10 @@ class LaunchResult(BaseModel):
     evidence: Path | None = None
     gates: list[dict] = Field(default_factory=list)
     merged: Path | None = Field(None, description="execute: the shards joined (execute-merge)")
-    estimate: list[dict] = Field(default_factory=list, description="execute: candidates and expected wall time "
-                                                                   "per shard")
+    estimate: list[dict] = Field(default_factory=list, description="execute: candidates, expected wall time and "
+                                                                   "price per shard")
+    kept: list[str] = Field(default_factory=list, description="hf relaunch: seeds or shards whose earlier job was "
+                                                              "kept (same payload, not failed)")
 
 
 def _refused(refusal: str, reasons: list[str]) -> LaunchResult:
@@ -67,9 +69,10 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
     run_dir = Path(spec.outputs.dir.format(name=spec.name))
     run_dir = run_dir if run_dir.is_absolute() else (spec_path.parent / run_dir).resolve()
     estimate: list[dict] = []
+    samples_local = None
     if spec.task == "execute":
         pack = pack_arg = None
-        problems, estimate = _execute_preflight(spec, spec_path)
+        problems, estimate, samples_local = _execute_preflight(spec, spec_path, config.backend)
         if problems:
             return _refused("the sample file cannot be executed", problems)
     elif spec.task == "surgery":
@@ -91,14 +94,26 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
         return LaunchResult(status="dry_run", exit_code=0, run_dir=run_dir, estimate=estimate,
                             payloads=[p.model_dump(mode="json") for p in payloads])
     secrets = resolve_secrets(spec.secrets) if config.backend == "hf" else {}
+    previous = _previous_launch(run_dir) if config.backend == "hf" else None
+    samples_sha = sha256_file(samples_local) if samples_local else None
+    if config.backend == "hf" and spec.task == "execute" and not spec.execute.samples_revision:
+        revision = _uploaded_samples(spec, samples_local, samples_sha, previous)
+        spec, text, payloads, refusals = prepare(spec_path, config.run_id, config.backend, revision)
+        if refusals:
+            return _refused(f"{len(refusals)} secret finding(s) in what would leave this machine",
+                            [r.describe() for r in refusals])
     run_dir.mkdir(parents=True, exist_ok=True)
+    samples_arg = payloads[0].command[payloads[0].command.index("--samples") + 1] if spec.task == "execute" else None
     record = LaunchRecord(run_id=payloads[0].labels["run_id"], backend=config.backend, spec=str(spec_path.resolve()),
                           spec_sha256=sha256_file(spec_path), seeds=[p.seed for p in payloads],
                           payload_sha256={str(p.seed): p.digest() for p in payloads}, pack=pack_arg,
+                          samples=samples_arg, samples_sha256=samples_sha,
                           outputs_repo=spec.outputs.hub_repo if config.backend == "hf" else None)
     if config.backend == "hf":
-        record = run_hf(payloads, record, run_dir, secrets)
-        return LaunchResult(status="started", exit_code=0, run_dir=run_dir, record=record)
+        record = run_hf(payloads, record, run_dir, secrets, previous)
+        return LaunchResult(status="started", exit_code=0, run_dir=run_dir, record=record,
+                            kept=[seed for seed, job in record.jobs.items() if previous and seed in previous.jobs
+                                  and previous.jobs[seed].get("job_id") == job.get("job_id")])
     record = run_local(payloads, record, run_dir, parallel=spec.execute.parallel if spec.execute else 1)
     failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
     result = LaunchResult(status="finished", exit_code=1 if failed else 0, run_dir=run_dir, record=record,
@@ -121,12 +136,12 @@ def describe(result: LaunchResult) -> tuple[list[str], list[str]]:
     if result.status == "refused":
         return [], [f"launch refused: {result.refusal}", *(f"  {r}" for r in result.reasons)]
     if result.status == "dry_run":
-        cost = [f"shard {e['shard']}: {e['candidates']} candidates, about {e['expected_seconds']} s on {e['flavor']} "
-                f"(at {CANDIDATES_PER_CORE_S:g} candidates/s per core; price: unknown)" for e in result.estimate]
-        return [json.dumps(result.payloads, indent=2)], cost
+        return [json.dumps(result.payloads, indent=2)], describe_estimate(result.estimate)
     record, run_dir = result.record, result.run_dir
     if result.status == "started":
-        return [*(f"seed {seed}: job {job['job_id']} {job['stage']}  {job['url']}" for seed, job in record.jobs.items()),
+        unit = "shard" if record.samples else "seed"
+        return [*(f"{unit} {seed}: job {job['job_id']} {job['stage']}" + (" (kept)" if seed in result.kept else "") +
+                  f"  {job['url']}" for seed, job in record.jobs.items()),
                 f"run {record.run_id}: watch with `codelewm-eval jobs status {run_dir}`; when done, "
                 f"`codelewm-eval jobs fetch {run_dir}` then `jobs verify`"], []
     out = [f"run {record.run_id}: seeds {', '.join(map(str, record.seeds))} -> {run_dir}" +
@@ -141,38 +156,107 @@ def describe(result: LaunchResult) -> tuple[list[str], list[str]]:
 
 
 # Measured on a 2-core machine: `bench execute` on its default sample (timeouts included) runs
-# 116.7 candidates/s, about 58 per core.
-CANDIDATES_PER_CORE_S = 58.0
+# 129.0 candidates/s with 3 workers, about 64 per core.
+CANDIDATES_PER_CORE_S = 64.0
 FLAVOR_CORES = {"cpu-basic": 2, "cpu-upgrade": 8, "cpu-performance": 8, "cpu-xl": 16}
 
 
-def _execute_preflight(spec, spec_path: Path) -> tuple[list[str], list[dict]]:
-    """An execute job's inputs: the benchmark loads, the sample file reads, nothing in it is a
-    credential (it leaves the machine on a Hub backend); and the cost model: candidates and
-    expected wall time per shard, from the measured throughput and the flavor's cores."""
+def describe_estimate(estimate: list[dict]) -> list[str]:
+    lines = []
+    for e in estimate:
+        price = f"about ${e['price_usd']:.4f}" if e.get("price_usd") is not None else "price: unknown"
+        lines.append(f"shard {e['shard']}: {e['candidates']} candidates, about {e['expected_seconds']} s on "
+                     f"{e['flavor']} ({e['cores']} cores at {CANDIDATES_PER_CORE_S:g} candidates/s per core; {price})")
+    if estimate:
+        total = sum(e["candidates"] for e in estimate)
+        slowest = max(e["expected_seconds"] for e in estimate)
+        prices = [e.get("price_usd") for e in estimate]
+        lines.append(f"all {len(estimate)} shards: {total} candidates, about {slowest} s wall if they run at once" +
+                     (f", about ${sum(prices):.4f}" if None not in prices else ""))
+    return lines
+
+
+def _flavor_hardware(flavor: str, backend: str) -> tuple[int, float | None]:
+    """(cores, USD per second) of a flavor: from the Jobs hardware list when the Hub is reachable
+    (hf backend), else the known core counts and no price."""
+    if backend == "hf":
+        try:
+            from ..hub import api
+
+            for hw in api().list_jobs_hardware():
+                if hw.name == flavor:
+                    cores = int(str(hw.cpu).split()[0]) if hw.cpu else FLAVOR_CORES.get(flavor, 2)
+                    per = {"second": 1, "minute": 60, "hour": 3600}.get(str(hw.unit_label), None)
+                    return cores, (hw.unit_cost_usd / per if per and hw.unit_cost_usd is not None else None)
+        except Exception:  # noqa: BLE001 - the estimate is advice: an unreachable Hub leaves the price unknown
+            pass
+    return FLAVOR_CORES.get(flavor, 2), None
+
+
+def _execute_preflight(spec, spec_path: Path, backend: str = "local") -> tuple[list[str], list[dict], Path]:
+    """An execute job's inputs: the benchmark loads (on the hf backend: without a data directory,
+    as in the job), the sample file reads (from the Hub at its revision when the spec pins one),
+    nothing in it is a credential; and the cost model: candidates, expected wall time and price
+    per shard, from the measured throughput and the flavor's cores and price."""
     from ..benchmarks import load_benchmark
     from ..candidates.readers import read_candidates
     from ..execution.shards import shard_of
     from ..secrets.files import scan_paths
 
     job = spec.execute
-    samples = (spec_path.parent / job.samples).resolve()
+    if backend == "hf" and job.samples_repo and job.samples_revision:
+        from ..hub import download_file
+        from .launch import samples_argument
+
+        samples = download_file(samples_argument(spec, spec_path, backend))
+    else:
+        samples = (spec_path.parent / job.samples).resolve()
     data_dir = (spec_path.parent / job.data_dir).resolve() if job.data_dir else None
     if not samples.is_file():
         raise InputError(f"no sample file at {samples}", path=str(spec_path), line=spec.line("execute", "samples"),
                          field="execute.samples")
-    bench = load_benchmark(job.benchmark, data_dir)
+    try:
+        bench = load_benchmark(job.benchmark, data_dir)
+    except InputError as exc:
+        if backend != "hf":
+            raise
+        raise InputError(f"benchmark {job.benchmark!r} does not load without a data directory, and a Hub job has "
+                         f"none ({exc})", path=str(spec_path), line=spec.line("execute", "benchmark"),
+                         field="execute.benchmark") from None
     candidates = read_candidates(str(samples), bench, job.samples_format)
     problems = [f"secret: {f.describe()}" for f in scan_paths([samples])[0]]
     counts = [0] * job.shards
     for c in candidates:
         counts[shard_of(c.task_id, job.shards) - 1] += 1
-    rate = CANDIDATES_PER_CORE_S * FLAVOR_CORES.get(spec.flavor, 2)
+    cores, usd_per_s = _flavor_hardware(spec.flavor, backend)
+    rate = CANDIDATES_PER_CORE_S * cores
     estimate = [{"shard": f"{i + 1}/{job.shards}", "candidates": n, "expected_seconds": round(n / rate, 1),
-                 "flavor": spec.flavor, "price": None} for i, n in enumerate(counts)]
+                 "flavor": spec.flavor, "cores": cores,
+                 "price_usd": round(n / rate * usd_per_s, 6) if usd_per_s is not None else None}
+                for i, n in enumerate(counts)]
     if not candidates:
         problems.append(f"no candidates in {samples}")
-    return problems, estimate
+    return problems, estimate, samples
+
+
+def _previous_launch(run_dir: Path) -> LaunchRecord | None:
+    """The record of an earlier launch into this run directory, if it reads."""
+    if not (run_dir / "launch.json").is_file():
+        return None
+    try:
+        return LaunchRecord.read(run_dir)
+    except InputError:
+        return None
+
+
+def _uploaded_samples(spec, samples: Path, sha: str, previous: LaunchRecord | None) -> str:
+    """The commit holding the sample file in execute.samples_repo: the earlier launch's upload of
+    the very same file, else a new upload (secret-scanned first)."""
+    from ..hub import parse_file_ref, upload_file
+
+    if previous and previous.samples and previous.samples_sha256 == sha and previous.samples.startswith("hf://"):
+        return parse_file_ref(previous.samples)[0].revision
+    return upload_file(samples, spec.execute.samples_repo, samples.name, f"{spec.name}: samples to execute")
 
 
 def _surgery_preflight(spec, command: list[str]) -> list[str]:

@@ -102,7 +102,8 @@ def status_of(run: Path | str, stall_after: float = 600.0) -> list[SeedStatus]:
 
         launch = LaunchRecord.read(run_path)
         if any(str(job.get("out_dir", "")).endswith(".jsonl") for job in launch.jobs.values()):
-            return [_shard_status(int(seed), job) for seed, job in sorted(launch.jobs.items(), key=lambda kv: int(kv[0]))]
+            shard_status = _hf_shard_status if launch.backend == "hf" else _shard_status
+            return [shard_status(int(seed), job) for seed, job in sorted(launch.jobs.items(), key=lambda kv: int(kv[0]))]
         if launch.backend == "hf":
             return [job_status(job["job_id"], job.get("namespace"), str(run_path / f"seed-{seed}"), stall_after)
                     for seed, job in sorted(launch.jobs.items(), key=lambda kv: int(kv[0]))]
@@ -144,6 +145,34 @@ def _shard_status(shard: int, job: dict) -> SeedStatus:
         with open(partial, "rb") as fh:
             done = max(0, sum(1 for _ in fh) - 1)  # the first line is the run key
         status.stage, status.phase = "running", f"execute {done} candidates done"
+    return status
+
+
+def _hf_shard_status(shard: int, job: dict) -> SeedStatus:
+    """An execute shard on Hugging Face Jobs: the job's stage (inspect_job); complete only once its
+    logs show the results uploaded (`execute --push-to` says so last)."""
+    from ..hub import _hub_errors, api
+
+    client = api()
+    with _hub_errors(f"inspecting job {job['job_id']}"):
+        info = client.inspect_job(job_id=job["job_id"], namespace=job.get("namespace"))
+        stage = str(getattr(info.status.stage, "value", info.status.stage))
+        logs = list(client.fetch_job_logs(job_id=job["job_id"], namespace=job.get("namespace"), follow=False)) \
+            if stage not in ("SCHEDULING",) else []
+    status = SeedStatus(run=job.get("out_dir", ""), seed=shard, stage="running", job_id=job["job_id"],
+                        job_stage=stage, phase="execute")
+    uploaded = any(line.startswith("uploaded ") for line in logs)
+    if stage == "SCHEDULING":
+        status.stage = "scheduling"
+    elif stage == "COMPLETED" and uploaded:
+        status.stage = "complete"
+    elif stage in ("COMPLETED", "ERROR", "CANCELED", "DELETED"):
+        tail = next((line for line in reversed(logs) if line.strip()), "")
+        status.stage = "failed"
+        status.error = (f"job {stage.lower()}" + (f": {info.status.message}" if info.status.message else "") +
+                        ("" if stage != "COMPLETED" else " without uploading its results") +
+                        (f"; last log line: {tail[:200]}" if tail else ""))
+        status.flags.append("failed")
     return status
 
 

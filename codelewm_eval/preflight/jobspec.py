@@ -53,7 +53,15 @@ class ExecuteJob(BaseModel):
     shards: int = Field(1, ge=1, description="jobs; a task's candidates stay in one shard")
     parallel: int = Field(2, ge=1, description="local backend: shards run at once")
     data_dir: str | None = Field(None, description="a benchmark mirror laid out like shared/data (relative to "
-                                                   "the spec)")
+                                                   "the spec); local backend only")
+    samples_repo: str | None = Field(None, description="hf backend: the dataset repo (OWNER/NAME) of the sample file; "
+                                                       "the launch uploads `samples` there unless samples_revision "
+                                                       "is set")
+    samples_revision: str | None = Field(None, description="hf backend: the commit of samples_repo to read; "
+                                                           "`samples` is then the file's path in that repo")
+    isolation: Literal["auto", "bwrap", "rlimits"] = Field(
+        "auto", description="the executor's sandbox (`execute --isolation`): a job's container without "
+                            "bubblewrap needs rlimits, the container being the outer boundary")
 
 
 class JobSpec(BaseModel):
