@@ -74,16 +74,19 @@ def cmd_promote(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from .benchmarks import load_benchmark
-    from .surgery.generate import generate
+    from .surgery.generate import GenerateConfig, Sampling, generate_stage
 
-    bench = load_benchmark(args.benchmark, _data_dir(args.data_dir))
-    summary = generate(Path(args.model), bench, Path(args.out), n=args.n, temperature=args.temperature,
-                       top_p=args.top_p, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-                       limit=args.limit, seed=args.seed, progress=not args.no_progress)
+    config = GenerateConfig(
+        model=args.model, benchmark=args.benchmark, out=Path(args.out), data_dir=_data_dir(args.data_dir),
+        engine=args.engine, sampling=Sampling(n=args.n, temperature=args.temperature, top_p=args.top_p,
+                                              max_new_tokens=args.max_new_tokens, seed=args.seed),
+        batch_size=args.batch_size, limit=args.limit, shard=args.shard, push_to=args.push_to,
+        push_path=args.push_path, progress=not args.no_progress)
+    summary = generate_stage(config, ["codelewm-eval", *sys.argv[1:]])
     print(json.dumps(summary) if args.json else
           f"{summary['samples']} sample(s) for {summary['tasks']} {summary['benchmark']} task(s) -> {summary['out']}"
-          + (f" ({summary['resumed_tasks']} resumed)" if summary["resumed_tasks"] else ""))
+          + (f" ({summary['resumed_tasks']} resumed)" if summary["resumed_tasks"] else "")
+          + (f"; uploaded to {args.push_to} ({summary['pushed']})" if summary.get("pushed") else ""))
     return 0
 
 
@@ -160,8 +163,12 @@ def _add_generate(sub) -> None:
     ge = sub.add_parser("generate", help="sample completions for a benchmark from a model directory",
                         description="Greedy or sampled completions for every task of a benchmark, batched and "
                                     "resumable (OUT.partial), into an EvalPlus-format samples file (task_id, "
-                                    "solution, sample_index) that `execute` takes.")
-    ge.add_argument("--model", required=True, help="a model directory (e.g. RUN/merged)")
+                                    "solution, sample_index) that `execute` takes, sealed by a manifest recording "
+                                    "the model, engine and sampling parameters.")
+    ge.add_argument("--model", required=True, help="a model directory (e.g. RUN/merged), or a model on the Hub at a "
+                                                    "pinned revision: hf://OWNER/NAME@REVISION[/FOLDER]")
+    ge.add_argument("--engine", default="transformers", choices=["transformers", "vllm"],
+                    help="transformers (default; CPU or GPU, in-process) or vllm (the `vllm` extra; GPU)")
     ge.add_argument("--benchmark", required=True)
     ge.add_argument("--out", required=True)
     ge.add_argument("--n", type=count, default=1, help="samples per task")
@@ -172,6 +179,9 @@ def _add_generate(sub) -> None:
     ge.add_argument("--limit", type=count, help="only the first N tasks")
     ge.add_argument("--seed", type=int, default=0)
     ge.add_argument("--data-dir")
+    ge.add_argument("--shard", metavar="I/N", help="only the tasks of shard I of N (the split `execute --shard` uses)")
+    ge.add_argument("--push-to", metavar="REPO", help="then upload the samples and manifest into this model repo")
+    ge.add_argument("--push-path", default="", metavar="DIR", help="the repo folder they go into (default: its root)")
     ge.add_argument("--no-progress", action="store_true")
     ge.add_argument("--json", action="store_true")
     ge.set_defaults(func=cmd_generate)

@@ -17,7 +17,7 @@ def fetch_run(run_dir: Path) -> list[str]:
     if record.backend != "hf" or not record.outputs_repo:
         raise InputError("this run was not launched on Hugging Face Jobs (nothing to fetch)",
                          path=str(Path(run_dir) / "launch.json"))
-    if record.samples:
+    if record.task in ("execute", "generate") or record.samples:
         return _fetch_shards(record, Path(run_dir))
     fetched = []
     if record.pack and is_hub_ref(record.pack):
@@ -32,20 +32,27 @@ def fetch_run(run_dir: Path) -> list[str]:
 
 
 def _fetch_shards(record: LaunchRecord, run_dir: Path) -> list[str]:
-    """Every shard's uploaded results, then one merge; a shard without results is named with what
-    to do (its job's stage is in `jobs status`; launching again starts only the missing ones)."""
+    """Every shard's uploaded results (execute) or samples (generate), then one merge; a shard
+    without them is named with what to do (its job's stage is in `jobs status`; launching again
+    starts only the missing ones)."""
     from ..execution.shards import merge
+    from ..surgery.generate import merge_samples
 
     n = len(record.seeds)
+    stem = "samples-shard" if record.task == "generate" else "shard"
     with _hub_errors(f"downloading {record.outputs_repo}"):
         api().snapshot_download(record.outputs_repo, repo_type="model", local_dir=str(run_dir),
-                                allow_patterns=[f"{record.run_id}/shard-*-of-{n}.*"])
-    shards = [run_dir / record.run_id / f"shard-{i}-of-{n}.jsonl" for i in record.seeds]
+                                allow_patterns=[f"{record.run_id}/{stem}-*-of-{n}.*"])
+    shards = [run_dir / record.run_id / f"{stem}-{i}-of-{n}.jsonl" for i in record.seeds]
     missing = [f"{i}/{n}" for i, path in zip(record.seeds, shards) if not path.is_file()]
     if missing:
         raise InputError(f"shard(s) {', '.join(missing)} have no results in {record.outputs_repo} (see `codelewm-eval "
                          f"jobs status {run_dir}`); launch the same spec again: only the shards without results "
                          "start again", path=str(run_dir))
-    out = run_dir / "results.jsonl"
-    merge(shards, out, ["codelewm-eval", "execute-merge", *map(str, shards), "--out", str(out)])
+    if record.task == "generate":
+        out = run_dir / "samples.jsonl"
+        merge_samples(shards, out, ["codelewm-eval", "jobs", "fetch", str(run_dir)])
+    else:
+        out = run_dir / "results.jsonl"
+        merge(shards, out, ["codelewm-eval", "execute-merge", *map(str, shards), "--out", str(out)])
     return [f"shard {i}/{n}" for i in record.seeds] + [f"merged -> {out}"]

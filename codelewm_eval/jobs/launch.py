@@ -184,6 +184,53 @@ def _execute_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str,
     return payloads
 
 
+def _generate_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str, out_root: str) -> list[Payload]:
+    """One `generate --shard I/N` per shard; `seed` holds the shard number I. On the hf backend the
+    model is read from the Hub at its revision and each shard pushes its samples."""
+    job = spec.generate
+    if job is None:
+        raise InputError("a task: generate spec needs a `generate:` section (model, benchmark, ...)",
+                         path=str(spec_path), line=spec.line("task"), field="generate")
+    hub = backend == "hf"
+    model = job.model
+    if hub:
+        if not model.startswith("hf://"):
+            raise InputError("a Hub job cannot read a model on this machine: push it to a model repo and set "
+                             "generate.model: hf://OWNER/NAME@REVISION[/FOLDER]", path=str(spec_path),
+                             line=spec.line("generate", "model"), field="generate.model")
+        if job.data_dir:
+            raise InputError("a Hub job cannot read benchmark data on this machine: drop generate.data_dir",
+                             path=str(spec_path), line=spec.line("generate", "data_dir"), field="generate.data_dir")
+        if not spec.outputs.hub_repo:
+            raise InputError("a Hub job's samples are lost unless uploaded: set outputs.hub_repo (a model repo)",
+                             path=str(spec_path), line=spec.line("outputs"), field="outputs.hub_repo")
+        out_root = f"runs/{run_id}"
+    elif not model.startswith("hf://"):
+        model = str((spec_path.parent / model).resolve())
+    deps = spec.dependencies or [f"codelewm-eval[{'vllm' if job.engine == 'vllm' else 'train'}]"]
+    payloads = []
+    for i in range(1, job.shards + 1):
+        out = f"{out_root}/samples-shard-{i}-of-{job.shards}.jsonl"
+        command = ["codelewm-eval", "generate", "--model", model, "--benchmark", job.benchmark, "--engine", job.engine,
+                   "--n", str(job.n), "--temperature", str(job.temperature), "--top-p", str(job.top_p),
+                   "--max-new-tokens", str(job.max_new_tokens), "--batch-size", str(job.batch_size),
+                   "--seed", str(job.seed), "--shard", f"{i}/{job.shards}", "--out", out, "--no-progress"]
+        if job.limit:
+            command += ["--limit", str(job.limit)]
+        if job.data_dir:
+            command += ["--data-dir", str((spec_path.parent / job.data_dir).resolve())]
+        if hub:
+            command += ["--push-to", spec.outputs.hub_repo, "--push-path", run_id]
+        job_command = command if spec.image or not hub else ["uv", "run", *[a for d in deps for a in ("--with", d)],
+                                                             *command]
+        payloads.append(Payload(seed=i, name=f"{spec.name}-shard-{i}-of-{job.shards}", command=command,
+                                job_command=job_command, image=spec.image,
+                                dependencies=deps if hub and not spec.image else [], env=dict(spec.env),
+                                secrets=list(spec.secrets), flavor=spec.flavor, timeout=spec.timeout,
+                                labels={**spec.labels, "run_id": run_id, "shard": f"{i}/{job.shards}"}, out_dir=out))
+    return payloads
+
+
 def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local",
                    samples_revision: str | None = None) -> list[Payload]:
     base = spec_path.parent
@@ -191,6 +238,10 @@ def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "
         out_root = spec.outputs.dir.format(name=spec.name)
         out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
         return _execute_payloads(spec, spec_path, run_id, backend, out_root, samples_revision)
+    if spec.task == "generate":
+        out_root = spec.outputs.dir.format(name=spec.name)
+        out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
+        return _generate_payloads(spec, spec_path, run_id, backend, out_root)
     if not spec.seeds:
         raise InputError(f"a {spec.task} job names its seeds (the standard run: [42, 1729])", path=str(spec_path),
                          line=spec.line("seeds"), field="seeds")
@@ -278,6 +329,7 @@ class LaunchRecord(BaseModel):
     endpoint: str | None = Field(None, description="hf: the Hub endpoint the jobs were sent to")
     outputs_repo: str | None = Field(None, description="hf: the model repo each seed uploads its run into")
     pack: str | None = Field(None, description="the pack the seeds train on (a path or a Hub reference)")
+    task: str = Field("p_pass", description="the spec's task: p_pass, surgery, execute or generate")
     samples: str | None = Field(None, description="execute: the sample file (a path or a Hub file reference)")
     samples_sha256: str | None = Field(None, description="execute: the sample file's hash (a relaunch reuses an "
                                                          "upload of the same file)")

@@ -41,7 +41,7 @@ class LaunchResult(BaseModel):
     failed: list[str] = Field(default_factory=list)
     evidence: Path | None = None
     gates: list[dict] = Field(default_factory=list)
-    merged: Path | None = Field(None, description="execute: the shards joined (execute-merge)")
+    merged: Path | None = Field(None, description="execute and generate: the shards joined")
     estimate: list[dict] = Field(default_factory=list, description="execute: candidates, expected wall time and "
                                                                    "price per shard")
     kept: list[str] = Field(default_factory=list, description="hf relaunch: seeds or shards whose earlier job was "
@@ -75,6 +75,11 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
         problems, estimate, samples_local = _execute_preflight(spec, spec_path, config.backend)
         if problems:
             return _refused("the sample file cannot be executed", problems)
+    elif spec.task == "generate":
+        pack = pack_arg = None
+        problems, estimate = _generate_preflight(spec, spec_path, config.backend)
+        if problems:
+            return _refused("the model cannot be sampled as specified", problems)
     elif spec.task == "surgery":
         pack = pack_arg = None
         problems = _surgery_preflight(spec, payloads[0].command)
@@ -107,14 +112,15 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
     record = LaunchRecord(run_id=payloads[0].labels["run_id"], backend=config.backend, spec=str(spec_path.resolve()),
                           spec_sha256=sha256_file(spec_path), seeds=[p.seed for p in payloads],
                           payload_sha256={str(p.seed): p.digest() for p in payloads}, pack=pack_arg,
-                          samples=samples_arg, samples_sha256=samples_sha,
+                          samples=samples_arg, samples_sha256=samples_sha, task=spec.task,
                           outputs_repo=spec.outputs.hub_repo if config.backend == "hf" else None)
     if config.backend == "hf":
         record = run_hf(payloads, record, run_dir, secrets, previous)
         return LaunchResult(status="started", exit_code=0, run_dir=run_dir, record=record,
                             kept=[seed for seed, job in record.jobs.items() if previous and seed in previous.jobs
                                   and previous.jobs[seed].get("job_id") == job.get("job_id")])
-    record = run_local(payloads, record, run_dir, parallel=spec.execute.parallel if spec.execute else 1)
+    sharded = spec.execute or spec.generate
+    record = run_local(payloads, record, run_dir, parallel=sharded.parallel if sharded else 1)
     failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
     result = LaunchResult(status="finished", exit_code=1 if failed else 0, run_dir=run_dir, record=record,
                           failed=failed)
@@ -124,6 +130,11 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
         result.merged = run_dir / "results.jsonl"
         merge([Path(p.out_dir) for p in payloads], result.merged,
               ["codelewm-eval", "execute-merge", *(p.out_dir for p in payloads), "--out", str(result.merged)])
+    if not failed and spec.task == "generate":
+        from ..surgery.generate import merge_samples
+
+        result.merged = run_dir / "samples.jsonl"
+        merge_samples([Path(p.out_dir) for p in payloads], result.merged, command or [])
     if not failed and spec.task == "p_pass" and spec.gates and config.evaluate:
         gates = _evaluate_run(run_dir, pack, payloads, (spec_path.parent / spec.gates).resolve(), command)
         result.evidence, result.gates = run_dir / "evidence", gates
@@ -139,7 +150,7 @@ def describe(result: LaunchResult) -> tuple[list[str], list[str]]:
         return [json.dumps(result.payloads, indent=2)], describe_estimate(result.estimate)
     record, run_dir = result.record, result.run_dir
     if result.status == "started":
-        unit = "shard" if record.samples else "seed"
+        unit = "shard" if record.task in ("execute", "generate") else "seed"
         return [*(f"{unit} {seed}: job {job['job_id']} {job['stage']}" + (" (kept)" if seed in result.kept else "") +
                   f"  {job['url']}" for seed, job in record.jobs.items()),
                 f"run {record.run_id}: watch with `codelewm-eval jobs status {run_dir}`; when done, "
@@ -165,13 +176,16 @@ def describe_estimate(estimate: list[dict]) -> list[str]:
     lines = []
     for e in estimate:
         price = f"about ${e['price_usd']:.4f}" if e.get("price_usd") is not None else "price: unknown"
-        lines.append(f"shard {e['shard']}: {e['candidates']} candidates, about {e['expected_seconds']} s on "
-                     f"{e['flavor']} ({e['cores']} cores at {CANDIDATES_PER_CORE_S:g} candidates/s per core; {price})")
+        time = (f"about {e['expected_seconds']} s" if e.get("expected_seconds") is not None else
+                "time: unknown (set generate.samples_per_second to a rate you measured)")
+        lines.append(f"shard {e['shard']}: {e['candidates']} {e.get('unit', 'candidates')}, {time} on "
+                     f"{e['flavor']} ({e['basis']}; {price})")
     if estimate:
         total = sum(e["candidates"] for e in estimate)
-        slowest = max(e["expected_seconds"] for e in estimate)
+        times = [e.get("expected_seconds") for e in estimate]
         prices = [e.get("price_usd") for e in estimate]
-        lines.append(f"all {len(estimate)} shards: {total} candidates, about {slowest} s wall if they run at once" +
+        lines.append(f"all {len(estimate)} shards: {total} {estimate[0].get('unit', 'candidates')}" +
+                     (f", about {max(times)} s wall if they run at once" if None not in times else "") +
                      (f", about ${sum(prices):.4f}" if None not in prices else ""))
     return lines
 
@@ -232,11 +246,60 @@ def _execute_preflight(spec, spec_path: Path, backend: str = "local") -> tuple[l
     rate = CANDIDATES_PER_CORE_S * cores
     estimate = [{"shard": f"{i + 1}/{job.shards}", "candidates": n, "expected_seconds": round(n / rate, 1),
                  "flavor": spec.flavor, "cores": cores,
+                 "basis": f"{cores} cores at {CANDIDATES_PER_CORE_S:g} candidates/s per core",
                  "price_usd": round(n / rate * usd_per_s, 6) if usd_per_s is not None else None}
                 for i, n in enumerate(counts)]
     if not candidates:
         problems.append(f"no candidates in {samples}")
     return problems, estimate, samples
+
+
+def _generate_preflight(spec, spec_path: Path, backend: str = "local") -> tuple[list[str], list[dict]]:
+    """A generate job's inputs: the model is there (a local directory with config.json; a Hub model
+    is named at a revision), the benchmark loads (on the hf backend without a data directory), the
+    vllm engine is installed when it would run here; and the estimate: samples per shard, with a
+    time and price when the spec gives a measured rate."""
+    from ..benchmarks import load_benchmark
+    from ..execution.shards import shard_of
+
+    job = spec.generate
+    problems = []
+    if job.model.startswith("hf://"):
+        from ..hub import parse_file_ref, parse_ref
+
+        text = job.model
+        ref = parse_file_ref(text)[0] if "/" in text.split("@", 1)[-1] and "@" in text else parse_ref(text)
+        if not ref.revision:
+            problems.append(f"generate.model {text} names no revision (hf://OWNER/NAME@REVISION)")
+    elif not ((spec_path.parent / job.model) / "config.json").is_file():
+        raise InputError(f"no model directory at {(spec_path.parent / job.model).resolve()} (no config.json)",
+                         path=str(spec_path), line=spec.line("generate", "model"), field="generate.model")
+    if job.engine == "vllm" and backend == "local":
+        import importlib.util
+
+        if importlib.util.find_spec("vllm") is None:
+            problems.append("engine vllm is not installed here: pip install 'codelewm-eval[vllm]' (a GPU machine)")
+    data_dir = (spec_path.parent / job.data_dir).resolve() if job.data_dir and backend != "hf" else None
+    try:
+        bench = load_benchmark(job.benchmark, data_dir)
+    except InputError as exc:
+        raise InputError(f"benchmark {job.benchmark!r} does not load" + (" without a data directory, and a Hub job "
+                         "has none" if backend == "hf" else "") + f" ({exc})", path=str(spec_path),
+                         line=spec.line("generate", "benchmark"), field="generate.benchmark") from None
+    tasks = list(bench.problems)[:job.limit] if job.limit else list(bench.problems)
+    counts = [0] * job.shards
+    for task in tasks:
+        counts[shard_of(task, job.shards) - 1] += job.n
+    cores, usd_per_s = _flavor_hardware(spec.flavor, backend)
+    rate = job.samples_per_second
+    estimate = []
+    for i, n in enumerate(counts):
+        seconds = round(n / rate, 1) if rate else None
+        estimate.append({"shard": f"{i + 1}/{job.shards}", "candidates": n, "unit": "samples",
+                         "expected_seconds": seconds, "flavor": spec.flavor, "cores": cores,
+                         "basis": f"{job.engine}, {rate:g} samples/s as measured" if rate else job.engine,
+                         "price_usd": round(seconds * usd_per_s, 6) if seconds is not None and usd_per_s else None})
+    return problems, estimate
 
 
 def _previous_launch(run_dir: Path) -> LaunchRecord | None:

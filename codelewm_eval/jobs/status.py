@@ -142,9 +142,11 @@ def _shard_status(shard: int, job: dict) -> SeedStatus:
         status.stage, status.error = "failed", f"exit code {code}"
         status.flags.append("failed")
     elif partial.exists():
+        generating = out.name.startswith("samples-shard")
         with open(partial, "rb") as fh:
-            done = max(0, sum(1 for _ in fh) - 1)  # the first line is the run key
-        status.stage, status.phase = "running", f"execute {done} candidates done"
+            done = max(0, sum(1 for _ in fh) - (0 if generating else 1))  # execute's first line is the run key
+        status.stage = "running"
+        status.phase = f"generate {done} samples done" if generating else f"execute {done} candidates done"
     return status
 
 
@@ -161,7 +163,7 @@ def _hf_shard_status(shard: int, job: dict) -> SeedStatus:
             if stage not in ("SCHEDULING",) else []
     status = SeedStatus(run=job.get("out_dir", ""), seed=shard, stage="running", job_id=job["job_id"],
                         job_stage=stage, phase="execute")
-    uploaded = any(line.startswith("uploaded ") for line in logs)
+    uploaded = any("uploaded " in line for line in logs)  # execute and generate --push-to say so last
     if stage == "SCHEDULING":
         status.stage = "scheduling"
     elif stage == "COMPLETED" and uploaded:

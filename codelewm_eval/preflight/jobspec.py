@@ -64,6 +64,31 @@ class ExecuteJob(BaseModel):
                             "bubblewrap needs rlimits, the container being the outer boundary")
 
 
+class GenerateJob(BaseModel):
+    """`task: generate`: samples from a model, one job per shard of the benchmark's tasks, joined
+    afterwards; the surgery loop's re-bench, run where the model fits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="a model directory (relative to the spec; local backend) or "
+                                   "hf://OWNER/NAME@REVISION[/FOLDER]")
+    benchmark: str
+    engine: Literal["transformers", "vllm"] = "transformers"
+    n: int = Field(1, ge=1)
+    temperature: float = Field(0.0, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_new_tokens: int = Field(256, ge=1)
+    batch_size: int = Field(8, ge=1)
+    seed: int = 0
+    limit: int | None = Field(None, ge=1, description="only the first N tasks")
+    shards: int = Field(1, ge=1)
+    parallel: int = Field(1, ge=1, description="local backend: shards run at once")
+    data_dir: str | None = Field(None, description="local backend only")
+    samples_per_second: float | None = Field(None, gt=0, description="your measured rate (a generate summary's "
+                                                                      "samples_per_second): the dry run's time "
+                                                                      "estimate")
+
+
 class JobSpec(BaseModel):
     """A training job: the standard run is two seeds (42 and 1729). Unknown keys are errors."""
 
@@ -72,10 +97,13 @@ class JobSpec(BaseModel):
     schema_version: int = 1
     name: str
     seeds: list[int] = Field(default_factory=list, description="p_pass and surgery: one job per seed")
-    task: Literal["p_pass", "surgery", "execute"] = Field(
+    task: Literal["p_pass", "surgery", "execute", "generate"] = Field(
         "p_pass", description="p_pass: train a scorer on a pack; surgery: LoRA SFT of a generator on a harvest; "
-                              "execute: run a sample file's candidates, one job per shard")
+                              "execute: run a sample file's candidates, one job per shard; generate: sample a "
+                              "model on a benchmark, one job per shard")
     execute: ExecuteJob | None = Field(None, description="task execute: what to run and in how many shards")
+    generate: GenerateJob | None = Field(None, description="task generate: the model, benchmark, engine, sampling "
+                                                           "and shards")
     scorer: Literal["logreg", "lora"] = "logreg"
     harvest: str | None = Field(None, description="surgery: a harvest directory (relative to the spec) or "
                                                   "hf://datasets/OWNER/NAME@REVISION")
