@@ -180,18 +180,24 @@ def _add_jobs(sub) -> None:
                                        "secret-scan everything that would leave the machine (env values, command, "
                                        "script, the spec): any finding, or a token-like variable given as plain env, "
                                        "refuses the launch (exit 1) with redacted findings. --dry-run prints the "
-                                       "payloads (and, for task: execute specs, candidates and expected time per "
-                                       "shard) and runs and writes nothing. The local backend runs each seed as a "
-                                       "subprocess in its own process group (stopped with the launcher), then writes "
-                                       "the evidence against the spec's gates into RUN/evidence; for task: execute, "
-                                       "it runs one `execute --shard I/N` per shard, `parallel` at a time, and merges "
-                                       "them into RUN/results.jsonl. The hf backend starts one Hugging Face Job per "
-                                       "seed (secrets sent as secrets; execute specs: local only in this version). "
-                                       "Both write launch.json into the run directory; running it again resumes.")
+                                       "payloads (and, for task: execute and generate specs, candidates or samples, "
+                                       "expected time and price per shard) and runs and writes nothing. The local "
+                                       "backend runs each seed as a subprocess in its own process group (stopped "
+                                       "with the launcher), then writes the evidence against the spec's gates into "
+                                       "RUN/evidence; for task: execute (generate), it runs one `execute --shard I/N` "
+                                       "(`generate --shard I/N`) per shard, `parallel` at a time, and merges them "
+                                       "into RUN/results.jsonl (RUN/samples.jsonl). The hf backend starts one Hugging "
+                                       "Face Job per seed or shard (secrets sent as secrets; an execute spec's sample "
+                                       "file is uploaded to execute.samples_repo and pinned, unless "
+                                       "samples_revision names it there; shards push their outputs to "
+                                       "outputs.hub_repo, and `jobs fetch` merges them). Both write launch.json into "
+                                       "the run directory; running it again resumes (hf: jobs scheduled, running or "
+                                       "completed with the same payload are kept, the others start again).")
     la.add_argument("spec", help="job spec YAML (see jobs/standard.yaml)")
     la.add_argument("--backend", choices=["local", "hf"], default="local",
-                    help="local: each seed a subprocess here, then evidence against the spec's gates; hf: one Hugging "
-                         "Face Job per seed (needs pack.hub_repo + pack.revision and outputs.hub_repo)")
+                    help="local: each seed (or shard) a subprocess here, then evidence against the spec's gates; hf: "
+                         "one Hugging Face Job per seed or shard (needs outputs.hub_repo, and the pack, harvest, "
+                         "sample file or model on the Hub)")
     la.add_argument("--dry-run", action="store_true")
     la.add_argument("--no-evaluate", action="store_true", help="local: skip the evidence after the seeds finish")
     la.add_argument("--run-id", help="default: the spec's name")
