@@ -15,7 +15,8 @@ def cmd_harvest(args) -> int:
 
     summary = harvest([Path(p) for p in args.results], Path(args.out), _data_dir(args.data_dir),
                       anchors=args.anchors, seed=args.seed, previous=[Path(p) for p in args.previous or []],
-                      command=["codelewm-eval", *sys.argv[1:]])
+                      command=["codelewm-eval", *sys.argv[1:]], anchor_share=args.anchor_share,
+                      override_lessons=args.override_lessons)
     print(json.dumps(summary, indent=2) if args.json else summary_text(summary) + f" -> {args.out}")
     return 0
 
@@ -50,15 +51,21 @@ def cmd_surgery_train(args) -> int:
                     alpha=args.alpha, lr=args.lr, epochs=args.epochs, max_length=args.max_length,
                     batch_size=args.batch_size, target_modules=args.target_modules.split(","),
                     checkpoint_every=args.checkpoint_every, loss_weights=_weights(args.loss_weight),
-                    anchor_weight=args.anchor_weight, load_4bit=args.load_4bit)
+                    anchor_weight=args.anchor_weight, load_4bit=args.load_4bit, merge_anyway=args.merge_anyway,
+                    data_dir=str(_data_dir(args.data_dir)) if _data_dir(args.data_dir) else None)
     report = train_sft(harvest, out, cfg, allow=args.override_lessons, command=["codelewm-eval", *sys.argv[1:]],
                        echo=not args.quiet)
+    merge = report["merge"]
+    check = report["anchor_check"]
     print(json.dumps(report, indent=2) if args.json else
           f"surgery seed {args.seed}: {report['steps']} steps, final loss {report['final_loss']:.4f}, "
-          f"{report['tokens_per_s']} tokens/s on {report['device']}; merged model -> {out / 'merged'}")
+          f"{report['tokens_per_s']} tokens/s on {report['device']}; held-out anchors {len(check['kept'])}/"
+          f"{len(check['held_out'])} kept before merging" +
+          (f"; MERGE ABORTED: lost {', '.join(merge['lost'])} (adapter kept in {out / 'adapter'}; --merge-anyway "
+           "to merge regardless)" if merge["status"] == "aborted" else f"; {merge['status']} -> {out / 'merged'}"))
     if args.push_to:
         print(f"uploaded ({upload_run(out, args.push_to, f'seed-{args.seed}', f'{cfg.run_id}: seed {args.seed}')})")
-    return 0
+    return 1 if merge["status"] == "aborted" else 0
 
 
 def cmd_promote(args) -> int:
@@ -97,13 +104,20 @@ def _add_surgery(sub) -> None:
                            description="From execution results (first sample per task): every failing task with the "
                                        "benchmark's reference solution as target (tasks without one, rows whose "
                                        "licence forbids training, and rows of earlier harvests are left out and "
-                                       "counted), and an anchor set of passing tasks written apart (anchors.jsonl, "
-                                       "anchors.txt for the promotion gate). Writes a manifest whose parents are the "
-                                       "results.")
+                                       "counted), and an anchor set of passing tasks: a share trains as positive "
+                                       "contrast, the rest is held out (anchors.txt, for the merge check and the "
+                                       "promotion gate). Results of more than one model are refused (the BD6.2 "
+                                       "union) unless --override-lessons. Writes a manifest whose parents are the "
+                                       "results and the parent harvest, with the lineage.")
     hv.add_argument("--results", nargs="+", required=True)
     hv.add_argument("--out", required=True)
     hv.add_argument("--anchors", type=non_negative_int, default=20, help="how many passing tasks to hold as anchors")
-    hv.add_argument("--previous", nargs="*", help="earlier harvests: their rows are not harvested again")
+    hv.add_argument("--previous", nargs="*", help="the parent harvest(s): their rows are not harvested again")
+    hv.add_argument("--anchor-share", type=probability, default=0.15,
+                    help="anchors trained as positive contrast, as a share of the training rows (default 0.15; at "
+                         "most half of the anchors; the rest are held out for the merge check and the gate)")
+    hv.add_argument("--override-lessons", action="store_true",
+                    help="harvest results of more than one model (the BD6.2 union); recorded")
     hv.add_argument("--seed", type=int, default=42)
     hv.add_argument("--data-dir")
     hv.add_argument("--json", action="store_true")
@@ -118,9 +132,12 @@ def _add_surgery(sub) -> None:
     ty.set_defaults(func=cmd_tiny)
     tr = su_sub.add_parser("train", help="LoRA SFT of a causal LM on a harvest, one seed (what every job runs)",
                            description="peft LoRA on the completion tokens of the harvest's rows, per-row loss weights, "
-                                       "an adapter checkpoint every K steps, progress events, then merge_and_unload "
-                                       "into RUN/merged. The reports' lessons are refused (exit 2) unless "
-                                       "--override-lessons: more than 2 epochs; rank > 8 or lr > 1e-4 on <= 300 rows.")
+                                       "an adapter checkpoint every K steps, progress events; then the adapter runs on "
+                                       "the held-out anchors (greedy, executed) and any anchor lost aborts the merge "
+                                       "(exit 1) unless --merge-anyway; else merge_and_unload into RUN/merged. The "
+                                       "reports' lessons are refused (exit 2) unless --override-lessons (recorded): "
+                                       "more than 2 epochs; rank above 8 x sqrt(rows/250); lr above 1e-4 x "
+                                       "min(1, sqrt(rows/250)).")
     tr.add_argument("--harvest", required=True, help="a harvest directory, or hf://datasets/OWNER/NAME@REVISION")
     tr.add_argument("--base-model", required=True, help="a model directory or a Hub id")
     tr.add_argument("--seed", type=int, required=True)
@@ -136,8 +153,11 @@ def _add_surgery(sub) -> None:
     tr.add_argument("--checkpoint-every", type=count, default=100, metavar="K")
     tr.add_argument("--loss-weight", action="append", metavar="RULE=WEIGHT",
                     help="task:MBPP/53=2, long=0.5 (targets over 100 tokens), anchor=2")
-    tr.add_argument("--anchor-weight", type=non_negative, default=0.0,
-                    help="train on the anchor rows too, with this weight (default 0: held out)")
+    tr.add_argument("--anchor-weight", type=non_negative, default=1.0,
+                    help="weight of the anchors the harvest put in training (default 1; 0: none trains)")
+    tr.add_argument("--merge-anyway", action="store_true",
+                    help="merge even when the adapter loses a held-out anchor before merging (recorded)")
+    tr.add_argument("--data-dir", help="benchmark data for the anchor check before merging")
     tr.add_argument("--load-4bit", action="store_true", help="QLoRA: needs bitsandbytes and a GPU")
     tr.add_argument("--override-lessons", action="store_true")
     tr.add_argument("--push-to", metavar="REPO")

@@ -52,7 +52,7 @@ def test_the_loop_runs_end_to_end_on_cpu(tmp_path, tiny, capsys):
     # two seeds through the job launcher
     spec = tmp_path / "surgery.yaml"
     spec.write_text(f"name: pass1\ntask: surgery\nseeds: [42, 1729]\nharvest: {harvest}\nbase_model: {tiny}\n"
-                    "hyperparameters: {rank: 4, alpha: 8, lr: 0.0001, epochs: 1, max_length: 256, "
+                    "hyperparameters: {rank: 4, alpha: 8, lr: 0.00002, epochs: 1, max_length: 256, "
                     "checkpoint_every: 5, target_modules: [q_proj, v_proj], loss_weights: {long: 0.5}}\n"
                     f"outputs: {{dir: '{tmp_path}/runs/{{name}}'}}\n")
     assert main(["jobs", "launch", str(spec)]) == 0
@@ -88,12 +88,41 @@ def test_lessons_are_refused_unless_overridden(tmp_path, capsys):
     from codelewm_eval.errors import InputError
     from codelewm_eval.surgery.sft import SftConfig, check_lessons
 
-    with pytest.raises(InputError, match="epochs"):
-        check_lessons(SftConfig(base_model="m", seed=0, run_id="r", epochs=4), 250, allow=False)
-    with pytest.raises(InputError, match="rank 16, lr 0.0002 on 256 rows"):
+    with pytest.raises(InputError, match=r"4 epochs on 310 rows: at most 2 \(BD6.2: 4 epochs on 310 rows overtrained"):
+        check_lessons(SftConfig(base_model="m", seed=0, run_id="r", epochs=4), 310, allow=False)
+    with pytest.raises(InputError, match="rank 16 on 256 rows: at most 8 .*BD6.2.*lr 0.0002 on 256 rows: at most 0.0001"):
         check_lessons(SftConfig(base_model="m", seed=0, run_id="r", rank=16, lr=2e-4), 256, allow=False)
-    check_lessons(SftConfig(base_model="m", seed=0, run_id="r", rank=16, lr=2e-4), 256, allow=True)
-    check_lessons(SftConfig(base_model="m", seed=0, run_id="r", rank=8, lr=1e-4, epochs=2), 256, allow=False)
+    # overridden: allowed, and the lessons broken are returned for the run's record
+    assert len(check_lessons(SftConfig(base_model="m", seed=0, run_id="r", rank=16, lr=2e-4), 256, allow=True)) == 2
+    assert check_lessons(SftConfig(base_model="m", seed=0, run_id="r", rank=8, lr=1e-4, epochs=2), 256,
+                         allow=False) == []
+    # the hyperparameter refusal is headed as such (not "harvest is not ready")
+    from codelewm_eval.manifest import write_manifest
+
+    (harvest / "train.jsonl").write_text("")
+    (harvest / "anchors.jsonl").write_text("")
+    row = {"benchmark": "humaneval", "task_id": "HumanEval/0", "kind": "failure", "prompt": "def f():\n",
+           "completion": "    return 1\n", "licence": "MIT", "target_sha256": "0" * 64}
+    (harvest / "train.jsonl").write_text(json.dumps(row) + "\n")
+    write_manifest(harvest, "surgery-harvest")
+    capsys.readouterr()
+    assert main(["jobs", "launch", str(spec), "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert "break the surgery lessons" in err and "harvest is not ready" not in err and "BD6.2" in err
+
+
+def test_the_rank_and_lr_caps_are_continuous_in_the_rows():
+    from codelewm_eval.surgery.sft import max_lr, max_rank
+
+    assert (max_rank(250), max_lr(250)) == (8, pytest.approx(1e-4))   # the reports' point: r=8, lr=1e-4 at ~250
+    assert max_rank(1000) == 16 and max_lr(1000) == pytest.approx(1e-4)  # more rows: more capacity, lr capped
+    assert max_rank(60) == 4 and max_lr(60) == pytest.approx(1e-4 * (60 / 250) ** 0.5)
+    ranks = [max_rank(n) for n in range(1, 5000)]
+    lrs = [max_lr(n) for n in range(1, 5000)]
+    # no cliff: one more row never lowers a cap, and never raises the rank by more than one
+    assert all(b >= a and b - a <= 1 for a, b in zip(ranks, ranks[1:]))
+    assert all(b >= a and b - a <= 0.25 * a for a, b in zip(lrs, lrs[1:]))
+    assert max_rank(300) == max_rank(301) and abs(max_lr(300) - max_lr(301)) < 1e-7
 
 
 ANCHORS = {"MBPP/17", "MBPP/53", "HumanEval/23", "HumanEval/85"}

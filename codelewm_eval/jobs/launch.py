@@ -34,7 +34,8 @@ _FLAGS = {"base_model": "--base-model", "rank": "--rank", "alpha": "--alpha", "l
 _SURGERY_FLAGS = {"rank": "--rank", "alpha": "--alpha", "lr": "--lr", "epochs": "--epochs",
                   "max_length": "--max-length", "batch_size": "--batch-size", "target_modules": "--target-modules",
                   "checkpoint_every": "--checkpoint-every", "anchor_weight": "--anchor-weight"}
-_SURGERY_SWITCHES = {"override_lessons": "--override-lessons", "load_4bit": "--load-4bit"}
+_SURGERY_SWITCHES = {"override_lessons": "--override-lessons", "load_4bit": "--load-4bit",
+                     "merge_anyway": "--merge-anyway"}
 
 
 class Payload(BaseModel):

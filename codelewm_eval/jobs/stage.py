@@ -82,9 +82,12 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
             return _refused("the model cannot be sampled as specified", problems)
     elif spec.task == "surgery":
         pack = pack_arg = None
-        problems = _surgery_preflight(spec, payloads[0].command)
+        problems, lessons = _surgery_preflight(spec, payloads[0].command)
         if problems:
             return _refused("the harvest is not ready for training", problems)
+        if lessons:
+            return _refused("the hyperparameters break the surgery lessons (override_lessons: true to train "
+                            "anyway, recorded)", lessons)
     else:
         if config.backend == "local":
             require_local_pack(spec, spec_path)
@@ -322,15 +325,15 @@ def _uploaded_samples(spec, samples: Path, sha: str, previous: LaunchRecord | No
     return upload_file(samples, spec.execute.samples_repo, samples.name, f"{spec.name}: samples to execute")
 
 
-def _surgery_preflight(spec, command: list[str]) -> list[str]:
-    """A surgery job's preflight: the harvest verifies, has rows, carries no secret, and the
-    hyperparameters respect the reports' lessons (unless the spec overrides them)."""
+def _surgery_preflight(spec, command: list[str]) -> tuple[list[str], list[str]]:
+    """A surgery job's preflight: (problems of the harvest: it verifies, has rows, carries no
+    secret; lessons the hyperparameters break, unless the spec overrides them)."""
     from ..hub import is_hub_ref, materialize, parse_ref
     from ..io import default_cache_dir
     from ..manifest import failures, verify
     from ..secrets.files import scan_paths
     from ..surgery.harvest import read_rows
-    from ..surgery.sft import SftConfig, check_lessons
+    from ..surgery.sft import SftConfig, lesson_problems
 
     harvest_arg = command[command.index("--harvest") + 1]
     if is_hub_ref(harvest_arg):
@@ -341,19 +344,18 @@ def _surgery_preflight(spec, command: list[str]) -> list[str]:
         harvest = Path(harvest_arg)
     problems = [f"manifest: {p.kind} {p.path}: {p.detail}" for p in failures(verify(harvest))]
     if problems:
-        return problems
+        return problems, []
     rows = len(read_rows(harvest / "train.jsonl"))
     if not rows:
         problems.append("train.jsonl has no rows")
+    knobs = {k: v for k, v in spec.hyperparameters.items() if k in ("rank", "lr", "epochs", "anchor_weight")}
+    cfg = SftConfig(base_model=spec.base_model or "-", seed=0, run_id="-", **knobs)
+    if cfg.anchor_weight > 0:
+        rows += sum(1 for a in read_rows(harvest / "anchors.jsonl") if a.role == "train")
     findings, _, _ = scan_paths([harvest / "train.jsonl", harvest / "anchors.jsonl"], set())
     problems += [f"secret: {f.describe()}" for f in findings]
-    knobs = {k: v for k, v in spec.hyperparameters.items() if k in ("rank", "lr", "epochs")}
-    try:
-        check_lessons(SftConfig(base_model=spec.base_model or "-", seed=0, run_id="-", **knobs), rows,
-                      bool(spec.hyperparameters.get("override_lessons")))
-    except InputError as exc:
-        problems.append(f"lessons: {exc}")
-    return problems
+    lessons = [] if spec.hyperparameters.get("override_lessons") else lesson_problems(cfg, rows)
+    return problems, lessons
 
 
 def _evaluate_run(run_dir: Path, pack: Path, payloads, gates: Path, command: list[str] | None) -> list[dict]:

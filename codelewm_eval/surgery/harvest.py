@@ -2,15 +2,23 @@
 
 * failures: every task whose first sample failed, joined with the benchmark's reference solution
   as the target (a task without one is counted, not guessed: LiveCodeBench ships none);
-* anchors: tasks the model passes, written apart (`anchors.jsonl`, and `anchors.txt` for the
-  promotion gate): the positive contrast that training may include with a weight, and the set no
-  later pass may lose;
-* fresh only: rows already in an earlier harvest (`--previous`) are dropped and counted (the
-  BD6.2 lesson: the union of old and new failures overtrains);
+* anchors: tasks the model passes (confirmed wins), in `anchors.jsonl` with their role: a small
+  share (`--anchor-share`, default 15% of the training rows, at most half of the anchors) goes
+  into training as positive contrast (role `train`, `anchors_trained.txt`); the rest is held out
+  (role `held_out`, `anchors.txt`) for the check before merging and for the promotion gate. The
+  reports' lesson (BD6.2): "fresh_failures plus a small anchor subset of confirmed pass-1 wins ...
+  as positive contrast";
+* fresh only: the failures of the model being trained, from its newest results. Results of more
+  than one model (the union of old and new failures: BD6.2 trained on 310 union rows, 291 of them
+  already in the first pass, and lost 8 MBPP wins) are refused unless `--override-lessons`, which
+  the harvest records; rows already in an earlier harvest (`--previous`, the parent) are dropped
+  and counted;
+* lineage: the summary and the manifest name every results file (path, sha256, model) and the
+  parent harvest;
 * licences: rows whose licence forbids ML training are never written, and are counted.
 
-Output: `train.jsonl`, `anchors.jsonl`, `anchors.txt`, `summary.json`, and a manifest whose
-parents are the results.
+Output: `train.jsonl`, `anchors.jsonl`, `anchors.txt`, `anchors_trained.txt`, `summary.json`, and
+a manifest whose parents are the results and the parent harvest.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ class SftRow(BaseModel):
     completion: str = Field(description="the target the model is trained to write after the prompt")
     licence: str
     target_sha256: str
+    role: str | None = Field(None, description="anchors: train (positive contrast in training) or held_out (the "
+                                               "check before merging and the promotion gate)")
 
 
 def anchor_name(benchmark: str, task_id: str) -> str:
@@ -69,6 +79,49 @@ def _first_samples(paths: list[Path]) -> dict[tuple[str, str], ExecutionResult]:
     return {k: v[1] for k, v in firsts.items()}
 
 
+UNION_LESSON = ("BD6.2: training on the union of old and new failures (310 rows, 291 already in pass 1) "
+                "overtrained and lost 8 MBPP wins (13/100 -> 6/100)")
+
+
+def models_of(paths: list[Path]) -> dict[str, str | None]:
+    """results file -> the model its candidates came from: origin.model (`execute --model`), else
+    the model that `generate`'s manifest records for the samples file, else None (not known)."""
+    from ..manifest import load_manifest, manifest_path_for
+
+    out: dict[str, str | None] = {}
+    for path in paths:
+        models = {r.origin.model for _, r in iter_models(path, ExecutionResult, "execution result")}
+        models.discard(None)
+        if models:
+            out[str(path)] = " + ".join(sorted(models))
+            continue
+        out[str(path)] = None
+        samples = load_manifest(manifest_path_for(path)).config.get("samples")
+        sidecar = manifest_path_for(Path(str(samples))) if samples and samples != "canonical" else None
+        if sidecar is not None and sidecar.is_file():
+            try:
+                out[str(path)] = load_manifest(sidecar).config.get("model")
+            except Exception:  # noqa: BLE001 - an unreadable sidecar leaves the model unknown
+                pass
+    return out
+
+
+def _union(paths: list[Path], models: dict[str, str | None]) -> str | None:
+    """Why these results are not one model's newest results, or None: a task in two files (two
+    runs over the same task), or two different known models."""
+    owner: dict[tuple[str, str], str] = {}
+    for path in paths:
+        for _, r in iter_models(path, ExecutionResult, "execution result"):
+            first = owner.setdefault((r.benchmark, r.task_id), str(path))
+            if first != str(path):
+                return (f"{r.benchmark} {r.task_id} is in both {Path(first).name} and {Path(path).name} (results of "
+                        "two runs over the same tasks)")
+    known = sorted({m for m in models.values() if m})
+    if len(known) > 1:
+        return f"results of {len(known)} models ({', '.join(known)})"
+    return None
+
+
 def _previous_targets(dirs: list[Path]) -> set[tuple[str, str, str]]:
     seen = set()
     for d in dirs:
@@ -80,9 +133,25 @@ def _previous_targets(dirs: list[Path]) -> set[tuple[str, str, str]]:
     return seen
 
 
+DEFAULT_ANCHOR_SHARE = 0.15
+
+
 def harvest(results: list[Path], out: Path, data_dir: Path | None, *, anchors: int = 20, seed: int = 42,
-            previous: list[Path] = (), command: list[str] | None = None) -> dict:
+            previous: list[Path] = (), command: list[str] | None = None, anchor_share: float = DEFAULT_ANCHOR_SHARE,
+            override_lessons: bool = False) -> dict:
+    from ..io import sha256_file
+
     firsts = _first_samples([Path(p) for p in results])
+    models = models_of([Path(p) for p in results])
+    overridden = []
+    union = _union([Path(p) for p in results], models)
+    if union:
+        if not override_lessons:
+            raise InputError(f"not the newest results of one model: {union}. A harvest trains the model on its own "
+                             f"fresh failures. {UNION_LESSON}. Pass --override-lessons to harvest the union anyway "
+                             "(recorded in the harvest and every card resting on it).", path=str(results[0]),
+                             field="--results")
+        overridden.append(f"union: {union} ({UNION_LESSON})")
     seen = _previous_targets([Path(p) for p in previous])
     benchmarks = {b: load_benchmark(b, data_dir) for b in sorted({b for b, _ in firsts})}
     counts = {"tasks": len(firsts), "failing": 0, "passing": 0, "no_reference": 0, "licence_forbids_training": 0,
@@ -123,6 +192,9 @@ def harvest(results: list[Path], out: Path, data_dir: Path | None, *, anchors: i
         anchor_rows.append(SftRow(benchmark=bench, task_id=task, kind="anchor", prompt=problem.prompt,
                                   completion=completion, licence=licence,
                                   target_sha256=hashlib.sha256(completion.encode()).hexdigest()))
+    trained = anchors_to_train(len(train), len(anchor_rows), anchor_share)
+    for i, row in enumerate(anchor_rows):  # the order is already a seeded shuffle
+        row.role = "train" if i < trained else "held_out"
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise InputError("output directory is not empty", path=str(out))
@@ -131,14 +203,28 @@ def harvest(results: list[Path], out: Path, data_dir: Path | None, *, anchors: i
         with atomic_writer(out / name) as fh:
             for row in rows:
                 fh.write(row.model_dump_json() + "\n")
-    with atomic_writer(out / "anchors.txt") as fh:
-        fh.write("".join(anchor_name(r.benchmark, r.task_id) + "\n" for r in anchor_rows))
+    for name, role in (("anchors.txt", "held_out"), ("anchors_trained.txt", "train")):
+        with atomic_writer(out / name) as fh:
+            fh.write("".join(anchor_name(r.benchmark, r.task_id) + "\n" for r in anchor_rows if r.role == role))
+    lineage = {"results": [{"path": str(p), "sha256": sha256_file(p), "model": models[str(p)]} for p in results],
+               "parent_harvest": [str(p) for p in previous] or None}
     summary = {"schema_version": SCHEMA_VERSION, **counts, "train_rows": len(train), "anchors": len(anchor_rows),
-               "benchmarks": sorted(benchmarks)}
+               "anchors_trained": trained, "anchors_held_out": len(anchor_rows) - trained,
+               "anchor_share": anchor_share, "benchmarks": sorted(benchmarks), "lineage": lineage,
+               "lessons_overridden": overridden}
     write_json_atomic(out / "summary.json", summary)
     write_manifest(out, "surgery-harvest", parents=[Path(p) for p in results] + [Path(p) for p in previous],
-                   command=command or [], config={"anchors": anchors, "seed": seed})
+                   command=command or [], config={"anchors": anchors, "seed": seed, "anchor_share": anchor_share,
+                                                  "lineage": lineage, "lessons_overridden": overridden})
     return summary
+
+
+def anchors_to_train(train_rows: int, anchors: int, share: float) -> int:
+    """How many anchors train as positive contrast: `share` of the training rows, rounded, and never
+    more than half of the anchors (the other half at least stays held out for the gate)."""
+    if not 0 <= share <= 1:
+        raise InputError(f"--anchor-share must be between 0 and 1, got {share}", field="--anchor-share")
+    return min(round(share * train_rows), anchors // 2)
 
 
 def read_rows(path: Path) -> list[SftRow]:
@@ -147,9 +233,11 @@ def read_rows(path: Path) -> list[SftRow]:
 
 def summary_text(summary: dict) -> str:
     return (f"harvest: {summary['train_rows']} training row(s) from {summary['failing']} failing task(s); "
-            f"{summary['anchors']} anchor(s) of {summary['passing']} passing; left out: {summary['no_reference']} "
+            f"{summary['anchors']} anchor(s) of {summary['passing']} passing ({summary['anchors_trained']} in training "
+            f"as positive contrast, {summary['anchors_held_out']} held out); left out: {summary['no_reference']} "
             f"without a reference, {summary['licence_forbids_training']} whose licence forbids training, "
-            f"{summary['already_harvested']} already harvested, {summary['not_evaluable']} not evaluable")
+            f"{summary['already_harvested']} already harvested, {summary['not_evaluable']} not evaluable" +
+            "".join(f"; LESSON OVERRIDDEN: {x}" for x in summary.get("lessons_overridden", [])))
 
 
 def load_summary(out: Path) -> dict:
