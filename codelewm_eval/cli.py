@@ -64,6 +64,24 @@ def cmd_execute(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report.build import build_report
+    from .report.data import source_kind
+
+    source = Path(args.source)
+    if not source.is_dir():
+        raise InputError("no such run or bundle directory", path=str(source))
+    if args.out:
+        out = Path(args.out)
+    elif source_kind(source) == "run":
+        out = source / "report"
+    else:
+        raise InputError("give --out DIR for a bundle's report (a run's goes to RUN/report)", field="--out")
+    result = build_report(source, out, ["codelewm-eval", *sys.argv[1:]])
+    print(f"report ({result.kind}, {result.tasks} tasks) -> {result.index}")
+    return 0
+
+
 def _samples_argument(text: str | None) -> str | None:
     """A sample file as the user wrote it (a path, normalized), or a Hub file reference as is."""
     if not text:
@@ -208,6 +226,19 @@ def cmd_bench_execute(args) -> int:
     else:
         print(report["text"])
     return 0
+
+
+def _add_report(sub) -> None:
+    rp = sub.add_parser("report", help="one static HTML page of a run, an evidence bundle or a comparison",
+                        description="Write a self-contained static page (no server, no network): gates per seed "
+                                    "(recomputed), reliability diagrams and ROC curves with their CIs, the rerank "
+                                    "and decoy tables, before/after comparisons with the anchor ladder, per-task "
+                                    "drill-down of every candidate (loaded in chunks), the claims and the audit's "
+                                    "findings, and provenance (files with hashes, manifests and their parents). "
+                                    "`run` writes RUN/report as its last stage.")
+    rp.add_argument("source", help="a run directory, an evidence bundle or a comparison bundle")
+    rp.add_argument("--out", help="the report directory (default for a run: RUN/report); replaced atomically")
+    rp.set_defaults(func=cmd_report)
 
 
 def _add_execute(sub) -> None:
@@ -403,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_surgery(sub)
     _add_generate(sub)
+    _add_report(sub)
     _add_benchmarks(sub)
     _add_bench(sub)
     return parser

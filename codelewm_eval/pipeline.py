@@ -185,7 +185,7 @@ class Runner:
 
     def run(self) -> dict:
         c, out = self.config, self.out
-        self.steps = len(c.sources) + sum(1 for s in c.sources if s.decoys) + 6
+        self.steps = len(c.sources) + sum(1 for s in c.sources if s.decoys) + 7
         results = self._execute_sources()
         pack = self._pack(results)
         spec = self._job_spec(pack)
@@ -214,7 +214,15 @@ class Runner:
 
         report = audit(out)
         write_json_atomic(out / "audit.json", report.model_dump(mode="json"))
-        return self._summary(evidence, report)
+        self.step += 1  # the page reads everything above: always redone, in a few seconds
+        self.say(f"[{self.step}/{self.steps}] report ...")
+        from .report.build import build_report
+
+        page = build_report(out, out / "report", ["codelewm-eval", "report", str(out), "--out", str(out / "report")])
+        self.say(f"  wrote {page.index} (open it in a browser; it works offline)")
+        summary = self._summary(evidence, report)
+        summary["report"] = str(page.index)
+        return summary
 
     def _pack(self, results: list[Path]) -> Path:
         """The pack build stage (with the reference decoy categories and the config's minimums)."""
@@ -431,5 +439,7 @@ def format_summary(summary: dict) -> str:
     lines.append(f"audit: {'OK' if summary['audit_ok'] else str(summary['audit_findings']) + ' violation(s)'}")
     for doc in summary["results_documents"]:
         lines.append(f"results: {doc}")
+    if summary.get("report"):
+        lines.append(f"report: {summary['report']}")
     lines.append("stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
     return "\n".join(lines)

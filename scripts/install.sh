@@ -4,9 +4,16 @@
 # fallback is used and recorded on every result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
-    || echo "install.sh: bubblewrap unavailable; the sandbox will use its rlimits fallback" >&2
+# chromium + chromium-driver (Debian) let the report's browser tests run headless; without them
+# those tests skip with the reason.
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  need=""
+  command -v bwrap >/dev/null 2>&1 || need="$need bubblewrap"
+  { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || need="$need chromium chromium-driver"
+  if [ -n "$need" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null) \
+      || echo "install.sh: could not install$need (no bubblewrap: the sandbox uses its rlimits fallback; no chromium: the browser tests skip)" >&2
+  fi
 fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

@@ -43,6 +43,7 @@ MISSING = [
      f"{NOPE}/anchors.txt"],
     ["generate", "--model", NOPE, "--benchmark", "humaneval", "--out", "{tmp}/g.jsonl"],
     ["bench", "execute", "--samples", f"{NOPE}/s.jsonl"],
+    ["report", NOPE, "--out", "{tmp}/report"],
 ]
 # verbs that read no input (nothing to give them wrongly)
 NO_INPUTS = {"benchmarks"}

@@ -56,6 +56,11 @@ def test_offline_default_runs_end_to_end_and_resumes(tmp_path, capsys, monkeypat
     card = (out / "cards" / "rendered" / "humaneval-offline-pack.md").read_text()
     assert "Problem families per split" in card and "pack_stats.json" in card
     assert main(["jobs", "verify", str(out / "runs" / "humaneval-offline")]) == 0
+    # the run ends in a page people can look at, checked in a browser where there is one
+    from .test_report import check_run_report
+
+    assert summary["report"] == str(out / "report" / "index.html")
+    check_run_report(out / "report" / "index.html", tmp_path)
     # each stage's manifest records that stage's own command, not `run`'s
     commands = {name: json.loads((out / path).read_text())["command"][:3] for name, path in (
         ("execute", "results/humaneval-canonical.jsonl.manifest.json"),

@@ -1,0 +1,67 @@
+"""Write the report: `OUT/index.html` (jinja2), its script and style beside it, the vendored
+plotly.js basic bundle with its licence (report/static/VENDORED.md), and the drill-down chunks in
+`OUT/data/`. No server and no network: the page opens from the file system."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from ..artifact import staged_directory
+from ..errors import InputError
+from .data import collect
+
+HERE = Path(__file__).parent
+
+
+class ReportResult(BaseModel):
+    out: Path
+    index: Path
+    kind: str
+    tasks: int
+    chunks: int
+
+
+def _is_report(path: Path) -> bool:
+    from ..manifest import load_manifest
+
+    try:
+        return load_manifest(path / "manifest.json").kind == "report"
+    except (InputError, OSError, ValueError):
+        return False
+
+
+def _safe_json(value) -> str:
+    """JSON for a <script> element: nothing in it can close the element."""
+    return json.dumps(value, separators=(",", ":"), default=str).replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def build_report(source: Path, out: Path, command: list[str] | None = None) -> ReportResult:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    source, out = Path(source), Path(out)
+    if out.resolve() == source.resolve() or out.resolve() in source.resolve().parents:
+        raise InputError("--out would replace the run or bundle the report reads: give a directory of its own "
+                         "(for a run: RUN/report)", path=str(out))
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _is_report(out))):
+        raise InputError("--out exists and is not an earlier report: it is not replaced", path=str(out))
+    data, chunks = collect(source, out)
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "j2"]))
+    with staged_directory(out) as work:
+        (work / "data").mkdir()
+        for number, items in chunks.items():
+            (work / "data" / f"chunk-{number}.js").write_text(
+                f"window.codelewmChunk({number},{_safe_json(items)});\n", encoding="utf-8")
+        for name in ("report.js", "report.css", "plotly-basic.min.js", "PLOTLY-LICENSE.txt"):
+            shutil.copy(HERE / "static" / name, work / name)
+        html = env.get_template("index.html.j2").render(title=data["title"], data_json=_safe_json(data))
+        (work / "index.html").write_text(html, encoding="utf-8")
+        work_files = sorted(p for p in work.rglob("*") if p.is_file())
+        from ..manifest import write_manifest
+
+        write_manifest(work, "report", files=work_files, command=command or [], config={"source": str(source)})
+    return ReportResult(out=out, index=out / "index.html", kind=data["kind"], tasks=len(data.get("tasks") or []),
+                        chunks=len(chunks))

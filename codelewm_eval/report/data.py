@@ -1,0 +1,203 @@
+"""What a report shows, collected from a run directory, an evidence bundle or a comparison bundle.
+
+Pure reading: bundles are verified and their gate verdicts recomputed (`claims.evidence`), never
+read from gates.json; every section carries the files (path and sha256) its numbers come from.
+Candidates are summarized per task for the page and written in chunks for the drill-down, so a
+run of 100,000 candidates opens as fast as a small one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from ..errors import InputError
+from ..io import sha256_file
+
+CHUNK_TASKS = 100        # tasks per drill-down chunk file
+ROC_POINTS = 200         # an ROC curve is thinned to at most this many points
+
+
+def source_kind(source: Path) -> str:
+    source = Path(source)
+    if (source / "run.json").is_file():
+        return "run"
+    if (source / "compare.json").is_file():
+        return "comparison"
+    if (source / "metrics.json").is_file():
+        return "evidence"
+    raise InputError("not a run directory (run.json), an evidence bundle (metrics.json) or a comparison bundle "
+                     "(compare.json)", path=str(source))
+
+
+def _cite(path: Path, out: Path) -> dict:
+    path = Path(path)
+    return {"file": path.name, "href": _rel(path, out), "sha256": sha256_file(path)[:12] if path.is_file() else None}
+
+
+def _rel(path: Path, out: Path) -> str:
+    import os
+
+    return os.path.relpath(Path(path).resolve(), Path(out).resolve()).replace(os.sep, "/")
+
+
+def collect(source: Path, out: Path) -> tuple[dict, dict[int, list]]:
+    """(the page's data, drill-down chunks: chunk number -> [task, [candidates]])."""
+    from ..claims.evidence import load_bundle
+
+    source, out = Path(source), Path(out)
+    kind = source_kind(source)
+    evidence = source / "evidence" if kind == "run" else source
+    name = source.resolve().name
+    if kind == "run":
+        launched = sorted(source.glob("runs/*/launch.json"))
+        name = launched[0].parent.name if launched else name
+    data: dict = {"kind": kind, "source": str(source), "title": f"{kind}: {name}", "sections": {}}
+    chunks: dict[int, list] = {}
+    if (evidence / "manifest.json").is_file():
+        bundle = load_bundle(evidence.name, evidence)
+        data["verification"] = {"ok": bundle.ok, "problems": [f"{p.kind} {p.path}: {p.detail}" for p in bundle.problems],
+                                "inconsistent": bundle.inconsistent,
+                                "absent_parents": [p.path for p in bundle.absent]}
+        data["gates"] = _gates(bundle, evidence, out)
+        data["provenance"] = _provenance(evidence, out)
+        if kind != "comparison":
+            data["calibration"] = _calibration(bundle, evidence, out)
+            data["rerank"] = _rows(bundle, "rerank.json", evidence, out)
+            data["decoys"] = _rows(bundle, "decoys.json", evidence, out)
+        else:
+            data["comparisons"] = {"rows": bundle.files["compare.json"]["comparisons"],
+                                   "cite": _cite(evidence / "compare.json", out)}
+    if kind == "run":
+        data["claims"] = _claims(source / "audit.json", out)
+        pack = source / "pack"
+        scores = sorted(source.glob("runs/*/seed-*/scores.jsonl"))
+        if (pack / "rows.jsonl").is_file():
+            data["roc"], data["tasks"], chunks = _candidates(pack / "rows.jsonl", scores, out)
+    return data, chunks
+
+
+def _gates(bundle, evidence: Path, out: Path) -> dict:
+    rows = []
+    for g in bundle.files.get("gates.json", {}).get("gates", []):
+        rows.append({"name": g.get("name"), "metric": g.get("metric"), "status": g.get("status"),
+                     "per_seed": g.get("per_seed") or {},
+                     "reasons": [_reason(r) for r in g.get("reasons") or []],
+                     "observed": [{k: o.get(k) for k in ("benchmark", "scorer", "seed", "split", "value", "ci", "n")}
+                                  for o in g.get("observed") or [] if isinstance(o, dict)]})
+    return {"rows": rows, "cite": _cite(evidence / "gates.json", out), "recomputed": True}
+
+
+def _reason(r) -> str:
+    """A typed gate reason in words: `anchor_lost: HumanEval/34 (observed lost; required kept)`."""
+    if isinstance(r, str):
+        return r
+    if not isinstance(r, dict):
+        return str(r)
+    head = ": ".join(str(r[k]) for k in ("type", "subject") if r.get(k) is not None)
+    tail = "; ".join(f"{k} {r[k]}" for k in ("observed", "required", "detail") if r.get(k) is not None)
+    return f"{head} ({tail})" if tail else head or json.dumps(r)
+
+
+def _calibration(bundle, evidence: Path, out: Path) -> dict:
+    charts = []
+    for r in bundle.files.get("metrics.json", {}).get("records", []):
+        ece = r.get("metrics", {}).get("ece")
+        if not isinstance(ece, dict) or "reliability" not in ece:
+            continue
+        auc = r["metrics"].get("auc", {})
+        charts.append({"scorer": r["scorer"], "seed": r.get("seed"), "split": r.get("split"),
+                       "benchmark": r.get("benchmark"), "rows": r.get("rows"), "tasks": r.get("tasks"),
+                       "ece": ece.get("value"), "ece_ci": ece.get("ci"), "auc": auc.get("value"),
+                       "auc_ci": auc.get("bootstrap_ci") or auc.get("ci"), "bins": ece["reliability"],
+                       "edges": ece.get("edges")})
+    return {"charts": charts, "cite": _cite(evidence / "metrics.json", out)}
+
+
+def _rows(bundle, name: str, evidence: Path, out: Path) -> dict:
+    return {"rows": bundle.files.get(name, {}).get("results", []), "cite": _cite(evidence / name, out)}
+
+
+def _claims(audit: Path, out: Path) -> dict | None:
+    if not audit.is_file():
+        return None
+    report = json.loads(audit.read_text())
+    return {"claims": [{k: c.get(k) for k in ("id", "kind", "status", "text", "reasons")} for c in report["claims"]],
+            "findings": report.get("findings", []), "ok": report.get("ok"), "cite": _cite(audit, out)}
+
+
+def _provenance(evidence: Path, out: Path) -> dict:
+    """The bundle's files (linked, with their hashes) and its manifests' parents, as edges."""
+    from ..manifest import load_manifest
+
+    manifest = load_manifest(evidence / "manifest.json")
+    files = [{"path": f.path, "sha256": f.sha256[:12], "bytes": f.bytes,
+              "href": _rel(evidence / f.path, out)} for f in manifest.files]
+    nodes, edges, seen = [], [], set()
+
+    def walk(path: Path, name: str, depth: int) -> None:
+        key = str(path.resolve())
+        if key in seen or depth > 6:
+            return
+        seen.add(key)
+        try:
+            m = load_manifest(path)
+        except (InputError, OSError, ValueError):
+            nodes.append({"id": key, "label": name, "kind": "absent (known by hash only)"})
+            return
+        nodes.append({"id": key, "label": name, "kind": m.kind, "href": _rel(path, out)})
+        for parent in m.parents:
+            parent_path = (path.parent / parent.manifest).resolve()
+            edges.append({"from": key, "to": str(parent_path), "sha256": parent.sha256[:12]})
+            walk(parent_path, Path(parent.manifest).parent.name + "/" + Path(parent.manifest).name, depth + 1)
+
+    walk(evidence / "manifest.json", "evidence/manifest.json", 0)
+    return {"files": files, "nodes": nodes, "edges": edges}
+
+
+def _candidates(rows_path: Path, score_files: list[Path], out: Path):
+    """ROC points per seed and split, the per-task index, and the drill-down chunks."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    scores: dict[str, dict[str, float]] = defaultdict(dict)  # candidate_id -> seed -> p_pass
+    seeds = []
+    for path in score_files:
+        seed = path.parent.name.removeprefix("seed-")
+        seeds.append(seed)
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                r = json.loads(line)
+                value = (r.get("scores") or {}).get("p_pass")
+                if value is not None:
+                    scores[r["candidate_id"]][seed] = value
+    by_task: dict[tuple[str, str], list] = defaultdict(list)
+    labels: dict[tuple[str, str], list] = defaultdict(list)  # (seed, split) -> [(score, label)]
+    with open(rows_path, encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            s = scores.get(r["candidate_id"], {})
+            by_task[(r["benchmark"], r["task_id"])].append(
+                {"id": r["candidate_id"], "passed": r["passed"], "status": r.get("status"), "split": r.get("split"),
+                 "decoy": bool(r.get("decoy")), "scores": s, "program": r.get("program", "")[:4000]})
+            for seed, value in s.items():
+                labels[(seed, r.get("split"))].append((value, bool(r["passed"])))
+    roc = []
+    for (seed, split), pairs in sorted(labels.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+        y = np.array([p[1] for p in pairs])
+        x = np.array([p[0] for p in pairs])
+        if y.all() or not y.any():
+            continue
+        fpr, tpr, _ = roc_curve(y, x)
+        keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), ROC_POINTS)).astype(int))
+        roc.append({"seed": seed, "split": split, "fpr": fpr[keep].round(4).tolist(), "tpr": tpr[keep].round(4).tolist(),
+                    "auc": round(float(roc_auc_score(y, x)), 4), "n": len(y)})
+    tasks, chunks = [], {}
+    for i, ((bench, task), cands) in enumerate(sorted(by_task.items())):
+        chunk = i // CHUNK_TASKS
+        tasks.append({"benchmark": bench, "task": task, "candidates": len(cands),
+                      "passed": sum(c["passed"] for c in cands), "split": cands[0]["split"], "chunk": chunk,
+                      "index": i})
+        chunks.setdefault(chunk, []).append([i, cands])
+    return {"curves": roc, "seeds": seeds}, tasks, chunks
