@@ -33,6 +33,8 @@ def check_run_report(index: Path, shots: Path) -> None:
     assert {g["name"] for g in data["gates"]["rows"]} == {"p-pass-auc", "p-pass-calibration", "decoy-mutation",
                                                           "mutant-rerank-lift"}
     assert data["tasks"] and data["roc"]["curves"] and data["calibration"]["charts"] and data["claims"]["claims"]
+    wrong = data["decoys"]["wrong_pairs"]  # the decoy pairs the scorer orders wrongly, each checkable
+    assert wrong and all(w["decoy_score"] >= w["original_score"] for w in wrong)
     assert verify(index.parent) == []
     if browser.available() is not None:
         return  # no browser here: the page's data is checked, its rendering is not
@@ -61,6 +63,7 @@ def check_run_report(index: Path, shots: Path) -> None:
         WebDriverWait(d, 10).until(lambda drv: drv.find_elements("css selector", "#candidate-table tbody tr"))
         rows = d.find_elements("css selector", "#candidate-table tbody tr")
         assert rows and "p_pass seed 42" in d.find_element("id", "candidate-table").text
+        assert d.find_elements("css selector", "#wrong-pairs tbody tr")
         assert browser.broken_links(d, index) == []
         d.save_screenshot(str(shots / "default-run-report.png"))
     finally:

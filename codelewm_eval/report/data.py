@@ -74,7 +74,9 @@ def collect(source: Path, out: Path) -> tuple[dict, dict[int, list]]:
         pack = source / "pack"
         scores = sorted(source.glob("runs/*/seed-*/scores.jsonl"))
         if (pack / "rows.jsonl").is_file():
-            data["roc"], data["tasks"], chunks = _candidates(pack / "rows.jsonl", scores, out)
+            data["roc"], data["tasks"], chunks, wrong = _candidates(pack / "rows.jsonl", scores, out)
+            if data.get("decoys"):
+                data["decoys"]["wrong_pairs"] = wrong
     return data, chunks
 
 
@@ -174,9 +176,15 @@ def _candidates(rows_path: Path, score_files: list[Path], out: Path):
                     scores[r["candidate_id"]][seed] = value
     by_task: dict[tuple[str, str], list] = defaultdict(list)
     labels: dict[tuple[str, str], list] = defaultdict(list)  # (seed, split) -> [(score, label)]
+    row_candidate: dict[str, str] = {}
+    decoys: list[tuple[str, str, str, str]] = []  # (category, task, decoy candidate, original row id)
     with open(rows_path, encoding="utf-8") as fh:
         for line in fh:
             r = json.loads(line)
+            row_candidate[r.get("row_id", "")] = r["candidate_id"]
+            if isinstance(r.get("decoy"), dict) and r["decoy"].get("shadows_row_id"):
+                decoys.append((r["decoy"].get("category", "?"), r["task_id"], r["candidate_id"],
+                               r["decoy"]["shadows_row_id"]))
             s = scores.get(r["candidate_id"], {})
             by_task[(r["benchmark"], r["task_id"])].append(
                 {"id": r["candidate_id"], "passed": r["passed"], "status": r.get("status"), "split": r.get("split"),
@@ -200,4 +208,13 @@ def _candidates(rows_path: Path, score_files: list[Path], out: Path):
                       "passed": sum(c["passed"] for c in cands), "split": cands[0]["split"], "chunk": chunk,
                       "index": i})
         chunks.setdefault(chunk, []).append([i, cands])
-    return {"curves": roc, "seeds": seeds}, tasks, chunks
+    wrong = []  # decoy pairs the scorer orders wrongly: the decoy scored at or above its original
+    for category, task, decoy, original_row in decoys:
+        original = row_candidate.get(original_row)
+        for seed in seeds:
+            d, o = scores.get(decoy, {}).get(seed), scores.get(original, {}).get(seed)
+            if d is not None and o is not None and d >= o:
+                wrong.append({"category": category, "seed": seed, "task": task, "original": original,
+                              "decoy": decoy, "original_score": round(o, 4), "decoy_score": round(d, 4)})
+    wrong.sort(key=lambda w: (w["category"], str(w["seed"]), -(w["decoy_score"] - w["original_score"])))
+    return {"curves": roc, "seeds": seeds}, tasks, chunks, wrong[:2000]

@@ -177,6 +177,16 @@ function renderDecoys() {
     {key: "wrong", label: "ordered wrong", sortKey: (x) => Math.round((1 - (x.accuracy || 0)) * (x.scorable || 0)),
      render: (x) => String(Math.round((1 - (x.accuracy || 0)) * (x.scorable || 0)))}];
   $("#decoys .body").appendChild(table(cols, d.rows.slice(), {id: "decoy-table"}));
+  if (d.wrong_pairs && d.wrong_pairs.length) {
+    const h = document.createElement("h3");
+    h.textContent = `pairs ordered wrongly (decoy scored at or above its original): ${d.wrong_pairs.length}` +
+      (d.wrong_pairs.length >= 2000 ? " (the first 2000)" : "");
+    $("#decoys .body").appendChild(h);
+    $("#decoys .body").appendChild(table([{key: "category", label: "category"}, {key: "seed", label: "seed"},
+      {key: "task", label: "task"}, {key: "original", label: "original"}, {key: "original_score", label: "p_pass original", render: (w) => num(w.original_score)},
+      {key: "decoy", label: "decoy"}, {key: "decoy_score", label: "p_pass decoy", render: (w) => num(w.decoy_score)}],
+      d.wrong_pairs.slice(), {id: "wrong-pairs"}));
+  }
 }
 
 function renderComparisons() {
@@ -296,7 +306,7 @@ function renderClaims() {
   h.textContent = `audit findings: ${c.findings.length}` + (c.ok ? " (audit OK)" : "");
   body.appendChild(h);
   if (c.findings.length) body.appendChild(table([{key: "file", label: "file"}, {key: "line", label: "line"}, {key: "kind", label: "kind"},
-    {key: "message", label: "finding"}, {key: "sentence", label: "sentence"}], c.findings.slice(), {id: "findings-table"}));
+    {key: "detail", label: "finding"}, {key: "text", label: "sentence"}], c.findings.slice(), {id: "findings-table"}));
 }
 
 function renderProvenance() {
