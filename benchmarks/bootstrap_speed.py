@@ -40,12 +40,17 @@ def vectorized(task, y, p, delta, draws: int, seed: int = 1) -> dict:
     started = time.perf_counter()
     boot = M.TaskBootstrap(task, draws=draws, seed=seed)
     auc = M.bootstrap_auc(boot, y, p)
+    t_auc = time.perf_counter()
     bins = M.calibration_bins(p, 10, "width")
     ece, _ = M.bootstrap_calibration(boot, y, p, bins)
+    t_ece = time.perf_counter()
     lift_boot = M.TaskBootstrap(np.arange(len(delta)), draws=draws, seed=seed)
     lift = M.bootstrap_ratio(lift_boot, delta, np.ones(len(delta)))
-    return {"seconds": time.perf_counter() - started, "auc_ci": M.interval(auc)[:2], "ece_ci": M.interval(ece)[:2],
-            "lift_ci": M.interval(lift)[:2]}
+    done = time.perf_counter()
+    return {"seconds": done - started, "auc_ci": M.interval(auc)[:2], "ece_ci": M.interval(ece)[:2],
+            "lift_ci": M.interval(lift)[:2],
+            "profile": f"AUC {t_auc - started:.2f} s (units x draws: sparse products and a cumulative sum, "
+                       f"float32), ECE {t_ece - t_auc:.2f} s (per-task bin counts), lift {done - t_ece:.2f} s"}
 
 
 def plain_loop(task, y, p, delta, draws: int, seed: int = 1) -> dict:
@@ -88,7 +93,8 @@ def main(argv=None) -> int:
               "reference_seconds_per_draw": round(per_draw_ref, 5),
               "reference_seconds_for_all_draws": round(per_draw_ref * args.draws, 1),
               "speedup_per_draw": round(per_draw_ref / per_draw_fast, 1),
-              "cis": {k: [round(x, 4) for x in v] for k, v in fast.items() if k.endswith("_ci")}}
+              "cis": {k: [round(x, 4) for x in v] for k, v in fast.items() if k.endswith("_ci")},
+              "profile": fast["profile"]}
     print(json.dumps(report, indent=2))
     return 0 if report["meets_target"] else 1
 

@@ -99,3 +99,44 @@ def test_every_bootstrap_draw_is_the_metric_of_its_resample():
     assert np.array_equal(M.bootstrap_auc(M.TaskBootstrap(task, draws=40, seed=3, batch=16), y, s), aucs)
     low, high, degenerate = M.interval(aucs)
     assert low < M.roc_auc(y, s) < high and degenerate == 0
+
+
+def _bootstrap_auc_float64(boot, y, score):
+    """bootstrap_auc as it was before float32 units (float64 throughout): the reference."""
+    from scipy import sparse
+
+    y = np.asarray(y, dtype=bool)
+    order = np.argsort(score, kind="stable")
+    s_sorted, y_sorted, task_sorted = np.asarray(score, dtype=float)[order], y[order], boot.row_task[order]
+    group = np.cumsum(np.r_[True, s_sorted[1:] != s_sorted[:-1]]) - 1
+    n_groups = group[-1] + 1
+    positives = np.bincount(group, weights=y_sorted, minlength=n_groups)
+    sizes = np.bincount(group, minlength=n_groups)
+    kind = np.where(positives == 0, 0, np.where(positives == sizes, 1, 2))
+    starts = np.r_[True, (kind[1:] != kind[:-1]) | (kind[1:] == 2) | (kind[:-1] == 2)]
+    unit = (np.cumsum(starts) - 1)[group]
+    shape = (int(unit.max()) + 1, boot.n_tasks)
+    pos = sparse.csr_matrix((y_sorted.astype(np.float64), (unit, task_sorted)), shape=shape)
+    neg = sparse.csr_matrix(((~y_sorted).astype(np.float64), (unit, task_sorted)), shape=shape)
+    out = []
+    for counts in boot.counts():
+        p_w, n_w = pos @ counts, neg @ counts
+        cum = np.cumsum(n_w, axis=0)
+        numerator = np.einsum("ub,ub->b", p_w, cum - 0.5 * n_w)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(np.where((p_w.sum(0) > 0) & (cum[-1] > 0), numerator / (p_w.sum(0) * cum[-1]), np.nan))
+    return np.concatenate(out)
+
+
+def test_the_float32_bootstrap_gives_the_same_draws_as_float64_for_a_fixed_seed():
+    rng = np.random.default_rng(7)
+    n, tasks = 20_000, 1_500
+    task = rng.integers(0, tasks, n)
+    y = rng.random(n) < 0.3
+    # scores with heavy ties (a tenth of them rounded to two decimals) and continuous ones
+    p = np.clip(rng.normal(0.3 + 0.3 * y, 0.2), 0, 1)
+    p[: n // 10] = np.round(p[: n // 10], 2)
+    boot = M.TaskBootstrap(task, draws=1_000, seed=3)
+    fast, reference = M.bootstrap_auc(boot, y, p), _bootstrap_auc_float64(boot, y, p)
+    assert np.array_equal(fast, reference, equal_nan=True)
+    assert M.interval(fast) == M.interval(reference)

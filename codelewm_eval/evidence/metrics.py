@@ -212,6 +212,11 @@ def interval(draws: np.ndarray, level: float = 0.95, point: float | None = None)
     return float(low), float(high), int(draws.size - finite.size)
 
 
+# Below this many rows, every per-draw partial count of bootstrap_auc is an integer (or half) under
+# 2**22 (a draw holds as many rows as the data, its counts sum to the rows), exact in float32.
+EXACT_FLOAT32_ROWS = 2_000_000
+
+
 def bootstrap_auc(boot: TaskBootstrap, y: np.ndarray, score: np.ndarray) -> np.ndarray:
     """AUC under every draw, vectorized.
 
@@ -220,7 +225,12 @@ def bootstrap_auc(boot: TaskBootstrap, y: np.ndarray, score: np.ndarray) -> np.n
     are all decided by the negative weight before it (plus half its own negatives when it is a
     tie group), so per draw the Mann-Whitney numerator is sum(P * (cumsum(N) - N / 2)), where
     P and N are the positive and negative weight of every unit: a sparse (units x tasks) matrix
-    times the draw's task counts. Exact, and the cumulative sum runs over units, not rows."""
+    times the draw's task counts. Exact, and the cumulative sum runs over units, not rows.
+
+    The unit weights and their cumulative sums are whole (or half) counts, held exactly in float32
+    while the rows are fewer than EXACT_FLOAT32_ROWS (every partial sum stays below 2**22); the
+    products are summed in float64. That halves the memory traffic of the two hot loops and gives
+    the very same draws as float64 throughout (tested)."""
     from scipy import sparse
 
     y = np.asarray(y, dtype=bool)
@@ -235,15 +245,19 @@ def bootstrap_auc(boot: TaskBootstrap, y: np.ndarray, score: np.ndarray) -> np.n
     unit = (np.cumsum(starts) - 1)[group]
     n_units = int(unit.max()) + 1 if unit.size else 0
     shape = (n_units, boot.n_tasks)
-    pos = sparse.csr_matrix((y_sorted.astype(np.float64), (unit, task_sorted)), shape=shape)
-    neg = sparse.csr_matrix(((~y_sorted).astype(np.float64), (unit, task_sorted)), shape=shape)
+    dtype = np.float32 if len(y) < EXACT_FLOAT32_ROWS else np.float64
+    pos = sparse.csr_matrix((y_sorted.astype(dtype), (unit, task_sorted)), shape=shape)
+    neg = sparse.csr_matrix(((~y_sorted).astype(dtype), (unit, task_sorted)), shape=shape)
     out = np.empty(boot.draws)
     k = 0
     for counts in boot.counts():
+        counts = counts.astype(dtype, copy=False)
         p_w, n_w = pos @ counts, neg @ counts  # (units, b)
         cum = np.cumsum(n_w, axis=0)
-        numerator = np.einsum("ub,ub->b", p_w, cum - 0.5 * n_w)
-        total_pos, total_neg = p_w.sum(axis=0), cum[-1] if n_units else np.zeros(counts.shape[1])
+        total_neg = cum[-1].astype(np.float64) if n_units else np.zeros(counts.shape[1])
+        cum -= 0.5 * n_w
+        numerator = np.einsum("ub,ub->b", p_w, cum, dtype=np.float64)
+        total_pos = p_w.sum(axis=0, dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[k:k + counts.shape[1]] = np.where((total_pos > 0) & (total_neg > 0),
                                                   numerator / (total_pos * total_neg), np.nan)
