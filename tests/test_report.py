@@ -117,3 +117,30 @@ def test_an_evidence_bundle_report_and_bad_outputs(tmp_path, capsys):
     (edited / "metrics.json").write_text(json.dumps(metrics))
     assert main(["report", str(edited), "--out", str(tmp_path / "e")]) == 0
     assert not _data(tmp_path / "e" / "index.html")["verification"]["ok"]
+
+
+def test_a_run_edited_by_hand_is_named_or_flagged_and_nothing_is_written(tmp_path, capsys):
+    from codelewm_eval.manifest import write_manifest
+
+    run = tmp_path / "run"
+    (run / "pack").mkdir(parents=True)
+    (run / "run.json").write_text("{}")
+    rows = [{"row_id": f"r{i}", "benchmark": "humaneval", "task_id": f"HumanEval/{i // 2}", "candidate_id": f"c{i}",
+             "passed": i % 2 == 0, "split": "test", "program": "def f(): pass"} for i in range(6)]
+    (run / "pack" / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_manifest(run / "pack", "pack")
+    (run / "audit.json").write_text("{not json")
+    assert main(["report", str(run)]) == 2
+    assert "audit.json, line 1: malformed JSON" in capsys.readouterr().err and not (run / "report").exists()
+    (run / "audit.json").unlink()
+    assert main(["report", str(run)]) == 0  # a run stopped before its evidence: what there is, shown
+    assert _data(run / "report" / "index.html")["tasks"][0]["candidates"] == 2
+    lines = (run / "pack" / "rows.jsonl").read_text().splitlines()
+    lines[3] = lines[3].replace('"passed": false', '"passed": true')  # a label flipped by hand
+    (run / "pack" / "rows.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["report", str(run)]) == 0
+    verification = _data(run / "report" / "index.html")["verification"]
+    assert not verification["ok"] and any("pack: changed rows.jsonl" in p for p in verification["problems"])
+    (run / "pack" / "rows.jsonl").write_text("\n".join(lines[:2] + ['{"candidate_id": "c9"}']) + "\n")
+    assert main(["report", str(run)]) == 2
+    assert "rows.jsonl, line 3, field 'benchmark': missing field" in capsys.readouterr().err

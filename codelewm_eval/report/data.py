@@ -74,6 +74,14 @@ def collect(source: Path, out: Path) -> tuple[dict, dict[int, list]]:
         pack = source / "pack"
         scores = sorted(source.glob("runs/*/seed-*/scores.jsonl"))
         if (pack / "rows.jsonl").is_file():
+            from ..manifest import failures, verify
+
+            problems = [f"pack: {p.kind} {p.path}: {p.detail}" for p in failures(verify(pack))]
+            if problems:  # the page still shows it, and says it does not verify
+                verification = data.setdefault("verification", {"ok": True, "problems": [], "inconsistent": [],
+                                                                 "absent_parents": []})
+                verification["ok"] = False
+                verification["problems"] += problems
             data["roc"], data["tasks"], chunks, wrong = _candidates(pack / "rows.jsonl", scores, out)
             if data.get("decoys"):
                 data["decoys"]["wrong_pairs"] = wrong
@@ -124,9 +132,32 @@ def _rows(bundle, name: str, evidence: Path, out: Path) -> dict:
 def _claims(audit: Path, out: Path) -> dict | None:
     if not audit.is_file():
         return None
-    report = json.loads(audit.read_text())
-    return {"claims": [{k: c.get(k) for k in ("id", "kind", "status", "text", "reasons")} for c in report["claims"]],
-            "findings": report.get("findings", []), "ok": report.get("ok"), "cite": _cite(audit, out)}
+    from ..io import read_json
+
+    report = read_json(audit)
+    if not isinstance(report, dict) or not isinstance(report.get("claims"), list):
+        raise InputError("not an audit report (no list of claims)", path=str(audit), field="claims")
+    return {"claims": [{k: c.get(k) for k in ("id", "kind", "status", "text", "reasons")} for c in report["claims"]
+                       if isinstance(c, dict)],
+            "findings": [f for f in report.get("findings") or [] if isinstance(f, dict)], "ok": report.get("ok"),
+            "cite": _cite(audit, out)}
+
+
+def _lines(path: Path):
+    """(line number, JSON object) of a JSONL file; a line edited into something else is an
+    InputError naming the file, the line and the field."""
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise InputError(f"malformed JSON ({exc})", path=str(path), line=number) from None
+            if not isinstance(row, dict) or "candidate_id" not in row:
+                raise InputError("not a row with a candidate_id", path=str(path), line=number,
+                                 field="candidate_id")
+            yield number, row
 
 
 def _provenance(evidence: Path, out: Path) -> dict:
@@ -168,29 +199,30 @@ def _candidates(rows_path: Path, score_files: list[Path], out: Path):
     for path in score_files:
         seed = path.parent.name.removeprefix("seed-")
         seeds.append(seed)
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                r = json.loads(line)
-                value = (r.get("scores") or {}).get("p_pass")
-                if value is not None:
-                    scores[r["candidate_id"]][seed] = value
+        for number, r in _lines(path):
+            value = (r.get("scores") or {}).get("p_pass") if isinstance(r.get("scores"), dict) else None
+            if value is not None:
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    raise InputError("not a number", path=str(path), line=number, field="scores.p_pass")
+                scores[r["candidate_id"]][seed] = float(value)
     by_task: dict[tuple[str, str], list] = defaultdict(list)
     labels: dict[tuple[str, str], list] = defaultdict(list)  # (seed, split) -> [(score, label)]
     row_candidate: dict[str, str] = {}
     decoys: list[tuple[str, str, str, str]] = []  # (category, task, decoy candidate, original row id)
-    with open(rows_path, encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
-            row_candidate[r.get("row_id", "")] = r["candidate_id"]
-            if isinstance(r.get("decoy"), dict) and r["decoy"].get("shadows_row_id"):
-                decoys.append((r["decoy"].get("category", "?"), r["task_id"], r["candidate_id"],
-                               r["decoy"]["shadows_row_id"]))
-            s = scores.get(r["candidate_id"], {})
-            by_task[(r["benchmark"], r["task_id"])].append(
-                {"id": r["candidate_id"], "passed": r["passed"], "status": r.get("status"), "split": r.get("split"),
-                 "decoy": bool(r.get("decoy")), "scores": s, "program": r.get("program", "")[:4000]})
-            for seed, value in s.items():
-                labels[(seed, r.get("split"))].append((value, bool(r["passed"])))
+    for number, r in _lines(rows_path):
+        for field in ("benchmark", "task_id", "passed"):
+            if field not in r:
+                raise InputError("missing field", path=str(rows_path), line=number, field=field)
+        row_candidate[r.get("row_id", "")] = r["candidate_id"]
+        if isinstance(r.get("decoy"), dict) and r["decoy"].get("shadows_row_id"):
+            decoys.append((r["decoy"].get("category", "?"), r["task_id"], r["candidate_id"],
+                           r["decoy"]["shadows_row_id"]))
+        s = scores.get(r["candidate_id"], {})
+        by_task[(r["benchmark"], r["task_id"])].append(
+            {"id": r["candidate_id"], "passed": r["passed"], "status": r.get("status"), "split": r.get("split"),
+             "decoy": bool(r.get("decoy")), "scores": s, "program": r.get("program", "")[:4000]})
+        for seed, value in s.items():
+            labels[(seed, r.get("split"))].append((value, bool(r["passed"])))
     roc = []
     for (seed, split), pairs in sorted(labels.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         y = np.array([p[1] for p in pairs])
