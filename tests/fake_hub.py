@@ -37,6 +37,23 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 
+def pointed_at(tmp_path, monkeypatch, token: str):
+    """A FakeHub that the real client talks to: HF_ENDPOINT, HF_TOKEN and HF_HOME set for the
+    test (use as `with pointed_at(...) as hub:`)."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def serve():
+        with FakeHub(token) as server:
+            monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+            monkeypatch.setenv("HF_TOKEN", token)
+            monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+            monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+            yield server
+
+    return serve()
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

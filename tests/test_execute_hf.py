@@ -13,7 +13,7 @@ import pytest
 
 from codelewm_eval.cli import main
 
-from .fake_hub import FakeHub
+from .fake_hub import pointed_at
 from .test_execute_jobs import _records, _samples
 
 TOKEN = "hf_" + "Xk4Pq9" * 6  # built at run time: a fake token, for the fake server only
@@ -21,11 +21,7 @@ TOKEN = "hf_" + "Xk4Pq9" * 6  # built at run time: a fake token, for the fake se
 
 @pytest.fixture
 def hub(tmp_path, monkeypatch):
-    with FakeHub(TOKEN) as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
-        monkeypatch.setenv("HF_TOKEN", TOKEN)
-        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-        monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    with pointed_at(tmp_path, monkeypatch, TOKEN) as server:
         yield server
 
 

@@ -22,7 +22,7 @@ from codelewm_eval.manifest import verify
 from codelewm_eval.surgery.generate import STOP_SEQUENCES, request_seed
 
 from .conftest import require_data
-from .fake_hub import FakeHub
+from .fake_hub import pointed_at
 
 
 @pytest.fixture(scope="module")
@@ -140,10 +140,7 @@ def test_a_local_generate_job_runs_its_shards_and_merges_them_as_one_run(tmp_pat
 def test_a_generate_job_on_hf_reads_the_model_from_the_hub_and_fetch_merges_the_shards(tmp_path, tiny, capsys,
                                                                                         monkeypatch):
     token = "hf_" + "Wm3Jd8" * 6  # built at run time: a fake token, for the fake server only
-    with FakeHub(token) as hub:
-        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-        monkeypatch.setenv("HF_TOKEN", token)
-        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    with pointed_at(tmp_path, monkeypatch, token) as hub:
         revision = hub.put_folder("model", "alice/tiny", tiny)
         spec = _spec(tmp_path, f"hf://alice/tiny@{revision}", outputs=f"{{dir: '{tmp_path}/runs/{{name}}', "
                                                                       "hub_repo: alice/gen-runs}")

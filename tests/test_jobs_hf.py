@@ -11,7 +11,7 @@ import pytest
 
 from codelewm_eval.cli import main
 
-from .fake_hub import FakeHub
+from .fake_hub import pointed_at
 from .test_train import pack  # noqa: F401 - the fixture
 
 TOKEN = "hf_" + "Zq8Lw3" * 6  # built at run time: a fake token, for the fake server only
@@ -20,11 +20,7 @@ PLANTED = "hf_" + "Q7mZ" * 9
 
 @pytest.fixture
 def hub(tmp_path, monkeypatch):
-    with FakeHub(TOKEN) as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
-        monkeypatch.setenv("HF_TOKEN", TOKEN)
-        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-        monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    with pointed_at(tmp_path, monkeypatch, TOKEN) as server:
         yield server
 
 

@@ -48,12 +48,15 @@ def _order(r: ExecutionResult) -> tuple:
             -1 if o.sample_index is None else o.sample_index, r.candidate_id)
 
 
-def merge(paths: list[Path], out: Path, command: list[str]) -> dict:
+def shard_set(paths: list[Path], kind: str, what: str = "run") -> tuple[list[tuple[Path, dict]], int]:
+    """The shards of one split, checked: each verifies as `kind`, records its --shard, appears once,
+    was made with the same settings (config less the shard) as the first, and all N are there.
+    Returns [(path, config without the shard)] and N; an InputError names the shard otherwise."""
     if not paths:
         raise InputError("no shards to merge")
     configs, seen_shards = [], {}
     for path in paths:
-        require_verified(path, "the shard", kind="execution-results")
+        require_verified(path, "the shard", kind=kind)
         config = dict(load_manifest(manifest_path_for(path)).config)
         shard = config.pop("shard", None)
         if not shard:
@@ -68,7 +71,7 @@ def merge(paths: list[Path], out: Path, command: list[str]) -> dict:
         diff = sorted(k for k in set(first) | set(config) if first.get(k) != config.get(k)
                       and not (k == "isolation" and None in (first.get(k), config.get(k))))
         if diff:
-            raise InputError(f"run with other settings than {first_path}: {', '.join(diff)}", path=str(path),
+            raise InputError(f"{what} with other settings than {first_path}: {', '.join(diff)}", path=str(path),
                              field=diff[0])
     counts = {int(s.split("/")[1]) for s in seen_shards}
     if len(counts) != 1:
@@ -77,6 +80,12 @@ def merge(paths: list[Path], out: Path, command: list[str]) -> dict:
     missing = sorted(set(range(1, n + 1)) - {int(s.split("/")[0]) for s in seen_shards})
     if missing:
         raise InputError(f"shard(s) {', '.join(f'{i}/{n}' for i in missing)} missing: a merge needs all {n}")
+    return configs, n
+
+
+def merge(paths: list[Path], out: Path, command: list[str]) -> dict:
+    configs, n = shard_set(paths, "execution-results")
+    first = configs[0][1]
     records: dict[str, ExecutionResult] = {}
     summaries = []
     for path, _ in configs:

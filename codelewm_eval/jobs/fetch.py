@@ -35,9 +35,6 @@ def _fetch_shards(record: LaunchRecord, run_dir: Path) -> list[str]:
     """Every shard's uploaded results (execute) or samples (generate), then one merge; a shard
     without them is named with what to do (its job's stage is in `jobs status`; launching again
     starts only the missing ones)."""
-    from ..execution.shards import merge
-    from ..surgery.generate import merge_samples
-
     n = len(record.seeds)
     stem = "samples-shard" if record.task == "generate" else "shard"
     with _hub_errors(f"downloading {record.outputs_repo}"):
@@ -49,10 +46,21 @@ def _fetch_shards(record: LaunchRecord, run_dir: Path) -> list[str]:
         raise InputError(f"shard(s) {', '.join(missing)} have no results in {record.outputs_repo} (see `codelewm-eval "
                          f"jobs status {run_dir}`); launch the same spec again: only the shards without results "
                          "start again", path=str(run_dir))
-    if record.task == "generate":
-        out = run_dir / "samples.jsonl"
-        merge_samples(shards, out, ["codelewm-eval", "jobs", "fetch", str(run_dir)])
-    else:
-        out = run_dir / "results.jsonl"
-        merge(shards, out, ["codelewm-eval", "execute-merge", *map(str, shards), "--out", str(out)])
+    out = merge_shards(record.task, shards, run_dir, ["codelewm-eval", "jobs", "fetch", str(run_dir)])
     return [f"shard {i}/{n}" for i in record.seeds] + [f"merged -> {out}"]
+
+
+def merge_shards(task: str, shards: list[Path], run_dir: Path, command: list[str]) -> Path:
+    """Join a run's shards, with every check of the merge: RUN/samples.jsonl for a generate run,
+    RUN/results.jsonl (as `execute-merge`) for an execute run."""
+    if task == "generate":
+        from ..surgery.generate import merge_samples
+
+        out = run_dir / "samples.jsonl"
+        merge_samples(shards, out, command)
+        return out
+    from ..execution.shards import merge
+
+    out = run_dir / "results.jsonl"
+    merge(shards, out, ["codelewm-eval", "execute-merge", *map(str, shards), "--out", str(out)])
+    return out

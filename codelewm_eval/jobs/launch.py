@@ -144,6 +144,34 @@ def samples_argument(spec: JobSpec, spec_path: Path, backend: str, revision: str
     return f"hf://datasets/{job.samples_repo}@{revision or UPLOAD_PENDING}/{Path(job.samples).name}"
 
 
+def _shard_payloads(spec: JobSpec, run_id: str, backend: str, shards: int, deps: list[str], stem: str,
+                    command_of) -> list[Payload]:
+    """One payload per shard I of N (`seed` holds I): `command_of(I, OUT)` is the stage's command;
+    on the hf backend each shard pushes its output to outputs.hub_repo/RUN_ID/ and runs as a uv
+    job with `deps` unless the spec names an image."""
+    hub = backend == "hf"
+    payloads = []
+    for i in range(1, shards + 1):
+        out = f"{stem}-{i}-of-{shards}.jsonl"
+        command = command_of(i, out)
+        if hub:
+            command += ["--push-to", spec.outputs.hub_repo, "--push-path", run_id]
+        job_command = command if spec.image or not hub else ["uv", "run", *[a for d in deps for a in ("--with", d)],
+                                                             *command]
+        payloads.append(Payload(seed=i, name=f"{spec.name}-shard-{i}-of-{shards}", command=command,
+                                job_command=job_command, image=spec.image,
+                                dependencies=deps if hub and not spec.image else [], env=dict(spec.env),
+                                secrets=list(spec.secrets), flavor=spec.flavor, timeout=spec.timeout,
+                                labels={**spec.labels, "run_id": run_id, "shard": f"{i}/{shards}"}, out_dir=out))
+    return payloads
+
+
+def _require_outputs_repo(spec: JobSpec, spec_path: Path, what: str) -> None:
+    if not spec.outputs.hub_repo:
+        raise InputError(f"a Hub job's {what} are lost unless uploaded: set outputs.hub_repo (a model repo)",
+                         path=str(spec_path), line=spec.line("outputs"), field="outputs.hub_repo")
+
+
 def _execute_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str, out_root: str,
                       samples_revision: str | None = None) -> list[Payload]:
     """One `execute --shard I/N` per shard; `seed` holds the shard number I. On the hf backend each
@@ -157,32 +185,21 @@ def _execute_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str,
             raise InputError("a Hub job cannot read benchmark data on this machine: drop execute.data_dir (the job "
                              "uses the benchmark that ships with the package)", path=str(spec_path),
                              line=spec.line("execute", "data_dir"), field="execute.data_dir")
-        if not spec.outputs.hub_repo:
-            raise InputError("a Hub job's results are lost unless uploaded: set outputs.hub_repo (a model repo)",
-                             path=str(spec_path), line=spec.line("outputs"), field="outputs.hub_repo")
+        _require_outputs_repo(spec, spec_path, "results")
         out_root = f"runs/{run_id}"  # inside the job
     samples = samples_argument(spec, spec_path, backend, samples_revision)
-    deps = spec.dependencies or ["codelewm-eval"]
-    payloads = []
-    for i in range(1, job.shards + 1):
-        out = f"{out_root}/shard-{i}-of-{job.shards}.jsonl"
+
+    def command_of(i: int, out: str) -> list[str]:
         command = ["codelewm-eval", "execute", "--benchmark", job.benchmark, "--samples", samples, "--samples-format",
                    job.samples_format, "--shard", f"{i}/{job.shards}", "--out", out, "--no-progress"]
         if job.data_dir:
             command += ["--data-dir", str((spec_path.parent / job.data_dir).resolve())]
         if job.isolation != "auto":
             command += ["--isolation", job.isolation]
-        hub = backend == "hf"
-        if hub:
-            command += ["--push-to", spec.outputs.hub_repo, "--push-path", run_id]
-        job_command = command if spec.image or not hub else ["uv", "run", *[a for d in deps for a in ("--with", d)],
-                                                             *command]
-        payloads.append(Payload(seed=i, name=f"{spec.name}-shard-{i}-of-{job.shards}", command=command,
-                                job_command=job_command, image=spec.image,
-                                dependencies=deps if hub and not spec.image else [], env=dict(spec.env),
-                                secrets=list(spec.secrets), flavor=spec.flavor, timeout=spec.timeout,
-                                labels={**spec.labels, "run_id": run_id, "shard": f"{i}/{job.shards}"}, out_dir=out))
-    return payloads
+        return command
+
+    return _shard_payloads(spec, run_id, backend, job.shards, spec.dependencies or ["codelewm-eval"],
+                           f"{out_root}/shard", command_of)
 
 
 def _generate_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str, out_root: str) -> list[Payload]:
@@ -202,16 +219,12 @@ def _generate_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str
         if job.data_dir:
             raise InputError("a Hub job cannot read benchmark data on this machine: drop generate.data_dir",
                              path=str(spec_path), line=spec.line("generate", "data_dir"), field="generate.data_dir")
-        if not spec.outputs.hub_repo:
-            raise InputError("a Hub job's samples are lost unless uploaded: set outputs.hub_repo (a model repo)",
-                             path=str(spec_path), line=spec.line("outputs"), field="outputs.hub_repo")
+        _require_outputs_repo(spec, spec_path, "samples")
         out_root = f"runs/{run_id}"
     elif not model.startswith("hf://"):
         model = str((spec_path.parent / model).resolve())
-    deps = spec.dependencies or [f"codelewm-eval[{'vllm' if job.engine == 'vllm' else 'train'}]"]
-    payloads = []
-    for i in range(1, job.shards + 1):
-        out = f"{out_root}/samples-shard-{i}-of-{job.shards}.jsonl"
+
+    def command_of(i: int, out: str) -> list[str]:
         command = ["codelewm-eval", "generate", "--model", model, "--benchmark", job.benchmark, "--engine", job.engine,
                    "--n", str(job.n), "--temperature", str(job.temperature), "--top-p", str(job.top_p),
                    "--max-new-tokens", str(job.max_new_tokens), "--batch-size", str(job.batch_size),
@@ -220,16 +233,10 @@ def _generate_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str
             command += ["--limit", str(job.limit)]
         if job.data_dir:
             command += ["--data-dir", str((spec_path.parent / job.data_dir).resolve())]
-        if hub:
-            command += ["--push-to", spec.outputs.hub_repo, "--push-path", run_id]
-        job_command = command if spec.image or not hub else ["uv", "run", *[a for d in deps for a in ("--with", d)],
-                                                             *command]
-        payloads.append(Payload(seed=i, name=f"{spec.name}-shard-{i}-of-{job.shards}", command=command,
-                                job_command=job_command, image=spec.image,
-                                dependencies=deps if hub and not spec.image else [], env=dict(spec.env),
-                                secrets=list(spec.secrets), flavor=spec.flavor, timeout=spec.timeout,
-                                labels={**spec.labels, "run_id": run_id, "shard": f"{i}/{job.shards}"}, out_dir=out))
-    return payloads
+        return command
+
+    deps = spec.dependencies or [f"codelewm-eval[{'vllm' if job.engine == 'vllm' else 'train'}]"]
+    return _shard_payloads(spec, run_id, backend, job.shards, deps, f"{out_root}/samples-shard", command_of)
 
 
 def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local",

@@ -127,17 +127,10 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
     failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
     result = LaunchResult(status="finished", exit_code=1 if failed else 0, run_dir=run_dir, record=record,
                           failed=failed)
-    if not failed and spec.task == "execute":
-        from ..execution.shards import merge
+    if not failed and spec.task in ("execute", "generate"):
+        from .fetch import merge_shards
 
-        result.merged = run_dir / "results.jsonl"
-        merge([Path(p.out_dir) for p in payloads], result.merged,
-              ["codelewm-eval", "execute-merge", *(p.out_dir for p in payloads), "--out", str(result.merged)])
-    if not failed and spec.task == "generate":
-        from ..surgery.generate import merge_samples
-
-        result.merged = run_dir / "samples.jsonl"
-        merge_samples([Path(p.out_dir) for p in payloads], result.merged, command or [])
+        result.merged = merge_shards(spec.task, [Path(p.out_dir) for p in payloads], run_dir, command or [])
     if not failed and spec.task == "p_pass" and spec.gates and config.evaluate:
         gates = _evaluate_run(run_dir, pack, payloads, (spec_path.parent / spec.gates).resolve(), command)
         result.evidence, result.gates = run_dir / "evidence", gates

@@ -230,34 +230,11 @@ def merge_samples(paths: list[Path], out: Path, command: list[str]) -> dict:
     """Join the sample files of `generate --shard I/N`: each verifies, all N shards are there once,
     all ran with the same model, engine and sampling, no task is in two; rows in natural task-id
     order (HumanEval/2 before HumanEval/10), each task's samples by index."""
-    from ..manifest import load_manifest, manifest_path_for, require_verified, write_manifest
+    from ..execution.shards import shard_set
+    from ..manifest import write_manifest
 
-    if not paths:
-        raise InputError("no shards to merge")
-    configs, seen = [], {}
-    for path in paths:
-        require_verified(path, "the shard", kind="samples")
-        config = dict(load_manifest(manifest_path_for(path)).config)
-        shard = config.pop("shard", None)
-        if not shard:
-            raise InputError("not a shard (its manifest records no --shard)", path=str(path))
-        if shard in seen:
-            raise InputError(f"shard {shard} given twice (also {seen[shard]})", path=str(path))
-        seen[shard] = path
-        configs.append((path, config))
-    first_path, first = configs[0]
-    for path, config in configs[1:]:
-        diff = sorted(k for k in set(first) | set(config) if first.get(k) != config.get(k))
-        if diff:
-            raise InputError(f"generated with other settings than {first_path}: {', '.join(diff)}", path=str(path),
-                             field=diff[0])
-    n = {int(s.split("/")[1]) for s in seen}
-    if len(n) != 1:
-        raise InputError(f"shards of different splits: {sorted(seen)}")
-    total = n.pop()
-    missing = sorted(set(range(1, total + 1)) - {int(s.split("/")[0]) for s in seen})
-    if missing:
-        raise InputError(f"shard(s) {', '.join(f'{i}/{total}' for i in missing)} missing: a merge needs all {total}")
+    configs, total = shard_set(paths, "samples", "generated")
+    first = configs[0][1]
     rows, owner = [], {}
     for path, _ in configs:
         for line_no, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
