@@ -68,10 +68,11 @@ def train(pack: Path, out: Path, config: TrainConfig, command: list[str] | None 
     write_json_atomic(out / "config.json", config.model_dump(mode="json"))
     from ..jobs.processes import record_self
 
-    record_self(out)  # `jobs status` tells a killed run from a running one by this
     log = ProgressLog(out / "reports" / "job_progress.jsonl", config.run_id, config.seed, echo=echo)
-    log.emit("start", scorer=config.scorer, pack=str(pack))
     try:
+        # from the moment the run is on record, any ending (SIGTERM included) writes its event
+        record_self(out)  # `jobs status` tells a killed run from a running one by this
+        log.emit("start", scorer=config.scorer, pack=str(pack))
         rows = read_rows(pack / "rows.jsonl")
         if config.scorer == "logreg":
             p_pass, report = _train_logreg(rows, out, config, log)
