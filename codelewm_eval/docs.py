@@ -54,7 +54,7 @@ def _formats():
     from .execution.results import ExecutionResult
     from .jobs.launch import LaunchRecord, Payload
     from .manifest import Manifest
-    from .pack.rows import PackRow
+    from .pack.rows import PackRow, PackTask
     from .pipeline import RunConfig
     from .preflight.checks import PreflightReport
     from .preflight.jobspec import JobSpec
@@ -63,6 +63,8 @@ def _formats():
     return [
         ("execution-result", "Execution results (`execute`: one JSON line per candidate)", ExecutionResult),
         ("pack-row", "Pack rows (`PACK/rows.jsonl`, and `rows.parquet`)", PackRow),
+        ("pack-task", "Pack tasks (`PACK/tasks.jsonl`, and `tasks.parquet`; rows join on benchmark, task_id)",
+         PackTask),
         ("preflight-report", "Preflight report (`preflight --report`)", PreflightReport),
         ("score-row", "Score files (one JSON line per scored row; `p_pass` in [0, 1])", ScoreRow),
         ("progress-event", "Progress events (`RUN/reports/job_progress.jsonl`, and stderr behind "

@@ -22,7 +22,7 @@ from codelewm_eval.evidence.rerank import rerank
 from codelewm_eval.execution.results import ExecutionResult
 from codelewm_eval.manifest import verify, write_manifest
 from codelewm_eval.pack.build import PackConfig, build_pack
-from codelewm_eval.pack.read import read_rows
+from codelewm_eval.pack.read import Pack, read_rows
 from codelewm_eval.preflight.run import preflight
 from codelewm_eval.surgery.promote import judge_passes
 
@@ -100,11 +100,13 @@ def test_no_problem_straddles_splits_across_benchmark_variants(tmp_path, data_di
     pack = tmp_path / "pack"
     stats = build_pack(sources, pack, PackConfig(), data_dir, ["test"])
     rows = read_rows(pack / "rows.jsonl")
+    family_of = {(t.benchmark, t.task_id): t.family for t in Pack.read(pack).tasks()}
     splits_of = defaultdict(set)
     by_task = defaultdict(set)
     for r in rows:
-        assert r.family == problem_family(r.benchmark, r.task_id)
-        splits_of[r.family].add(r.split)
+        family = family_of[(r.benchmark, r.task_id)]
+        assert family == problem_family(r.benchmark, r.task_id)
+        splits_of[family].add(r.split)
         by_task[(r.benchmark, r.task_id)].add(r.split)
     assert {f: s for f, s in splits_of.items() if len(s) > 1} == {}
     mbpp = [f for f in splits_of if f.startswith("mbpp/")]
@@ -133,17 +135,20 @@ def test_preflight_fails_a_family_leak_even_in_an_older_pack(tmp_path, data_dir)
     pack = tmp_path / "pack"
     build_pack(sources, pack, PackConfig(), data_dir, ["test"])
     rows = [json.loads(line) for line in (pack / "rows.jsonl").read_text().splitlines()]
-    # an older builder: grouped by (benchmark, task), no family field; HumanEval+/5 lands elsewhere
+    # an older builder: grouped by (benchmark, task), rows of schema 1 (prompt inline, no tasks
+    # table, no family anywhere); HumanEval+/5 lands elsewhere
     target = next(r for r in rows if r["benchmark"] == "humaneval" and r["task_id"] == "HumanEval/5")["split"]
     other = "train" if target != "train" else "test"
     for r in rows:
-        r.pop("family")
+        r.update(schema_version=1, prompt="def f():\n")
         if r["benchmark"] == "humaneval-plus" and r["task_id"] == "HumanEval/5":
             r["split"] = other
     (pack / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (pack / "rows.parquet").unlink(missing_ok=True)
+    for name in ("rows.parquet", "tasks.jsonl", "tasks.parquet"):
+        (pack / name).unlink(missing_ok=True)
     write_manifest(pack, "pack", parents=sources)
     checks = {c.name: c for c in preflight(pack).checks}
+    assert checks["tasks"].status == "pass" and "schema 1" in checks["tasks"].reason  # an older layout reads
     assert checks["split_leak"].status == "pass"  # no (benchmark, task) is divided...
     assert checks["family_leak"].status == "fail"  # ...but problem humaneval/5 is
     assert "humaneval/5 in" in checks["family_leak"].reason and checks["family_leak"].observed == 1

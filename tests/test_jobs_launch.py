@@ -147,6 +147,18 @@ def _plant(pack, where):  # noqa: F811
         stats = json.loads((pack / "stats.json").read_text())
         stats["note"] = f"pushed with {HF}"
         (pack / "stats.json").write_text(json.dumps(stats))
+    elif where == "tasks.jsonl":  # an extra field the model does not know is still read
+        lines = (pack / "tasks.jsonl").read_text().splitlines()
+        task = json.loads(lines[2])
+        task["notes"] = {"by": f"reviewer {HF}"}
+        lines[2] = json.dumps(task)
+        (pack / "tasks.jsonl").write_text("\n".join(lines) + "\n")
+    elif where == "tasks.parquet":
+        table = pq.read_table(pack / "tasks.parquet")
+        prompts = table.column("prompt").to_pylist()
+        prompts[1] += f"\n# {HF}\n"
+        table = table.set_column(table.schema.get_field_index("prompt"), "prompt", pa.array(prompts))
+        pq.write_table(table, pack / "tasks.parquet")
     elif where == "rows.parquet":
         table = pq.read_table(pack / "rows.parquet")
         programs = table.column("program").to_pylist()
@@ -156,7 +168,8 @@ def _plant(pack, where):  # noqa: F811
     write_manifest(pack, "pack", parents=[pack / p.manifest for p in manifest.parents], config=manifest.config)
 
 
-@pytest.mark.parametrize("where", ["origin.model", "licence", "decoy.pair_id", "stats.json", "rows.parquet"])
+@pytest.mark.parametrize("where", ["origin.model", "licence", "decoy.pair_id", "stats.json", "rows.parquet",
+                                   "tasks.jsonl", "tasks.parquet"])
 def test_a_token_planted_anywhere_in_a_resealed_pack_refuses_preflight_and_the_launch(tmp_path, pack, capsys,  # noqa: F811
                                                                                       where):
     from codelewm_eval.manifest import verify
@@ -168,7 +181,9 @@ def test_a_token_planted_anywhere_in_a_resealed_pack_refuses_preflight_and_the_l
     check = next(c for c in preflight(pack).checks if c.name == "secrets:pack")
     assert check.status == "fail" and check.observed == 1
     assert "Hugging Face Token" in check.reason and HF not in check.reason
-    assert (where in check.reason) if where != "stats.json" else "stats.json:" in check.reason
+    assert (where in check.reason) if where not in ("stats.json", "tasks.jsonl") else f"{where}:" in check.reason
+    if where == "tasks.jsonl":
+        assert "notes.by of task " in check.reason  # the field and the task it is in
     assert main(["jobs", "launch", str(_spec(tmp_path, pack))]) == 1
     err = capsys.readouterr().err
     assert "launch refused: preflight is NOT OK" in err and "secrets:pack" in err and HF not in err

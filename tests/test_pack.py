@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from codelewm_eval.benchmarks import load_benchmark
+from codelewm_eval.benchmarks.family import problem_family
 from codelewm_eval.candidates.models import Origin
 from codelewm_eval.cli import main
 from codelewm_eval.execution.results import ExecutionResult
@@ -69,7 +71,13 @@ def test_pack_splits_are_grouped_stratified_and_evaluation_only_is_held_out(tmp_
     assert 0.6 < share["train"] < 0.8 and 0.08 < share["val"] < 0.22 and 0.08 < share["test"] < 0.22
     for split in ("val", "test"):
         assert {r["output_magnitude_bucket"] for r in he if r["split"] == split} == set(BUCKETS)
-    assert rows[0]["prompt"] and "licence" in rows[0] and rows[0]["label_provenance"].startswith("executed here")
+    assert "licence" in rows[0] and rows[0]["label_provenance"].startswith("executed here")
+    assert "prompt" not in rows[0] and "family" not in rows[0]  # stored once per task, in tasks.jsonl
+    tasks = [json.loads(line) for line in (pack / "tasks.jsonl").read_text().splitlines()]
+    assert [(t["benchmark"], t["task_id"]) for t in tasks] == sorted(task_splits)  # every task once, in order
+    he_prompts = {tid: p.prompt for tid, p in load_benchmark("humaneval").problems.items()}
+    assert all(t["prompt"] == he_prompts[t["task_id"]] for t in tasks if t["benchmark"] == "humaneval")
+    assert all(t["family"] == problem_family(t["benchmark"], t["task_id"]) for t in tasks)
     stats = json.loads((pack / "stats.json").read_text())
     assert sum(c["rows"] for c in stats["cells"]) == len(rows)
     # deterministic: the same inputs and seed give the same pack rows

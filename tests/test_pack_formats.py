@@ -1,5 +1,6 @@
-"""Pack files: rows.jsonl and rows.parquet hold the same rows, readable by pandas and by
-Hugging Face `datasets`; the parallel reader gives the same pack and names bad lines exactly."""
+"""Pack files: rows.jsonl and rows.parquet hold the same rows, tasks.jsonl and tasks.parquet the
+same tasks, readable by pandas and by Hugging Face `datasets` and joined with the README's one
+join; the parallel reader gives the same pack and names bad lines exactly."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from codelewm_eval.cli import main
 from codelewm_eval.errors import InputError
 from codelewm_eval.manifest import verify, write_manifest
 from codelewm_eval.pack.build import PackConfig, build_pack
-from codelewm_eval.pack.parquet import _schema
+from codelewm_eval.pack.parquet import _schema, _task_schema
 from codelewm_eval.pack.read import read_pack
-from codelewm_eval.pack.rows import DecoyLink, PackRow
+from codelewm_eval.pack.rows import DecoyLink, PackRow, PackTask
 from codelewm_eval.preflight.run import preflight
 
 from .test_pack import two_benchmark_sources
@@ -33,6 +34,40 @@ def test_parquet_schema_is_the_pack_row_model():
     assert schema.names == list(PackRow.model_fields)
     assert [f.name for f in schema.field("origin").type] == list(Origin.model_fields)
     assert [f.name for f in schema.field("decoy").type] == list(DecoyLink.model_fields)
+    assert _task_schema(pa).names == list(PackTask.model_fields)
+
+
+def _readme_join() -> str:
+    """The README's join, as the README shows it (so the documented code is the tested code)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- the pack join -->\n```python\n(.*?)```", readme, re.S)
+    assert block, "README.md lost its pack join example"
+    return block.group(1)
+
+
+def test_the_readme_join_gives_every_row_its_task_prompt_and_family(tmp_path, data_dir, monkeypatch):
+    pytest.importorskip("datasets")
+    from codelewm_eval.benchmarks import load_benchmark
+    from codelewm_eval.benchmarks.family import problem_family
+
+    pack = tmp_path / "pack"
+    build_pack(list(_sources(tmp_path)), pack, PackConfig(reference_decoys=True), data_dir, ["test"])
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.chdir(tmp_path)  # the README's paths are PACK/...
+    (tmp_path / "PACK").symlink_to(pack)
+    scope: dict = {}
+    exec(compile(_readme_join(), "README.md", "exec"), scope)  # noqa: S102 - our own README's example
+    rows, frame, ds = _rows(pack), scope["frame"], scope["ds"]
+    prompts = {(b, t): p.prompt for b in ("humaneval", "humaneval-plus") for t, p in load_benchmark(b, data_dir).problems.items()}
+    for name, table in (("pandas", frame), ("datasets", ds.to_pandas())):
+        assert table["row_id"].tolist() == [r["row_id"] for r in rows], name  # every row, in order
+        for _, r in table.iterrows():
+            key = (r["benchmark"], r["task_id"])
+            assert r["prompt"] == prompts[key] and r["family"] == problem_family(*key), name
 
 
 def test_jsonl_and_parquet_agree_and_load_in_pandas_and_datasets(tmp_path, data_dir, monkeypatch):
@@ -44,6 +79,8 @@ def test_jsonl_and_parquet_agree_and_load_in_pandas_and_datasets(tmp_path, data_
     rows = _rows(pack)
     frame = pd.read_parquet(pack / "rows.parquet")
     assert list(frame.columns) == list(PackRow.model_fields)
+    tasks = pd.read_parquet(pack / "tasks.parquet")
+    assert tasks.to_dict("records") == pd.read_json(pack / "tasks.jsonl", lines=True).to_dict("records")
     assert frame["row_id"].tolist() == [r["row_id"] for r in rows]
     assert frame["split"].tolist() == [r["split"] for r in rows]
     decoys = frame[frame["decoy"].notna()]

@@ -240,3 +240,43 @@ def test_placeholders_and_identifiers_raise_nothing():
         "uuid: 123e4567-e89b-12d3-a456-426614174000", "commit: 0ef96be4415ac2e03472a5ddc1e9bdd8a8b35fd1",
         "md5: 3e25960a79dbc69b674cd4ec67a72c62"])
     assert scan_many([("doc.md", text)], assignments=True) == []
+
+
+def _prefilter_corpus() -> list[bytes]:
+    """Every kind in several contexts, near misses of each rule, and real benchmark programs."""
+    from codelewm_eval.benchmarks import load_benchmark
+
+    rng = random.Random(7)
+    tokens = list(CASES.values()) + list(NEW_KINDS.values()) + NOT_SECRETS
+    near = ["sq0" + "a" * 30, "xox" + "b" * 30, "abc-sq0" + "a" * 20, "M" + "a" * 18 + ".x", "N" + "b" * 19 + ".x",
+            "xN" + "b" * 22 + ".y", "1234567:" + "A" * 25, "12345678:" + "A" * 19, "12345678:" + "A" * 20,
+            "password = 'x'", "PassWord\t:= 1", "token\n= 2", "my_api_key\"  : 3", "AWS", "WandB", "sg.xx",
+            "SG." + "a" * 22 + ".", "7Q~", "http://u:p@h", "ftp://u:@h", "APE" + "A" * 20, "hf_" + "a" * 10,
+            "ASIA" + "x" * 15, "ASIA" + "x" * 16, "-us1" + "a" * 16, "eyJ" + "z" * 17, "eyJ" + "z" * 16]
+    programs = [p.prompt + (p.canonical_solution or "") for p in load_benchmark("humaneval").problems.values()]
+    corpus = []
+    for text in tokens + near:
+        for left, right in (("", ""), ("x = 1\n", "  # end\n"), ("(", ")"), ("ab_", "-cd"), ('{"k": "', '"}')):
+            corpus.append((left + text + right).encode())
+    for _ in range(200):  # programs with a token or a near miss spliced in at a random place
+        program = rng.choice(programs)
+        cut = rng.randrange(len(program))
+        corpus.append((program[:cut] + rng.choice(tokens + near) + program[cut:]).encode())
+    corpus.append("\n".join(programs).encode())
+    return corpus
+
+
+@pytest.mark.parametrize("assignments", [False, True])
+def test_the_hyperscan_prefilter_passes_the_same_lines_as_the_standard_library_one(assignments):
+    pytest.importorskip("hyperscan", reason="Hyperscan is installed on x86-64 Linux only")
+    from codelewm_eval.secrets.prefilter import python_suspect_lines, suspect_lines
+
+    corpus = _prefilter_corpus()
+    flagged = 0
+    for data in corpus:
+        assert suspect_lines(data, assignments) == python_suspect_lines(data, assignments), data[:200]
+        assert bool(suspect_lines(data, assignments, first_only=True)) == bool(python_suspect_lines(data, assignments))
+        flagged += bool(suspect_lines(data, assignments))
+    joined = b"\n".join(corpus)  # one buffer, many hits: the same line starts
+    assert suspect_lines(joined, assignments) == python_suspect_lines(joined, assignments)
+    assert 0.3 * len(corpus) < flagged < len(corpus)  # the corpus holds both kinds of line

@@ -35,17 +35,17 @@ from ..secrets import scan_many
 from ..secrets.scanner import suspect_items
 from .decoys import DECOY_FORMAT, shadowed_candidate
 from .pairs import reference_pairs
-from .rows import NO_TRAINING_MARK, SCHEMA_VERSION, DecoyLink, PackRow, RowFacts
+from .rows import NO_TRAINING_MARK, SCHEMA_VERSION, SPLITS, DecoyLink, PackRow, PackTask, RowFacts
 from .splits import SplitConfig, assign_splits, family_leaks, straddling
 from .stats import Blocker, CoverageRules, coverage_blockers, split_stats
 
 _intern = sys.intern
 _new_facts = tuple.__new__  # RowFacts from a plain tuple, without NamedTuple's per-call overhead
 EXCLUDED_STATUSES = {"not_evaluable", "flaky"}  # no trustworthy label
-# A row's JSON is written in two parts: these fields in pass one, then prompt, decoy and split.
-_SPOOLED_FIELDS = tuple(PackRow.model_fields)[:-3]
-assert tuple(PackRow.model_fields)[-3:] == ("prompt", "decoy", "split")
-PACK_FILES = ("rows.jsonl", "stats.json", "pack.json")
+# A row's JSON is written in two parts: these fields in pass one, then decoy and split.
+_SPOOLED_FIELDS = tuple(PackRow.model_fields)[:-2]
+assert tuple(PackRow.model_fields)[-2:] == ("decoy", "split")
+PACK_FILES = ("rows.jsonl", "tasks.jsonl", "stats.json", "pack.json")
 
 
 class PackConfig(BaseModel):
@@ -145,8 +145,8 @@ def _add_row(r: ExecutionResult, out: _RangeOut, spool, evaluation_only: set[str
     provenance = f"{r.label_provenance} ({r.isolation})" if r.label_provenance == "executed here" else r.label_provenance
     program_ast = (r.program_ast or normalized_ast(r.program)) if r.program.strip() else None
     evaluation_only_row = NO_TRAINING_MARK in licence or r.benchmark in evaluation_only
-    values = (SCHEMA_VERSION, row_id, r.benchmark, r.task_id, problem_family(r.benchmark, r.task_id), r.candidate_id, r.program, program_ast, r.passed, r.status,
-              r.output_magnitude_bucket, r.output_length_bucket, r.origin.__dict__, licence, provenance,
+    values = (SCHEMA_VERSION, row_id, r.benchmark, r.task_id, r.candidate_id, r.program, program_ast, r.passed,
+              r.status, r.output_magnitude_bucket, r.output_length_bucket, r.origin.__dict__, licence, provenance,
               evaluation_only_row)
     spool.write(_json_line(dict(zip(_SPOOLED_FIELDS, values))))
     if decoy_shadows is not None:
@@ -268,11 +268,9 @@ class _BlockWriter(threading.Thread):
 
 def _write_rows(spool: _Spooled, work: Path, split_of: dict[int, str], links: dict[int, DecoyLink],
                 parquet: bool) -> tuple[str, int, bool]:
-    """Pass two: each kept spooled row, completed with its prompt, decoy link and split, into
-    rows.jsonl (and rows.parquet). Returns (sha256, bytes, parquet written)."""
-    prompt_json = {(name, tid): _json_line(prompt)[:-1] for name, by_task in spool.prompts.items()
-                   for tid, prompt in by_task.items()}
-    plain_tails: dict[tuple, bytes] = {}  # (benchmark, task, split) -> tail of a row that is no decoy
+    """Pass two: each kept spooled row, completed with its decoy link and split, into rows.jsonl
+    (and rows.parquet). Returns (sha256, bytes, parquet written)."""
+    plain_tails = {split: b',"decoy":null,"split":"' + split.encode() + b'"}\n' for split in SPLITS}
     writer = _BlockWriter(work / ".rows.jsonl.tmp", work / "rows.parquet" if parquet else None)
     writer.start()
     block, buffered = [], 0
@@ -283,16 +281,11 @@ def _write_rows(spool: _Spooled, work: Path, split_of: dict[int, str], links: di
                 continue
             row = spool.facts[index]
             if row.decoy_category is None and index not in links:
-                key = (row.benchmark, row.task_id, split)
-                tail = plain_tails.get(key)
-                if tail is None:
-                    tail = plain_tails[key] = (b',"prompt":' + prompt_json.get(key[:2], b'""') +
-                                               b',"decoy":null,"split":"' + split.encode() + b'"}\n')
+                tail = plain_tails[split]
             else:
                 link = links[index] if index in links else DecoyLink(
                     category=row.decoy_category, pair_id=spool.pair_ids[index], shadows_row_id=row.decoy_shadows)
-                tail = (b',"prompt":' + prompt_json.get((row.benchmark, row.task_id), b'""') + b',"decoy":' +
-                        link.model_dump_json().encode() + b',"split":"' + split.encode() + b'"}\n')
+                tail = b',"decoy":' + link.model_dump_json().encode() + b',"split":"' + split.encode() + b'"}\n'
             block.append(line[:-2])
             block.append(tail)
             buffered += len(line) + len(tail)
@@ -307,6 +300,22 @@ def _write_rows(spool: _Spooled, work: Path, split_of: dict[int, str], links: di
         raise writer.error
     os.replace(work / ".rows.jsonl.tmp", work / "rows.jsonl")
     return writer.digest.hexdigest(), writer.size, writer.parquet is not None
+
+
+def _write_tasks(prompts: dict[str, dict[str, str]], facts: list[RowFacts], work: Path,
+                 parquet: bool) -> tuple[str, int]:
+    """tasks.jsonl (and tasks.parquet): one line per task that has rows, in (benchmark, task_id)
+    order, with what its rows share. Returns (sha256, bytes) of tasks.jsonl."""
+    keys = sorted({(f.benchmark, f.task_id) for f in facts})
+    tasks = [PackTask(benchmark=b, task_id=t, family=problem_family(b, t), prompt=prompts.get(b, {}).get(t, ""))
+             for b, t in keys]
+    data = b"".join(_json_line(task.model_dump(mode="json")) for task in tasks)
+    (work / "tasks.jsonl").write_bytes(data)
+    if parquet:
+        from .parquet import write_tasks
+
+        write_tasks(work / "tasks.parquet", tasks)
+    return hashlib.sha256(data).hexdigest(), len(data)
 
 
 def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, data_dir: Path | None,
@@ -364,10 +373,10 @@ def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: 
     split_of = dict(zip(kept, splits))
     log("writing rows.jsonl" + (" and rows.parquet (when pyarrow is installed)" if parquet else ""))
     digest, size, parquet = _write_rows(spool, work, split_of, links, parquet)
-    known = {"rows.jsonl": (digest, size)}
+    known = {"rows.jsonl": (digest, size), "tasks.jsonl": _write_tasks(spool.prompts, facts, work, parquet)}
     log("statistics and manifest")
     stats = split_stats(facts)
     stats["excluded"] = dict(sorted(spool.excluded.items()))
-    stats["files"] = ["rows.jsonl"] + (["rows.parquet"] if parquet else [])
+    stats["files"] = ["rows.jsonl", "tasks.jsonl"] + (["rows.parquet", "tasks.parquet"] if parquet else [])
     write_json_atomic(work / "stats.json", stats)
     return {**stats, "_known": known}

@@ -1,4 +1,5 @@
-"""`rows.parquet` beside `rows.jsonl`, when pyarrow is installed (`pip install codelewm-eval[parquet]`).
+"""`rows.parquet` and `tasks.parquet` beside `rows.jsonl` and `tasks.jsonl`, when pyarrow is
+installed (`pip install codelewm-eval[parquet]`).
 
 Fed the same blocks that are written to `rows.jsonl`, parsed with an explicit schema (the
 PackRow fields), so memory stays flat and a column that is null in a whole block (no decoy
@@ -18,12 +19,28 @@ def _schema(pa):
     decoy = pa.struct([("category", pa.string()), ("pair_id", pa.string()), ("shadows_row_id", pa.string())])
     return pa.schema([
         ("schema_version", pa.int64()), ("row_id", pa.string()), ("benchmark", pa.string()), ("task_id", pa.string()),
-        ("family", pa.string()), ("candidate_id", pa.string()), ("program", pa.string()),
+        ("candidate_id", pa.string()), ("program", pa.string()),
         ("program_ast", pa.string()), ("passed", pa.bool_()), ("status", pa.string()),
         ("output_magnitude_bucket", pa.string()), ("output_length_bucket", pa.string()), ("origin", origin),
         ("licence", pa.string()), ("label_provenance", pa.string()), ("evaluation_only", pa.bool_()),
-        ("prompt", pa.string()), ("decoy", decoy), ("split", pa.string()),
+        ("decoy", decoy), ("split", pa.string()),
     ])
+
+
+def _task_schema(pa):
+    return pa.schema([("schema_version", pa.int64()), ("benchmark", pa.string()), ("task_id", pa.string()),
+                      ("family", pa.string()), ("prompt", pa.string())])
+
+
+def write_tasks(out: Path, tasks: list) -> None:
+    """tasks.parquet from the PackTask models (a few thousand rows at most: in one piece)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist([task.model_dump(mode="json") for task in tasks], schema=_task_schema(pa))
+    tmp = out.with_name(f".{out.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, out)
 
 
 class ParquetSink:

@@ -1,5 +1,6 @@
 """Read a pack's rows in one streaming pass (in parallel over byte ranges for big packs):
-each line validated as a PackRow, reduced to its facts, and secret-scanned."""
+each line validated as a PackRow, reduced to its facts, and secret-scanned; its tasks table
+(`tasks.jsonl`, one PackTask per task) validated and scanned the same way."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ..io import (default_workers, iter_models, iter_range_lines, line_number_at
 from ..secrets import Finding, scan_many
 from ..secrets.scanner import is_suspect, suspect_items
 from ..manifest import Manifest
-from .rows import PackRow, RowFacts, facts_of
+from .rows import PackRow, PackTask, RowFacts, facts_of
 
 
 @dataclass
@@ -37,10 +38,20 @@ def _leaves(value, prefix: str = ""):
             yield from _leaves(item, f"{prefix}[{index}]")
 
 
+def _record_name(parsed) -> str:
+    if not isinstance(parsed, dict):
+        return "row ?"
+    if "row_id" in parsed:
+        return f"row {parsed['row_id']}"
+    if "task_id" in parsed:
+        return f"task {parsed.get('benchmark', '?')}/{parsed['task_id']}"
+    return "row ?"
+
+
 def row_secrets(rows: list[tuple[int, bytes]], path: str) -> list[Finding]:
-    """Credentials in any field of the given raw rows (line number, JSON bytes): every string
-    value and key is a candidate; the prefilter has already passed the whole line. A text seen
-    before (a task's prompt, repeated on each of its rows) is scanned once."""
+    """Credentials in any field of the given raw rows or tasks (line number, JSON bytes): every
+    string value and key is a candidate; the prefilter has already passed the whole line. A text
+    seen before is scanned once."""
     import orjson
 
     pieces, places, seen = [], [], set()
@@ -49,13 +60,13 @@ def row_secrets(rows: list[tuple[int, bytes]], path: str) -> list[Finding]:
             parsed = orjson.loads(raw)
         except orjson.JSONDecodeError:
             parsed = raw.decode("utf-8", "replace")
-        row_id = parsed.get("row_id", "?") if isinstance(parsed, dict) else "?"
+        record = _record_name(parsed)
         for name, text in _leaves(parsed):
             if (name, text) in seen or not is_suspect(text.encode("utf-8", "surrogatepass")):
                 continue
             seen.add((name, text))
             pieces.append((str(len(places)), text))
-            places.append((number, f"{name} of row {row_id}"))
+            places.append((number, f"{name} of {record}"))
     findings = scan_many(pieces)
     for f in findings:
         f.line, f.field = places[int(f.where)]
@@ -119,6 +130,36 @@ def read_pack(path: Path, workers: int | None = None) -> PackRead:
     return out
 
 
+@dataclass
+class TasksRead:
+    tasks: list[PackTask] = field(default_factory=list)
+    secrets: list[Finding] = field(default_factory=list)
+
+
+def read_tasks(path: Path, scan: bool = False) -> TasksRead:
+    """The tasks table (a few thousand lines): each line a PackTask (else an InputError naming
+    file, line and field); with `scan`, every field of every line (extra ones too) secret-scanned
+    like the rows'."""
+    out, suspects = TasksRead(), []
+    try:
+        lines = Path(path).read_bytes().splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.tasks.append(PackTask.model_validate_json(line))
+        except ValidationError as exc:
+            message, field_name = validation_problem(exc, "a pack task")
+            raise InputError(message, path=str(path), line=number, field=field_name) from None
+        if scan and is_suspect(line):
+            suspects.append((number, line))
+    if suspects:
+        out.secrets = row_secrets(suspects, str(path))
+    return out
+
+
 def read_rows(path: Path) -> list[PackRow]:
     """The full rows of a pack (for scorers and evaluation; packs of up to a few 100k rows)."""
     with no_gc():
@@ -152,3 +193,8 @@ class Pack(BaseModel):
 
     def rows(self) -> list[PackRow]:
         return read_rows(self.path / "rows.jsonl")
+
+    def tasks(self) -> list[PackTask]:
+        """The tasks table; empty for a pack built before schema 2 (its rows carry their prompt)."""
+        path = self.path / "tasks.jsonl"
+        return read_tasks(path).tasks if path.is_file() else []

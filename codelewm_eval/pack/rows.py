@@ -1,6 +1,8 @@
-"""Pack rows: one executed candidate (or decoy) with its label, provenance, licence and split.
+"""Pack rows: one executed candidate (or decoy) with its label, provenance, licence and split;
+pack tasks: what a task's rows share (its prompt and problem family), stored once.
 
-`PackRow` is the artifact (one JSON object per line of `rows.jsonl`). `RowFacts` is the
+`PackRow` is the artifact (one JSON object per line of `rows.jsonl`); `PackTask` one line of
+`tasks.jsonl`, joined to the rows on (benchmark, task_id). `RowFacts` is the
 handful of fields that splitting, coverage, statistics and preflight look at; a million of
 them fit in a few hundred MB, so those steps never hold a million full rows.
 """
@@ -15,7 +17,9 @@ from pydantic import BaseModel, Field
 from ..candidates.models import Origin
 from ..fingerprint import normalized_ast
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: prompt and family moved to tasks.jsonl (one line per task)
+TASK_SCHEMA_VERSION = 1
+TASK_KEY = ("benchmark", "task_id")  # how rows join their task
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 NO_TRAINING_MARK = "no-ML-training"
@@ -28,17 +32,26 @@ class DecoyLink(BaseModel):
     shadows_row_id: str = Field(description="the passing row this decoy mutates or mirrors")
 
 
-class PackRow(BaseModel):
-    """One candidate of a pack: its label, provenance, licence, prompt, decoy link and split."""
+class PackTask(BaseModel):
+    """One task of a pack: what its rows share, stored once (`tasks.jsonl`)."""
 
-    # `prompt`, `decoy` and `split` come last: the builder adds them once it has read every row.
+    schema_version: int = TASK_SCHEMA_VERSION
+    benchmark: str
+    task_id: str
+    family: str = Field(description="the problem family (humaneval/17, mbpp/3, livecodebench/<id>): one problem "
+                                    "in every benchmark variant and source; splits never divide one")
+    prompt: str = Field(description="the benchmark prompt of the task (empty when the benchmark does not know it)")
+
+
+class PackRow(BaseModel):
+    """One candidate of a pack: its label, provenance, licence, decoy link and split. Its task's
+    prompt and family are in `tasks.jsonl` (join on benchmark and task_id)."""
+
+    # `decoy` and `split` come last: the builder adds them once it has read every row.
     schema_version: int = SCHEMA_VERSION
     row_id: str = Field(description="benchmark/task_id/candidate_id")
     benchmark: str
     task_id: str
-    family: str | None = Field(default=None, description="the problem family (humaneval/17, mbpp/3, "
-                                                         "livecodebench/<id>): one problem in every benchmark "
-                                                         "variant and source; splits never divide one")
     candidate_id: str
     program: str
     program_ast: str | None = Field(default=None, description="normalized-AST fingerprint (near-duplicates)")
@@ -50,7 +63,6 @@ class PackRow(BaseModel):
     licence: str = Field(description="the benchmark's licence, and the candidates' where they differ")
     label_provenance: str = Field(description="executed here (with the isolation), or an ingested label")
     evaluation_only: bool = Field(description="its licence forbids ML training: never in train")
-    prompt: str = Field(description="the benchmark prompt of the task")
     decoy: DecoyLink | None = Field(default=None, description="set when this row is a decoy of a passing row")
     split: Split | None = Field(default=None, description="train / val / test, grouped by problem family "
                                                          "and near-duplicate program")

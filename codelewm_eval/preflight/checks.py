@@ -11,7 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..manifest import failures, verify
-from ..pack.rows import RowFacts
+from ..benchmarks.family import problem_family
+from ..pack.rows import PackTask, RowFacts
 from ..pack.splits import family_leaks, straddling
 from ..pack.stats import CoverageRules, coverage_blockers
 from ..secrets import Finding, scan_text
@@ -49,6 +50,29 @@ def check_manifest(pack: Path) -> list[Check]:
                       reason="; ".join(f"{p.path}: {p.detail}" for p in absent[:5]))]
     return [Check(name="manifest", status="fail", observed=f"{len(problems)} problem(s)", required="0",
                   reason="; ".join(f"{p.kind} {p.path}: {p.detail}" for p in problems[:5]))]
+
+
+def check_tasks(rows: list[RowFacts], tasks: list[PackTask] | None, row_schema: int | None) -> list[Check]:
+    """tasks: every row's task is in the tasks table once, with its own problem family (rows
+    join their prompt and family there). Packs before schema 2 have no table: rows carry both."""
+    if tasks is None:
+        if row_schema is not None and row_schema < 2:
+            return [Check(name="tasks", status="pass", observed="no tasks table",
+                          reason=f"rows of schema {row_schema} carry their task's prompt and family")]
+        return [Check(name="tasks", status="fail", observed="tasks.jsonl missing", required="one line per task",
+                      reason="the rows' prompts and problem families are in tasks.jsonl, which is not there")]
+    keys = [(t.benchmark, t.task_id) for t in tasks]
+    known = set(keys)
+    problems = [f"{b}/{t} listed twice" for b, t in sorted(k for k in known if keys.count(k) > 1)] if \
+        len(known) < len(keys) else []
+    missing = sorted({(r.benchmark, r.task_id) for r in rows} - known)
+    problems += [f"{b}/{t} has rows and no task line" for b, t in missing]
+    problems += [f"{t.benchmark}/{t.task_id} family {t.family!r}, not {problem_family(t.benchmark, t.task_id)!r}"
+                 for t in tasks if t.family != problem_family(t.benchmark, t.task_id)]
+    if not problems:
+        return [Check(name="tasks", status="pass", observed=len(tasks), reason="every row joins one task line")]
+    return [Check(name="tasks", status="fail", observed=f"{len(problems)} problem(s)", required="0",
+                  reason="; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))]
 
 
 def check_leaks(rows: list[RowFacts]) -> list[Check]:

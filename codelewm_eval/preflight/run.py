@@ -8,9 +8,9 @@ from ..errors import InputError
 from ..io import no_gc, write_json_atomic
 from ..log import Progress
 from ..pack.stats import CoverageRules
-from ..pack.read import read_pack
+from ..pack.read import TasksRead, read_pack, read_tasks
 from .checks import (Check, PreflightReport, check_balance, check_coverage, check_decoys, check_job, check_leaks,
-                     check_licences, check_manifest, check_pack_secrets)
+                     check_licences, check_manifest, check_pack_secrets, check_tasks)
 from .jobspec import DEFAULT_DECOY_MINIMUMS, load_job_spec
 
 
@@ -22,12 +22,27 @@ def preflight(pack: Path, job: Path | None = None, report_path: Path | None = No
 
 
 def _other_files(pack: Path) -> list:
-    """Secrets in every file of the pack but rows.jsonl (read field by field with the rows):
+    """Secrets in every file of the pack but rows.jsonl and tasks.jsonl (read field by field):
     statistics, pack.json, the manifest, the Parquet copy of the rows, anything else there."""
     from ..secrets.files import scan_paths
 
-    files = [p for p in sorted(pack.rglob("*")) if p.is_file() and p != pack / "rows.jsonl"]
+    files = [p for p in sorted(pack.rglob("*")) if p.is_file() and p not in (pack / "rows.jsonl", pack / "tasks.jsonl")]
     return scan_paths(files)[0] if files else []
+
+
+def _row_schema(rows: Path) -> int | None:
+    """The schema_version of a pack's first row (which layout the pack has)."""
+    import orjson
+
+    with open(rows, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    value = orjson.loads(line).get("schema_version")
+                except (orjson.JSONDecodeError, AttributeError):
+                    return None
+                return value if isinstance(value, int) else None
+    return None
 
 
 def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: CoverageRules | None,
@@ -37,9 +52,10 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
     spec, text = load_job_spec(job) if job else (None, "")
     log("manifest (files and parents)")
     manifest_checks = check_manifest(pack)
-    log("reading rows")
+    log("reading rows and tasks")
     try:
         read = read_pack(pack / "rows.jsonl", workers)
+        tasks = read_tasks(pack / "tasks.jsonl", scan=True) if (pack / "tasks.jsonl").is_file() else None
     except InputError as exc:
         if manifest_checks[0].status == "pass":
             raise  # a sealed pack that is not a pack: unusable input
@@ -51,10 +67,11 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
         return report
     rows = read.facts
     log(f"{len(rows)} rows read; checks")
-    checks = manifest_checks + check_leaks(rows) + check_coverage(rows, rules or CoverageRules())
+    checks = manifest_checks + check_tasks(rows, tasks and tasks.tasks, _row_schema(pack / "rows.jsonl"))
+    checks += check_leaks(rows) + check_coverage(rows, rules or CoverageRules())
     checks += check_decoys(rows, spec.decoy_minimums if spec else DEFAULT_DECOY_MINIMUMS)
     log("secret scan of the pack's other files")
-    checks += check_balance(rows) + check_licences(rows) + check_pack_secrets(read.secrets + _other_files(pack))
+    checks += check_balance(rows) + check_licences(rows) + check_pack_secrets(read.secrets + (tasks or TasksRead()).secrets + _other_files(pack))
     if spec is not None:
         checks += check_job(spec, text, str(job))
     report = PreflightReport(pack=str(pack), job=str(job) if job else None,
