@@ -133,3 +133,24 @@ def test_parallel_reading_gives_the_same_pack_and_exact_error_lines(tmp_path, da
     with pytest.raises(InputError) as err:
         read_pack(tmp_path / "rows.jsonl", workers=2)
     assert err.value.line == 701 and err.value.field == "split"
+
+
+def test_the_arrow_and_pydantic_readers_build_and_check_the_same_pack(tmp_path, data_dir, monkeypatch):
+    """Arrow reads the blocks it reads as pydantic would; a pack built and checked without it is
+    byte for byte the same, facts, checks and findings included."""
+
+    sources = list(_sources(tmp_path))
+    fast = tmp_path / "fast"
+    build_pack(sources, fast, PackConfig(reference_decoys=True), data_dir, ["test"])
+    fast_read, fast_checks = read_pack(fast / "rows.jsonl"), preflight(fast).model_dump()["checks"]
+    import codelewm_eval.pack.build as B
+    import codelewm_eval.pack.read as R
+
+    monkeypatch.setattr(B, "has_arrow", lambda: False)
+    monkeypatch.setattr(R, "has_arrow", lambda: False)
+    slow = tmp_path / "slow"
+    build_pack(sources, slow, PackConfig(reference_decoys=True), data_dir, ["test"])
+    for name in ("rows.jsonl", "tasks.jsonl", "stats.json"):
+        assert (fast / name).read_bytes() == (slow / name).read_bytes(), name
+    assert read_pack(slow / "rows.jsonl").facts == fast_read.facts
+    assert preflight(slow).model_dump()["checks"] == fast_checks

@@ -110,11 +110,25 @@ def test_build_leaves_out_rows_with_credentials(tmp_path, data_dir):
     src = _results(tmp_path, "sec", "humaneval", [f"HumanEval/{i}" for i in range(120)],
                    program=lambda t, i: ("DB = 'postgresql://admin:" + "s3cretpw@db/x'\n" if (t, i) == (5, 0) else "")
                    + f"def f{t}():\n    return {i}\n")
+    # a token in any field the row carries leaves it out too; one in a field it does not carry
+    # (the failure message) does not reach the pack and costs no row
+    token = "hf_" + "Qw7" * 12
+    lines = src.read_text().splitlines()
+    edited = [json.loads(line) for line in lines[40:43]]
+    edited[0]["origin"]["model"] = f"org/{token}"
+    edited[1]["label_provenance"] = f"graded upstream by {token}"
+    edited[2]["error"] = f"KeyError: {token}"
+    lines[40:43] = [json.dumps(r) for r in edited]
+    src.write_text("\n".join(lines) + "\n")
+    write_manifest(src, "execution-results", files=[src])
     out = tmp_path / "pack"
     build_pack([src], out, PackConfig(), data_dir, ["test"])
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["excluded"] == {"secret_in_text": 1}
-    assert "postgresql://" not in (out / "rows.jsonl").read_text()
+    assert stats["excluded"] == {"secret_in_text": 3}
+    text = (out / "rows.jsonl").read_text()
+    assert "postgresql://" not in text and token not in text
+    assert edited[2]["candidate_id"] in text  # kept: its error message is not part of the row
+    assert preflight(out).ok or "secrets:pack" not in _failed(preflight(out))
 
 
 def test_secret_in_the_pack(tmp_path, pack):

@@ -28,19 +28,24 @@ from ..execution.results import ExecutionResult
 from ..fingerprint import normalized_ast
 from ..artifact import staged_directory
 from ..log import Progress
-from ..io import (default_workers, iter_range_lines, line_number_at, map_ranges, no_gc, read_models,
-                  validation_problem, write_json_atomic)
+from ..arrow_rows import has_arrow, interned, iter_blocks, read_block
+from ..io import default_workers, line_number_at, map_ranges, no_gc, read_models, validation_problem, write_json_atomic
 from ..manifest import require_verified, write_manifest
 from ..secrets import scan_many
-from ..secrets.scanner import suspect_items
 from .decoys import DECOY_FORMAT, shadowed_candidate
+from .read import row_secrets, suspect_lines_of
 from .pairs import reference_pairs
 from .rows import NO_TRAINING_MARK, SCHEMA_VERSION, SPLITS, DecoyLink, PackRow, PackTask, RowFacts
 from .splits import SplitConfig, assign_splits, family_leaks, straddling
 from .stats import Blocker, CoverageRules, coverage_blockers, split_stats
 
 _intern = sys.intern
-_new_facts = tuple.__new__  # RowFacts from a plain tuple, without NamedTuple's per-call overhead
+
+
+def _new_facts(values: tuple) -> RowFacts:
+    """RowFacts from a plain tuple, without NamedTuple's per-call overhead."""
+    return tuple.__new__(RowFacts, values)
+
 EXCLUDED_STATUSES = {"not_evaluable", "flaky"}  # no trustworthy label
 # A row's JSON is written in two parts: these fields in pass one, then decoy and split.
 _SPOOLED_FIELDS = tuple(PackRow.model_fields)[:-2]
@@ -83,79 +88,114 @@ class _RangeOut:
     """What a worker learned from one byte range of one results file (pickled back)."""
 
     def __init__(self):
-        self.facts: list[RowFacts] = []
-        self.secret_rows: list[int] = []  # indexes in range whose program holds a credential
+        self.facts: list[tuple] = []  # RowFacts values as plain tuples (they cross processes faster)
+        self.secret_rows: list[int] = []  # indexes in range whose packed text holds a credential
         self.pair_ids: dict[int, str] = {}  # index in range -> mutation pair id (the decoy candidate id)
         self.skipped: dict[str, int] = {}
         self.benchmarks: set[str] = set()
         self.error: tuple[str, int, str | None] | None = None  # (message, line in range, field)
 
 
+# The result fields a pack row carries (as they are, or inside licence and provenance): a
+# credential in one of them leaves the row out; one in `error` or `upstream_status` does not
+# reach the pack and does not.
+_PACKED_FIELDS = {"benchmark", "task_id", "candidate_id", "program", "program_ast", "status",
+                  "output_magnitude_bucket", "output_length_bucket", "origin", "label_provenance", "isolation"}
+
+
 def _spool_range(path: str, start: int, end: int, index: int, work: str, evaluation_only: set[str]) -> _RangeOut:
-    """Pass one over a byte range: validate each result, spool its row's JSON, keep its facts."""
+    """Pass one over a byte range, block by block: validate each result (Arrow when it reads the
+    block as pydantic would, else pydantic line by line), spool its row's JSON, keep its facts,
+    and prefilter the whole block for credentials."""
     out = _RangeOut()
-    suspects: list[tuple[int, str]] = []  # (index in range, program) for the secret engine
-    block: list[tuple[int, str]] = []  # programs waiting for the prefilter (one pass per block)
-    size = 0
+    suspects: list[tuple[int, bytes]] = []  # (line number, raw line)
+    row_at_line: dict[int, int] = {}  # line number -> index in range, for suspect lines that became rows
     with no_gc():
         with open(Path(work) / f"spool-{Path(path).name}-{index:04d}.jsonl", "wb") as spool:
-            for number, line in iter_range_lines(path, start, end):
-                if not line.strip():
-                    continue
-                try:
-                    r = ExecutionResult.model_validate_json(line)
-                except ValidationError as exc:
-                    message, field = validation_problem(exc, "an execution result")
-                    out.error = (message, number, field)
+            for first, block in iter_blocks(path, start, end):
+                lines = suspect_lines_of(block, first)
+                wanted = {number for number, _ in lines}
+                table = read_block(block, ExecutionResult) if has_arrow() else None
+                if table is not None:
+                    _add_table(table, first, out, spool, evaluation_only, wanted, row_at_line)
+                elif not _add_lines(block, first, out, spool, evaluation_only, wanted, row_at_line):
                     return out
-                if _add_row(r, out, spool, evaluation_only):
-                    block.append((len(out.facts) - 1, r.program))
-                    size += len(r.program)
-                    if size >= 4 << 20:
-                        suspects += _suspect_programs(block)
-                        block, size = [], 0
-            suspects += _suspect_programs(block)
-    out.secret_rows = sorted({int(f.where) for f in scan_many((str(i), program) for i, program in suspects)})
+                suspects += [(number, line) for number, line in lines if number in row_at_line]
+    found = row_secrets(suspects, path)
+    out.secret_rows = sorted({row_at_line[f.line] for f in found if _top_field(f.field) in _PACKED_FIELDS})
     return out
 
 
-def _suspect_programs(block: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    if not block:
-        return []
-    return [block[i] for i in suspect_items([program.encode("utf-8", "surrogatepass") for _, program in block])]
+def _top_field(described: str) -> str:
+    """`origin.model of row ?` -> `origin` (the field a row_secrets finding names)."""
+    return described.split(" of ", 1)[0].split(".", 1)[0].split("[", 1)[0]
 
 
-def _add_row(r: ExecutionResult, out: _RangeOut, spool, evaluation_only: set[str]) -> bool:
-    """Spool one result's row and keep its facts; True if it is a row (its program is checked
-    for credentials)."""
-    if r.status in EXCLUDED_STATUSES:
-        out.skipped[r.status] = out.skipped.get(r.status, 0) + 1
+def _add_lines(block: bytes, first: int, out: _RangeOut, spool, evaluation_only: set[str], wanted: set[int],
+               row_at_line: dict[int, int]) -> bool:
+    """Pydantic, line by line (the exact verdict); False with out.error at the first bad line."""
+    for number, line in enumerate(block.split(b"\n"), start=first):
+        if not line.strip():
+            continue
+        try:
+            r = ExecutionResult.model_validate_json(line)
+        except ValidationError as exc:
+            message, field = validation_problem(exc, "an execution result")
+            out.error = (message, number, field)
+            return False
+        if _add_row(out, spool, evaluation_only, r.benchmark, r.task_id, r.candidate_id, r.passed, r.status,
+                    r.output_magnitude_bucket, r.output_length_bucket, r.isolation, r.label_provenance, r.program,
+                    r.program_ast, r.origin.__dict__) and number in wanted:
+            row_at_line[number] = len(out.facts) - 1
+    return True
+
+
+_TABLE_FIELDS = ("benchmark", "task_id", "candidate_id", "passed", "status", "output_magnitude_bucket",
+                 "output_length_bucket", "isolation", "label_provenance", "program", "program_ast", "origin")
+
+
+def _add_table(table, first: int, out: _RangeOut, spool, evaluation_only: set[str], wanted: set[int],
+               row_at_line: dict[int, int]) -> None:
+    """The rows of an Arrow-read block (one per line, in order): the same rows _add_lines makes."""
+    columns = [interned(table.column(name)) if name in ("benchmark", "task_id", "status", "output_magnitude_bucket",
+                                                        "output_length_bucket", "isolation", "label_provenance")
+               else table.column(name).to_pylist() for name in _TABLE_FIELDS]
+    for number, values in enumerate(zip(*columns), start=first):
+        if _add_row(out, spool, evaluation_only, *values) and number in wanted:
+            row_at_line[number] = len(out.facts) - 1
+
+
+def _add_row(out: _RangeOut, spool, evaluation_only: set[str], benchmark: str, task_id: str, candidate_id: str,
+             passed: bool, status: str, magnitude: str | None, length: str | None, isolation: str, provenance: str,
+             program: str, program_ast: str | None, origin: dict) -> bool:
+    """Spool one result's row and keep its facts; True if it is a row."""
+    if status in EXCLUDED_STATUSES:
+        out.skipped[status] = out.skipped.get(status, 0) + 1
         return False
     decoy_shadows = None
-    if r.origin.format == DECOY_FORMAT:
-        if r.passed:  # an equivalent mutant: looks alike and behaves alike, not a decoy
+    if origin["format"] == DECOY_FORMAT:
+        if passed:  # an equivalent mutant: looks alike and behaves alike, not a decoy
             out.skipped["equivalent_mutant"] = out.skipped.get("equivalent_mutant", 0) + 1
             return False
-        decoy_shadows = f"{r.benchmark}/{r.task_id}/{shadowed_candidate(r.candidate_id)}"
-    out.benchmarks.add(r.benchmark)
-    row_id = f"{r.benchmark}/{r.task_id}/{r.candidate_id}"
-    bench_licence = licence_of(r.benchmark)
-    licence = bench_licence if not r.origin.licence or r.origin.licence == bench_licence else \
-        f"{r.origin.licence} (candidates); {bench_licence} (benchmark)"
-    provenance = f"{r.label_provenance} ({r.isolation})" if r.label_provenance == "executed here" else r.label_provenance
-    program_ast = (r.program_ast or normalized_ast(r.program)) if r.program.strip() else None
-    evaluation_only_row = NO_TRAINING_MARK in licence or r.benchmark in evaluation_only
-    values = (SCHEMA_VERSION, row_id, r.benchmark, r.task_id, r.candidate_id, r.program, program_ast, r.passed,
-              r.status, r.output_magnitude_bucket, r.output_length_bucket, r.origin.__dict__, licence, provenance,
-              evaluation_only_row)
+        decoy_shadows = f"{benchmark}/{task_id}/{shadowed_candidate(candidate_id)}"
+    out.benchmarks.add(benchmark)
+    row_id = f"{benchmark}/{task_id}/{candidate_id}"
+    bench_licence = licence_of(benchmark)
+    theirs = origin["licence"]
+    licence = bench_licence if not theirs or theirs == bench_licence else \
+        f"{theirs} (candidates); {bench_licence} (benchmark)"
+    if provenance == "executed here":
+        provenance = f"{provenance} ({isolation})"
+    program_ast = (program_ast or normalized_ast(program)) if program.strip() else None
+    evaluation_only_row = NO_TRAINING_MARK in licence or benchmark in evaluation_only
+    values = (SCHEMA_VERSION, row_id, benchmark, task_id, candidate_id, program, program_ast, passed, status,
+              magnitude, length, origin, licence, provenance, evaluation_only_row)
     spool.write(_json_line(dict(zip(_SPOOLED_FIELDS, values))))
     if decoy_shadows is not None:
-        out.pair_ids[len(out.facts)] = r.candidate_id
-    out.facts.append(RowFacts(
-        row_id, _intern(r.benchmark), _intern(r.task_id), r.passed,
-        r.output_magnitude_bucket and _intern(r.output_magnitude_bucket),
-        r.output_length_bucket and _intern(r.output_length_bucket), evaluation_only_row, program_ast,
-        _intern(licence), _intern(provenance), "mutation" if decoy_shadows else None, decoy_shadows))
+        out.pair_ids[len(out.facts)] = candidate_id
+    out.facts.append((row_id, _intern(benchmark), _intern(task_id), passed, magnitude and _intern(magnitude),
+                      length and _intern(length), evaluation_only_row, program_ast, _intern(licence),
+                      _intern(provenance), "mutation" if decoy_shadows else None, decoy_shadows, None))
     return True
 
 
@@ -167,7 +207,7 @@ class _Spooled:
         self.work = work
         self.spools: list[Path] = []
         self.facts: list[RowFacts] = []
-        self.program_secrets: set[int] = set()
+        self.packed_secrets: set[int] = set()
         self.pair_ids: dict[int, str] = {}
         self.excluded: dict[str, int] = {}
         self.benchmarks: set[str] = set()
@@ -179,8 +219,8 @@ class _Spooled:
                     raise InputError(message, path=str(path), line=line + line_number_at(path, start), field=field)
                 offset = len(self.facts)
                 self.spools.append(work / f"spool-{path.name}-{index:04d}.jsonl")
-                self.facts.extend(part.facts)
-                self.program_secrets.update(offset + i for i in part.secret_rows)
+                self.facts.extend(map(_new_facts, part.facts))
+                self.packed_secrets.update(offset + i for i in part.secret_rows)
                 self.pair_ids.update({offset + i: pid for i, pid in part.pair_ids.items()})
                 for why, n in part.skipped.items():
                     self.excluded[why] = self.excluded.get(why, 0) + n
@@ -204,8 +244,8 @@ class _Spooled:
         return dup
 
     def secret_rows(self) -> set[int]:
-        """Rows whose program, or whose task's prompt, holds a credential."""
-        flagged = set(self.program_secrets)
+        """Rows whose packed text (program, origin, ...), or whose task's prompt, holds a credential."""
+        flagged = set(self.packed_secrets)
         prompts = ((f"{name}\0{tid}", prompt) for name, by_task in self.prompts.items()
                    for tid, prompt in by_task.items())
         bad_prompts = {tuple(f.where.split("\0", 1)) for f in scan_many(prompts)}
@@ -360,7 +400,7 @@ def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: 
                  for k, f in enumerate(facts)]
     log("splits")
     splits = assign_splits(facts, SplitConfig(config.fractions, config.seed, config.coverage.min_bucket_tasks))
-    facts = [_new_facts(RowFacts, f[:-1] + (s,)) for f, s in zip(facts, splits)]
+    facts = [_new_facts(f[:-1] + (s,)) for f, s in zip(facts, splits)]
     log("coverage and leaks")
     blockers = coverage_blockers(facts, config.coverage)
     for what, where in straddling(facts).items():
