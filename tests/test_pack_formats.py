@@ -79,6 +79,9 @@ def test_jsonl_and_parquet_agree_and_load_in_pandas_and_datasets(tmp_path, data_
     rows = _rows(pack)
     frame = pd.read_parquet(pack / "rows.parquet")
     assert list(frame.columns) == list(PackRow.model_fields)
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(pack / "rows.parquet").to_pylist() == rows  # every field of every row
     tasks = pd.read_parquet(pack / "tasks.parquet")
     assert tasks.to_dict("records") == pd.read_json(pack / "tasks.jsonl", lines=True).to_dict("records")
     assert frame["row_id"].tolist() == [r["row_id"] for r in rows]
@@ -150,7 +153,11 @@ def test_the_arrow_and_pydantic_readers_build_and_check_the_same_pack(tmp_path, 
     monkeypatch.setattr(R, "has_arrow", lambda: False)
     slow = tmp_path / "slow"
     build_pack(sources, slow, PackConfig(reference_decoys=True), data_dir, ["test"])
-    for name in ("rows.jsonl", "tasks.jsonl", "stats.json"):
+    for name in ("rows.jsonl", "tasks.jsonl"):
         assert (fast / name).read_bytes() == (slow / name).read_bytes(), name
+    stats = [json.loads((p / "stats.json").read_text()) for p in (fast, slow)]
+    assert stats[0].pop("files") == ["rows.jsonl", "tasks.jsonl", "rows.parquet", "tasks.parquet"]
+    assert stats[1].pop("files") == ["rows.jsonl", "tasks.jsonl"]  # no Arrow, no Parquet
+    assert stats[0] == stats[1]
     assert read_pack(slow / "rows.jsonl").facts == fast_read.facts
     assert preflight(slow).model_dump()["checks"] == fast_checks

@@ -103,15 +103,54 @@ _PACKED_FIELDS = {"benchmark", "task_id", "candidate_id", "program", "program_as
                   "output_magnitude_bucket", "output_length_bucket", "origin", "label_provenance", "isolation"}
 
 
-def _spool_range(path: str, start: int, end: int, index: int, work: str, evaluation_only: set[str]) -> _RangeOut:
+class _SpoolWriter:
+    """A worker's spool of one byte range: each row's JSON (for rows.jsonl), and the same rows
+    as Arrow record batches (for rows.parquet, so it is never parsed back from JSON)."""
+
+    def __init__(self, stem: Path, arrow: bool):
+        self.jsonl = open(stem.with_suffix(".jsonl"), "wb")
+        self.pending: list[tuple] = []
+        self.arrow = None
+        if arrow:
+            import pyarrow as pa
+
+            from .parquet import spooled_schema
+
+            self.schema = spooled_schema(pa)
+            self.arrow = pa.ipc.new_file(str(stem.with_suffix(".arrow")), self.schema)
+
+    def add(self, values: tuple) -> None:
+        self.jsonl.write(_json_line(dict(zip(_SPOOLED_FIELDS, values))))
+        if self.arrow is not None:
+            self.pending.append(values)
+
+    def flush(self) -> None:
+        if self.arrow is not None and self.pending:
+            import pyarrow as pa
+
+            columns = zip(*self.pending)
+            self.arrow.write_batch(pa.RecordBatch.from_arrays(
+                [pa.array(list(c), type=f.type) for c, f in zip(columns, self.schema)], schema=self.schema))
+            self.pending = []
+
+    def close(self) -> None:
+        self.flush()
+        self.jsonl.close()
+        if self.arrow is not None:
+            self.arrow.close()
+
+
+def _spool_range(path: str, start: int, end: int, index: int, stem: str, evaluation_only: set[str],
+                 arrow: bool) -> _RangeOut:
     """Pass one over a byte range, block by block: validate each result (Arrow when it reads the
-    block as pydantic would, else pydantic line by line), spool its row's JSON, keep its facts,
-    and prefilter the whole block for credentials."""
+    block as pydantic would, else pydantic line by line), spool its row, keep its facts, and
+    prefilter the whole block for credentials."""
     out = _RangeOut()
     suspects: list[tuple[int, bytes]] = []  # (line number, raw line)
     row_at_line: dict[int, int] = {}  # line number -> index in range, for suspect lines that became rows
-    with no_gc():
-        with open(Path(work) / f"spool-{Path(path).name}-{index:04d}.jsonl", "wb") as spool:
+    spool = _SpoolWriter(Path(f"{stem}-{index:04d}"), arrow)
+    try:
+        with no_gc():
             for first, block in iter_blocks(path, start, end):
                 lines = suspect_lines_of(block, first)
                 wanted = {number for number, _ in lines}
@@ -120,7 +159,10 @@ def _spool_range(path: str, start: int, end: int, index: int, work: str, evaluat
                     _add_table(table, first, out, spool, evaluation_only, wanted, row_at_line)
                 elif not _add_lines(block, first, out, spool, evaluation_only, wanted, row_at_line):
                     return out
+                spool.flush()
                 suspects += [(number, line) for number, line in lines if number in row_at_line]
+    finally:
+        spool.close()
     found = row_secrets(suspects, path)
     out.secret_rows = sorted({row_at_line[f.line] for f in found if _top_field(f.field) in _PACKED_FIELDS})
     return out
@@ -190,7 +232,7 @@ def _add_row(out: _RangeOut, spool, evaluation_only: set[str], benchmark: str, t
     evaluation_only_row = NO_TRAINING_MARK in licence or benchmark in evaluation_only
     values = (SCHEMA_VERSION, row_id, benchmark, task_id, candidate_id, program, program_ast, passed, status,
               magnitude, length, origin, licence, provenance, evaluation_only_row)
-    spool.write(_json_line(dict(zip(_SPOOLED_FIELDS, values))))
+    spool.add(values)
     if decoy_shadows is not None:
         out.pair_ids[len(out.facts)] = candidate_id
     out.facts.append((row_id, _intern(benchmark), _intern(task_id), passed, magnitude and _intern(magnitude),
@@ -203,22 +245,23 @@ class _Spooled:
     """Pass one, all ranges of all inputs: spool files in order, facts, and what was left out."""
 
     def __init__(self, results_paths: list[Path], work: Path, data_dir: Path | None, evaluation_only: set[str],
-                 workers: int):
+                 workers: int, arrow: bool):
         self.work = work
-        self.spools: list[Path] = []
+        self.spools: list[Path] = []  # stems: STEM.jsonl, and STEM.arrow with `arrow`
         self.facts: list[RowFacts] = []
         self.packed_secrets: set[int] = set()
         self.pair_ids: dict[int, str] = {}
         self.excluded: dict[str, int] = {}
         self.benchmarks: set[str] = set()
-        for path in results_paths:
-            parts = map_ranges(_spool_range, str(path), workers, str(work), evaluation_only)
+        for number, path in enumerate(results_paths):
+            stem = work / f"spool-{number:03d}"
+            parts = map_ranges(_spool_range, str(path), workers, str(stem), evaluation_only, arrow)
             for index, (start, _end, part) in enumerate(parts):
                 if part.error is not None:
                     message, line, field = part.error
                     raise InputError(message, path=str(path), line=line + line_number_at(path, start), field=field)
                 offset = len(self.facts)
-                self.spools.append(work / f"spool-{path.name}-{index:04d}.jsonl")
+                self.spools.append(Path(f"{stem}-{index:04d}"))
                 self.facts.extend(map(_new_facts, part.facts))
                 self.packed_secrets.update(offset + i for i in part.secret_rows)
                 self.pair_ids.update({offset + i: pid for i, pid in part.pair_ids.items()})
@@ -228,11 +271,12 @@ class _Spooled:
         self.prompts = {name: {tid: p.prompt for tid, p in load_benchmark(name, data_dir).problems.items()}
                         for name in sorted(self.benchmarks)}
 
-    def lines(self) -> Iterator[bytes]:
-        for spool in self.spools:
-            with open(spool, "rb") as fh:
-                yield from fh
-            os.unlink(spool)
+    def parts(self) -> Iterator[tuple[Path, Iterator[bytes]]]:
+        """(the part's Arrow spool, its JSON lines) per part, in row order."""
+        for stem in self.spools:
+            with open(stem.with_suffix(".jsonl"), "rb") as fh:
+                yield stem.with_suffix(".arrow"), fh
+            os.unlink(stem.with_suffix(".jsonl"))
 
     def duplicates(self) -> set[int]:
         seen: set[str] = set()
@@ -273,17 +317,13 @@ def _exclusions(spool: _Spooled) -> set[int]:
 
 
 class _BlockWriter(threading.Thread):
-    """Writes, hashes and (optionally) Parquet-converts blocks of rows off the main thread:
-    hashlib, file writes and pyarrow release the GIL, so the two cores share the work."""
+    """Writes and hashes blocks of rows.jsonl off the main thread (hashlib and file writes release
+    the GIL, so the two cores share the work)."""
 
-    def __init__(self, path: Path, parquet: Path | None):
+    def __init__(self, path: Path):
         super().__init__(daemon=True)
         self.path, self.blocks = path, queue.Queue(maxsize=4)
         self.digest, self.size, self.error = hashlib.sha256(), 0, None
-        self.parquet = None
-        if parquet is not None:
-            from .parquet import parquet_sink  # optional: only when pyarrow is installed
-            self.parquet = parquet_sink(parquet)
 
     def run(self) -> None:
         try:
@@ -292,54 +332,95 @@ class _BlockWriter(threading.Thread):
                     self.digest.update(block)
                     dst.write(block)
                     self.size += len(block)
-                    if self.parquet is not None:
-                        self.parquet.add(block)
                 dst.flush()
                 os.fsync(dst.fileno())
-            if self.parquet is not None:
-                self.parquet.close()
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self.error = exc
-            if self.parquet is not None:
-                self.parquet.abort()
             while self.blocks.get() is not None:  # drain so the producer never blocks
                 pass
 
 
-def _write_rows(spool: _Spooled, work: Path, split_of: dict[int, str], links: dict[int, DecoyLink],
-                parquet: bool) -> tuple[str, int, bool]:
+class _ParquetWriter(threading.Thread):
+    """rows.parquet from the Arrow spools: each part's kept rows, with their decoy links and
+    splits appended (Arrow and zstd work outside the GIL)."""
+
+    def __init__(self, out: Path):
+        super().__init__(daemon=True)
+        from .parquet import parquet_sink
+
+        self.sink, self.parts, self.error = parquet_sink(out), queue.Queue(maxsize=2), None
+
+    def run(self) -> None:
+        import pyarrow as pa
+
+        from .parquet import decoy_type
+
+        try:
+            while (part := self.parts.get()) is not None:
+                spool, keep, decoys, splits = part
+                with pa.memory_map(str(spool)) as source:
+                    table = pa.ipc.open_file(source).read_all().filter(pa.array(keep, pa.bool_()))
+                    table = table.append_column("decoy", pa.array(decoys, decoy_type(pa)))
+                    self.sink.add_table(table.append_column("split", pa.array(splits, pa.string())))
+                os.unlink(spool)
+            self.sink.close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self.error = exc
+            self.sink.abort()
+            while self.parts.get() is not None:
+                pass
+
+
+def _write_rows(spool: _Spooled, work: Path, split_of: list[str | None], links: dict[int, DecoyLink],
+                parquet: bool) -> tuple[str, int]:
     """Pass two: each kept spooled row, completed with its decoy link and split, into rows.jsonl
-    (and rows.parquet). Returns (sha256, bytes, parquet written)."""
+    (and, from the Arrow spools, rows.parquet). Returns (sha256, bytes) of rows.jsonl."""
     plain_tails = {split: b',"decoy":null,"split":"' + split.encode() + b'"}\n' for split in SPLITS}
-    writer = _BlockWriter(work / ".rows.jsonl.tmp", work / "rows.parquet" if parquet else None)
-    writer.start()
-    block, buffered = [], 0
+    writer = _BlockWriter(work / ".rows.jsonl.tmp")
+    tables = _ParquetWriter(work / "rows.parquet") if parquet else None
+    threads = [t for t in (writer, tables) if t is not None]
+    for thread in threads:
+        thread.start()
+    block, buffered, index = [], 0, 0
     try:
-        for index, line in enumerate(spool.lines()):
-            split = split_of.get(index)
-            if split is None:
-                continue
-            row = spool.facts[index]
-            if row.decoy_category is None and index not in links:
-                tail = plain_tails[split]
-            else:
-                link = links[index] if index in links else DecoyLink(
-                    category=row.decoy_category, pair_id=spool.pair_ids[index], shadows_row_id=row.decoy_shadows)
-                tail = b',"decoy":' + link.model_dump_json().encode() + b',"split":"' + split.encode() + b'"}\n'
-            block.append(line[:-2])
-            block.append(tail)
-            buffered += len(line) + len(tail)
-            if buffered >= 1 << 24:
-                writer.blocks.put(b"".join(block))
-                block, buffered = [], 0
+        for arrow, lines in spool.parts():
+            keep, decoys, splits = [], [], []
+            for line in lines:
+                split = split_of[index]
+                keep.append(split is not None)
+                if split is not None:
+                    row = spool.facts[index]
+                    if row.decoy_category is None and index not in links:
+                        tail = plain_tails[split]
+                        decoys.append(None)
+                    else:
+                        link = links[index] if index in links else DecoyLink(
+                            category=row.decoy_category, pair_id=spool.pair_ids[index],
+                            shadows_row_id=row.decoy_shadows)
+                        tail = b',"decoy":' + link.model_dump_json().encode() + b',"split":"' + split.encode() + b'"}\n'
+                        decoys.append(link.model_dump())
+                    splits.append(split)
+                    block.append(line[:-2])
+                    block.append(tail)
+                    buffered += len(line) + len(tail)
+                    if buffered >= 1 << 24:
+                        writer.blocks.put(b"".join(block))
+                        block, buffered = [], 0
+                index += 1
+            if tables is not None:
+                tables.parts.put((arrow, keep, decoys, splits))
         writer.blocks.put(b"".join(block))
     finally:
         writer.blocks.put(None)
-        writer.join()
-    if writer.error is not None:
-        raise writer.error
+        if tables is not None:
+            tables.parts.put(None)
+        for thread in threads:
+            thread.join()
+    for thread in threads:
+        if thread.error is not None:
+            raise thread.error
     os.replace(work / ".rows.jsonl.tmp", work / "rows.jsonl")
-    return writer.digest.hexdigest(), writer.size, writer.parquet is not None
+    return writer.digest.hexdigest(), writer.size
 
 
 def _write_tasks(prompts: dict[str, dict[str, str]], facts: list[RowFacts], work: Path,
@@ -364,6 +445,7 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
     log = Progress("pack build", progress)
     log(f"verifying {len(results_paths)} input(s) against their manifests")
     results_paths = [_verified(Path(p)) for p in results_paths]
+    parquet = parquet and has_arrow()
     with staged_directory(out_dir) as work:
         with no_gc():
             stats = _build(results_paths, work, config, data_dir, workers or default_workers(), parquet, log)
@@ -379,7 +461,7 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
 def _build(results_paths: list[Path], work: Path, config: PackConfig, data_dir: Path | None, workers: int,
            parquet: bool, log: Progress) -> dict:
     log(f"reading results with {workers} worker(s)")
-    spool = _Spooled(results_paths, work, data_dir, set(config.evaluation_only), workers)
+    spool = _Spooled(results_paths, work, data_dir, set(config.evaluation_only), workers, parquet)
     return _decide_and_write(spool, work, config, parquet, log)
 
 
@@ -410,9 +492,11 @@ def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: 
                                 observed=len(where), required=1))
     if blockers:
         raise PackBlocked(blockers)
-    split_of = dict(zip(kept, splits))
-    log("writing rows.jsonl" + (" and rows.parquet (when pyarrow is installed)" if parquet else ""))
-    digest, size, parquet = _write_rows(spool, work, split_of, links, parquet)
+    split_of: list[str | None] = [None] * len(spool.facts)
+    for i, split in zip(kept, splits):
+        split_of[i] = split
+    log("writing rows.jsonl" + (" and rows.parquet" if parquet else ""))
+    digest, size = _write_rows(spool, work, split_of, links, parquet)
     known = {"rows.jsonl": (digest, size), "tasks.jsonl": _write_tasks(spool.prompts, facts, work, parquet)}
     log("statistics and manifest")
     stats = split_stats(facts)

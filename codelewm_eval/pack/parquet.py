@@ -1,9 +1,10 @@
-"""`rows.parquet` and `tasks.parquet` beside `rows.jsonl` and `tasks.jsonl`, when pyarrow is
-installed (`pip install codelewm-eval[parquet]`).
+"""`rows.parquet` and `tasks.parquet` beside `rows.jsonl` and `tasks.jsonl`.
 
-Fed the same blocks that are written to `rows.jsonl`, parsed with an explicit schema (the
-PackRow fields), so memory stays flat and a column that is null in a whole block (no decoy
-there) still has its struct type. pyarrow works outside the GIL, so this overlaps the writer.
+The rows are never parsed back from JSON: pass one spools them as Arrow record batches (the
+PackRow fields but decoy and split, `spooled_schema`), and pass two filters each part to the
+kept rows, appends their decoy links and splits and writes it here, so memory stays flat and a
+column that is null in a whole part (no decoy there) still has its struct type. Arrow and zstd
+work outside the GIL, so this overlaps the JSONL writer.
 """
 
 from __future__ import annotations
@@ -12,18 +13,28 @@ import os
 from pathlib import Path
 
 
+def _origin_type(pa):
+    return pa.struct([("model", pa.string()), ("run", pa.string()), ("sample_index", pa.int64()),
+                      ("source_file", pa.string()), ("source_line", pa.int64()), ("licence", pa.string()),
+                      ("format", pa.string())])
+
+
+def decoy_type(pa):
+    return pa.struct([("category", pa.string()), ("pair_id", pa.string()), ("shadows_row_id", pa.string())])
+
+
 def _schema(pa):
-    origin = pa.struct([("model", pa.string()), ("run", pa.string()), ("sample_index", pa.int64()),
-                        ("source_file", pa.string()), ("source_line", pa.int64()), ("licence", pa.string()),
-                        ("format", pa.string())])
-    decoy = pa.struct([("category", pa.string()), ("pair_id", pa.string()), ("shadows_row_id", pa.string())])
+    return pa.schema(list(spooled_schema(pa)) + [("decoy", decoy_type(pa)), ("split", pa.string())])
+
+
+def spooled_schema(pa):
+    """The PackRow fields a row has after pass one (everything but decoy and split)."""
     return pa.schema([
         ("schema_version", pa.int64()), ("row_id", pa.string()), ("benchmark", pa.string()), ("task_id", pa.string()),
-        ("candidate_id", pa.string()), ("program", pa.string()),
-        ("program_ast", pa.string()), ("passed", pa.bool_()), ("status", pa.string()),
-        ("output_magnitude_bucket", pa.string()), ("output_length_bucket", pa.string()), ("origin", origin),
-        ("licence", pa.string()), ("label_provenance", pa.string()), ("evaluation_only", pa.bool_()),
-        ("decoy", decoy), ("split", pa.string()),
+        ("candidate_id", pa.string()), ("program", pa.string()), ("program_ast", pa.string()),
+        ("passed", pa.bool_()), ("status", pa.string()), ("output_magnitude_bucket", pa.string()),
+        ("output_length_bucket", pa.string()), ("origin", _origin_type(pa)), ("licence", pa.string()),
+        ("label_provenance", pa.string()), ("evaluation_only", pa.bool_()),
     ])
 
 
@@ -44,25 +55,19 @@ def write_tasks(out: Path, tasks: list) -> None:
 
 
 class ParquetSink:
-    """Blocks of complete JSONL rows in, one Parquet file out (renamed into place on close)."""
+    """Tables of complete rows in, one Parquet file out (renamed into place on close)."""
 
     def __init__(self, out: Path):
         import pyarrow as pa
-        import pyarrow.json as pj
         import pyarrow.parquet as pq
 
-        self._pa, self._pj = pa, pj
         self.schema = _schema(pa)
         self.out, self.tmp = out, out.with_name(f".{out.name}.tmp")
         self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
-        self._parse = pj.ParseOptions(explicit_schema=self.schema, unexpected_field_behavior="error")
 
-    def add(self, block: bytes) -> None:
-        if block:
-            options = self._pj.ReadOptions(use_threads=True, block_size=1 << 22)
-            table = self._pj.read_json(self._pa.BufferReader(block), read_options=options,
-                                       parse_options=self._parse)
-            self._writer.write_table(table)
+    def add_table(self, table) -> None:
+        if table.num_rows:
+            self._writer.write_table(table.cast(self.schema))
 
     def close(self) -> None:
         self._writer.close()
@@ -73,9 +78,5 @@ class ParquetSink:
         self.tmp.unlink(missing_ok=True)
 
 
-def parquet_sink(out: Path) -> ParquetSink | None:
-    """A sink for `out`, or None when pyarrow is not installed."""
-    try:
-        return ParquetSink(out)
-    except ImportError:
-        return None
+def parquet_sink(out: Path) -> ParquetSink:
+    return ParquetSink(out)
