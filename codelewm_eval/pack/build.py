@@ -358,10 +358,26 @@ class _ParquetWriter(threading.Thread):
         try:
             while (part := self.parts.get()) is not None:
                 spool, keep, decoys, splits = part
-                with pa.memory_map(str(spool)) as source:
-                    table = pa.ipc.open_file(source).read_all().filter(pa.array(keep, pa.bool_()))
-                    table = table.append_column("decoy", pa.array(decoys, decoy_type(pa)))
-                    self.sink.add_table(table.append_column("split", pa.array(splits, pa.string())))
+                keep = pa.array(keep, pa.bool_())
+                decoys, splits = pa.array(decoys, decoy_type(pa)), pa.array(splits, pa.string())
+                done = kept = 0
+                with pa.OSFile(str(spool)) as source:  # batch by batch: memory stays flat
+                    reader = pa.ipc.open_file(source)
+                    pending = []
+                    for k in range(reader.num_record_batches):
+                        batch = reader.get_batch(k)
+                        mask = keep.slice(done, batch.num_rows)
+                        done += batch.num_rows
+                        batch = batch.filter(mask)
+                        pending.append(pa.Table.from_batches([batch]).append_column(
+                            "decoy", decoys.slice(kept, batch.num_rows)).append_column(
+                            "split", splits.slice(kept, batch.num_rows)))
+                        kept += batch.num_rows
+                        if sum(t.nbytes for t in pending) >= 64 << 20:
+                            self.sink.add_table(pa.concat_tables(pending))
+                            pending = []
+                    if pending:
+                        self.sink.add_table(pa.concat_tables(pending))
                 os.unlink(spool)
             self.sink.close()
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
