@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -107,15 +108,30 @@ def write_results(path: Path, rows: int, data_dir: Path | None, seed: int = 7) -
     return counts
 
 
+PHASE = re.compile(r"^(?:pack build|preflight) \[\s*([\d.]+)s\] (.*)$", re.M)
+
+
+def _phases(output: str, seconds: float) -> list[tuple[str, float]]:
+    """(phase, seconds) from a command's progress lines: each line opens a phase that lasts until
+    the next one (the last one until the process ended, start-up included in the first)."""
+    marks = [(float(t), what) for t, what in PHASE.findall(output)]
+    out = []
+    for (at, what), (then, _) in zip(marks, marks[1:] + [(seconds, "")]):
+        out.append((what.split(";")[0].split(" (")[0], round(then - at, 1)))
+    return [(what, s) for what, s in out if what != "done" and not what.startswith("done:")]
+
+
 def _timed(cmd: list[str]) -> dict:
-    """Run a child; its wall time, peak RSS (MB) and exit code."""
+    """Run a child; its wall time, peak RSS (MB), exit code and where the time went."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = proc.stdout.read()  # read while it runs: a full pipe would stall it
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    output = proc.stdout.read()
-    return {"command": " ".join(cmd), "exit": proc.returncode, "seconds": round(time.perf_counter() - started, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "output_tail": output[-2000:]}
+    seconds = round(time.perf_counter() - started, 2)
+    return {"command": " ".join(cmd), "exit": proc.returncode, "seconds": seconds,
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "phases": _phases(output, seconds),
+            "output_tail": output[-2000:]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         if step in report and report[step]["exit"] == 0:
             report[step].pop("output_tail")
     print(json.dumps(report, indent=2))
+    if "preflight" in report:
+        pf = report["preflight"]
+        print(f"pack build {build['seconds']:.1f} s + preflight {pf['seconds']:.1f} s = {total:.1f} s against "
+              f"{TARGET_S:.0f} s ({total / TARGET_S:.2f}x); peak RSS {peak:.0f} MB against {TARGET_MB:.0f} MB "
+              f"({peak / TARGET_MB:.2f}x); {args.rows:,} rows on {os.cpu_count()} cores: "
+              f"{'MEETS' if report['meets_target'] else 'MISSES'} the target", file=sys.stderr)
+        print("profile: " + "; ".join(f"{step}: " + ", ".join(f"{what} {s:.1f}" for what, s in report[step]["phases"])
+                                      for step in ("build", "preflight")), file=sys.stderr)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if report["meets_target"] else 1

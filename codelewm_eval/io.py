@@ -7,6 +7,7 @@ import gc
 import gzip
 import json
 import os
+import threading
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -176,13 +177,39 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
         fh.write("\n")
 
 
+# sha256 of files this process hashed (or wrote and hashed as it wrote them), by the file's
+# identity and state: device, inode, size, mtime and ctime (the kernel moves ctime on every
+# write, so a file changed since is hashed again). A pipeline that builds a pack and then
+# preflights it, or verifies one pack behind many bundles, reads each file once.
+_DIGESTS: dict[tuple, str] = {}
+_DIGESTS_LOCK = threading.Lock()
+
+
+def _identity(path: str | os.PathLike) -> tuple:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def remember_sha256(path: str | os.PathLike, digest: str) -> None:
+    """A digest computed while writing `path` (it must be the file's content now)."""
+    with _DIGESTS_LOCK:
+        _DIGESTS[_identity(path)] = digest
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     import hashlib
 
+    key = _identity(path)
+    with _DIGESTS_LOCK:
+        if key in _DIGESTS:
+            return _DIGESTS[key]
     h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
+        for chunk in iter(lambda: fh.read(8 << 20), b""):
             h.update(chunk)
+    if _identity(path) == key:  # unchanged while it was read
+        with _DIGESTS_LOCK:
+            _DIGESTS[key] = h.hexdigest()
     return h.hexdigest()
 
 
@@ -237,20 +264,26 @@ def line_number_at(path: str | os.PathLike, offset: int) -> int:
 PARALLEL_MIN_BYTES = 32 << 20  # smaller files are read in one process (forking costs more than it saves)
 
 
-def map_ranges(fn, path: str | os.PathLike, workers: int, *args) -> list:
+def map_ranges(fn, path: str | os.PathLike, workers: int, *args, alongside=None) -> list:
     """(start, end, fn(path, start, end, index, *args)) over line-aligned ranges of a file, in
-    forked worker processes when the file is big enough to be worth it; in file order."""
+    forked worker processes when the file is big enough to be worth it; in file order.
+    `alongside()` runs in this process while the workers work (after they are forked)."""
     size = os.path.getsize(path)
     parts = 1 if workers <= 1 or size < PARALLEL_MIN_BYTES or str(path).endswith(".gz") else workers
     ranges = line_ranges(path, parts)
     calls = [(path, start, end, index, *args) for index, (start, end) in enumerate(ranges)]
     if len(calls) <= 1:
         results = [fn(*call) for call in calls]
+        if alongside is not None:
+            alongside()
     else:
         import multiprocessing
 
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            results = pool.starmap(fn, calls, chunksize=1)
+            pending = pool.starmap_async(fn, calls, chunksize=1)
+            if alongside is not None:
+                alongside()
+            results = pending.get()
     return [(start, end, result) for (start, end), result in zip(ranges, results)]
 
 

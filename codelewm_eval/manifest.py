@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
 from .errors import InputError
-from .io import sha256_file, write_json_atomic
+from .io import remember_sha256, sha256_file, write_json_atomic
 
 SCHEMA_VERSION = 1
 DIR_MANIFEST = "manifest.json"
@@ -117,6 +117,8 @@ def _entry(base: Path, path: Path, known: dict[str, tuple[str, int]]) -> FileEnt
     digest, known_size = known.get(rel, (None, None))
     if digest is None or known_size != size:
         digest = sha256_file(path)
+    else:
+        remember_sha256(path, digest)  # verified later in this process without reading it again
     return FileEntry(path=rel, sha256=digest, bytes=size)
 
 

@@ -37,7 +37,7 @@ from .read import row_secrets, suspect_lines_of
 from .pairs import reference_pairs
 from .rows import NO_TRAINING_MARK, SCHEMA_VERSION, SPLITS, DecoyLink, PackRow, PackTask, RowFacts
 from .splits import SplitConfig, assign_splits, family_leaks, straddling
-from .stats import Blocker, CoverageRules, coverage_blockers, split_stats
+from .stats import Blocker, CoverageRules, Tally, coverage_blockers, split_stats
 
 _intern = sys.intern
 
@@ -241,6 +241,15 @@ def _add_row(out: _RangeOut, spool, evaluation_only: set[str], benchmark: str, t
     return True
 
 
+def _warm_up() -> None:
+    """What the decisions after pass one import, loaded while the workers read (a second or two
+    this process would otherwise spend after them)."""
+    import sklearn.model_selection  # noqa: F401 - the stratified group folds
+
+    if has_arrow():
+        import pyarrow.parquet  # noqa: F401
+
+
 class _Spooled:
     """Pass one, all ranges of all inputs: spool files in order, facts, and what was left out."""
 
@@ -255,7 +264,8 @@ class _Spooled:
         self.benchmarks: set[str] = set()
         for number, path in enumerate(results_paths):
             stem = work / f"spool-{number:03d}"
-            parts = map_ranges(_spool_range, str(path), workers, str(stem), evaluation_only, arrow)
+            parts = map_ranges(_spool_range, str(path), workers, str(stem), evaluation_only, arrow,
+                               alongside=_warm_up)
             for index, (start, _end, part) in enumerate(parts):
                 if part.error is not None:
                     message, line, field = part.error
@@ -500,7 +510,8 @@ def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: 
     splits = assign_splits(facts, SplitConfig(config.fractions, config.seed, config.coverage.min_bucket_tasks))
     facts = [_new_facts(f[:-1] + (s,)) for f, s in zip(facts, splits)]
     log("coverage and leaks")
-    blockers = coverage_blockers(facts, config.coverage)
+    tally = Tally(facts)
+    blockers = coverage_blockers(facts, config.coverage, tally)
     for what, where in straddling(facts).items():
         blockers.append(Blocker(kind="split_leak", detail=f"{what} in {', '.join(where)}", observed=len(where), required=1))
     for family, where in family_leaks(facts).items():
@@ -515,7 +526,7 @@ def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: 
     digest, size = _write_rows(spool, work, split_of, links, parquet)
     known = {"rows.jsonl": (digest, size), "tasks.jsonl": _write_tasks(spool.prompts, facts, work, parquet)}
     log("statistics and manifest")
-    stats = split_stats(facts)
+    stats = split_stats(facts, tally)
     stats["excluded"] = dict(sorted(spool.excluded.items()))
     stats["files"] = ["rows.jsonl", "tasks.jsonl"] + (["rows.parquet", "tasks.parquet"] if parquet else [])
     write_json_atomic(work / "stats.json", stats)

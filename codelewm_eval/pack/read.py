@@ -144,12 +144,12 @@ def _read_range(path: str, start: int, end: int, index: int) -> PackRead:
     return out
 
 
-def read_pack(path: Path, workers: int | None = None) -> PackRead:
+def read_pack(path: Path, workers: int | None = None, alongside=None) -> PackRead:
     """Every line must be a PackRow (else an InputError naming file, line and field); every field
-    of every row is secret-scanned."""
+    of every row is secret-scanned. `alongside()` runs here while the workers read."""
     out = PackRead()
     try:
-        parts = map_ranges(_read_range, str(path), workers or default_workers())
+        parts = map_ranges(_read_range, str(path), workers or default_workers(), alongside=alongside)
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
     for start, _end, part in parts:

@@ -36,8 +36,9 @@ class CoverageRules(BaseModel):
         default_factory=dict, description="per decoy category: pairs and distinct tasks required in val and in test")
 
 
-class _Tally:
-    """Every count statistics and coverage need, in three passes over the facts."""
+class Tally:
+    """Every count statistics and coverage need, in a few passes over the facts (make it once
+    and hand it to both)."""
 
     def __init__(self, rows: list[RowFacts]):
         self.combos = Counter((r.split, r.benchmark, r.passed, r.output_magnitude_bucket, r.output_length_bucket,
@@ -49,8 +50,8 @@ class _Tally:
                                                         for r in rows if r.output_magnitude_bucket})
 
 
-def split_stats(rows: list[RowFacts]) -> dict:
-    tally = _Tally(rows)
+def split_stats(rows: list[RowFacts], tally: Tally | None = None) -> dict:
+    tally = tally or Tally(rows)
     cells: dict = defaultdict(lambda: {"rows": 0, "passed": 0, "magnitude": Counter(), "length": Counter(),
                                        "decoy_pairs": Counter(), "licences": Counter(), "provenance": Counter(),
                                        "evaluation_only_rows": 0})
@@ -84,10 +85,10 @@ def split_stats(rows: list[RowFacts]) -> dict:
             "families": {split: len(families[split]) for split in SPLITS if split in families}}
 
 
-def coverage_blockers(rows: list[RowFacts], rules: CoverageRules) -> list[Blocker]:
+def coverage_blockers(rows: list[RowFacts], rules: CoverageRules, tally: Tally | None = None) -> list[Blocker]:
     """Per benchmark: val and test hold both classes, enough tasks and every common
     magnitude bucket; train (unless the benchmark is evaluation-only) holds both classes."""
-    tally = _Tally(rows)
+    tally = tally or Tally(rows)
     classes: dict[tuple, set] = defaultdict(set)
     buckets: dict[tuple, set] = defaultdict(set)
     for (split, bench, passed, magnitude, *_rest, eval_only), _n in tally.combos.items():

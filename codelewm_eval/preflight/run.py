@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import InputError
@@ -50,13 +51,18 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
     if not (pack / "rows.jsonl").is_file():
         raise InputError("not a pack directory (no rows.jsonl)", path=str(pack))
     spec, text = load_job_spec(job) if job else (None, "")
-    log("manifest (files and parents)")
-    manifest_checks = check_manifest(pack)
-    log("reading rows and tasks")
+    log("reading rows and tasks; the manifest (files and parents) is verified meanwhile")
+    manifest_checks: list[Check] = []
+
+    def manifest() -> None:  # hashing here while the workers parse: the two overlap
+        manifest_checks[:] = check_manifest(pack)
+
     try:
-        read = read_pack(pack / "rows.jsonl", workers)
+        read = read_pack(pack / "rows.jsonl", workers, alongside=manifest)
         tasks = read_tasks(pack / "tasks.jsonl", scan=True) if (pack / "tasks.jsonl").is_file() else None
     except InputError as exc:
+        if not manifest_checks:
+            manifest()
         if manifest_checks[0].status == "pass":
             raise  # a sealed pack that is not a pack: unusable input
         # tampered beyond parsing: the manifest failure is the reason; nothing else can be judged
@@ -66,12 +72,15 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
             write_json_atomic(report_path, report.model_dump(mode="json"))
         return report
     rows = read.facts
-    log(f"{len(rows)} rows read; checks")
-    checks = manifest_checks + check_tasks(rows, tasks and tasks.tasks, _row_schema(pack / "rows.jsonl"))
-    checks += check_leaks(rows) + check_coverage(rows, rules or CoverageRules())
-    checks += check_decoys(rows, spec.decoy_minimums if spec else DEFAULT_DECOY_MINIMUMS)
-    log("secret scan of the pack's other files")
-    checks += check_balance(rows) + check_licences(rows) + check_pack_secrets(read.secrets + (tasks or TasksRead()).secrets + _other_files(pack))
+    log(f"{len(rows)} rows read; checks, and the secret scan of the pack's other files meanwhile")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Parquet decoding and the prefilter leave the GIL
+        others = pool.submit(_other_files, pack)
+        checks = manifest_checks + check_tasks(rows, tasks and tasks.tasks, _row_schema(pack / "rows.jsonl"))
+        checks += check_leaks(rows) + check_coverage(rows, rules or CoverageRules())
+        checks += check_decoys(rows, spec.decoy_minimums if spec else DEFAULT_DECOY_MINIMUMS)
+        checks += check_balance(rows) + check_licences(rows)
+        found = read.secrets + (tasks or TasksRead()).secrets + others.result()
+    checks += check_pack_secrets(found)
     if spec is not None:
         checks += check_job(spec, text, str(job))
     report = PreflightReport(pack=str(pack), job=str(job) if job else None,
