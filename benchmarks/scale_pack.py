@@ -117,7 +117,7 @@ def _phases(output: str, seconds: float) -> list[tuple[str, float]]:
     marks = [(float(t), what) for t, what in PHASE.findall(output)]
     out = []
     for (at, what), (then, _) in zip(marks, marks[1:] + [(seconds, "")]):
-        out.append((what.split(";")[0].split(" (")[0], round(then - at, 1)))
+        out.append((what.split(" (")[0], round(then - at, 1)))
     return [(what, s) for what, s in out if what != "done" and not what.startswith("done:")]
 
 

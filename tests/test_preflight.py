@@ -150,3 +150,36 @@ def test_unknown_job_spec_keys_are_errors_that_still_name_a_planted_token(tmp_pa
     assert main(["preflight", "--pack", str(pack), "--job", str(job), "--report", str(tmp_path / "pf.json")]) == 2
     err = capsys.readouterr().err
     assert "command" in err and "Hugging Face Token" in err and "Xy7Xy7" not in err
+
+
+def test_a_tasks_table_edited_by_hand(tmp_path, pack, capsys):
+    """Rows join their prompt and family in tasks.jsonl: a task line lost, a family changed, a
+    line that is no task; sealed again or not."""
+    tasks = (pack / "tasks.jsonl").read_text().splitlines()
+    manifest = json.loads((pack / "manifest.json").read_text())
+    parents = [pack / p["manifest"] for p in manifest["parents"]]
+
+    edited = [json.loads(t) for t in tasks]
+    lost = edited.pop(3)
+    edited[0]["family"] = "humaneval/999"
+    (pack / "tasks.jsonl").write_text("".join(json.dumps(t) + "\n" for t in edited))
+    write_manifest(pack, "pack", parents=parents)  # sealed again: only the content can tell
+    check = next(c for c in preflight(pack).checks if c.name == "tasks")
+    assert check.status == "fail" and check.observed == "2 problem(s)"
+    assert f"{lost['benchmark']}/{lost['task_id']} has rows and no task line" in check.reason
+    assert "family 'humaneval/999'" in check.reason
+
+    (pack / "tasks.jsonl").write_text("\n".join(tasks[:5] + ['{"benchmark": "humaneval", "task_id": 7}'] + tasks[6:]) + "\n")
+    report = preflight(pack)  # not sealed: the manifest says why, and nothing else is judged
+    assert not report.ok and [c.name for c in report.checks if c.status != "pass"] == ["manifest", "rows"]
+    assert "tasks.jsonl" in report.checks[-1].reason and "line 6" in report.checks[-1].reason
+
+    write_manifest(pack, "pack", parents=parents)  # sealed: a pack that is not a pack is unusable input
+    assert main(["preflight", "--pack", str(pack)]) == 2
+    err = capsys.readouterr().err
+    assert "tasks.jsonl" in err and "line 6" in err and "task_id" in err
+
+    (pack / "tasks.jsonl").unlink()
+    write_manifest(pack, "pack", parents=parents)
+    check = next(c for c in preflight(pack).checks if c.name == "tasks")
+    assert check.status == "fail" and check.observed == "tasks.jsonl missing"

@@ -469,7 +469,7 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
                command: list[str], *, workers: int | None = None, parquet: bool = True,
                progress: bool = False) -> dict:
     log = Progress("pack build", progress)
-    log(f"verifying {len(results_paths)} input(s) against their manifests")
+    log(f"verifying inputs ({len(results_paths)}, against their manifests)")
     results_paths = [_verified(Path(p)) for p in results_paths]
     parquet = parquet and has_arrow()
     with staged_directory(out_dir) as work:
@@ -486,13 +486,13 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
 
 def _build(results_paths: list[Path], work: Path, config: PackConfig, data_dir: Path | None, workers: int,
            parquet: bool, log: Progress) -> dict:
-    log(f"reading results with {workers} worker(s)")
+    log(f"reading results ({workers} worker(s))")
     spool = _Spooled(results_paths, work, data_dir, set(config.evaluation_only), workers, parquet)
     return _decide_and_write(spool, work, config, parquet, log)
 
 
 def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: bool, log: Progress) -> dict:
-    log(f"{len(spool.facts)} rows read; exclusions (duplicates, secrets, unaligned decoys)")
+    log(f"exclusions (duplicates, secrets, unaligned decoys) among {len(spool.facts)} rows")
     dropped = _exclusions(spool)
     kept = [i for i in range(len(spool.facts)) if i not in dropped]
     if not kept:
@@ -522,7 +522,7 @@ def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: 
     split_of: list[str | None] = [None] * len(spool.facts)
     for i, split in zip(kept, splits):
         split_of[i] = split
-    log("writing rows.jsonl" + (" and rows.parquet" if parquet else ""))
+    log("writing (rows.jsonl" + (", rows.parquet" if parquet else "") + ")")
     digest, size = _write_rows(spool, work, split_of, links, parquet)
     known = {"rows.jsonl": (digest, size), "tasks.jsonl": _write_tasks(spool.prompts, facts, work, parquet)}
     log("statistics and manifest")

@@ -51,7 +51,7 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
     if not (pack / "rows.jsonl").is_file():
         raise InputError("not a pack directory (no rows.jsonl)", path=str(pack))
     spec, text = load_job_spec(job) if job else (None, "")
-    log("reading rows and tasks; the manifest (files and parents) is verified meanwhile")
+    log("reading rows and tasks (the manifest, files and parents, is verified meanwhile)")
     manifest_checks: list[Check] = []
 
     def manifest() -> None:  # hashing here while the workers parse: the two overlap
@@ -72,7 +72,7 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
             write_json_atomic(report_path, report.model_dump(mode="json"))
         return report
     rows = read.facts
-    log(f"{len(rows)} rows read; checks, and the secret scan of the pack's other files meanwhile")
+    log(f"checks (on {len(rows)} rows; the pack's other files are secret-scanned meanwhile)")
     with ThreadPoolExecutor(max_workers=1) as pool:  # Parquet decoding and the prefilter leave the GIL
         others = pool.submit(_other_files, pack)
         checks = manifest_checks + check_tasks(rows, tasks and tasks.tasks, _row_schema(pack / "rows.jsonl"))
