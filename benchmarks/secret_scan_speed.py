@@ -102,6 +102,16 @@ def main() -> int:
         found = sorted(f.line for f in findings)
         ours_rate = size_mb / ours
 
+        from codelewm_eval.secrets.prefilter import engine, suspect_lines
+
+        began, passed = time.perf_counter(), 0
+        with open(big, "rb") as fh:  # the prefilter alone, over the same 8 MiB pieces of whole lines
+            carry = b""
+            while block := fh.read(8 << 20):
+                block, carry = (carry + block).rsplit(b"\n", 1) if b"\n" in carry + block else (b"", carry + block)
+                passed += len(suspect_lines(block + b"\n", assignments=True))
+        prefilter = time.perf_counter() - began
+
         small = Path(work) / "reference.jsonl"
         with open(big, "rb") as src, open(small, "wb") as dst:
             dst.write(src.read(args.reference_mb << 20).rsplit(b"\n", 1)[0] + b"\n")
@@ -117,8 +127,9 @@ def main() -> int:
           f"found lines {found} ({'all planted, nothing else' if ok else 'MISMATCH'})")
     print(f"reference, detect-secrets scan_file (same plugins) on {args.reference_mb} MB: {reference:.1f} s = "
           f"{reference_rate:.2f} MB/s, {len(reference_found)} finding(s); ratio {ours_rate / reference_rate:.0f}x")
-    print("profile: the prefilter (bytes.translate + find over each 8 MiB piece, then per line) passes only the "
-          "lines that could hold a key; the engine reads those alone")
+    print(f"profile: the prefilter ({engine()}) reads the {size_mb:.0f} MB in {prefilter:.1f} s and passes "
+          f"{passed} line(s) to detect-secrets; the rest of the {ours:.1f} s is reading the file and the engine "
+          "on those lines")
     return 0 if ok else 1
 
 

@@ -237,3 +237,11 @@ def test_the_not_a_claim_mark_skips_a_line_and_is_counted(project):
     report = audit(project)
     found = [(f.line, f.kind) for f in report.findings if f.file.endswith("notes.md")]
     assert found == [(2, "claim_word")] and report.lines_marked_not_a_claim == 1
+
+
+def test_an_architecture_name_is_not_a_multiple():
+    from codelewm_eval.claims.quantities import extract
+
+    assert [q.kind for q in extract("Hyperscan runs on x86-64 Linux and on x86_64 wheels.")] == []
+    assert [(q.kind, q.values) for q in extract("The scan got x2 faster, then 3x faster")] == [("multiple", (2.0,)),
+                                                                                            ("multiple", (3.0,))]

@@ -74,3 +74,26 @@ def test_sidecar_ignores_unrelated_files_and_bad_input_exits_2(tmp_path, capsys)
     (broken / "manifest.json").write_text("{not json")
     assert main(["manifest", "verify", str(broken)]) == 1
     assert "unreadable" in capsys.readouterr().out
+
+
+def test_a_digest_is_reused_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    """sha256 is kept per process by the file's identity and state: a file edited in place (same
+    size, mtime put back) is read again; an unchanged one is not."""
+    import hashlib
+    import os
+
+    from codelewm_eval import io as cio
+
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b"a" * 4096)
+    first = cio.sha256_file(path)
+    reads = []
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda p, *a, **k: (reads.append(str(p)), real_open(p, *a, **k))[1])
+    assert cio.sha256_file(path) == first and reads == []  # not read again
+    stat = path.stat()
+    with real_open(path, "r+b") as fh:
+        fh.write(b"b")  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # mtime put back; ctime moves anyway
+    assert cio.sha256_file(path) == hashlib.sha256(b"b" + b"a" * 4095).hexdigest() != first
+    assert reads == [str(path)]

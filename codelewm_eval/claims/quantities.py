@@ -269,7 +269,7 @@ MULTIPLE_WORDS = {"doubl": 2.0, "tripl": 3.0, "quadrupl": 4.0, "halv": 0.5, "two
                   "four-fold": 4.0}
 MULTIPLE = re.compile(r"(?P<more>more than\s+|over\s+|at least\s+|nearly\s+|almost\s+)?(?:"
                       r"\b(?P<w>doubl\w*|tripl\w*|quadrupl\w*|halv\w*|(?:two|three|four|five|ten)-?fold)\b|"
-                      r"\b(?P<n>\d+(?:\.\d+)?)\s*-?\s*fold\b|(?<![\w.])[x×]\s?(?P<x>\d+(?:\.\d+)?)\b|"
+                      r"\b(?P<n>\d+(?:\.\d+)?)\s*-?\s*fold\b|(?<![\w.])[x×]\s?(?P<x>\d+(?:\.\d+)?)\b(?!-\d)|"
                       r"(?<![\w.])(?P<y>\d+(?:\.\d+)?)\s?[x×](?![\w.])|\b(?P<t>\d+(?:\.\d+)?)\s+times\b)", re.I)
 SIGNED = re.compile(r"(?<![\w.])([+−-]\d+)(?![\d.%/]|\s*(?:points?|pp|pts?|percent)\b)")
 

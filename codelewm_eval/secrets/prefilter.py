@@ -187,6 +187,11 @@ def _hyperscan_lines(db, data: bytes, first_only: bool) -> list[int]:
     return sorted(starts)
 
 
+def engine() -> str:
+    """Which engine decides (for benchmarks and reports)."""
+    return "Hyperscan" if _databases() is not None else "standard library"
+
+
 def suspect_lines(data: bytes, assignments: bool = False, first_only: bool = False) -> list[int]:
     """The start offsets of the lines of `data` that could hold a credential, in order (with
     `first_only`, the first such line found, for a yes/no answer)."""
