@@ -119,6 +119,17 @@ def test_parallel_reading_gives_the_same_pack_and_exact_error_lines(tmp_path, da
     assert (one / "rows.jsonl").read_bytes() == (two / "rows.jsonl").read_bytes()
     assert read_pack(two / "rows.jsonl", workers=2).facts == read_pack(one / "rows.jsonl", workers=1).facts
     assert preflight(two, workers=2).model_dump()["checks"] == preflight(one, workers=1).model_dump()["checks"]
+    # the Parquet files are scanned by a second process here (big enough): a planted token is found
+    import pyarrow.parquet as pq
+
+    token = "hf_" + "Zx9" * 12
+    table = pq.read_table(two / "rows.parquet")
+    programs = table.column("program").to_pylist()
+    programs[-1] += f"\n# {token}\n"
+    pq.write_table(table.set_column(table.schema.get_field_index("program"), "program", pa.array(programs)),
+                   two / "rows.parquet")
+    secrets = next(c for c in preflight(two, workers=2).checks if c.name == "secrets:pack")
+    assert secrets.status == "fail" and "rows.parquet" in secrets.reason and token not in secrets.reason
 
     # a bad line deep in the second half is reported by its line in the whole file
     bad = tmp_path / "bad.jsonl"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import os
 from pathlib import Path
 
 from ..errors import InputError
+from .. import io as io_
 from ..io import no_gc, write_json_atomic
 from ..log import Progress
 from ..pack.stats import CoverageRules
@@ -29,6 +30,17 @@ def _other_files(pack: Path) -> list:
 
     files = [p for p in sorted(pack.rglob("*")) if p.is_file() and p not in (pack / "rows.jsonl", pack / "tasks.jsonl")]
     return scan_paths(files)[0] if files else []
+
+
+def _beside(pack: Path):
+    """One forked process for work that runs beside this one's (a big pack's Parquet scan), or,
+    for a small pack or one core, a thread (forking would cost more than it saves)."""
+    import multiprocessing
+    from multiprocessing.pool import ThreadPool
+
+    size = sum(p.stat().st_size for p in pack.glob("*.parquet"))
+    big = size >= io_.PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
+    return multiprocessing.get_context("fork").Pool(1) if big else ThreadPool(1)
 
 
 def _row_schema(rows: Path) -> int | None:
@@ -73,13 +85,13 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
         return report
     rows = read.facts
     log(f"checks (on {len(rows)} rows; the pack's other files are secret-scanned meanwhile)")
-    with ThreadPoolExecutor(max_workers=1) as pool:  # Parquet decoding and the prefilter leave the GIL
-        others = pool.submit(_other_files, pack)
+    with _beside(pack) as pool:  # the other files are scanned by a second process while this one checks
+        others = pool.apply_async(_other_files, (pack,))
         checks = manifest_checks + check_tasks(rows, tasks and tasks.tasks, _row_schema(pack / "rows.jsonl"))
         checks += check_leaks(rows) + check_coverage(rows, rules or CoverageRules())
         checks += check_decoys(rows, spec.decoy_minimums if spec else DEFAULT_DECOY_MINIMUMS)
         checks += check_balance(rows) + check_licences(rows)
-        found = read.secrets + (tasks or TasksRead()).secrets + others.result()
+        found = read.secrets + (tasks or TasksRead()).secrets + others.get()
     checks += check_pack_secrets(found)
     if spec is not None:
         checks += check_job(spec, text, str(job))
