@@ -109,6 +109,7 @@ class _SpoolWriter:
 
     def __init__(self, stem: Path, arrow: bool):
         self.jsonl = open(stem.with_suffix(".jsonl"), "wb")
+        self.lines: list[bytes] = []  # JSON lines of the block, written together
         self.pending: list[tuple] = []
         self.arrow = None
         if arrow:
@@ -120,11 +121,33 @@ class _SpoolWriter:
             self.arrow = pa.ipc.new_file(str(stem.with_suffix(".arrow")), self.schema)
 
     def add(self, values: tuple) -> None:
-        self.jsonl.write(_json_line(dict(zip(_SPOOLED_FIELDS, values))))
-        if self.arrow is not None:
+        self.lines.append(_json_line(dict(zip(_SPOOLED_FIELDS, values))))
+        if self.arrow is not None and self.collect:
             self.pending.append(values)
 
+    collect = True  # False while an Arrow-read block is added: add_table spools it from its columns
+
+    def add_table(self, table, kept: list[int], facts: list[tuple]) -> None:
+        """The Arrow spool of an Arrow-read block's kept rows: the result's own columns where the
+        row carries them as they are, the derived ones (row id, fingerprint, licence, provenance,
+        evaluation-only) from the facts just made."""
+        if self.arrow is None or not kept:
+            return
+        import pyarrow as pa
+
+        self.flush()
+        if len(kept) < table.num_rows:
+            table = table.take(pa.array(kept, pa.int64()))
+        derived = dict(zip(("row_id", "program_ast", "licence", "label_provenance", "evaluation_only"),
+                           zip(*((f[0], f[7], f[8], f[9], f[6]) for f in facts))))
+        derived["schema_version"] = [SCHEMA_VERSION] * len(kept)
+        columns = [pa.array(derived[f.name], f.type) if f.name in derived else table.column(f.name).cast(f.type)
+                   for f in self.schema]
+        self.arrow.write_table(pa.Table.from_arrays(columns, schema=self.schema))
+
     def flush(self) -> None:
+        self.jsonl.write(b"".join(self.lines))
+        self.lines = []
         if self.arrow is not None and self.pending:
             import pyarrow as pa
 
@@ -202,9 +225,15 @@ def _add_table(table, first: int, out: _RangeOut, spool, evaluation_only: set[st
     columns = [interned(table.column(name)) if name in ("benchmark", "task_id", "status", "output_magnitude_bucket",
                                                         "output_length_bucket", "isolation", "label_provenance")
                else table.column(name).to_pylist() for name in _TABLE_FIELDS]
-    for number, values in enumerate(zip(*columns), start=first):
-        if _add_row(out, spool, evaluation_only, *values) and number in wanted:
-            row_at_line[number] = len(out.facts) - 1
+    kept, before = [], len(out.facts)
+    spool.collect = False
+    for k, values in enumerate(zip(*columns)):
+        if _add_row(out, spool, evaluation_only, *values):
+            kept.append(k)
+            if first + k in wanted:
+                row_at_line[first + k] = len(out.facts) - 1
+    spool.collect = True
+    spool.add_table(table, kept, out.facts[before:])
 
 
 def _add_row(out: _RangeOut, spool, evaluation_only: set[str], benchmark: str, task_id: str, candidate_id: str,
