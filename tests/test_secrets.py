@@ -280,3 +280,14 @@ def test_the_hyperscan_prefilter_passes_the_same_lines_as_the_standard_library_o
     joined = b"\n".join(corpus)  # one buffer, many hits: the same line starts
     assert suspect_lines(joined, assignments) == python_suspect_lines(joined, assignments)
     assert 0.3 * len(corpus) < flagged < len(corpus)  # the corpus holds both kinds of line
+
+
+def test_a_parquet_column_is_prefiltered_whole_and_names_the_right_values():
+    pa = pytest.importorskip("pyarrow")
+    from codelewm_eval.secrets.files import _suspect_values
+
+    values = ["x = 1", None, "def f():\n    return 2\n", "line one\n" + CASES["Hugging Face Token"] + "\nline three",
+              "", "ab_" * 30, NEW_KINDS["Anthropic API Key"], "y"]
+    for kind in (pa.string(), pa.large_string()):
+        assert _suspect_values(pa.array(values, kind)) == [3, 6]
+    assert _suspect_values(pa.array([], pa.string())) == [] and _suspect_values(pa.array([None, "x"])) == []

@@ -504,7 +504,7 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
     with staged_directory(out_dir) as work:
         with no_gc():
             stats = _build(results_paths, work, config, data_dir, workers or default_workers(), parquet, log)
-        pack_json = {"schema_version": 1, "config": config.model_dump(mode="json"),
+        pack_json = {"schema_version": 2, "config": config.model_dump(mode="json"),
                      "sources": [str(p) for p in results_paths]}
         write_json_atomic(work / "pack.json", pack_json)
         write_manifest(work, "pack", parents=[p.resolve() for p in results_paths], command=command,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ..errors import InputError
 from ..arrow_rows import has_arrow, interned, iter_blocks, read_block
@@ -203,7 +203,8 @@ def read_rows(path: Path) -> list[PackRow]:
 class PackFile(BaseModel):
     """`pack.json`: how the pack was built and from what."""
 
-    schema_version: int
+    schema_version: int = Field(description="the pack layout: 2 has tasks.jsonl (each prompt and family once); "
+                                            "1 kept them on every row")
     config: dict
     sources: list[str]
 

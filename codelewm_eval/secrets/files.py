@@ -118,10 +118,11 @@ def _suspect_values(column) -> list[int]:
 
     if len(column) == 0:
         return []
-    values = pc.fill_null(column, "")
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values), "\n")
+    values = (pc.fill_null(column, "") if column.null_count else column).cast(pa.large_string())  # past 2 GB too
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values),
+                            pa.scalar("\n", pa.large_string()))
     data = joined.buffers()[2]
-    data = b"" if data is None else data.to_pybytes()[:pc.binary_length(joined)[0].as_py()]
+    data = b"" if data is None else data.slice(0, pc.binary_length(joined)[0].as_py()).to_pybytes()
     hits = suspect_lines(data)
     if not hits:
         return []
