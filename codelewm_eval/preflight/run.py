@@ -35,12 +35,11 @@ def _other_files(pack: Path) -> list:
 def _beside(pack: Path):
     """One forked process for work that runs beside this one's (a big pack's Parquet scan), or,
     for a small pack or one core, a thread (forking would cost more than it saves)."""
-    import multiprocessing
     from multiprocessing.pool import ThreadPool
 
     size = sum(p.stat().st_size for p in pack.glob("*.parquet"))
     big = size >= io_.PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
-    return multiprocessing.get_context("fork").Pool(1) if big else ThreadPool(1)
+    return io_.worker_pool(1) if big else ThreadPool(1)
 
 
 def _row_schema(rows: Path) -> int | None:
