@@ -9,6 +9,7 @@ directory and renamed into place, so a failed or killed build leaves nothing beh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,7 +17,6 @@ import sys
 import queue
 import threading
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 from pydantic import BaseModel, Field, ValidationError
@@ -29,7 +29,8 @@ from ..fingerprint import normalized_ast
 from ..artifact import staged_directory
 from ..log import Progress
 from ..arrow_rows import has_arrow, interned, iter_blocks, read_block
-from ..io import default_workers, line_number_at, map_ranges, no_gc, read_models, validation_problem, write_json_atomic
+from ..io import (default_workers, line_number_at, map_ranges, no_gc, read_models, validation_problem, worker_pool,
+                  write_json_atomic)
 from ..manifest import require_verified, write_manifest
 from ..secrets import scan_many
 from .decoys import DECOY_FORMAT, shadowed_candidate
@@ -286,6 +287,7 @@ class _Spooled:
                  workers: int, arrow: bool):
         self.work = work
         self.spools: list[Path] = []  # stems: STEM.jsonl, and STEM.arrow with `arrow`
+        self.part_rows: list[int] = []  # rows spooled in each part
         self.facts: list[RowFacts] = []
         self.packed_secrets: set[int] = set()
         self.pair_ids: dict[int, str] = {}
@@ -301,6 +303,7 @@ class _Spooled:
                     raise InputError(message, path=str(path), line=line + line_number_at(path, start), field=field)
                 offset = len(self.facts)
                 self.spools.append(Path(f"{stem}-{index:04d}"))
+                self.part_rows.append(len(part.facts))
                 self.facts.extend(map(_new_facts, part.facts))
                 self.packed_secrets.update(offset + i for i in part.secret_rows)
                 self.pair_ids.update({offset + i: pid for i, pid in part.pair_ids.items()})
@@ -309,13 +312,6 @@ class _Spooled:
                 self.benchmarks |= part.benchmarks
         self.prompts = {name: {tid: p.prompt for tid, p in load_benchmark(name, data_dir).problems.items()}
                         for name in sorted(self.benchmarks)}
-
-    def parts(self) -> Iterator[tuple[Path, Iterator[bytes]]]:
-        """(the part's Arrow spool, its JSON lines) per part, in row order."""
-        for stem in self.spools:
-            with open(stem.with_suffix(".jsonl"), "rb") as fh:
-                yield stem.with_suffix(".arrow"), fh
-            os.unlink(stem.with_suffix(".jsonl"))
 
     def duplicates(self) -> set[int]:
         seen: set[str] = set()
@@ -380,44 +376,31 @@ class _BlockWriter(threading.Thread):
 
 
 class _ParquetWriter(threading.Thread):
-    """rows.parquet from the Arrow spools: each part's kept rows, with their decoy links and
-    splits appended (Arrow and zstd work outside the GIL)."""
+    """rows.parquet from the finished Arrow parts, in order, batch by batch (Arrow and zstd work
+    outside the GIL)."""
 
     def __init__(self, out: Path):
         super().__init__(daemon=True)
         from .parquet import parquet_sink
 
-        self.sink, self.parts, self.error = parquet_sink(out), queue.Queue(maxsize=2), None
+        self.sink, self.parts, self.error = parquet_sink(out), queue.Queue(), None
 
     def run(self) -> None:
         import pyarrow as pa
 
-        from .parquet import decoy_type
-
         try:
             while (part := self.parts.get()) is not None:
-                spool, keep, decoys, splits = part
-                keep = pa.array(keep, pa.bool_())
-                decoys, splits = pa.array(decoys, decoy_type(pa)), pa.array(splits, pa.string())
-                done = kept = 0
-                with pa.OSFile(str(spool)) as source:  # batch by batch: memory stays flat
+                with pa.OSFile(str(part)) as source:  # memory stays flat
                     reader = pa.ipc.open_file(source)
                     pending = []
                     for k in range(reader.num_record_batches):
-                        batch = reader.get_batch(k)
-                        mask = keep.slice(done, batch.num_rows)
-                        done += batch.num_rows
-                        batch = batch.filter(mask)
-                        pending.append(pa.Table.from_batches([batch]).append_column(
-                            "decoy", decoys.slice(kept, batch.num_rows)).append_column(
-                            "split", splits.slice(kept, batch.num_rows)))
-                        kept += batch.num_rows
-                        if sum(t.nbytes for t in pending) >= 64 << 20:
-                            self.sink.add_table(pa.concat_tables(pending))
+                        pending.append(reader.get_batch(k))
+                        if sum(b.nbytes for b in pending) >= 64 << 20:
+                            self.sink.add_table(pa.Table.from_batches(pending))
                             pending = []
                     if pending:
-                        self.sink.add_table(pa.concat_tables(pending))
-                os.unlink(spool)
+                        self.sink.add_table(pa.Table.from_batches(pending))
+                os.unlink(part)
             self.sink.close()
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self.error = exc
@@ -426,46 +409,103 @@ class _ParquetWriter(threading.Thread):
                 pass
 
 
-def _write_rows(spool: _Spooled, work: Path, split_of: list[str | None], links: dict[int, DecoyLink],
-                parquet: bool) -> tuple[str, int]:
-    """Pass two: each kept spooled row, completed with its decoy link and split, into rows.jsonl
-    (and, from the Arrow spools, rows.parquet). Returns (sha256, bytes) of rows.jsonl."""
+_PASS_TWO: tuple | None = None  # (spool, split_of, links) for the forked workers of pass two
+
+
+def _finish_part(k: int, first_index: int) -> tuple[Path, Path | None]:
+    """Pass two for one spooled part (in a worker, or here for a small pack): its kept rows,
+    completed with their decoy link and split, into STEM.rows (JSON lines) and STEM.final
+    (Arrow). Returns those two paths."""
+    spool, split_of, links = _PASS_TWO
+    stem = spool.spools[k]
     plain_tails = {split: b',"decoy":null,"split":"' + split.encode() + b'"}\n' for split in SPLITS}
+    keep, decoys, splits, block = [], [], [], []
+    index = first_index
+    with open(stem.with_suffix(".jsonl"), "rb") as fh, open(stem.with_suffix(".rows"), "wb") as dst:
+        for line in fh:
+            split = split_of[index]
+            keep.append(split is not None)
+            if split is not None:
+                row = spool.facts[index]
+                if row.decoy_category is None and index not in links:
+                    tail = plain_tails[split]
+                    decoys.append(None)
+                else:
+                    link = links[index] if index in links else DecoyLink(
+                        category=row.decoy_category, pair_id=spool.pair_ids[index], shadows_row_id=row.decoy_shadows)
+                    tail = b',"decoy":' + link.model_dump_json().encode() + b',"split":"' + split.encode() + b'"}\n'
+                    decoys.append(link.model_dump())
+                splits.append(split)
+                block.append(line[:-2])
+                block.append(tail)
+                if len(block) >= 1 << 14:
+                    dst.write(b"".join(block))
+                    block = []
+            index += 1
+        dst.write(b"".join(block))
+    os.unlink(stem.with_suffix(".jsonl"))
+    return stem.with_suffix(".rows"), _finish_arrow(stem, keep, decoys, splits)
+
+
+def _finish_arrow(stem: Path, keep: list[bool], decoys: list, splits: list[str]) -> Path | None:
+    """STEM.arrow filtered to the kept rows, with their decoy links and splits: STEM.final."""
+    if not stem.with_suffix(".arrow").exists():
+        return None
+    import pyarrow as pa
+
+    from .parquet import _schema, decoy_type
+
+    keep = pa.array(keep, pa.bool_())
+    decoys, splits = pa.array(decoys, decoy_type(pa)), pa.array(splits, pa.string())
+    done = kept = 0
+    schema = _schema(pa)
+    with pa.OSFile(str(stem.with_suffix(".arrow"))) as source, \
+            pa.ipc.new_file(str(stem.with_suffix(".final")), schema) as sink:
+        reader = pa.ipc.open_file(source)
+        for k in range(reader.num_record_batches):
+            batch = reader.get_batch(k)
+            mask = keep.slice(done, batch.num_rows)
+            done += batch.num_rows
+            batch = batch.filter(mask)
+            n = batch.num_rows
+            sink.write_batch(pa.RecordBatch.from_arrays(
+                list(batch.columns) + [decoys.slice(kept, n), splits.slice(kept, n)], schema=schema))
+            kept += n
+    os.unlink(stem.with_suffix(".arrow"))
+    return stem.with_suffix(".final")
+
+
+def _finish_part_args(args: tuple[int, int]) -> tuple[Path, Path | None]:
+    return _finish_part(*args)
+
+
+def _write_rows(spool: _Spooled, work: Path, split_of: list[str | None], links: dict[int, DecoyLink],
+                parquet: bool, workers: int) -> tuple[str, int]:
+    """Pass two: the spooled parts finished in parallel (each kept row completed with its decoy
+    link and split), then joined in order into rows.jsonl, hashed as it is written, and into
+    rows.parquet. Returns (sha256, bytes) of rows.jsonl."""
+    global _PASS_TWO
     writer = _BlockWriter(work / ".rows.jsonl.tmp")
     tables = _ParquetWriter(work / "rows.parquet") if parquet else None
     threads = [t for t in (writer, tables) if t is not None]
     for thread in threads:
         thread.start()
-    block, buffered, index = [], 0, 0
+    starts = [sum(spool.part_rows[:k]) for k in range(len(spool.spools))]
+    calls = list(enumerate(starts))
+    _PASS_TWO = (spool, split_of, links)  # the workers are forked below: they see it
     try:
-        for arrow, lines in spool.parts():
-            keep, decoys, splits = [], [], []
-            for line in lines:
-                split = split_of[index]
-                keep.append(split is not None)
-                if split is not None:
-                    row = spool.facts[index]
-                    if row.decoy_category is None and index not in links:
-                        tail = plain_tails[split]
-                        decoys.append(None)
-                    else:
-                        link = links[index] if index in links else DecoyLink(
-                            category=row.decoy_category, pair_id=spool.pair_ids[index],
-                            shadows_row_id=row.decoy_shadows)
-                        tail = b',"decoy":' + link.model_dump_json().encode() + b',"split":"' + split.encode() + b'"}\n'
-                        decoys.append(link.model_dump())
-                    splits.append(split)
-                    block.append(line[:-2])
-                    block.append(tail)
-                    buffered += len(line) + len(tail)
-                    if buffered >= 1 << 24:
-                        writer.blocks.put(b"".join(block))
-                        block, buffered = [], 0
-                index += 1
-            if tables is not None:
-                tables.parts.put((arrow, keep, decoys, splits))
-        writer.blocks.put(b"".join(block))
+        with (worker_pool(min(workers, len(calls))) if workers > 1 and len(calls) > 1
+              else contextlib.nullcontext()) as pool:
+            finished = pool.imap(_finish_part_args, calls) if pool else map(_finish_part_args, calls)
+            for rows_file, arrow in finished:  # in order: part k is joined while later ones finish
+                with open(rows_file, "rb") as fh:
+                    while chunk := fh.read(1 << 24):
+                        writer.blocks.put(chunk)
+                os.unlink(rows_file)
+                if tables is not None and arrow is not None:
+                    tables.parts.put(arrow)
     finally:
+        _PASS_TWO = None
         writer.blocks.put(None)
         if tables is not None:
             tables.parts.put(None)
@@ -517,10 +557,11 @@ def _build(results_paths: list[Path], work: Path, config: PackConfig, data_dir: 
            parquet: bool, log: Progress) -> dict:
     log(f"reading results ({workers} worker(s))")
     spool = _Spooled(results_paths, work, data_dir, set(config.evaluation_only), workers, parquet)
-    return _decide_and_write(spool, work, config, parquet, log)
+    return _decide_and_write(spool, work, config, parquet, workers, log)
 
 
-def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: bool, log: Progress) -> dict:
+def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: bool, workers: int,
+                      log: Progress) -> dict:
     log(f"exclusions (duplicates, secrets, unaligned decoys) among {len(spool.facts)} rows")
     dropped = _exclusions(spool)
     kept = [i for i in range(len(spool.facts)) if i not in dropped]
@@ -552,7 +593,7 @@ def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: 
     for i, split in zip(kept, splits):
         split_of[i] = split
     log("writing (rows.jsonl" + (", rows.parquet" if parquet else "") + ")")
-    digest, size = _write_rows(spool, work, split_of, links, parquet)
+    digest, size = _write_rows(spool, work, split_of, links, parquet, workers)
     known = {"rows.jsonl": (digest, size), "tasks.jsonl": _write_tasks(spool.prompts, facts, work, parquet)}
     log("statistics and manifest")
     stats = split_stats(facts, tally)
