@@ -35,7 +35,9 @@ def test_bootstrap_benchmark_runs_and_its_intervals_agree_with_the_loop(capsys):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     bench.main(["--candidates", "3000", "--tasks", "150", "--draws", "300", "--reference-draws", "20"])
-    report = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    report = json.loads(printed.out)
+    assert "against 10 s" in printed.err and "profile: AUC " in printed.err
     assert report["draws"] == 300 and report["speedup_per_draw"] > 0
     low, high = report["cis"]["auc_ci"]
     task, y, p, _ = bench.fixture(3000, 150)
