@@ -18,7 +18,7 @@ _EXPORTS = {
     "execute_stage": "codelewm_eval.execution.stage",
     "make_decoys": "codelewm_eval.pack.decoys",
     "PackConfig": "codelewm_eval.pack.build", "PackBlocked": "codelewm_eval.pack.build",
-    "build_pack": "codelewm_eval.pack.build", "PackRow": "codelewm_eval.pack.rows",
+    "build_pack": "codelewm_eval.pack.build", "PackRow": "codelewm_eval.pack.rows", "PackTask": "codelewm_eval.pack.rows",
     "run_preflight": ("codelewm_eval.preflight.run", "preflight"), "PreflightReport": "codelewm_eval.preflight.checks",
     "TrainConfig": "codelewm_eval.train.run", "LoraConfig": "codelewm_eval.train.run",
     "train_seed": ("codelewm_eval.train.run", "train"),

@@ -298,10 +298,12 @@ def _add_pack(sub) -> None:
     pk_sub = pk.add_subparsers(dest="pack_verb", required=True)
     pb = pk_sub.add_parser("build", help="build a pack from execution results",
                            description="Build a pack from execution results whose manifests verify: rows with "
-                                       "labels, licences and provenance; splits grouped by task and near-duplicate "
-                                       "program, stratified by benchmark, class and output magnitude; evaluation-only "
-                                       "rows (licence forbids ML training) never in train. Exit 1 with typed "
-                                       "blockers when val/test cannot carry the gates; nothing is written then.")
+                                       "labels, licences and provenance (rows.jsonl), each task's prompt and problem "
+                                       "family once (tasks.jsonl; rows join on benchmark, task_id), and both as "
+                                       "Parquet; splits grouped by problem family and near-duplicate program, "
+                                       "stratified by benchmark, class and output magnitude; evaluation-only rows "
+                                       "(licence forbids ML training) never in train. Exit 1 with typed blockers when "
+                                       "val/test cannot carry the gates; nothing is written then.")
     pb.add_argument("--results", nargs="+", required=True, help="execution results files (with their manifests)")
     pb.add_argument("--out", required=True, help="pack directory (new or empty)")
     pb.add_argument("--seed", type=int, default=42)
@@ -318,7 +320,7 @@ def _add_pack(sub) -> None:
                     help="with --decoys: at most N same-problem pairs per task (default 3)")
     pb.add_argument("--data-dir", help="benchmark mirror, for prompts")
     pb.add_argument("--workers", type=count, help="processes reading big inputs (default: cores, at most 8)")
-    pb.add_argument("--no-parquet", action="store_true", help="skip rows.parquet even when pyarrow is installed")
+    pb.add_argument("--no-parquet", action="store_true", help="skip rows.parquet and tasks.parquet")
     pb.add_argument("--no-progress", action="store_true", help="no phase lines on stderr")
     pb.add_argument("--json", action="store_true")
     pb.set_defaults(func=cmd_pack_build)
