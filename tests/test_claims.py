@@ -91,7 +91,10 @@ def test_rendering_is_deterministic_current_and_loads_as_hub_cards(project):
     card = ModelCard.load(project / CARD_42)
     metrics = {r.dataset_config: r.metric_value for r in card.data.eval_results}
     assert metrics["all"] == round(_auc(), 3) and metrics["humaneval"] == round(_auc("humaneval"), 3)
-    assert DatasetCard.load(project / "cards/rendered/codelewm-pack-v1.md").data.license == "apache-2.0"
+    data = DatasetCard.load(project / "cards/rendered/codelewm-pack-v1.md").data
+    assert data.license == "apache-2.0"
+    assert [(c["config_name"], c["data_files"]) for c in data.configs] == [("rows", "rows.parquet"),
+                                                                             ("tasks", "tasks.parquet")]
     text = (project / RESULTS).read_text()
     assert "BLOCKED `logreg-calibrated`" in text and "sha256" in text
     assert audit(project).ok  # by construction

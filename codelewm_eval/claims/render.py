@@ -95,8 +95,12 @@ def _front_matter(card: CardSpec, bundle: Bundle, seed, tables: dict) -> str:
     from huggingface_hub import DatasetCardData, EvalResult, ModelCardData
 
     if card.kind == "dataset":
+        # a pack has two tables (rows join their task on benchmark, task_id): one config each, so
+        # the Hub's viewer and `load_dataset(REPO, "tasks")` read them apart
         data = DatasetCardData(license=card.licence, pretty_name=card.title or card.name,
-                               task_categories=["text-classification"], tags=["code", "evaluation"])
+                               task_categories=["text-classification"], tags=["code", "evaluation"],
+                               configs=[{"config_name": "rows", "data_files": "rows.parquet", "default": True},
+                                        {"config_name": "tasks", "data_files": "tasks.parquet"}])
         return data.to_yaml()
     results = [EvalResult(task_type="text-classification", dataset_type=card.datasets[0] if card.datasets
                           else card.name, dataset_name=f"{m['benchmark']} (test split)", dataset_split="test",
