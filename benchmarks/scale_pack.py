@@ -108,7 +108,7 @@ def write_results(path: Path, rows: int, data_dir: Path | None, seed: int = 7) -
     return counts
 
 
-PHASE = re.compile(r"^(?:pack build|preflight) \[\s*([\d.]+)s\] (.*)$", re.M)
+PHASE = re.compile(r"^(?:pack build|preflight) \[\s*([\d.]+)s\] (.*)$", re.MULTILINE)
 
 
 def _phases(output: str, seconds: float) -> list[tuple[str, float]]:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import types
 import typing
-from functools import lru_cache
+from functools import cache
 
 from pydantic import BaseModel
 
 BLOCK_BYTES = 8 << 20
 
 
-@lru_cache(maxsize=None)
+@cache
 def has_arrow() -> bool:
     """pyarrow is a dependency; a source checkout without it still reads, line by line."""
     try:
@@ -56,7 +56,7 @@ def _arrow_type(pa, annotation):
     raise TypeError(f"unsupported field type {annotation}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def arrow_schema(model: type[BaseModel]):
     """The Arrow schema a model's JSON lines parse into (field order kept)."""
     import pyarrow as pa
@@ -64,7 +64,7 @@ def arrow_schema(model: type[BaseModel]):
     return pa.schema([pa.field(name, _arrow_type(pa, f.annotation)[0]) for name, f in model.model_fields.items()])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rules(model: type[BaseModel]) -> tuple:
     """(path, must be non-null, allowed values or None) for every field, nested ones included.
     A field that may not be null must be present and non-null (missing and null look alike in

@@ -7,10 +7,11 @@ import gc
 import gzip
 import json
 import os
-import threading
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import InputError
 

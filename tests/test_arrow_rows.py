@@ -9,9 +9,9 @@ from pydantic import ValidationError
 
 pa = pytest.importorskip("pyarrow", reason="pyarrow is a test dependency (pip install -e .[test])")
 
-from codelewm_eval.arrow_rows import iter_blocks, read_block  # noqa: E402
-from codelewm_eval.execution.results import ExecutionResult  # noqa: E402
-from codelewm_eval.pack.rows import PackRow  # noqa: E402
+from codelewm_eval.arrow_rows import iter_blocks, read_block
+from codelewm_eval.execution.results import ExecutionResult
+from codelewm_eval.pack.rows import PackRow
 
 RESULT = {"schema_version": 1, "benchmark": "humaneval", "task_id": "HumanEval/0", "candidate_id": "c1", "passed": True,
           "status": "passed", "error": None, "wall_time_s": 0.01, "peak_memory_mb": 9.0,

@@ -13,30 +13,46 @@ import contextlib
 import hashlib
 import json
 import os
-import sys
 import queue
+import sys
 import threading
 from pathlib import Path
 
 import orjson
 from pydantic import BaseModel, Field, ValidationError
 
+from ..arrow_rows import has_arrow, interned, iter_blocks, read_block
+from ..artifact import staged_directory
 from ..benchmarks import licence_of, load_benchmark
 from ..benchmarks.family import problem_family
 from ..errors import InputError
 from ..execution.results import ExecutionResult
 from ..fingerprint import normalized_ast
-from ..artifact import staged_directory
+from ..io import (
+    default_workers,
+    line_number_at,
+    map_ranges,
+    no_gc,
+    read_models,
+    validation_problem,
+    worker_pool,
+    write_json_atomic,
+)
 from ..log import Progress
-from ..arrow_rows import has_arrow, interned, iter_blocks, read_block
-from ..io import (default_workers, line_number_at, map_ranges, no_gc, read_models, validation_problem, worker_pool,
-                  write_json_atomic)
 from ..manifest import require_verified, write_manifest
 from ..secrets import scan_many
 from .decoys import DECOY_FORMAT, shadowed_candidate
-from .read import row_secrets, suspect_lines_of
 from .pairs import reference_pairs
-from .rows import NO_TRAINING_MARK, SCHEMA_VERSION, SPLITS, DecoyLink, PackRow, PackTask, RowFacts
+from .read import row_secrets, suspect_lines_of
+from .rows import (
+    NO_TRAINING_MARK,
+    SCHEMA_VERSION,
+    SPLITS,
+    DecoyLink,
+    PackRow,
+    PackTask,
+    RowFacts,
+)
 from .splits import SplitConfig, assign_splits, family_leaks, straddling
 from .stats import Blocker, CoverageRules, Tally, coverage_blockers, split_stats
 

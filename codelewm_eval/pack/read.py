@@ -9,12 +9,19 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..errors import InputError
 from ..arrow_rows import has_arrow, interned, iter_blocks, read_block
-from ..io import default_workers, iter_models, line_number_at, map_ranges, no_gc, validation_problem
+from ..errors import InputError
+from ..io import (
+    default_workers,
+    iter_models,
+    line_number_at,
+    map_ranges,
+    no_gc,
+    validation_problem,
+)
+from ..manifest import Manifest
 from ..secrets import Finding, scan_many
 from ..secrets.scanner import is_suspect, suspect_lines
-from ..manifest import Manifest
 from .rows import PackRow, PackTask, RowFacts, facts_of
 
 
@@ -218,7 +225,7 @@ class Pack(BaseModel):
     manifest: Manifest
 
     @classmethod
-    def read(cls, path: str | Path) -> "Pack":
+    def read(cls, path: str | Path) -> Pack:
         from ..io import read_json, validated
         from ..manifest import load_manifest, require_verified
 

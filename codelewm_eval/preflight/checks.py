@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..manifest import failures, verify
 from ..benchmarks.family import problem_family
+from ..manifest import failures, verify
 from ..pack.rows import PackTask, RowFacts
 from ..pack.splits import family_leaks, straddling
 from ..pack.stats import CoverageRules, coverage_blockers
@@ -19,7 +19,7 @@ from ..secrets import Finding, scan_text
 from .jobspec import DecoyMinimum, JobSpec
 
 SCHEMA_VERSION = 1
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE", re.I)
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE", re.IGNORECASE)
 
 
 class Check(BaseModel):

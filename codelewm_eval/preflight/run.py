@@ -5,14 +5,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import InputError
 from .. import io as io_
+from ..errors import InputError
 from ..io import no_gc, write_json_atomic
 from ..log import Progress
-from ..pack.stats import CoverageRules
 from ..pack.read import TasksRead, read_pack, read_tasks
-from .checks import (Check, PreflightReport, check_balance, check_coverage, check_decoys, check_job, check_leaks,
-                     check_licences, check_manifest, check_pack_secrets, check_tasks)
+from ..pack.stats import CoverageRules
+from .checks import (
+    Check,
+    PreflightReport,
+    check_balance,
+    check_coverage,
+    check_decoys,
+    check_job,
+    check_leaks,
+    check_licences,
+    check_manifest,
+    check_pack_secrets,
+    check_tasks,
+)
 from .jobspec import DEFAULT_DECOY_MINIMUMS, load_job_spec
 
 

@@ -4,7 +4,6 @@ with redacted findings (kind, file, line, hash prefix) and an allowlist of accep
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from ..errors import InputError
