@@ -138,3 +138,16 @@ def test_a_rare_bucket_reaches_val_and_test(tmp_path, data_dir):
         build_pack([path], out, PackConfig(seed=seed), data_dir, ["test"])
         splits = {r["split"] for r in _rows(out) if r["output_magnitude_bucket"] == "large"}
         assert {"val", "test"} <= splits, seed
+
+
+def test_two_inputs_with_one_file_name_keep_all_their_rows(tmp_path, data_dir):
+    """Spools are named by input order, not by file name: a/results.jsonl and b/results.jsonl
+    both reach the pack whole (a name-keyed spool let the second overwrite the first)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _results(tmp_path / "a", "results", "humaneval", [f"HumanEval/{i}" for i in range(0, 120)])
+    second = _results(tmp_path / "b", "results", "humaneval-plus", [f"HumanEval/{i}" for i in range(0, 120)])
+    build_pack([first, second], tmp_path / "pack", PackConfig(), data_dir, ["test"])
+    rows = _rows(tmp_path / "pack")
+    assert {r["benchmark"] for r in rows} == {"humaneval", "humaneval-plus"}
+    assert len(rows) == 2 * 120 * 6 and len({r["row_id"] for r in rows}) == len(rows)
