@@ -112,26 +112,40 @@ _HS_PATTERNS = (  # (id, pattern, caseless)
 # for files people write: a secret-named key assigned something, on one line
 # (PCRE reads \v as any vertical space, newline included: \x0b is the one character Python means)
 _HS_ASSIGNMENT = (7, _ASSIGNMENT.pattern.replace(rb"\s*", rb"[ \t\r\f\x0b]*"), True)
-_local = threading.local()  # a Hyperscan scratch space is not shared between threads
+_compiled: list = []  # [(plain, with assignments)] once per process, or [None] without Hyperscan
+_compile_lock = threading.Lock()
+_local = threading.local()  # a scratch space per thread: Hyperscan's scratch is not shared
 
 
 def _databases():
     """(plain, with assignments) compiled Hyperscan databases, or None without Hyperscan."""
-    if not hasattr(_local, "databases"):
-        try:
-            import hyperscan
-        except ImportError:
-            _local.databases = None
-            return None
-        made = []
-        for patterns in (_HS_PATTERNS, _HS_PATTERNS + (_HS_ASSIGNMENT,)):
-            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            db.compile(expressions=[p for _, p, _ in patterns], ids=[i for i, _, _ in patterns],
-                       elements=len(patterns),
-                       flags=[hyperscan.HS_FLAG_CASELESS if caseless else 0 for _, _, caseless in patterns])
-            made.append(db)
-        _local.databases = tuple(made)
-    return _local.databases
+    if not _compiled:
+        with _compile_lock:
+            if not _compiled:
+                try:
+                    import hyperscan
+                except ImportError:
+                    _compiled.append(None)
+                    return None
+                made = []
+                for patterns in (_HS_PATTERNS, _HS_PATTERNS + (_HS_ASSIGNMENT,)):
+                    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                    db.compile(expressions=[p for _, p, _ in patterns], ids=[i for i, _, _ in patterns],
+                               elements=len(patterns),
+                               flags=[hyperscan.HS_FLAG_CASELESS if caseless else 0 for _, _, caseless in patterns])
+                    made.append(db)
+                _compiled.append(tuple(made))
+    return _compiled[0]
+
+
+def _scratch(which: int):
+    """This thread's scratch space for database `which`."""
+    spaces = getattr(_local, "scratch", None)
+    if spaces is None:
+        import hyperscan
+
+        spaces = _local.scratch = tuple(hyperscan.Scratch(db) for db in _databases())
+    return spaces[which]
 
 
 def _run_start(data: bytes, pos: int) -> int:
@@ -170,13 +184,13 @@ def _confirmed(data: bytes, kind: int, end: int) -> int | None:
     return end - 1
 
 
-def _hyperscan_lines(db, data: bytes, first_only: bool) -> list[int]:
+def _hyperscan_lines(which: int, data: bytes, first_only: bool) -> list[int]:
     hits: list[tuple[int, int]] = []
 
     def hit(kind, _start, end, _flags, _context):
         hits.append((kind, end))
 
-    db.scan(data, match_event_handler=hit)
+    _databases()[which].scan(data, match_event_handler=hit, scratch=_scratch(which))
     starts: set[int] = set()
     for kind, end in sorted(hits, key=lambda h: h[1]):
         where = _confirmed(data, kind, end)
@@ -198,7 +212,7 @@ def suspect_lines(data: bytes, assignments: bool = False, first_only: bool = Fal
     databases = _databases()
     if databases is None:
         return python_suspect_lines(data, assignments, first_only)
-    return _hyperscan_lines(databases[1 if assignments else 0], data, first_only)
+    return _hyperscan_lines(1 if assignments else 0, data, first_only)
 
 def suspect_items(items: list[bytes]) -> list[int]:
     """The indexes of the items that could hold a credential, from one prefilter pass over all of
