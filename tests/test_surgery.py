@@ -274,6 +274,27 @@ def test_a_lost_held_out_anchor_aborts_the_merge_unless_merge_anyway(tmp_path, t
     report = json.loads(capsys.readouterr().out)
     assert report["merge"]["status"].startswith("merged despite lost anchors") and (tmp_path / "run2" / "merged").is_dir()
     assert json.loads((tmp_path / "run2" / "manifest.json").read_text())["config"]["merge_anyway"] is True
+    # a surgery seed killed outright (SIGKILL: no handler runs) is seen failed at once, not stalled later
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run3 = tmp_path / "run3"
+    child = subprocess.Popen([sys.executable, "-m", "codelewm_eval.cli", *args, "--out", str(run3)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not ((run3 / "reports" / "process.json").exists() and (run3 / "reports" / "job_progress.jsonl").exists()
+               and b'"start"' in (run3 / "reports" / "job_progress.jsonl").read_bytes()):
+        assert child.poll() is None and time.monotonic() < deadline, "surgery train ended or never started"
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    capsys.readouterr()
+    assert main(["jobs", "status", str(run3), "--json"]) == 1
+    status = json.loads(capsys.readouterr().out)[0]
+    assert status["stage"] == "failed" and "killed" in status["error"] and "stalled" not in status["flags"]
 
 
 def test_the_bd6_replay_page_is_current_rejects_bd62_and_bd68d2_and_audits_clean(tmp_path):

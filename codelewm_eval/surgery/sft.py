@@ -130,9 +130,13 @@ def train_sft(harvest: Path, out: Path, cfg: SftConfig, *, allow: bool = False, 
     out.mkdir(parents=True)
     write_json_atomic(out / "config.json", {**cfg.model_dump(mode="json"), "lessons_overridden": overridden,
                                             "harvest_lessons_overridden": _harvest_overrides(harvest)})
+    from ..jobs.processes import record_self
+
     log = ProgressLog(out / "reports" / "job_progress.jsonl", cfg.run_id, cfg.seed, echo=echo)
-    log.emit("start", task="surgery-sft", base_model=cfg.base_model, rows=len(rows))
     try:
+        # as in `train`: once the run is on record, `jobs status` tells a killed run from a running one
+        record_self(out)
+        log.emit("start", task="surgery-sft", base_model=cfg.base_model, rows=len(rows))
         tokenizer, model, device, trainable = _load(cfg)
         examples = _encode(rows, tokenizer, cfg)
         step, tokens, busy, loss = _train(model, tokenizer, examples, cfg, device, log, out)
