@@ -9,7 +9,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,24 +63,42 @@ def validation_problem(exc, what: str) -> tuple[str, str | None]:
     return f"not {what} ({err['msg']})", ".".join(str(x) for x in err["loc"]) or None
 
 
+class BadLine(Exception):
+    """A line a model refuses: (message, line number, field)."""
+
+    def __init__(self, message: str, line: int, field: str | None):
+        super().__init__(message)
+        self.where = (message, line, field)
+
+
+def validate_lines(numbered: Iterable[tuple[int, bytes]], model, what: str) -> Iterator[tuple[int, Any]]:
+    """(line number, model) for every non-blank numbered line, validated by pydantic straight
+    from its bytes (the exact verdict); the first bad line raises BadLine, naming its field."""
+    from pydantic import ValidationError
+
+    for number, line in numbered:
+        if not line.strip():
+            continue
+        try:
+            yield number, model.model_validate_json(line)
+        except ValidationError as exc:
+            message, field = validation_problem(exc, what)
+            raise BadLine(message, number, field) from None
+
+
 def iter_models(path: str | os.PathLike, model, what: str) -> Iterator[tuple[int, Any]]:
     """(line number, model) for every non-blank line of a JSONL file, validated straight from
     its bytes; a bad line is an InputError naming file, line and field."""
-    from pydantic import ValidationError
-
     try:
         fh = open(path, "rb")
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
     with fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, model.model_validate_json(line)
-            except ValidationError as exc:
-                message, field = validation_problem(exc, what)
-                raise InputError(message, path=str(path), line=number, field=field) from None
+        try:
+            yield from validate_lines(enumerate(fh, start=1), model, what)
+        except BadLine as bad:
+            message, line, field = bad.where
+            raise InputError(message, path=str(path), line=line, field=field) from None
 
 
 def read_list_file(path: str | os.PathLike, what: str) -> set[str]:

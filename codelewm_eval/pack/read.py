@@ -9,14 +9,21 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..arrow_rows import has_arrow, interned, iter_blocks, read_block
+from ..arrow_rows import (
+    has_arrow,
+    interned,
+    iter_blocks,
+    read_block,
+)
 from ..errors import InputError
 from ..io import (
+    BadLine,
     default_workers,
     iter_models,
     line_number_at,
     map_ranges,
     no_gc,
+    validate_lines,
     validation_problem,
 )
 from ..manifest import Manifest
@@ -96,16 +103,12 @@ def suspect_lines_of(block: bytes, first: int) -> list[tuple[int, bytes]]:
 
 def _facts_of_lines(block: bytes, first: int, out: PackRead) -> bool:
     """Pydantic, line by line (the exact verdict): facts, or the first bad line in out.error."""
-    for number, line in enumerate(block.split(b"\n"), start=first):  # numbered as iter_blocks counts
-        if not line.strip():
-            continue
-        try:
-            row = PackRow.model_validate_json(line)
-        except ValidationError as exc:
-            message, field_name = validation_problem(exc, "a pack row")
-            out.error = (message, number, field_name)
-            return False
-        out.facts.append(tuple(facts_of(row)))
+    try:
+        lines = enumerate(block.split(b"\n"), start=first)  # numbered as iter_blocks counts
+        out.facts.extend(tuple(facts_of(row)) for _, row in validate_lines(lines, PackRow, "a pack row"))
+    except BadLine as bad:
+        out.error = bad.where
+        return False
     return True
 
 
