@@ -119,7 +119,7 @@ def test_parallel_reading_gives_the_same_pack_and_exact_error_lines(tmp_path, da
     assert (one / "rows.jsonl").read_bytes() == (two / "rows.jsonl").read_bytes()
     assert read_pack(two / "rows.jsonl", workers=2).facts == read_pack(one / "rows.jsonl", workers=1).facts
     assert preflight(two, workers=2).model_dump()["checks"] == preflight(one, workers=1).model_dump()["checks"]
-    # the Parquet files are scanned by a second process here (big enough): a planted token is found
+    # a token planted in the Parquet copy of a pack read in parallel is found
     import pyarrow.parquet as pq
 
     token = "hf_" + "Zx9" * 12

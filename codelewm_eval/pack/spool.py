@@ -226,17 +226,19 @@ def write_rows(spool, work: Path, split_of: list[str | None], links: dict[int, D
     link and split), then joined in order into rows.jsonl, hashed as it is written, and into
     rows.parquet. Returns (sha256, bytes) of rows.jsonl."""
     global _PASS_TWO
+    starts = [sum(spool.part_rows[:k]) for k in range(len(spool.spools))]
+    calls = list(enumerate(starts))
     writer = _BlockWriter(work / ".rows.jsonl.tmp")
     tables = _ParquetWriter(work / "rows.parquet") if parquet else None
     threads = [t for t in (writer, tables) if t is not None]
-    for thread in threads:
-        thread.start()
-    starts = [sum(spool.part_rows[:k]) for k in range(len(spool.spools))]
-    calls = list(enumerate(starts))
     _PASS_TWO = (spool, split_of, links)  # the workers are forked below: they see it
     try:
+        # fork first, then start this process's threads: a child forked while a thread holds a
+        # lock (Arrow's, the allocator's) can wait on it forever
         with (worker_pool(min(workers, len(calls))) if workers > 1 and len(calls) > 1
               else contextlib.nullcontext()) as pool:
+            for thread in threads:
+                thread.start()
             finished = pool.imap(_finish_part_args, calls) if pool else map(_finish_part_args, calls)
             for rows_file, arrow in finished:  # in order: part k is joined while later ones finish
                 with open(rows_file, "rb") as fh:
@@ -251,7 +253,8 @@ def write_rows(spool, work: Path, split_of: list[str | None], links: dict[int, D
         if tables is not None:
             tables.parts.put(None)
         for thread in threads:
-            thread.join()
+            if thread.is_alive() or thread.ident is not None:
+                thread.join()
     for thread in threads:
         if thread.error is not None:
             raise thread.error

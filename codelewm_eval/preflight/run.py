@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from .. import io as io_
 from ..errors import InputError
 from ..io import no_gc, write_json_atomic
 from ..log import Progress
@@ -43,14 +41,14 @@ def _other_files(pack: Path) -> list:
     return scan_paths(files)[0] if files else []
 
 
-def _beside(pack: Path):
-    """One forked process for work that runs beside this one's (a big pack's Parquet scan), or,
-    for a small pack or one core, a thread (forking would cost more than it saves)."""
+def _beside():
+    """A thread for work that runs beside the checks (the Parquet scan: its decoding and the
+    prefilter leave the GIL). Not a forked process: a process that has run Arrow may hold
+    Arrow's or the allocator's locks in threads a fork does not copy, and the child waits on
+    them forever (seen once in this suite)."""
     from multiprocessing.pool import ThreadPool
 
-    size = sum(p.stat().st_size for p in pack.glob("*.parquet"))
-    big = size >= io_.PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
-    return io_.worker_pool(1) if big else ThreadPool(1)
+    return ThreadPool(1)
 
 
 def _row_schema(rows: Path) -> int | None:
@@ -95,7 +93,7 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
         return report
     rows = read.facts
     log(f"checks (on {len(rows)} rows; the pack's other files are secret-scanned meanwhile)")
-    with _beside(pack) as pool:  # the other files are scanned by a second process while this one checks
+    with _beside() as pool:  # the other files are scanned while this thread checks
         others = pool.apply_async(_other_files, (pack,))
         checks = manifest_checks + check_tasks(rows, tasks and tasks.tasks, _row_schema(pack / "rows.jsonl"))
         checks += check_leaks(rows) + check_coverage(rows, rules or CoverageRules())
