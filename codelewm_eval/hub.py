@@ -118,8 +118,14 @@ def _hub_errors(what: str):
 
 
 def materialize(ref: HubRef, dest: Path) -> Path:
-    """Download a repo at its revision into `dest` (resumable; files already there are kept)."""
-    with _hub_errors(f"downloading {ref}"):
+    """Download a repo at its revision into `dest` (resumable; files already there are kept).
+    Processes on one machine that want the same `dest` (the shards of a job) take turns: one
+    that found another's half-downloaded folder read it as a model without its config."""
+    from filelock import FileLock
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(dest.parent / f".{dest.name}.lock")), _hub_errors(f"downloading {ref}"):
         path = api().snapshot_download(ref.repo_id, repo_type=ref.repo_type, revision=ref.revision or "main",
                                        local_dir=str(dest))
     return Path(path)

@@ -139,7 +139,10 @@ def resolve_model(model: str | Path) -> Path:
     dest = default_cache_dir() / "hub-models" / ref.repo_id.replace("/", "--") / ref.revision
     if not folder:
         return materialize(ref, dest)
-    with _hub_errors(f"downloading {text}"):
+    from filelock import FileLock
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(dest.parent / f".{dest.name}.lock")), _hub_errors(f"downloading {text}"):  # as materialize
         api().snapshot_download(ref.repo_id, repo_type=ref.repo_type, revision=ref.revision, local_dir=str(dest),
                                 allow_patterns=[f"{folder.rstrip('/')}/*"])
     return dest / folder
