@@ -20,6 +20,13 @@ class InputError(Exception):
             where = f"field '{field}': "
         super().__init__(where + message)
 
+    def __reduce__(self):  # crosses from a worker process with its file, line and field
+        return _input_error, (self.message, self.path, self.line, self.field)
+
+
+def _input_error(message: str, path: str | None, line: int | None, field: str | None) -> InputError:
+    return InputError(message, path=path, line=line, field=field)
+
 
 class Terminated(BaseException):
     """SIGTERM arrived (a job cancelled, a launcher stopping its seeds): unwinds like Ctrl-C, so

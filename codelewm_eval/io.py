@@ -280,23 +280,6 @@ def line_number_at(path: str | os.PathLike, offset: int) -> int:
     return count
 
 
-def _quiet_worker() -> None:
-    """A forked worker leaves signals to its parent: it ends at SIGTERM without a traceback (the
-    parent's handler turns SIGTERM into an exception, and the pool ends its workers with it),
-    and Ctrl-C reaches the parent, which ends the pool."""
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def worker_pool(workers: int):
-    """A pool of forked worker processes (they share what this process has read, copy on write)."""
-    import multiprocessing
-
-    return multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
-
-
 PARALLEL_MIN_BYTES = 32 << 20  # smaller files are read in one process (forking costs more than it saves)
 
 
@@ -313,6 +296,8 @@ def map_ranges(fn, path: str | os.PathLike, workers: int, *args, alongside=None)
         if alongside is not None:
             alongside()
     else:
+        from .workers import worker_pool
+
         with worker_pool(workers) as pool:
             pending = pool.starmap_async(fn, calls, chunksize=1)
             if alongside is not None:

@@ -584,7 +584,7 @@ def audit_prose(paths: list[Path], ctx: ProseContext, root: Path,
     if workers > 1 and len(paths) >= 8 and "fork" in multiprocessing.get_all_start_methods():
         _WORKER_CTX = ctx
         try:
-            from ..io import worker_pool
+            from ..workers import worker_pool
 
             with worker_pool(workers) as pool:
                 results = pool.starmap(_audit_file, [(path, root) for path in paths], chunksize=4)

@@ -26,14 +26,19 @@ from tqdm import tqdm
 from ..benchmarks.models import Benchmark
 from ..candidates.models import Candidate
 from ..fingerprint import normalized_ast
-from ..io import atomic_writer
+from ..io import atomic_writer, default_cache_dir
+from ..log import get as _get_logger
 from ..sandbox.pool import Limits, SandboxPool
 from .jobs import build_job, encode_inputs, judge
 from .passk import pass_at_k_table
-from ..io import default_cache_dir
-from .reference import EXECUTOR_VERSION, Reference, budget_for, ensure_references, expected_outputs
+from .reference import (
+    EXECUTOR_VERSION,
+    Reference,
+    budget_for,
+    ensure_references,
+    expected_outputs,
+)
 from .results import ExecutionResult, buckets_of
-from ..log import get as _get_logger
 
 _log = _get_logger(__name__)
 
@@ -179,11 +184,21 @@ def execute(benchmark: Benchmark, candidates: list[Candidate], out: Path, *, wor
         bar = tqdm(total=len(candidates), initial=resumed, desc=f"execute {benchmark.name}", unit="cand",
                    disable=not progress, smoothing=0.05)
         threads = pool.size if pool is not None else 1
-        with ThreadPoolExecutor(max_workers=threads) as ex:
+        ex = ThreadPoolExecutor(max_workers=threads)
+        try:
             futures = [ex.submit(executor.run_one, c) for c in pending]
             for fut in as_completed(futures):
                 log.add(fut.result().model_dump(mode="json"))
                 bar.update(1)
+        except BaseException:
+            # SIGTERM, Ctrl-C or a failure: queued candidates are dropped (finished ones are in
+            # the partial log), and closing the sandbox ends the running ones at once
+            ex.shutdown(wait=False, cancel_futures=True)
+            if pool is not None:
+                pool.close()
+            raise
+        finally:
+            ex.shutdown(wait=True)
         bar.close()
     finally:
         log.close()

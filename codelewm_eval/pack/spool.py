@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from ..io import worker_pool
+from ..workers import worker_pool
 from .rows import SCHEMA_VERSION, SPLITS, DecoyLink, PackRow
 
 # A row's JSON is written in two parts: these fields in pass one, then decoy and split.

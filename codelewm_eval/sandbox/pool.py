@@ -285,12 +285,20 @@ class SandboxPool:
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: list[Worker] = []
         self._lock = threading.Lock()
-        for _ in range(self.size):
-            self._add_worker()
+        self._closed = False
+        try:
+            for _ in range(self.size):
+                self._add_worker()
+        except BaseException:  # a worker that would not start, or a signal: none is left behind
+            self.close()
+            raise
 
     def _add_worker(self) -> None:
         w = Worker(self.use_bwrap, self.limits)
         with self._lock:
+            if self._closed:  # closed while this one started (another thread's failure)
+                w.close()
+                raise SandboxError("the sandbox pool was closed")
             self._all.append(w)
         self._idle.put(w)
 
@@ -298,27 +306,41 @@ class SandboxPool:
     def isolation(self) -> str:
         return self._all[0].isolation if self._all else "none"
 
+    def _take(self) -> Worker:
+        """An idle worker; a closed pool raises instead of waiting for one that never returns."""
+        while True:
+            if self._closed:
+                raise SandboxError("the sandbox pool was closed")
+            try:
+                return self._idle.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
     def run(self, header: dict, tests: dict) -> RawOutcome:
-        worker = self._idle.get()
+        worker = self._take()
         outcome = worker.run(header, tests)
+        if self._closed:  # the pool was closed under this job: its worker is gone, start no other
+            raise SandboxError("the sandbox pool was closed")
         if outcome is not None and outcome.meta.get("worker_died"):
-            with self._lock:
-                self._all.remove(worker)
-            worker.close()
-            self._add_worker()
+            self._replace(worker)
             return outcome
         if outcome is None:
             # The candidate managed to kill its worker: that is never a pass.
-            with self._lock:
-                self._all.remove(worker)
-            worker.close()
-            self._add_worker()
+            self._replace(worker)
             return RawOutcome(tester=None, meta={"worker_died": True}, isolation=worker.isolation)
         self._idle.put(worker)
         return outcome
 
+    def _replace(self, worker: Worker) -> None:
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+        worker.close()
+        self._add_worker()
+
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             workers, self._all = self._all, []
         for w in workers:
             w.close()
