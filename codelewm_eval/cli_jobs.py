@@ -16,7 +16,8 @@ def cmd_train(args) -> int:
 
     lora = {k: v for k, v in {"base_model": args.base_model, "rank": args.rank, "alpha": args.alpha,
                               "lr": args.lr, "epochs": args.epochs, "max_length": args.max_length,
-                              "batch_size": args.batch_size, "max_train_rows": args.max_train_rows}.items()
+                              "batch_size": args.batch_size, "max_train_rows": args.max_train_rows,
+                              "device": args.device, "dtype": args.dtype}.items()
             if v is not None}
     if args.loss_weight:
         lora["loss_weights"] = {}
@@ -150,19 +151,26 @@ def cmd_jobs_launch(args) -> int:
 def _add_train(sub) -> None:
     tr = sub.add_parser("train", help="train a p_pass scorer on a pack, one seed (what every job runs)",
                         description="Fit a p_pass scorer on the pack's train split (logreg: hashed token n-grams; "
-                                    "lora: a LoRA adapter on a sequence classifier, MiniLM-L6 by default), with "
-                                    "early stopping on val AUC. Writes checkpoint/ (safetensors), scores.jsonl (p_pass "
+                                    "lora: a LoRA adapter on a sequence classifier, MiniLM-L6 by default, with "
+                                    "early stopping on val AUC; probe: a seeded logistic head on frozen encoder "
+                                    "embeddings computed once per pack). Writes checkpoint/ (safetensors), scores.jsonl (p_pass "
                                     "for every val and test row), reports/job_progress.jsonl (events, also on stderr "
                                     "behind CODELEWM_EVENT) and a manifest whose parent is the pack.")
     tr.add_argument("--pack", required=True, help="a pack directory, or hf://datasets/OWNER/NAME@REVISION (downloaded "
                                                  "next to --out, into ../pack)")
     tr.add_argument("--seed", type=int, required=True)
-    tr.add_argument("--scorer", choices=["logreg", "lora"], required=True)
+    tr.add_argument("--scorer", choices=["logreg", "lora", "probe"], required=True)
     tr.add_argument("--out", required=True, help="run directory of this seed")
     tr.add_argument("--run-id", help="default: the --out directory's name")
-    for flag, kind in (("--base-model", str), ("--rank", int), ("--alpha", int), ("--lr", float), ("--epochs", int),
-                       ("--max-length", int), ("--batch-size", int), ("--max-train-rows", int)):
-        tr.add_argument(flag, type=kind, help="lora")
+    for flag, kind, scorers in (("--base-model", str, "lora, probe"), ("--rank", int, "lora"), ("--alpha", int, "lora"),
+                                ("--lr", float, "lora"), ("--epochs", int, "lora"), ("--max-length", int, "lora, probe"),
+                                ("--batch-size", int, "lora"), ("--max-train-rows", int, "lora")):
+        tr.add_argument(flag, type=kind, help=scorers)
+    tr.add_argument("--device", choices=["auto", "cuda", "cpu"], help="lora, probe: where torch runs (auto: CUDA when "
+                                                                       "there is a GPU)")
+    tr.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"],
+                    help="lora, probe: compute dtype (auto: bfloat16 on GPUs that have it, float16 with a gradient "
+                         "scaler on older GPUs, float32 on the CPU)")
     tr.add_argument("--loss-weight", action="append", metavar="RULE=WEIGHT",
                     help="lora per-row loss weights: task:<benchmark>/<task>, benchmark:<name>, long, long_failing")
     tr.add_argument("--push-to", metavar="REPO", help="when done, upload the run into this Hub model repo as seed-N/ "

@@ -52,14 +52,15 @@ def cmd_surgery_train(args) -> int:
                     batch_size=args.batch_size, target_modules=args.target_modules.split(","),
                     checkpoint_every=args.checkpoint_every, loss_weights=_weights(args.loss_weight),
                     anchor_weight=args.anchor_weight, load_4bit=args.load_4bit, merge_anyway=args.merge_anyway,
-                    data_dir=str(_data_dir(args.data_dir)) if _data_dir(args.data_dir) else None)
+                    data_dir=str(_data_dir(args.data_dir)) if _data_dir(args.data_dir) else None,
+                    device=args.device, dtype=args.dtype, isolation=args.isolation)
     report = train_sft(harvest, out, cfg, allow=args.override_lessons, command=["codelewm-eval", *sys.argv[1:]],
                        echo=not args.quiet)
     merge = report["merge"]
     check = report["anchor_check"]
     print(json.dumps(report, indent=2) if args.json else
           f"surgery seed {args.seed}: {report['steps']} steps, final loss {report['final_loss']:.4f}, "
-          f"{report['tokens_per_s']} tokens/s on {report['device']}; held-out anchors {len(check['kept'])}/"
+          f"{report['tokens_per_s']} tokens/s on {report['gpu'] or report['device']} ({report['dtype']}); held-out anchors {len(check['kept'])}/"
           f"{len(check['held_out'])} kept before merging" +
           (f"; MERGE ABORTED: lost {', '.join(merge['lost'])} (adapter kept in {out / 'adapter'}; --merge-anyway "
            "to merge regardless)" if merge["status"] == "aborted" else f"; {merge['status']} -> {out / 'merged'}"))
@@ -161,6 +162,13 @@ def _add_surgery(sub) -> None:
                     help="merge even when the adapter loses a held-out anchor before merging (recorded)")
     tr.add_argument("--data-dir", help="benchmark data for the anchor check before merging")
     tr.add_argument("--load-4bit", action="store_true", help="QLoRA: needs bitsandbytes and a GPU")
+    tr.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto",
+                    help="where torch runs (auto: CUDA when there is a GPU)")
+    tr.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], default="auto",
+                    help="auto: bfloat16 on GPUs that have it, float16 with a gradient scaler on older GPUs, float32 "
+                         "on the CPU")
+    tr.add_argument("--isolation", choices=["auto", "bwrap", "rlimits"], default="auto",
+                    help="the anchor check's sandbox (rlimits in a container without bubblewrap)")
     tr.add_argument("--override-lessons", action="store_true")
     tr.add_argument("--push-to", metavar="REPO")
     tr.add_argument("--quiet", action="store_true")

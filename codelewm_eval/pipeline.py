@@ -53,7 +53,7 @@ class RunConfig(BaseModel):
     name: str = "default"
     sources: list[Source]
     seeds: list[int] = Field(default_factory=lambda: [42, 1729])
-    scorer: Literal["logreg", "lora"] = "logreg"
+    scorer: Literal["logreg", "lora", "probe"] = "logreg"
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     decoy_minimums: dict[str, dict[str, int]] = Field(default_factory=lambda: {"mutation": {"pairs": 100,
                                                                                           "tasks": 20}})

@@ -105,7 +105,7 @@ def test_train_refuses_a_non_run_directory(tmp_path, pack, capsys):  # noqa: F81
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 
 
-@pytest.mark.parametrize("name", ["standard.yaml", "standard-lora.yaml", "hub.yaml", "surgery.yaml"])
+@pytest.mark.parametrize("name", ["standard.yaml", "standard-lora.yaml", "smoke-lora.yaml", "probe.yaml", "hub.yaml", "surgery.yaml"])
 def test_shipped_job_specs_build_clean_payloads(name):
     from pathlib import Path
 

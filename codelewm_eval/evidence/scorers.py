@@ -81,12 +81,20 @@ def lexical(rows: list[PackRow]) -> np.ndarray:
 
 
 def fit_logreg(rows: list[PackRow], seed: int = 42, on_candidate=None):
-    """(model, report): fit on train rows only, C chosen by val log loss. `on_candidate(i, n, C,
-    val_loss, val_auc)` is called after each candidate C (progress for the train command)."""
+    """(model, features, report): hashed token 1-2 grams, fit on train rows only, C chosen by val
+    log loss. `on_candidate(i, n, C, val_loss, val_auc)` is called after each candidate C."""
+    x = _hashed([r.program for r in rows], ngrams=(1, 2), norm="l2")
+    model, report = fit_logistic(x, rows, seed, on_candidate)
+    report["features"] = "hashed token 1-2 grams, binary, L2-normalized, 2^18 columns"
+    return model, x, report
+
+
+def fit_logistic(x, rows: list[PackRow], seed: int = 42, on_candidate=None, grid=(0.1, 1.0, 10.0)):
+    """(model, report): a logistic regression on the feature rows `x`, fit on the train rows of
+    one seeded bootstrap of the train problem families, its C chosen by val log loss."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss, roc_auc_score
 
-    x = _hashed([r.program for r in rows], ngrams=(1, 2), norm="l2")
     y = np.array([r.passed for r in rows])
     train = np.array([r.split == "train" and not r.evaluation_only for r in rows])
     val = np.array([r.split == "val" for r in rows])
@@ -95,7 +103,6 @@ def fit_logreg(rows: list[PackRow], seed: int = 42, on_candidate=None):
     weight = family_bootstrap_weights([problem_family(r.benchmark, r.task_id) for r in rows], train, y, seed)
     fit = weight > 0
     best = None
-    grid = (0.1, 1.0, 10.0)
     for k, c in enumerate(grid, start=1):
         model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
         model.fit(x[fit], y[fit], sample_weight=weight[fit])
@@ -110,9 +117,8 @@ def fit_logreg(rows: list[PackRow], seed: int = 42, on_candidate=None):
     report = {"C": c, "val_log_loss": round(float(loss), 6), "train_rows": int(train.sum()),
               "seed_randomness": f"bootstrap of the train problem families (seed {seed}): "
                                  f"{int(fit.sum())} of {int(train.sum())} train rows drawn, total weight "
-                                 f"{int(weight.sum())}",
-              "features": "hashed token 1-2 grams, binary, L2-normalized, 2^18 columns"}
-    return model, x, report
+                                 f"{int(weight.sum())}"}
+    return model, report
 
 
 def family_bootstrap_weights(families: list[str], train: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:

@@ -30,10 +30,12 @@ _log = _get_logger(__name__)
 SCHEMA_VERSION = 1
 TOKEN_LIKE = re.compile(r"(^HF_TOKEN$|TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY)", re.I)
 _FLAGS = {"base_model": "--base-model", "rank": "--rank", "alpha": "--alpha", "lr": "--lr", "epochs": "--epochs",
-          "max_length": "--max-length", "batch_size": "--batch-size", "max_train_rows": "--max-train-rows"}
+          "max_length": "--max-length", "batch_size": "--batch-size", "max_train_rows": "--max-train-rows",
+          "device": "--device", "dtype": "--dtype"}
 _SURGERY_FLAGS = {"rank": "--rank", "alpha": "--alpha", "lr": "--lr", "epochs": "--epochs",
                   "max_length": "--max-length", "batch_size": "--batch-size", "target_modules": "--target-modules",
-                  "checkpoint_every": "--checkpoint-every", "anchor_weight": "--anchor-weight"}
+                  "checkpoint_every": "--checkpoint-every", "anchor_weight": "--anchor-weight",
+                  "device": "--device", "dtype": "--dtype", "isolation": "--isolation"}
 _SURGERY_SWITCHES = {"override_lessons": "--override-lessons", "load_4bit": "--load-4bit",
                      "merge_anyway": "--merge-anyway"}
 

@@ -24,14 +24,16 @@ SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRI
 
 class Check(BaseModel):
     name: str = Field(description="manifest, split_leak, coverage:<kind>, decoys:<split>:<category>, ...")
-    status: Literal["pass", "fail", "blocked"]
+    status: Literal["pass", "warn", "fail", "blocked"] = Field(
+        description="warn: launchable, with a reason to look (a train subset too small for the gates, a dtype the "
+                    "flavor cannot run)")
     observed: int | float | str | None = None
     required: int | float | str | None = None
     reason: str = Field("", description="why it did not pass, in words")
 
 
 class PreflightReport(BaseModel):
-    """Can this pack (and job) carry the gates? `ok` only when every check passes."""
+    """Can this pack (and job) carry the gates? `ok` when every check passes (or only warns)."""
 
     schema_version: int = SCHEMA_VERSION
     pack: str

@@ -12,7 +12,6 @@ from ..errors import InputError
 from ..io import read_yaml, validated, yaml_line_of
 from ..pack.stats import DecoyMinimum
 
-
 DEFAULT_DECOY_MINIMUMS = {"mutation": DecoyMinimum(pairs=100, tasks=30)}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -104,7 +103,7 @@ class JobSpec(BaseModel):
     execute: ExecuteJob | None = Field(None, description="task execute: what to run and in how many shards")
     generate: GenerateJob | None = Field(None, description="task generate: the model, benchmark, engine, sampling "
                                                            "and shards")
-    scorer: Literal["logreg", "lora"] = "logreg"
+    scorer: Literal["logreg", "lora", "probe"] = "logreg"
     harvest: str | None = Field(None, description="surgery: a harvest directory (relative to the spec) or "
                                                   "hf://datasets/OWNER/NAME@REVISION")
     base_model: str | None = Field(None, description="surgery: the causal LM to tune (a directory or a Hub id)")

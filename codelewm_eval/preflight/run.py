@@ -23,6 +23,7 @@ from .checks import (
     check_tasks,
 )
 from .jobspec import DEFAULT_DECOY_MINIMUMS, load_job_spec
+from .training import check_training
 
 
 def preflight(pack: Path, job: Path | None = None, report_path: Path | None = None,
@@ -102,9 +103,9 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
         found = read.secrets + (tasks or TasksRead()).secrets + others.get()
     checks += check_pack_secrets(found)
     if spec is not None:
-        checks += check_job(spec, text, str(job))
+        checks += check_job(spec, text, str(job)) + check_training(spec, rows)
     report = PreflightReport(pack=str(pack), job=str(job) if job else None,
-                             ok=all(c.status == "pass" for c in checks), checks=checks)
+                             ok=all(c.status in ("pass", "warn") for c in checks), checks=checks)
     log("done")
     if report_path is not None:
         write_json_atomic(report_path, report.model_dump(mode="json"))

@@ -26,8 +26,8 @@ class AnchorCheck(BaseModel):
         return not self.lost
 
 
-def check_anchors(model, tokenizer, rows: list, data_dir: Path | None, device: str, max_new_tokens: int = 256,
-                  workers: int | None = None) -> AnchorCheck:
+def check_anchors(model, tokenizer, rows: list, data_dir: Path | None, placement, max_new_tokens: int = 256,
+                  workers: int | None = None, isolation: str = "auto") -> AnchorCheck:
     """Greedy completions of the held-out anchors' prompts by `model` (the adapter in place), executed."""
     import torch
 
@@ -44,8 +44,8 @@ def check_anchors(model, tokenizer, rows: list, data_dir: Path | None, device: s
     programs = []
     try:
         for row in rows:
-            enc = tokenizer([row.prompt], return_tensors="pt").to(device)
-            with torch.no_grad():
+            enc = placement.put(tokenizer([row.prompt], return_tensors="pt"))
+            with torch.inference_mode(), placement.autocast():
                 out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
                                      pad_token_id=tokenizer.pad_token_id)
             text = tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
@@ -66,7 +66,7 @@ def check_anchors(model, tokenizer, rows: list, data_dir: Path | None, device: s
                                     origin=Origin(format="anchor-check", model="adapter before merge"))
                           for i, (row, program) in enumerate(items)]
             out = Path(tmp) / f"{name}.jsonl"
-            execute(bench, candidates, out, workers=workers, progress=False)
+            execute(bench, candidates, out, workers=workers, isolation=isolation, progress=False)
             import json
 
             passed = [json.loads(line)["passed"] for line in out.read_text().splitlines()]

@@ -70,13 +70,16 @@ class TransformersEngine:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir).to(self.device).eval()
+        from ..train.device import choose_placement
+
+        self.placement = choose_placement()  # weights in bfloat16 (float16 on older GPUs) on a GPU, float32 on CPU
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=self.placement.torch_dtype)
+        self.model = self.model.to(self.placement.device).eval()
         torch.manual_seed(sampling.seed)
 
     def complete(self, prompts: list[str], task_ids: list[str], s: Sampling) -> list[list[str]]:
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
-        with self.torch.no_grad():
+        enc = self.placement.put(self.tokenizer(prompts, return_tensors="pt", padding=True))
+        with self.torch.inference_mode():
             generated = self.model.generate(**enc, max_new_tokens=s.max_new_tokens, do_sample=s.temperature > 0,
                                             temperature=s.temperature if s.temperature > 0 else None,
                                             top_p=s.top_p if s.temperature > 0 else None, num_return_sequences=s.n,

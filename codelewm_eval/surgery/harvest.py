@@ -101,7 +101,7 @@ def models_of(paths: list[Path]) -> dict[str, str | None]:
         if sidecar is not None and sidecar.is_file():
             try:
                 out[str(path)] = load_manifest(sidecar).config.get("model")
-            except Exception:  # noqa: BLE001 - an unreadable sidecar leaves the model unknown
+            except Exception:
                 pass
     return out
 

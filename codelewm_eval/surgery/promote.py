@@ -13,9 +13,9 @@ import re
 
 from pydantic import BaseModel, Field
 
+from ..benchmarks.family import family_name
 from ..errors import InputError
 from ..evidence.compare import Comparison, _anchor_outcome, compare
-from ..benchmarks.family import family_name
 
 
 class Target(BaseModel):
@@ -26,7 +26,7 @@ class Target(BaseModel):
     of: int
 
     @classmethod
-    def parse(cls, text: str) -> "Target":
+    def parse(cls, text: str) -> Target:
         match = re.fullmatch(r"\s*([\w.+-]+)\s*=\s*(\d+)\s*/\s*(\d+)\s*", text)
         if not match or int(match[3]) == 0 or int(match[2]) > int(match[3]):
             raise InputError(f"--target must look like BENCHMARK=PASSES/TASKS (mbpp=25/100), got {text!r}",

@@ -56,6 +56,11 @@ class SftConfig(BaseModel):
     merge_anyway: bool = Field(False, description="merge even when the check loses a held-out anchor (recorded)")
     data_dir: str | None = Field(None, description="benchmark data for the anchor check")
     anchor_max_new_tokens: int = 256
+    device: str = Field("auto", description="auto (CUDA when there is a GPU), cuda or cpu")
+    dtype: str = Field("auto", description="auto: bfloat16 on GPUs that have it, float16 with a gradient scaler on "
+                                           "older GPUs, float32 on the CPU")
+    isolation: str = Field("auto", description="the anchor check's sandbox (`execute --isolation`): rlimits in a "
+                                               "container without bubblewrap, the container being the boundary")
 
 
 # The hyperparameter lessons of the user's reports, as a continuous rule in the training rows.
@@ -137,19 +142,20 @@ def train_sft(harvest: Path, out: Path, cfg: SftConfig, *, allow: bool = False, 
         # as in `train`: once the run is on record, `jobs status` tells a killed run from a running one
         record_self(out)
         log.emit("start", task="surgery-sft", base_model=cfg.base_model, rows=len(rows))
-        tokenizer, model, device, trainable = _load(cfg)
+        tokenizer, model, placement, trainable = _load(cfg)
+        log.emit("placement", **placement.report())
         examples = _encode(rows, tokenizer, cfg)
-        step, tokens, busy, loss = _train(model, tokenizer, examples, cfg, device, log, out)
+        step, tokens, busy, loss = _train(model, tokenizer, examples, cfg, placement, log, out)
         model.save_pretrained(out / "adapter", safe_serialization=True)
         log.emit("checkpoint", step=step, path="adapter/adapter_model.safetensors",
                  sha256=sha256_file(out / "adapter" / "adapter_model.safetensors"))
         from .anchor_check import check_anchors
 
-        check = check_anchors(model, tokenizer, held_out, Path(cfg.data_dir) if cfg.data_dir else None, device,
-                              cfg.anchor_max_new_tokens)
+        check = check_anchors(model, tokenizer, held_out, Path(cfg.data_dir) if cfg.data_dir else None, placement,
+                              cfg.anchor_max_new_tokens, isolation=cfg.isolation)
         log.emit("anchor_check", held_out=len(check.held_out), kept=check.kept, lost=check.lost)
         report = {"rows": len(rows), "anchors_trained": sum(r.kind == "anchor" for r in rows), "steps": step,
-                  "trainable_parameters": trainable, "device": device,
+                  "trainable_parameters": trainable, **placement.report(),
                   "tokens_per_s": round(tokens / busy, 1) if busy else None, "train_seconds": round(busy, 2),
                   "final_loss": loss, "anchor_check": check.model_dump(), "lessons_overridden": overridden}
         if check.lost and not cfg.merge_anyway:
@@ -202,29 +208,34 @@ def _harvest_overrides(harvest: Path) -> list[str]:
 
 
 def _load(cfg: SftConfig):
-    """(tokenizer, LoRA-wrapped model, device, trainable parameters), seeded."""
+    """(tokenizer, LoRA-wrapped model, placement, trainable parameters), seeded. On a GPU the base
+    weights load in the placement's compute dtype (bfloat16, or float16 where the GPU lacks it);
+    peft keeps the adapter in float32; on the CPU everything is float32."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from ..train.device import choose_placement
+
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    placement = choose_placement(cfg.device, cfg.dtype)
     tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     kwargs = {}
     if cfg.load_4bit:
-        if device != "cuda":
+        if placement.device != "cuda":
             raise InputError("--load-4bit needs a GPU")
         from transformers import BitsAndBytesConfig  # needs bitsandbytes
 
-        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16)
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(cfg.base_model, dtype=dtype, **kwargs).to(device)
+        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=placement.torch_dtype)
+    model = AutoModelForCausalLM.from_pretrained(cfg.base_model, dtype=placement.torch_dtype, **kwargs)
+    if not cfg.load_4bit:
+        model = model.to(placement.device)
     model = get_peft_model(model, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
                                              target_modules=cfg.target_modules, task_type="CAUSAL_LM"))
-    return tokenizer, model, device, sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return tokenizer, model, placement, sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def _encode(rows, tokenizer, cfg: SftConfig) -> list[tuple[list[int], list[int], float]]:
@@ -239,26 +250,27 @@ def _encode(rows, tokenizer, cfg: SftConfig) -> list[tuple[list[int], list[int],
     return examples
 
 
-def _batch_loss(model, tokenizer, batch, device):
+def _batch_loss(model, tokenizer, batch, placement):
     """Weighted mean over rows of each row's mean cross-entropy on its completion tokens; and the
-    batch's token count."""
+    batch's token count. Every tensor is made on the model's device."""
     import torch
 
     width = max(len(ids) for ids, _, _ in batch)
-    ids = torch.tensor([x + [tokenizer.pad_token_id] * (width - len(x)) for x, _, _ in batch], device=device)
-    labels = torch.tensor([y + [-100] * (width - len(y)) for _, y, _ in batch], device=device)
-    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _, _ in batch], device=device)
-    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+    ids = placement.tensor([x + [tokenizer.pad_token_id] * (width - len(x)) for x, _, _ in batch], "int64")
+    labels = placement.tensor([y + [-100] * (width - len(y)) for _, y, _ in batch], "int64")
+    mask = placement.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _, _ in batch], "int64")
+    with placement.autocast():
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
     target = labels[:, 1:]
     per_token = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1),
                                                   ignore_index=-100, reduction="none").view(target.shape)
     counted = (target != -100).float()
     per_row = (per_token * counted).sum(1) / counted.sum(1).clamp(min=1)
-    weights = torch.tensor([w for _, _, w in batch], device=device)
-    return (per_row * weights).sum() / weights.sum().clamp(min=1e-9), int(mask.sum())
+    weights = placement.tensor([w for _, _, w in batch])
+    return (per_row * weights).sum() / weights.sum().clamp(min=1e-9), sum(len(x) for x, _, _ in batch)
 
 
-def _train(model, tokenizer, examples, cfg: SftConfig, device: str, log: ProgressLog, out: Path):
+def _train(model, tokenizer, examples, cfg: SftConfig, placement, log: ProgressLog, out: Path):
     """The epochs: progress events with tokens per second, an adapter checkpoint every K steps.
     Returns (steps, tokens, seconds spent training, final loss)."""
     import torch
@@ -266,6 +278,7 @@ def _train(model, tokenizer, examples, cfg: SftConfig, device: str, log: Progres
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     max_steps = math.ceil(len(examples) / cfg.batch_size) * cfg.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1 - s / max(1, max_steps)))
+    scaler = placement.scaler()  # float16 on GPUs without bfloat16; a no-op otherwise
     step, tokens, busy, began, loss = 0, 0, 0.0, time.monotonic(), None
     model.train()
     for epoch in range(1, cfg.epochs + 1):
@@ -274,9 +287,10 @@ def _train(model, tokenizer, examples, cfg: SftConfig, device: str, log: Progres
         for start in range(0, len(order), cfg.batch_size):
             t0 = time.monotonic()
             loss, counted = _batch_loss(model, tokenizer, [examples[i] for i in order[start:start + cfg.batch_size]],
-                                        device)
-            loss.backward()
-            optimizer.step()
+                                        placement)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             schedule.step()
             optimizer.zero_grad()
             step, tokens, busy = step + 1, tokens + counted, busy + time.monotonic() - t0

@@ -45,14 +45,19 @@ class LoraConfig(BaseModel):
     loss_weights: dict[str, float] = Field(default_factory=dict, description="row-weight rules: 'task:<benchmark>/<id>' "
                                                                               "or 'long' (program > 100 lines) -> weight")
     progress_every: int = 10
+    device: Literal["auto", "cuda", "cpu"] = Field("auto", description="auto: CUDA when torch sees a GPU")
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="compute dtype; auto: bfloat16 on GPUs that have it (compute capability 8.0+), "
+                            "float16 autocast with a gradient scaler on older GPUs, float32 on the CPU")
 
 
 class TrainConfig(BaseModel):
     schema_version: int = SCHEMA_VERSION
-    scorer: Literal["logreg", "lora"]
+    scorer: Literal["logreg", "lora", "probe"]
     seed: int
     run_id: str
-    lora: LoraConfig = Field(default_factory=LoraConfig)
+    lora: LoraConfig = Field(default_factory=LoraConfig, description="the encoder scorers' settings (probe reads "
+                                                                    "base_model, max_length, device and dtype)")
 
 
 def train(pack: Path, out: Path, config: TrainConfig, command: list[str] | None = None, echo: bool = True) -> dict:
@@ -76,10 +81,14 @@ def train(pack: Path, out: Path, config: TrainConfig, command: list[str] | None 
         rows = read_rows(pack / "rows.jsonl")
         if config.scorer == "logreg":
             p_pass, report = _train_logreg(rows, out, config, log)
+        elif config.scorer == "probe":
+            from .probe import train_probe
+
+            p_pass, report = train_probe(rows, out, config, log, pack=pack)
         else:
             from .lora import train_lora
 
-            p_pass, report = train_lora(rows, out, config, log)
+            p_pass, report = train_lora(rows, out, config, log, pack=pack)
         held_out = [i for i, r in enumerate(rows) if r.split in ("val", "test")]
         scores = out / "scores.jsonl"
         write_scores(scores, [ScoreRow(benchmark=rows[i].benchmark, task_id=rows[i].task_id,
