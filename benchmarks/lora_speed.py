@@ -87,14 +87,23 @@ class Reference:
                 self.model(**self.encode(indexes[start:start + self.cfg.batch_size * 2])).logits.float().cpu()
 
 
+VARIANTS = {
+    "this": "the project's path as shipped",
+    "cudnn-attention": "the same with PyTorch's cuDNN fused attention left on (its default)",
+    "nondeterministic": "the same without torch.use_deterministic_algorithms",
+}
+
+
 def measure(args) -> dict:
+    import torch
+
     placement = choose_placement(args.device)
     gpu = placement.device == "cuda"
     rows_all = [r for r in read_rows(Path(args.pack) / "rows.jsonl") if r.split == "train" and not r.evaluation_only]
     rng = np.random.default_rng(0)
     n = min(args.rows or (8192 if gpu else 128), len(rows_all))
     rows = [rows_all[i] for i in sorted(rng.choice(len(rows_all), n, replace=False))]
-    steps = args.train_steps or (120 if gpu else 3)
+    steps = args.train_steps or (max(30, 7680 // args.batch_size) if gpu else 3)
     warm = 3 if gpu else 1
     cfg = LoraConfig(base_model=args.base_model or default_base_model(), max_length=args.max_length,
                      batch_size=args.batch_size, epochs=1, progress_every=10**9)
@@ -102,6 +111,10 @@ def measure(args) -> dict:
 
     # this project's path
     run = _LoraRun(rows, cfg, 42, placement=placement)
+    if args.variant == "cudnn-attention" and gpu:
+        torch.backends.cuda.enable_cudnn_sdp(True)
+    elif args.variant == "nondeterministic":
+        torch.use_deterministic_algorithms(False)
     began = time.perf_counter()
     run.tokens = tokenize([r.program for r in rows], run.tokenizer, cfg.max_length)
     tokenize_s = time.perf_counter() - began
@@ -130,8 +143,6 @@ def measure(args) -> dict:
     batched = run.predict(everything)
     this_score_s = time.perf_counter() - began
     sample = everything[:: max(1, n // 64)][:64]
-    import torch
-
     run.model.eval()
     with torch.inference_mode():
         single = np.array([float(run.logits([i])[0]) for i in sample])
@@ -141,6 +152,13 @@ def measure(args) -> dict:
     run = None  # the model leaves the GPU before the reference loads
     if gpu:
         torch.cuda.empty_cache()
+    figures = {"variant": args.variant, "device": placement.device, "dtype": placement.compute_dtype,
+               "gpu": placement.gpu, "rows": n, "max_length": cfg.max_length, "batch_size": cfg.batch_size,
+               "train_steps": len(batches) - warm, "tokenize_once_s": round(tokenize_s, 3),
+               "train_examples_per_s": round(trained / this_train_s, 1), "score_rows_per_s": round(n / this_score_s, 1),
+               "batched_vs_single_max_abs_dp": round(max_dp, 6), "tolerance": tolerance}
+    if args.no_reference:
+        return figures
 
     # the reference, on the same rows
     ref = Reference(rows, cfg, placement, 42)
@@ -163,15 +181,9 @@ def measure(args) -> dict:
 
     lengths = np.array([min(len(x), cfg.max_length) for x in
                         ref.tokenizer([r.program for r in rows], truncation=True, max_length=cfg.max_length)["input_ids"]])
-    out = {"device": placement.device, "dtype": placement.compute_dtype, "gpu": placement.gpu,
-           "rows": n, "mean_tokens": round(float(lengths.mean()), 1), "max_length": cfg.max_length,
-           "batch_size": cfg.batch_size, "train_steps": len(batches) - warm,
-           "tokenize_once_s": round(tokenize_s, 3),
-           "train_examples_per_s": round(trained / this_train_s, 1),
+    out = {**figures, "mean_tokens": round(float(lengths.mean()), 1),
            "reference_train_examples_per_s": round(ref_trained / ref_train_s, 1),
-           "score_rows_per_s": round(n / this_score_s, 1),
-           "reference_score_rows_per_s": round(n / ref_score_s, 1),
-           "batched_vs_single_max_abs_dp": round(max_dp, 6), "tolerance": tolerance}
+           "reference_score_rows_per_s": round(n / ref_score_s, 1)}
     out["train_ratio"] = round(out["train_examples_per_s"] / out["reference_train_examples_per_s"], 2)
     out["score_ratio"] = round(out["score_rows_per_s"] / out["reference_score_rows_per_s"], 2)
     return out
@@ -182,9 +194,13 @@ def main() -> int:
     parser.add_argument("--pack", default="runs/default/pack")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--rows", type=int, help="programs sampled from the train split (8192 on a GPU, 128 on a CPU)")
-    parser.add_argument("--train-steps", type=int, help="timed training steps (120 on a GPU, 3 on a CPU)")
+    parser.add_argument("--train-steps", type=int, help="timed training steps (7,680 examples' worth, at least 30, on a "
+                                                        "GPU; 3 on a CPU)")
     parser.add_argument("--max-length", type=int, default=384)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=256, help="default: jobs/standard-lora.yaml's")
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="this",
+                        help="; ".join(f"{k}: {v}" for k, v in VARIANTS.items()))
+    parser.add_argument("--no-reference", action="store_true", help="measure this path only (for --variant runs)")
     parser.add_argument("--base-model")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
@@ -195,7 +211,13 @@ def main() -> int:
     r = measure(args)
     where = f"{r['gpu']} ({r['device']}, {r['dtype']})" if r["gpu"] else f"CPU ({r['dtype']})"
     print(f"lora_speed on {where}: MiniLM-L6, max_length {r['max_length']}, batch {r['batch_size']}, "
-          f"{r['rows']:,} programs of {args.pack} (mean {r['mean_tokens']} tokens)")
+          f"{r['rows']:,} programs of {args.pack}" + (f" (mean {r['mean_tokens']} tokens)" if "mean_tokens" in r else "")
+          + (f"; variant {r['variant']}: {VARIANTS[r['variant']]}" if r["variant"] != "this" else ""))
+    if args.no_reference:
+        print(f"  train {r['train_examples_per_s']:,.1f} examples/s, score {r['score_rows_per_s']:,.1f} rows/s")
+        if args.json:
+            Path(args.json).write_text(json.dumps(r, indent=2) + "\n")
+        return 0
     for what, unit in (("train_examples_per_s", "examples/s"), ("score_rows_per_s", "rows/s")):
         goal = GOALS[what]
         verdict = ("met" if r[what] >= goal else "NOT met") if r["device"] == "cuda" else "a GPU goal (not judged on a CPU)"

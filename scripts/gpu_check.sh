@@ -9,7 +9,8 @@
 # Each step runs even if an earlier one failed; step results go to OUT/steps.txt and everything
 # else into OUT/gpu-evidence.tar.xz (runs without checkpoints' base models, the evidence, logs).
 # Usage: bash scripts/gpu_check.sh OUT
-# SMOKE=1 runs the same steps on a CPU with small sizes (to try the script itself before a lease).
+# SMOKE=1 runs the same steps on a CPU with small sizes (to try the script itself before a lease);
+# STEPS="lora_speed lora_job ..." runs only the steps named (default: all).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: bash scripts/gpu_check.sh OUT}
@@ -28,16 +29,19 @@ fi
 CLI="$PY -m codelewm_eval.cli"
 step() {  # name command...: runs it with its log in W/logs/NAME.log, records rc and seconds
   local name=$1; shift
+  if [ -n "${STEPS:-}" ] && [[ " $STEPS " != *" $name "* ]]; then return 0; fi
   local began=$SECONDS
   echo "== $name: $*" | tee -a "$OUT/steps.txt"
   "$@" > "$W/logs/$name.log" 2>&1
   local rc=$?
   echo "   $name rc=$rc in $((SECONDS - began)) s" | tee -a "$OUT/steps.txt"
   tail -n 25 "$W/logs/$name.log"
+  finish  # after every step: a run stopped at its time limit still brings back what it did
 }
 finish() {
-  tar -C "$W" --exclude='./pack' --exclude='merged' --exclude='./cache' -cJf "$OUT/gpu-evidence.tar.xz" . 2>/dev/null
   cp "$OUT/steps.txt" "$W/logs/" 2>/dev/null
+  tar -C "$W" --exclude='./pack' --exclude='merged' --exclude='./cache' -cJf "$OUT/gpu-evidence.tar.xz.tmp" . 2>/dev/null \
+    && mv "$OUT/gpu-evidence.tar.xz.tmp" "$OUT/gpu-evidence.tar.xz"
 }
 trap finish EXIT
 tar -C "$W" -xJf .gpu/pack.tar.xz
@@ -54,7 +58,7 @@ sed -e "s#path: ../packs/v1#path: $W/pack#" -e "s#dir: ../runs/{name}#dir: $W/ru
     -e "s#gates: ../gates/standard.yaml#gates: $ROOT/gates/standard.yaml#" \
     -e "s#^hyperparameters:#hyperparameters:\n  base_model: $BASE#" jobs/standard-lora.yaml > "$W/standard-lora.yaml"
 if [ "${SMOKE:-0}" = 1 ]; then
-  sed -i -e "s#epochs: 3#epochs: 1#" -e "s#max_length: 384#max_length: 32\n  max_train_rows: 300\n  device: cpu#" \
+  sed -i -e "s#epochs: [0-9]*#epochs: 1#" -e "s#max_length: 384#max_length: 32\n  max_train_rows: 300\n  device: cpu#" \
     "$W/standard-lora.yaml"
 fi
 step lora_job $CLI jobs launch "$W/standard-lora.yaml"
@@ -65,4 +69,11 @@ step surgery_train $CLI surgery train --harvest "$W/harvest" --base-model "$ROOT
   --out "$W/surgery/seed-42" --rank 4 --alpha 8 --lr 0.00002 --max-length 256 --isolation rlimits --merge-anyway --json
 step generate $CLI generate --model "$W/surgery/seed-42/merged" --benchmark humaneval --out "$W/surgery/samples.jsonl" \
   --limit 16 --max-new-tokens 48 --no-progress --json
+# what each change is worth, measured apart (this path only, each in a fresh process)
+for variant in cudnn-attention nondeterministic; do
+  step "speed_$variant" $PY benchmarks/lora_speed.py --pack "$W/pack" --base-model "$BASE" --variant "$variant" \
+    --no-reference --rows 8192 --json "$W/lora_speed_$variant.json" "${SPEED_ARGS[@]}"
+done
+step speed_batch64 $PY benchmarks/lora_speed.py --pack "$W/pack" --base-model "$BASE" --batch-size 64 --no-reference \
+  --json "$W/lora_speed_batch64.json" "${SPEED_ARGS[@]}"
 echo "done" | tee -a "$OUT/steps.txt"

@@ -140,6 +140,7 @@ class _LoraRun:
         seed_everything(seed)
         self.torch, self.rows, self.cfg, self.seed = torch, rows, cfg, seed
         self.placement = placement or choose_placement(cfg.device, cfg.dtype)
+        self.placement.prepare()
         self.base = cfg.base_model or default_base_model()
         self.tokenizer, self.model, self.trainable = load_classifier(self.base, self.placement, cfg)
         started = time.monotonic()

@@ -63,6 +63,7 @@ def embed(rows: list[PackRow], base: str, max_length: int, placement: Placement,
     started = time.monotonic()
     from .lora import _attention, fitting_length
 
+    placement.prepare()
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModel.from_pretrained(base, dtype=torch.float32, **_attention(base)).to(placement.device).eval()
     tokens = tokenize([r.program for r in rows], tokenizer, fitting_length(max_length, model.config),
