@@ -23,7 +23,7 @@ from codelewm_eval.train.progress import ProgressLog
 from codelewm_eval.train.run import LoraConfig
 from codelewm_eval.train.tokens import evaluation_batches, tokenize, training_batches
 
-from .test_train import _tiny_encoder
+from .test_train import _tiny_encoder, pack  # noqa: F401  (pack is a fixture)
 
 ACCELERATOR = Placement("meta", "float32")  # a device that refuses to be mixed with the CPU
 
