@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Rebuilds the committed real-data evidence (manifests/evidence/{logreg,lora,codet}-v1) from
+# Rebuilds the committed real-data evidence (manifests/evidence/{logreg,codet,probe,lora}-v1) from
 # ../shared/data: execute the sources, build the pack, score and train both seeds, evaluate.
 # Usage: bash scripts/real_evidence.sh WORK [DATA_DIR]   (WORK: a scratch directory, ~2 GB)
-# Every step is resumable (execute resumes, finished artifacts are kept); set LORA=0 to skip the
-# LoRA scorer (about 20 minutes per seed on 2 CPU cores).
+# Every step is resumable (execute resumes, finished artifacts are kept). The LoRA scorer's runs
+# come from a GPU (see the end of this script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:?usage: bash scripts/real_evidence.sh WORK [DATA_DIR]}
@@ -43,23 +43,18 @@ run $CLI evaluate --pack "$PACK" --scores "$WORK/scores-42.jsonl" "$WORK/scores-
   --gates gates/standard.yaml --out manifests/evidence/logreg-v1 --no-plots || true
 run $CLI evaluate --pack "$PACK" --scores "$WORK/scores-codet.jsonl" --gates gates/codet.yaml \
   --out manifests/evidence/codet-v1 --no-plots || true
-if [ "${LORA:-1}" = 1 ]; then
-  cat > "$WORK/lora.yaml" <<SPEC
-# jobs/standard-lora.yaml with this script's pack and output directory
-schema_version: 1
-name: p-pass-lora
-seeds: [42, 1729]
-scorer: lora
-hyperparameters: {rank: 8, alpha: 16, lr: 0.0002, epochs: 2, max_length: 128, batch_size: 16, max_train_rows: 1500,
-                  loss_weights: {long_failing: 0.5}}
-pack: {path: $PACK}
-gates: $PWD/gates/standard.yaml
-flavor: cpu-basic
-timeout: 3h
-outputs: {dir: "$WORK/runs/{name}"}
-decoy_minimums: {mutation: {pairs: 100, tasks: 30}}
-SPEC
-  run $CLI jobs launch "$WORK/lora.yaml" --no-evaluate
-  run $CLI evaluate --pack "$PACK" --scores "$WORK"/runs/*/seed-42/scores.jsonl "$WORK"/runs/*/seed-1729/scores.jsonl \
-    --gates gates/standard.yaml --out manifests/evidence/lora-v1 --no-plots || true
+# the probe scorer (frozen MiniLM-L6 embeddings, seeded logistic head): the neural baseline on a CPU
+sed -e "s#path: ../packs/v1#path: $PACK#" -e "s#dir: ../runs/{name}#dir: $WORK/runs/{name}#" \
+    -e "s#gates: ../gates/standard.yaml#gates: $PWD/gates/standard.yaml#" jobs/probe.yaml > "$WORK/probe.yaml"
+run $CLI jobs launch "$WORK/probe.yaml" --no-evaluate
+run $CLI evaluate --pack "$PACK" --scores "$WORK"/runs/p-pass-probe/seed-42/scores.jsonl \
+  "$WORK"/runs/p-pass-probe/seed-1729/scores.jsonl --gates gates/standard.yaml --out manifests/evidence/probe-v1 \
+  --no-plots || true
+# The LoRA scorer trains on a GPU: bash scripts/gpu_prepare.sh "$PACK", then on the GPU machine
+# bash scripts/gpu_check.sh OUT (jobs/standard-lora.yaml, both seeds). Unpack OUT/gpu-evidence.tar.xz
+# into $WORK (its runs/p-pass-lora sit beside $PACK as they did there) and evaluate here:
+if [ -f "$WORK/runs/p-pass-lora/seed-42/manifest.json" ]; then
+  run $CLI evaluate --pack "$PACK" --scores "$WORK"/runs/p-pass-lora/seed-42/scores.jsonl \
+    "$WORK"/runs/p-pass-lora/seed-1729/scores.jsonl --gates gates/standard.yaml --out manifests/evidence/lora-v1 \
+    --no-plots || true
 fi

@@ -77,7 +77,11 @@ def test_the_dtype_follows_the_gpus_capability(monkeypatch):
     monkeypatch.setattr(device_module, "native_bf16", lambda _torch: True)
     assert choose_placement().compute_dtype == "bfloat16"
     assert choose_placement(dtype="float32").compute_dtype == "float32"
+    monkeypatch.setattr(device_module, "cpu_bf16", lambda: False)
     assert choose_placement("cpu") == Placement("cpu", "float32")
+    monkeypatch.setattr(device_module, "cpu_bf16", lambda: True)  # AMX: bfloat16 autocast on the CPU too
+    assert choose_placement("cpu") == Placement("cpu", "bfloat16")
+    assert choose_placement("cpu", "float32") == Placement("cpu", "float32")
 
 
 def test_float16_gets_a_gradient_scaler_and_cpu_none():
@@ -90,6 +94,9 @@ def test_no_gpu_asked_for_is_a_clear_error(monkeypatch):
     with pytest.raises(InputError, match="no CUDA device"):
         choose_placement("cuda")
     with pytest.raises(InputError, match="needs a GPU"):
+        choose_placement("cpu", "float16")
+    monkeypatch.setattr(device_module, "cpu_bf16", lambda: False)
+    with pytest.raises(InputError, match="lacks"):
         choose_placement("cpu", "bfloat16")
 
 

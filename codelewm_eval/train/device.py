@@ -8,7 +8,10 @@ left on another device. The precision follows the device's capability:
   float32 weights, bfloat16 autocast;
 * older CUDA (T4 and V100, no native bfloat16): float32 weights, float16 autocast with a gradient
   scaler;
-* CPU: float32 throughout.
+* CPU with bfloat16 matrix instructions (AMX or AVX512-BF16, as on Sapphire Rapids): float32
+  weights, bfloat16 autocast (2.4x faster MiniLM-L6 forward passes on this project's 2-core
+  machine, embeddings within cosine 0.9999 of float32);
+* other CPUs: float32 throughout.
 
 `report()` is what a train report records: device, compute dtype, GPU name and capability.
 """
@@ -101,6 +104,19 @@ def native_bf16(torch) -> bool:
         return torch.cuda.get_device_capability()[0] >= 8
 
 
+def cpu_bf16() -> bool:
+    """True where the CPU multiplies bfloat16 matrices in hardware (AMX or AVX512-BF16)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
 def choose_placement(device: str = "auto", dtype: Dtype = "auto") -> Placement:
     """The device (`auto`: CUDA when torch sees one) and its compute dtype (`auto`: by capability)."""
     import torch
@@ -112,9 +128,13 @@ def choose_placement(device: str = "auto", dtype: Dtype = "auto") -> Placement:
     if device not in ("cuda", "cpu"):
         raise InputError(f"unknown device {device!r} (auto, cuda or cpu)", field="device")
     if device == "cpu":
-        if dtype not in ("auto", "float32"):
-            raise InputError(f"dtype {dtype} needs a GPU; on the CPU training runs in float32", field="dtype")
-        return Placement("cpu", "float32")
+        if dtype == "float16":
+            raise InputError("dtype float16 needs a GPU; on the CPU use bfloat16 (where the CPU has it) or float32",
+                             field="dtype")
+        if dtype == "bfloat16" and not cpu_bf16():
+            raise InputError("dtype bfloat16 on the CPU needs AMX or AVX512-BF16, which this CPU lacks: use float32 "
+                             "or auto", field="dtype")
+        return Placement("cpu", "bfloat16" if dtype == "bfloat16" or (dtype == "auto" and cpu_bf16()) else "float32")
     # cuBLAS is deterministic only with a fixed workspace; it must be set before its first use
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     bf16 = native_bf16(torch)
