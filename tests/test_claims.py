@@ -74,8 +74,12 @@ def test_the_committed_project_passes_its_audit(capsys):
     assert v["codet-rerank-humaneval"].status == "ALLOWED"
     assert v["logreg-calibrated"].status == "BLOCKED"
     assert {r.type for r in v["logreg-calibrated"].reasons} == {"gate_failed"}
-    # the LoRA evidence rested on a pack whose splits divided problem families: withdrawn, not recorded
-    assert v["lora-p-pass-auc"].status == v["lora-calibrated"].status == "NOT RECORDED"
+    # the LoRA scorer trained on a GPU (jobs/standard-lora.yaml) and the probe on a CPU: their gates decide
+    assert v["lora-p-pass-auc"].status == "ALLOWED" and "0.785" in v["lora-p-pass-auc"].text
+    assert v["lora-calibrated"].status == v["probe-calibrated"].status == "BLOCKED"
+    assert {r.type for r in v["lora-calibrated"].reasons} == {"gate_failed"}
+    assert v["probe-p-pass-auc-seed-42"].status == "ALLOWED"  # the negative result: the gate fails on seed 42
+    assert v["probe-p-pass-auc-seed-1729"].status == "ALLOWED"
     assert v["p-pass-general-coding"].status == "NOT RECORDED"
     assert all(b.ok for b in report.bundles)
     assert report.lines_read > 100
