@@ -252,3 +252,25 @@ def test_an_architecture_name_is_not_a_multiple():
     assert [q.kind for q in extract("Hyperscan runs on x86-64 Linux and on x86_64 wheels.")] == []
     assert [(q.kind, q.values) for q in extract("The scan got x2 faster, then 3x faster")] == [("multiple", (2.0,)),
                                                                                             ("multiple", (3.0,))]
+
+
+def test_a_comparison_whose_paired_gates_fail_renders_what_audits_clean(tmp_path):
+    """A rendered gate row states what the gate required ("required a gain with McNemar p <
+    0.05"): a requirement is a condition, never a result, so the renderer's own words audit clean
+    (they did not: the p 0.05 was read as a p value and 'gain' as a claim, on every project holding a
+    comparison whose paired gate failed)."""
+    import yaml
+
+    shutil.copytree(ROOT / "manifests" / "evidence", tmp_path / "manifests" / "evidence")
+    shutil.copytree(ROOT / "cards" / "templates", tmp_path / "cards" / "templates")
+    ledger = yaml.safe_load((ROOT / "cards" / "context-claims.yaml").read_text())
+    ledger["prose"] = ["docs/benchmark/**/*.md"]
+    ledger["cards"] = [{"kind": "results", "name": "bd6-results", "evidence": "context-bd6",
+                        "claims": [c["id"] for c in ledger["claims"]], "title": "BD6 pass-1 against the baseline",
+                        "summary": "The paired comparison of the first surgery pass."}]
+    (tmp_path / "cards" / "claims.yaml").write_text(yaml.safe_dump(ledger, sort_keys=False))
+    assert main(["claims", "render", "--root", str(tmp_path)]) == 0
+    rendered = (tmp_path / "docs" / "benchmark" / "bd6-results.md").read_text()
+    assert "required a gain with McNemar p < 0.05" in rendered and "| fail |" in rendered
+    report = audit(tmp_path)
+    assert report.findings == [], [f"{f.line}: {f.kind}: {f.detail}" for f in report.findings]

@@ -180,3 +180,16 @@ def test_missing_or_directory_paths_are_exit_2(project, capsys):
     assert "nope.md" in capsys.readouterr().err
     assert main(["claims", "audit", "--root", str(project), "--paths", str(project / "cards")]) == 2
     assert "not a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sentence, reason", [
+    # a significant drop is no significant gain; the finding names the test and its p
+    ("BD6.2 improved MBPP.", "no paired test of that subject shows a significant gain: bd62 on mbpp 13/100 -> "
+                             "6/100, a drop, exact McNemar p 0.0391"),
+    ("BD6 pass-1 improved HumanEval.", "bd6 on humaneval 2/164 -> 6/164, a gain, exact McNemar p 0.125"),
+])
+def test_a_finding_names_the_paired_test_it_rests_on(project, tmp_path, sentence, reason):
+    path = tmp_path / "note.md"
+    path.write_text(f"{sentence}\n")
+    (finding,) = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    assert finding.kind == "claim_word" and reason in finding.detail, finding.detail

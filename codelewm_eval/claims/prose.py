@@ -45,6 +45,7 @@ from . import quantities as Q
 from .markdown import IGNORE_MARK, Unit, read_units  # noqa: F401 - IGNORE_MARK re-exported
 from .vocabulary import (ANCHORS_KEPT, CALIBRATED, CELL_RESULT, CLAUSE, DOWN_WORDS, GENERAL_SCOPE,  # noqa: F401
                          HYPOTHETICAL, IMPROVE, NEGATION_SKIP, NEGATORS, NEVER, PASS_SCOPE, PASS_WORDS, RERANK_WORDS,
+                         REQUIREMENT,
                          RESULT_VERBS, RESULT_WORDS, SCORE_WORDS, SEED_SCOPE, SIGNIFICANT, TARGET_WORDS, UP_WORDS,
                          WEIGHT_WORDS, WORK_DONE)
 
@@ -137,10 +138,20 @@ def negated(text: str, start: int) -> bool:
     return False
 
 
-def hypothetical(text: str, pos: int) -> bool:
-    """A condition or a rule ("promotable only if every target gains"), not an assertion."""
+def hypothetical(text: str, pos: int, end: int | None = None) -> bool:
+    """A condition, a rule or a requirement ("promotable only if every target gains", "required a
+    gain with McNemar p < 0.05"), not an assertion."""
     a, _ = _clause_of(text, pos)
-    return bool(HYPOTHETICAL.search(text[a:pos]))
+    if HYPOTHETICAL.search(text[a:pos]):
+        return True
+    required = list(REQUIREMENT.finditer(text, a, pos))
+    # a requirement governs what follows it until the clause states a result ("needed p below 0.05
+    # to be promotable, and its p is 0.125": the 0.125 is a result)
+    return bool(required) and not _RESULT_COPULA.search(text, required[-1].end(), max(pos, end or pos))
+
+
+_RESULT_COPULA = re.compile(r"\b(is|was|are|were|reached|reaches|got|gets|scored|scores|measured|observed|came|"
+                            r"stands?|stood|ended|remained|stayed)\b", re.I)
 
 
 def _clause_of(text: str, pos: int) -> tuple[int, int]:
@@ -265,6 +276,8 @@ def _stated(sent: _Sentence, q: Q.Quantity, result: bool, target: bool) -> bool:
     """Is this quantity a stated result (and not a mention, a target, work done or a setting)?"""
     if any(a <= q.span[0] and q.span[1] <= b for a, b in sent.quoted):
         return False
+    if hypothetical(sent.text, q.span[0], q.span[1]):
+        return False  # what a gate requires, or a condition: not a result
     if target and q.kind in ("change", "count", "percent"):
         return False  # a target is not a result
     if q.kind == "count" and WORK_DONE.search(sent.text[max(0, q.span[0] - 12):q.span[0]]):
@@ -477,12 +490,28 @@ def _check_words(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
     for m in gains:
         covering = _covering_claims(ctx, s, topic=topic if topic != "score" else "rerank")
         if not covering:
-            why = ("its paired test is not significant" if any(c.p >= 0.05 for c in _changes(ctx, s))
-                   else "no gate on it passed")
             out.append(("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim covers that subject "
-                                      f"({why})"))
+                                      f"({_why_not(ctx, s, topic)})"))
             return out
     return out
+
+
+def _why_not(ctx: ProseContext, s: Q.Subject, topic: str) -> str:
+    """Why no claim backs a gain: the paired tests of that subject, each with its counts, its
+    direction and its exact p (not "not significant" where the test is significant)."""
+    changes = [c for c in _changes(ctx, s) if c.benchmark is not None] if topic == "paired" else []
+    if not changes:
+        return "no gate on it passed"
+
+    def described(c) -> str:
+        way = "a gain" if c.after > c.before else "a drop" if c.after < c.before else "no change"
+        return f"{c.candidate} on {c.benchmark} {c.before}/{c.n} -> {c.after}/{c.n}, {way}, exact McNemar p {c.p:.3g}"
+
+    named = "; ".join(described(c) for c in changes[:4]) + (f"; and {len(changes) - 4} more" if len(changes) > 4
+                                                            else "")
+    if not any(c.after > c.before and c.p < 0.05 for c in changes):
+        return f"no paired test of that subject shows a significant gain: {named}"
+    return f"no ALLOWED claim rests on its significant gain: {named}"
 
 
 def _check_seed_scope(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:

@@ -351,12 +351,33 @@ def _changes_and_multiples(masked: str, found: _Found) -> None:
                            bound=">=" if more in ("more than", "over", "at least") else "="))
     for m in POINTS.finditer(masked) if _ANY_POINTS.search(masked) else ():
         if found.free(m.span()):
-            found.add(Quantity("points", m.span(), m.group(0), (_num(m.group(1)),), _decimals(m.group(1))))
+            found.add(Quantity("points", m.span(), m.group(0), (_signed(m.group(1), masked, m.span()),),
+                               _decimals(m.group(1))))
 
 
 _RELATIVE_AFTER = re.compile(r"\s*(?:increase|decrease|gain|improvement|rise|drop|relative|more|higher|lower|better|"
                              r"worse)")
 _RELATIVE_BEFORE = re.compile(r"(?:rose|rises|grew|fell|dropped|up|down|increased|decreased|by)\s*$")
+
+
+# a change's direction said in words: an unsigned "54% relative drop", "fell 54%", "down 7 points",
+# "cut by 54%" is a negative change
+_DOWN_AFTER = re.compile(r"\s*(?:relative\s+|percentage\s+|points?\s+|pp\s+)?(?:drop|decrease|decline|fall|loss|"
+                         r"reduction|cut|lower|worse|fewer|less)", re.I)
+_DOWN_BEFORE = re.compile(r"\b(?:fell|falls?|dropped|drops?|down|decreased|declined|lost|loses|cut|reduced|shrank|"
+                          r"regressed|lower(?:ed)?)\s+(?:(?:\S+\s+){0,4}by\s+)?(?:about\s+|some\s+|roughly\s+)?$",
+                          re.I)
+
+
+def _signed(token: str, masked: str, span: tuple[int, int]) -> float:
+    """A change's value with its sign: the token's own, else the direction its words give."""
+    value = _num(token)
+    if token[:1] in "+-−":
+        return value
+    after, before = masked[span[1]:span[1] + 40], masked[max(0, span[0] - 40):span[0]]
+    if _DOWN_AFTER.match(after) or _DOWN_BEFORE.search(before):
+        return -abs(value)
+    return value
 
 
 def _shares_and_counts(masked: str, context: str, found: _Found) -> None:
@@ -367,8 +388,8 @@ def _shares_and_counts(masked: str, context: str, found: _Found) -> None:
         relative = (token[0] in "+-−" or _RELATIVE_AFTER.match(masked[m.end():m.end() + 30].lower())
                     or _RELATIVE_BEFORE.search(masked[max(0, m.start() - 25):m.start()].lower())
                     or "rel" in context.lower())
-        found.add(Quantity("relative" if relative else "percent", m.span(), m.group(0), (_num(token),),
-                           _decimals(token)))
+        found.add(Quantity("relative" if relative else "percent", m.span(), m.group(0),
+                           (_signed(token, masked, m.span()) if relative else _num(token),), _decimals(token)))
     for m in FRACTION.finditer(masked):
         if found.free(m.span()):
             found.add(Quantity("count", m.span(), m.group(0), (int(m.group(1)), int(m.group(2)))))

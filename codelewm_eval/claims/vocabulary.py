@@ -21,6 +21,10 @@ WEIGHT_WORDS = re.compile(r"\b(\w*weight\w*|loss|params?|parameters?|visited|vis
                           r"throughput|memory|cost|cheaper|larger|smaller|narrower|wider|bigger|per second|"
                           r"candidates/s|rows/s)\b", re.I)
 HYPOTHETICAL = re.compile(r"\b(if|unless|whether|only when|provided)\b", re.I)
+# a requirement or threshold: what a gate asks for is a condition, never a result ("required a gain
+# with McNemar p < 0.05", "the gate requires ROC-AUC of at least 0.70", "needs a significant test")
+REQUIREMENT = re.compile(r"\b(required|requires?|requirements?|must|needs?|needed|thresholds?|wants?|asks? for)\b",
+                         re.I)
 SIGNIFICANT = re.compile(r"\b(significant(?:ly)?|statistically (?:real|meaningful))\b", re.I)
 CALIBRATED = re.compile(r"\b(well[- ]calibrated|calibrated)\b", re.I)
 NEVER = re.compile(r"\b(state[- ]of[- ]the[- ]art|sota|generali[sz](?:ation|ing|ed|es|e)|robust(?:ness|ly)?|"
