@@ -94,34 +94,38 @@ VARIANTS = {
 }
 
 
-def measure(args) -> dict:
+def _timed(fn, warm_part, part, placement) -> float:
+    """Seconds of fn(part) after fn(warm_part), the device drained before and after."""
+    fn(warm_part)  # warm-up: kernels chosen, memory pools filled
+    _sync(placement)
+    began = time.perf_counter()
+    fn(part)
+    _sync(placement)
+    return time.perf_counter() - began
+
+
+def _repeat(batches: list, count: int) -> list:
+    return (batches * (1 + count // max(1, len(batches))))[:count]
+
+
+def measure_this(rows, cfg: LoraConfig, placement: Placement, steps: int, warm: int, variant: str) -> dict:
+    """This project's path: tokens once, bucketed training batches, token-budget scoring; and
+    batched scores against one row at a time."""
     import torch
 
-    placement = choose_placement(args.device)
-    gpu = placement.device == "cuda"
-    rows_all = [r for r in read_rows(Path(args.pack) / "rows.jsonl") if r.split == "train" and not r.evaluation_only]
-    rng = np.random.default_rng(0)
-    n = min(args.rows or (8192 if gpu else 128), len(rows_all))
-    rows = [rows_all[i] for i in sorted(rng.choice(len(rows_all), n, replace=False))]
-    steps = args.train_steps or (max(30, 7680 // args.batch_size) if gpu else 3)
-    warm = 3 if gpu else 1
-    cfg = LoraConfig(base_model=args.base_model or default_base_model(), max_length=args.max_length,
-                     batch_size=args.batch_size, epochs=1, progress_every=10**9)
-    everything = list(range(n))
-
-    # this project's path
     run = _LoraRun(rows, cfg, 42, placement=placement)
-    if args.variant == "cudnn-attention" and gpu:
+    if variant == "cudnn-attention" and placement.device == "cuda":
         torch.backends.cuda.enable_cudnn_sdp(True)
-    elif args.variant == "nondeterministic":
+    elif variant == "nondeterministic":
         torch.use_deterministic_algorithms(False)
+    everything = list(range(len(rows)))
     began = time.perf_counter()
     run.tokens = tokenize([r.program for r in rows], run.tokenizer, cfg.max_length)
     tokenize_s = time.perf_counter() - began
-    batches = training_batches(everything, run.tokens.lengths, cfg.batch_size, np.random.default_rng(1))
-    batches = (batches * (1 + (steps + warm) // max(1, len(batches))))[: steps + warm]
+    batches = _repeat(training_batches(everything, run.tokens.lengths, cfg.batch_size, np.random.default_rng(1)),
+                      steps + warm)
 
-    def this_train(part):
+    def train(part):
         for picked in part:
             loss = run.train_loss(picked)
             run.scaler.scale(loss).backward()
@@ -130,60 +134,56 @@ def measure(args) -> dict:
             run.optimizer.zero_grad(set_to_none=True)
 
     run.model.train()
-    this_train(batches[:warm])  # warm-up: kernels chosen, memory pools filled
-    _sync(placement)
-    began = time.perf_counter()
-    this_train(batches[warm:])
-    _sync(placement)
-    this_train_s = time.perf_counter() - began
-    trained = sum(len(b) for b in batches[warm:])
-    run.predict(everything[: min(n, 512)])  # warm-up
-    _sync(placement)
-    began = time.perf_counter()
-    batched = run.predict(everything)
-    this_score_s = time.perf_counter() - began
-    sample = everything[:: max(1, n // 64)][:64]
+    train_s = _timed(train, batches[:warm], batches[warm:], placement)
+    scored = {}
+    score_s = _timed(lambda part: scored.update(p=run.predict(part)), everything[:512], everything, placement)
+    sample = everything[:: max(1, len(rows) // 64)][:64]
     run.model.eval()
     with torch.inference_mode():
         single = np.array([float(run.logits([i])[0]) for i in sample])
-    sig = lambda z: 1 / (1 + np.exp(-z))
-    max_dp = float(np.abs(sig(batched[sample]) - sig(single)).max())
-    tolerance = 1e-4 if placement.compute_dtype == "float32" else 2e-2
-    run = None  # the model leaves the GPU before the reference loads
-    if gpu:
-        torch.cuda.empty_cache()
-    figures = {"variant": args.variant, "device": placement.device, "dtype": placement.compute_dtype,
-               "gpu": placement.gpu, "rows": n, "max_length": cfg.max_length, "batch_size": cfg.batch_size,
-               "train_steps": len(batches) - warm, "tokenize_once_s": round(tokenize_s, 3),
-               "train_examples_per_s": round(trained / this_train_s, 1), "score_rows_per_s": round(n / this_score_s, 1),
-               "batched_vs_single_max_abs_dp": round(max_dp, 6), "tolerance": tolerance}
-    if args.no_reference:
-        return figures
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    return {"train_steps": len(batches) - warm, "tokenize_once_s": round(tokenize_s, 3),
+            "train_examples_per_s": round(sum(len(b) for b in batches[warm:]) / train_s, 1),
+            "score_rows_per_s": round(len(rows) / score_s, 1),
+            "batched_vs_single_max_abs_dp": round(float(np.abs(sig(scored["p"][sample]) - sig(single)).max()), 6),
+            "tolerance": 1e-4 if placement.compute_dtype == "float32" else 2e-2}
 
-    # the reference, on the same rows
+
+def measure_reference(rows, cfg: LoraConfig, placement: Placement, steps: int, warm: int) -> dict:
+    """The replaced path on the same rows: random batches tokenized again each step."""
     ref = Reference(rows, cfg, placement, 42)
+    n, everything = len(rows), list(range(len(rows)))
     order = np.random.default_rng(1).permutation(n).tolist()
-    ref_batches = [order[k:k + cfg.batch_size] for k in range(0, n, cfg.batch_size)]
-    ref_batches = (ref_batches * (1 + (steps + warm) // max(1, len(ref_batches))))[: steps + warm]
-    ref.train(ref_batches[:warm])
-    _sync(placement)
-    began = time.perf_counter()
-    ref.train(ref_batches[warm:])
-    _sync(placement)
-    ref_train_s = time.perf_counter() - began
-    ref_trained = sum(len(b) for b in ref_batches[warm:])
-    ref.score(everything[: min(n, 512)])
-    _sync(placement)
-    began = time.perf_counter()
-    ref.score(everything)
-    _sync(placement)
-    ref_score_s = time.perf_counter() - began
-
+    batches = _repeat([order[k:k + cfg.batch_size] for k in range(0, n, cfg.batch_size)], steps + warm)
+    train_s = _timed(ref.train, batches[:warm], batches[warm:], placement)
+    score_s = _timed(ref.score, everything[:512], everything, placement)
     lengths = np.array([min(len(x), cfg.max_length) for x in
                         ref.tokenizer([r.program for r in rows], truncation=True, max_length=cfg.max_length)["input_ids"]])
-    out = {**figures, "mean_tokens": round(float(lengths.mean()), 1),
-           "reference_train_examples_per_s": round(ref_trained / ref_train_s, 1),
-           "reference_score_rows_per_s": round(n / ref_score_s, 1)}
+    return {"mean_tokens": round(float(lengths.mean()), 1),
+            "reference_train_examples_per_s": round(sum(len(b) for b in batches[warm:]) / train_s, 1),
+            "reference_score_rows_per_s": round(n / score_s, 1)}
+
+
+def measure(args) -> dict:
+    placement = choose_placement(args.device)
+    gpu = placement.device == "cuda"
+    rows_all = [r for r in read_rows(Path(args.pack) / "rows.jsonl") if r.split == "train" and not r.evaluation_only]
+    n = min(args.rows or (8192 if gpu else 128), len(rows_all))
+    rows = [rows_all[i] for i in sorted(np.random.default_rng(0).choice(len(rows_all), n, replace=False))]
+    steps = args.train_steps or (max(30, 7680 // args.batch_size) if gpu else 3)
+    warm = 3 if gpu else 1
+    cfg = LoraConfig(base_model=args.base_model or default_base_model(), max_length=args.max_length,
+                     batch_size=args.batch_size, epochs=1, progress_every=10**9)
+    figures = {"variant": args.variant, "device": placement.device, "dtype": placement.compute_dtype,
+               "gpu": placement.gpu, "rows": n, "max_length": cfg.max_length, "batch_size": cfg.batch_size,
+               **measure_this(rows, cfg, placement, steps, warm, args.variant)}
+    if gpu:
+        import torch
+
+        torch.cuda.empty_cache()  # the model left the GPU before the reference loads
+    if args.no_reference:
+        return figures
+    out = {**figures, **measure_reference(rows, cfg, placement, steps, warm)}
     out["train_ratio"] = round(out["train_examples_per_s"] / out["reference_train_examples_per_s"], 2)
     out["score_ratio"] = round(out["score_rows_per_s"] / out["reference_score_rows_per_s"], 2)
     return out

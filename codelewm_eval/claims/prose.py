@@ -42,12 +42,34 @@ import numpy as np
 from pydantic import BaseModel
 
 from . import quantities as Q
+from .clauses import _clause_of, hypothetical, negated, negative_clause  # noqa: F401 - re-exported
 from .markdown import IGNORE_MARK, Unit, read_units  # noqa: F401 - IGNORE_MARK re-exported
-from .vocabulary import (ANCHORS_KEPT, CALIBRATED, CELL_RESULT, CLAUSE, DOWN_WORDS, GENERAL_SCOPE,  # noqa: F401
-                         HYPOTHETICAL, IMPROVE, NEGATION_SKIP, NEGATORS, NEVER, PASS_SCOPE, PASS_WORDS, RERANK_WORDS,
-                         REQUIREMENT,
-                         RESULT_VERBS, RESULT_WORDS, SCORE_WORDS, SEED_SCOPE, SIGNIFICANT, TARGET_WORDS, UP_WORDS,
-                         WEIGHT_WORDS, WORK_DONE)
+from .vocabulary import (  # noqa: F401
+    ANCHORS_KEPT,
+    CALIBRATED,
+    CELL_RESULT,
+    CLAUSE,
+    DOWN_WORDS,
+    GENERAL_SCOPE,
+    HYPOTHETICAL,
+    IMPROVE,
+    NEGATION_SKIP,
+    NEGATORS,
+    NEVER,
+    PASS_SCOPE,
+    PASS_WORDS,
+    REQUIREMENT,
+    RERANK_WORDS,
+    RESULT_VERBS,
+    RESULT_WORDS,
+    SCORE_WORDS,
+    SEED_SCOPE,
+    SIGNIFICANT,
+    TARGET_WORDS,
+    UP_WORDS,
+    WEIGHT_WORDS,
+    WORK_DONE,
+)
 
 
 class Finding(BaseModel):
@@ -106,68 +128,6 @@ def normalize(text: str) -> str:
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)           # links -> their text
     text = re.sub(r"[*|>#]+|(?<!\w)_+|_+(?!\w)", " ", text).replace("−", "-").replace("\u2013", "-")
     return " ".join(text.split())
-
-
-# ------------------------------------------------------------------------------------ negation
-
-def _words_before(text: str, start: int) -> list[str]:
-    clause_start = 0
-    for m in CLAUSE.finditer(text[:start]):
-        clause_start = m.end()
-    words = re.findall(r"[\w']+", text[clause_start:start].lower())
-    out = []
-    for w in words:
-        if w.endswith("n't"):
-            out += [w[:-3], "n't"]
-        else:
-            out.append(w)
-    return out
-
-
-def negated(text: str, start: int) -> bool:
-    """Is the assertion at `start` governed by a negator (only auxiliaries and adverbs between),
-    or does its clause open with a negative subject ("no public claim exceeds", "none improved")?"""
-    words = _words_before(text, start)
-    if words[:1] and words[0] in ("no", "none", "nothing", "neither", "nobody") and words[:2] != ["no", "doubt"]:
-        return True
-    for w in reversed(words):
-        if w in NEGATORS:
-            return True
-        if w not in NEGATION_SKIP:
-            return False
-    return False
-
-
-def hypothetical(text: str, pos: int, end: int | None = None) -> bool:
-    """A condition, a rule or a requirement ("promotable only if every target gains", "required a
-    gain with McNemar p < 0.05"), not an assertion."""
-    a, _ = _clause_of(text, pos)
-    if HYPOTHETICAL.search(text[a:pos]):
-        return True
-    required = list(REQUIREMENT.finditer(text, a, pos))
-    # a requirement governs what follows it until the clause states a result ("needed p below 0.05
-    # to be promotable, and its p is 0.125": the 0.125 is a result)
-    return bool(required) and not _RESULT_COPULA.search(text, required[-1].end(), max(pos, end or pos))
-
-
-_RESULT_COPULA = re.compile(r"\b(is|was|are|were|reached|reaches|got|gets|scored|scores|measured|observed|came|"
-                            r"stands?|stood|ended|remained|stayed)\b", re.I)
-
-
-def _clause_of(text: str, pos: int) -> tuple[int, int]:
-    bounds = [0] + [m.end() for m in CLAUSE.finditer(text)] + [len(text)]
-    for a, b in zip(bounds, bounds[1:]):
-        if a <= pos < b:
-            return a, b
-    return 0, len(text)
-
-
-def negative_clause(text: str, pos: int) -> bool:
-    """The clause holding `pos` states a negative: one of its assertions is negated."""
-    a, b = _clause_of(text, pos)
-    clause = text[a:b]
-    return any(negated(clause, m.start()) for rx in (IMPROVE, RESULT_VERBS, SIGNIFICANT, CALIBRATED, NEVER,
-                                                     PASS_WORDS) for m in rx.finditer(clause))
 
 
 # --------------------------------------------------------------------------------------- checks
