@@ -169,8 +169,8 @@ def _add_train(sub) -> None:
     tr.add_argument("--device", choices=["auto", "cuda", "cpu"], help="lora, probe: where torch runs (auto: CUDA when "
                                                                        "there is a GPU)")
     tr.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"],
-                    help="lora, probe: compute dtype (auto: bfloat16 on GPUs that have it, float16 with a gradient "
-                         "scaler on older GPUs, float32 on the CPU)")
+                    help="lora, probe: compute dtype (auto: bfloat16 on GPUs and CPUs that have it, float16 with a "
+                         "gradient scaler on older GPUs, float32 elsewhere)")
     tr.add_argument("--loss-weight", action="append", metavar="RULE=WEIGHT",
                     help="lora per-row loss weights: task:<benchmark>/<task>, benchmark:<name>, long, long_failing")
     tr.add_argument("--push-to", metavar="REPO", help="when done, upload the run into this Hub model repo as seed-N/ "

@@ -165,8 +165,8 @@ def _add_surgery(sub) -> None:
     tr.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto",
                     help="where torch runs (auto: CUDA when there is a GPU)")
     tr.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], default="auto",
-                    help="auto: bfloat16 on GPUs that have it, float16 with a gradient scaler on older GPUs, float32 "
-                         "on the CPU")
+                    help="auto: bfloat16 on GPUs and CPUs that have it, float16 with a gradient scaler on older "
+                         "GPUs, float32 elsewhere")
     tr.add_argument("--isolation", choices=["auto", "bwrap", "rlimits"], default="auto",
                     help="the anchor check's sandbox (rlimits in a container without bubblewrap)")
     tr.add_argument("--override-lessons", action="store_true")

@@ -58,7 +58,7 @@ class SftConfig(BaseModel):
     anchor_max_new_tokens: int = 256
     device: str = Field("auto", description="auto (CUDA when there is a GPU), cuda or cpu")
     dtype: str = Field("auto", description="auto: bfloat16 on GPUs that have it, float16 with a gradient scaler on "
-                                           "older GPUs, float32 on the CPU")
+                                           "older GPUs; on the CPU bfloat16 where it has AMX or AVX512-BF16, else float32")
     isolation: str = Field("auto", description="the anchor check's sandbox (`execute --isolation`): rlimits in a "
                                                "container without bubblewrap, the container being the boundary")
 

@@ -4,7 +4,8 @@ deterministic seeding. The checkpoint is the adapter plus the classification hea
 `save_pretrained`, safetensors).
 
 Where it runs (train/device.py): float32 weights with bfloat16 autocast on GPUs that have it,
-float16 autocast with a gradient scaler on those that do not, float32 on the CPU. Every tensor is
+float16 autocast with a gradient scaler on those that do not; on the CPU bfloat16 autocast where it has
+AMX or AVX512-BF16, else float32. Every tensor is
 made on the model's device through the placement. The pack's programs are tokenized once per run
 (cached by the pack's hash, train/tokens.py), training batches are length-bucketed, and
 validation and scoring run under `inference_mode` and autocast in batches cut by a token budget

@@ -48,7 +48,8 @@ class LoraConfig(BaseModel):
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="auto: CUDA when torch sees a GPU")
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         "auto", description="compute dtype; auto: bfloat16 on GPUs that have it (compute capability 8.0+), "
-                            "float16 autocast with a gradient scaler on older GPUs, float32 on the CPU")
+                            "float16 autocast with a gradient scaler on older GPUs; on the CPU bfloat16 where it has AMX or "
+                            "AVX512-BF16, else float32")
 
 
 class TrainConfig(BaseModel):
