@@ -49,6 +49,7 @@ def prose_context(ledger: Ledger, bundles: dict[str, Bundle], verdicts: list[Cla
     blocked = [normalize(blocked_text(c, v)) for c, v in zip(ledger.claims, verdicts) if v.status != "ALLOWED"]
     values: set[float] = set()
     gates: dict[str, dict[str, str]] = {}
+    by_bundle: dict[str, dict[str, dict[str, str]]] = {}
     metric_of: dict[str, str] = {}
     paired: dict[str, list[float]] = {}
     facts, changes, anchor_gates = [], [], {}
@@ -65,6 +66,7 @@ def prose_context(ledger: Ledger, bundles: dict[str, Bundle], verdicts: list[Cla
             if g.get("metric") == "anchors_kept":
                 anchor_gates[Q.norm_name(g["name"].split(":", 1)[0])] = g.get("status")
             per_seed = g.get("per_seed") or {}
+            by_bundle.setdefault(g["name"], {})[Q.norm_name(b.name)] = dict(per_seed)
             seen = gates.setdefault(g["name"], {})
             for seed, status in per_seed.items():  # the same gate in two bundles: the worse verdict stands
                 if seen.get(seed, "pass") == "pass":
@@ -84,7 +86,8 @@ def prose_context(ledger: Ledger, bundles: dict[str, Bundle], verdicts: list[Cla
             benchmarks={"all" if b == "all" else (Q.family(b) or b) for b in claim.scope.benchmarks},
             model=Q.norm_name(claim.scope.model or ""), metrics=metrics, paired="mcnemar_p" in metrics))
     return ProseContext(allowed=allowed, blocked=blocked, numbers=values, gates=gates, paired=paired, facts=facts,
-                        changes=changes, claims=claims, anchor_gates=anchor_gates)
+                        changes=changes, claims=claims, anchor_gates=anchor_gates,
+                        gates_by_bundle=by_bundle)
 
 
 def prose_paths(ledger: Ledger, root: Path, extra: list[Path]) -> list[Path]:

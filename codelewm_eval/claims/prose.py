@@ -119,6 +119,7 @@ class ProseContext:
     changes: list = field(default_factory=list)        # quantities.Change of the verified evidence
     claims: list[AllowedClaim] = field(default_factory=list)
     anchor_gates: dict[str, str] = field(default_factory=dict)  # candidate (normalized) -> anchor gate status
+    gates_by_bundle: dict = field(default_factory=dict)  # gate name -> bundle (normalized) -> per-seed status
     by_quantity: dict | None = None                    # facts by quantity, built on first use
     cache: dict = field(default_factory=dict)          # (quantity, subject) -> facts
 
@@ -386,8 +387,8 @@ def _direction(sent: _Sentence, q: Q.Quantity, found: list) -> list[tuple[str, s
 def _significance(sent: _Sentence, q: Q.Quantity, found: list, ctx: ProseContext) -> list[tuple[str, str]]:
     """A gain stated as a multiple or relative change needs a significant paired test with an
     ALLOWED claim on it for that benchmark."""
-    if sent.allowed:
-        return []
+    if sent.allowed or (sent.kind == "cell" and q.kind == "relative"):
+        return []  # a table's relative change is a measurement beside its row's counts and p, not a claim
     gains = [c for c in found if c.after > c.before]
     if not gains:
         return []
@@ -484,10 +485,11 @@ def _check_seed_scope(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str
             continue
         named = [g for g in ctx.gates if any(re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", x)
                                              for x in [text, *sent.code])]
-        short = [g for g in named if len(ctx.gates[g]) < 2 or any(v != "pass" for v in ctx.gates[g].values())]
+        verdicts = {g: _gate_verdict(ctx, g, sent.subject) for g in named}
+        short = [g for g in named if len(verdicts[g]) < 2 or any(v != "pass" for v in verdicts[g].values())]
         if short:
             out.append(("scope_seeds", f"'{m.group(0)}' but gate {short[0]} is " +
-                        ", ".join(f"{v} on seed {s}" for s, v in sorted(ctx.gates[short[0]].items()))))
+                        ", ".join(f"{v} on seed {s}" for s, v in sorted(verdicts[short[0]].items()))))
         elif not named:
             out.append(("scope_seeds", f"'{m.group(0)}' names no gate and is not inside an ALLOWED claim scoped to "
                                        "those seeds"))
@@ -504,6 +506,16 @@ def _check_seed_scope(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str
                                             "comparisons of that benchmark"))
                 break
     return out
+
+
+def _gate_verdict(ctx: ProseContext, gate: str, s: Q.Subject) -> dict[str, str]:
+    """A gate's per-seed verdict: that of the bundle the sentence names (a model or bundle name),
+    else the worse verdict of every bundle holding a gate of that name."""
+    bundles = ctx.gates_by_bundle.get(gate, {})
+    named = [v for b, v in bundles.items() if any(Q.same_model(m, b) or m in b for m in s.models if m)]
+    if len(named) == 1:
+        return named[0]
+    return ctx.gates[gate]
 
 
 _CLAIM_WORDS = re.compile("|".join(f"(?:{rx.pattern})" for rx in (

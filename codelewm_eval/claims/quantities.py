@@ -19,9 +19,15 @@ from dataclasses import dataclass, field
 
 # ------------------------------------------------------------------------------------ subjects
 
+# benchmark variants are distinct subjects: HumanEval+ is not HumanEval, MBPP+ is not MBPP (nor the
+# MBPP pool, which is MBPP's problems with other candidates); a sentence that names both pools them
+_PLUS = r"(?:\+|[-_ ]?plus\b|\(\+\))"
 BENCHMARKS = {
-    "humaneval": re.compile(r"\b(?:human-?eval\+?|humaneval[-_ ]?plus|he\+?)(?![\w-])", re.I),
-    "mbpp": re.compile(r"\b(?:mbpp\+?|mbpp[-_ ]?(?:plus|sanitized|multiple)|mbxp)(?![\w])", re.I),
+    "humaneval-plus": re.compile(rf"\b(?:human-?eval{_PLUS}|(?-i:HE)\+)(?![\w-])|\bhuman-?eval\(\+\)", re.I),
+    "humaneval": re.compile(r"\b(?:human-?eval|(?-i:HE))(?![\w-]|\+|[-_ ]?plus\b)|\bhuman-?eval\(\+\)", re.I),
+    "mbpp-plus": re.compile(rf"\bmbpp{_PLUS}(?![\w])|\bmbpp\(\+\)", re.I),
+    "mbpp": re.compile(r"\b(?:mbpp(?!\+|[-_ ]?plus\b)(?:[-_ ]?(?:sanitized|multiple))?|mbxp)(?![\w])|\bmbpp\(\+\)",
+                       re.I),
     "livecodebench": re.compile(r"\b(?:livecodebench|lcb)\b", re.I),
 }
 SPLITS = re.compile(r"\b(test|val|validation|train)\b(?:\s+split)?", re.I)
@@ -111,12 +117,17 @@ class Change:
 
 
 def family(benchmark: str | None) -> str | None:
+    """The subject a benchmark name is: its variant ("humaneval-plus", "mbpp-plus") or its base
+    ("humaneval:codet_pool" is HumanEval, "mbpp-multiple" is the MBPP pool); "all" for pooled."""
     if benchmark is None or benchmark == "all":
         return benchmark
     name = benchmark.split(":", 1)[0].lower()
-    for fam in ("humaneval", "mbpp", "livecodebench"):
-        if name.startswith(fam) or (fam == "livecodebench" and name.startswith("lcb")):
-            return fam
+    plus = "+" in name or re.search(r"[-_ ]?plus\b", name) is not None
+    for fam in ("humaneval", "mbpp"):
+        if name.startswith(fam):
+            return f"{fam}-plus" if plus else fam
+    if name.startswith(("livecodebench", "lcb")):
+        return "livecodebench"
     return name
 
 

@@ -162,8 +162,9 @@ def _gate_reasons(claim: Claim, bundles: list[Bundle]) -> list[BlockReason]:
         judged = {s: v for s, v in statuses.items() if v is not None}
         if claim.kind == "negative":
             if judged and all(v == "pass" for v in judged.values()):
+                on = ", ".join(str(s) for s in judged)
                 reasons.append(BlockReason(type="contradicted", subject=f"gate {gate_name}",
-                                           detail="the claim says it did not hold, but it passed on every seed"))
+                                           detail=f"the claim says it did not hold, but it passed (seeds: {on})"))
             continue
         for seed, status in judged.items():
             if status == "fail":
