@@ -193,3 +193,30 @@ def test_a_finding_names_the_paired_test_it_rests_on(project, tmp_path, sentence
     path.write_text(f"{sentence}\n")
     (finding,) = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
     assert finding.kind == "claim_word" and reason in finding.detail, finding.detail
+
+
+@pytest.mark.parametrize("document, flagged", [
+    # a benchmark variant is its own subject: HumanEval's 0.868 does not back HumanEval+
+    ("On HumanEval+, the p_pass scorer reaches ROC-AUC 0.868.", True),
+    ("The p_pass scorer reaches ROC-AUC 0.868 on HumanEval.", False),
+    ("p_pass reaches ROC-AUC 0.747 on MBPP.", True),              # 0.747 is MBPP+'s
+    ("p_pass reaches ROC-AUC 0.747 on MBPP+.", False),
+    ("CodeT reranking improves HumanEval+ pass@1.", True),         # its claim is scoped to HumanEval
+    ("HumanEval and HumanEval+ ROC-AUC: 0.868.", False),           # a sentence naming both pools them
+    # a label and a colon bind the value, in a list item or a table cell
+    ("- p_pass lift over random, seed 42: +0.080", True),
+    ("- p_pass lift over random, seed 42: +0.017", False),
+    ("- Decoy accuracy, mutation pairs: 0.95", True),
+    ("| metric | seed 42 | seed 1729 |\n|---|---|---|\n| ROC-AUC (all) | 0.794 | 0.91 |", True),
+    ("| metric | seed 42 | seed 1729 |\n|---|---|---|\n| ROC-AUC (all) | 0.794 | 0.794 |", False),
+    # a subject carries into the next sentence's pronoun or "there" within a paragraph
+    ("The p_pass scorer was evaluated on HumanEval. It reaches ROC-AUC 0.747 there.", True),
+    ("The p_pass scorer was evaluated on HumanEval. It reaches ROC-AUC 0.868 there.", False),
+    ("BD6 pass-1 was run on MBPP. There it reached 21/100.", True),
+    ("BD6 pass-1 was run on MBPP. There it reached 13/100.", False),
+])
+def test_subjects_are_exact_bound_and_carried(project, tmp_path, document, flagged):
+    path = tmp_path / "note.md"
+    path.write_text(f"# Note\n\n{document}\n")
+    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    assert bool(found) == flagged, [f"{f.kind}: {f.detail}" for f in found]

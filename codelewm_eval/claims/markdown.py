@@ -29,6 +29,9 @@ class Unit:
     code: list[str] = field(default_factory=list)  # the inline code spans of its block
     context: str = ""                # section heading, table column header and row label
     kind: str = "paragraph"          # paragraph | heading | cell
+    block: int = 0                   # the paragraph, list item or row it belongs to (a subject carries within)
+    header: str = ""                 # a cell's column header
+    label: str = ""                  # a cell's row label (the row's first cell)
 
 
 def _parser() -> MarkdownIt:
@@ -134,11 +137,11 @@ def read_units(path: Path) -> tuple[list[Unit], int]:
                 head = header[column] if column < len(header) else ""
                 context = " | ".join(x for x in (heading, head, label) if x)
                 if cell:
-                    units.append(Unit(row_line, cell, code, context, "cell"))
+                    units.append(Unit(row_line, cell, code, context, "cell", i, head, label))
             column += 1
         elif tok.type == "inline" and tokens[i - 1].type == "paragraph_open":
             first = tokens[i - 1].map[0] + 1 if tokens[i - 1].map else 1
             pieces, code = _inline_text(tok, first)
-            units += [Unit(line, s, code, heading, "paragraph") for line, s in sentences(pieces)]
+            units += [Unit(line, s, code, heading, "paragraph", i) for line, s in sentences(pieces)]
     kept = [u for u in units if u.line not in skipped]
     return kept, len({u.line for u in units if u.line in skipped})

@@ -144,6 +144,7 @@ class _Sentence:
     quoted: list[tuple[int, int]]
     blocked_quote: bool      # it quotes a BLOCKED claim and says so
     quantities: list = field(default_factory=list)  # what quantities.extract read in it
+    header: str = ""         # a cell's column header
 
 
 def _nearest(values, shown: float) -> str:
@@ -245,8 +246,7 @@ def _stated(sent: _Sentence, q: Q.Quantity, result: bool, target: bool) -> bool:
         return False  # "ran 264/264": work done, not passes
     if q.kind in ("count", "percent") and not result:
         return False  # a fraction or share that is no result (a ratio of settings, a progress count)
-    if q.kind in ("count", "percent") and sent.kind == "cell" and not CELL_RESULT.search(
-            sent.context.split(" | ")[-2] if sent.context.count(" | ") >= 1 else sent.context):
+    if q.kind in ("count", "percent") and sent.kind == "cell" and not CELL_RESULT.search(sent.header):
         return False  # a table column that holds no pass counts (ties, pairs, rows)
     if q.kind == "multiple":
         if negated(sent.text, q.span[0]):
@@ -355,9 +355,15 @@ def _local_subject(sent: _Sentence, pos: int) -> Q.Subject:
     """The sentence's subject, narrowed to the benchmark named last before `pos` (a table row
     flattened into one line names each benchmark before its numbers)."""
     s = sent.subject
-    named = [(m.start(), b) for b, rx in Q.BENCHMARKS.items() for m in rx.finditer(sent.text[:pos])]
+    named = sorted((m.start(), m.end(), b) for b, rx in Q.BENCHMARKS.items() for m in rx.finditer(sent.text[:pos]))
     if len(s.benchmarks) > 1 and named:
-        return Q.Subject({max(named)[1]}, s.models, s.seeds, s.splits)
+        # the benchmark named last, pooled with those named just before it with no number between
+        group = {named[-1][2]}
+        for k in range(len(named) - 1, 0, -1):
+            if re.search(r"\d", sent.text[named[k - 1][1]:named[k][0]]):
+                break
+            group.add(named[k - 1][2])
+        return Q.Subject(group, s.models, s.seeds, s.splits)
     return s
 
 
@@ -525,20 +531,23 @@ _QUOTED = re.compile(r'"[^"]{1,80}"|“[^”]{1,80}”|\'[^\']{1,40}\'')
 _BLOCKED_MARK = re.compile(r"\bBLOCKED\b|not claimed", re.I)
 
 
-def check_unit(file: str, unit: Unit, ctx: ProseContext) -> list[Finding]:
+def check_unit(file: str, unit: Unit, ctx: ProseContext, carried: Q.Subject | None = None) -> list[Finding]:
+    """One sentence against the evidence; `carried`: the subject of the sentence before it in the
+    same paragraph, where this one refers back to it ("It ... there")."""
     if not _ANY_CLAIM.search(unit.text):
         return []  # no number, no multiple and no assertion: nothing to check
     text = normalize(unit.text)
     asserts = bool(_CLAIM_WORDS.search(text))
-    quantities = Q.extract(text, unit.context)
+    quantities = Q.extract(text, unit.context, unit.header, unit.label)
     if not asserts and not quantities:
         return []  # numbers that are no quantity (row counts, times, ids) and no assertion
     allowed = any(t and (text in t or t in text) for t, _ in ctx.allowed)
     blocked_quote = bool(_BLOCKED_MARK.search(text)) and any(b and (b in text or text in b) for b in ctx.blocked)
     quoted = [m.span() for m in _QUOTED.finditer(text)]
     context = unit.context
-    subject = Q.subject_of(text, context)
-    sent = _Sentence(text, context, unit.code, subject, unit.kind, allowed, quoted, blocked_quote, quantities)
+    subject = Q.subject_of(text, context, carried)
+    sent = _Sentence(text, context, unit.code, subject, unit.kind, allowed, quoted, blocked_quote, quantities,
+                     unit.header)
     found = _check_words(sent, ctx) + _check_seed_scope(sent, ctx) if asserts else []
     if not blocked_quote:
         found += _check_numbers(sent, ctx)
@@ -568,8 +577,25 @@ def _audit_file(path: Path, root: Path, ctx: ProseContext | None = None) -> tupl
     except ValueError:
         shown = str(path)
     units, marked = read_units(path)
-    findings = [f for unit in units for f in check_unit(shown, unit, ctx)]
+    findings: list[Finding] = []
+    for i, unit in enumerate(units):
+        findings += check_unit(shown, unit, ctx, _carried(units, i))
     return findings, len(units), marked
+
+
+def _carried(units: list[Unit], i: int) -> Q.Subject | None:
+    """The subject a sentence that refers back ("It ... there") takes from the nearest sentence
+    before it in the same paragraph that names a benchmark or a model."""
+    unit = units[i]
+    if unit.kind != "paragraph" or not _ANY_CLAIM.search(unit.text) or not Q.REFERENCE.search(unit.text):
+        return None
+    for before in reversed(units[max(0, i - 3):i]):
+        if before.block != unit.block:
+            return None
+        s = Q.subject_of(normalize(before.text))
+        if s.benchmarks or s.models:
+            return s
+    return None
 
 
 def audit_prose(paths: list[Path], ctx: ProseContext, root: Path,

@@ -66,10 +66,25 @@ class Subject:
     first_model: str | None = None   # the model the sentence is about (named first)
 
 
-def subject_of(text: str, context: str = "") -> Subject:
-    """What a sentence is about; what it does not name, its context may."""
+# a sentence that refers back ("It reaches 0.87 there", "There it reached 13/100", "the latter")
+REFERENCE = re.compile(r"\b(?:it|its|there|they|their|them|this|these|those|here|the same|the latter|the former)\b",
+                       re.I)
+
+
+def subject_of(text: str, context: str = "", carried: Subject | None = None) -> Subject:
+    """What a sentence is about; what it does not name, the sentence before it in the same
+    paragraph may (`carried`, when it refers back), else its context (heading, table header)."""
     s = Subject()
-    for source in (text, context):
+    for source in (text, carried, context):
+        if isinstance(source, Subject):
+            s.benchmarks = s.benchmarks or set(source.benchmarks)
+            if not s.models and source.models:
+                s.models, s.first_model = set(source.models), source.first_model
+            s.seeds = s.seeds or set(source.seeds)
+            s.splits = s.splits or set(source.splits)
+            continue
+        if not source:
+            continue
         found = Subject({b for b, rx in BENCHMARKS.items() if rx.search(source)},
                         {MODEL_ALIASES.get(norm_name(m), norm_name(m)) for m in MODEL.findall(source)},
                         {int(x) for m in SEED.finditer(source) for x in m.groups() if x},
@@ -410,34 +425,57 @@ def _shares_and_counts(masked: str, context: str, found: _Found) -> None:
             found.add(Quantity("absolute", m.span(), m.group(0), (_num(m.group(1)),)))
 
 
-def _bare_cell(masked: str, context: str, found: _Found) -> None:
-    """A bare number in a table cell whose header names a metric or a p value."""
-    header = context.split(" | ")[1] if context.count(" | ") >= 1 else context
+def _metric_named(label: str) -> str | None:
+    """The quantity a label names (the last metric word in it), or "p_value"."""
+    if re.search(r"mcnemar|\bp\b|p-value", label, re.I):
+        return "p_value"
+    named = [(m.start(), key) for key, word in METRIC_WORDS.items() for m in re.finditer(word, label, re.I)]
+    return max(named)[1] if named else None
+
+
+def _add_named(found: _Found, key: str | None, span, token: str) -> None:
+    if key is None or not found.free(span):
+        return
+    if key == "p_value":
+        found.add(Quantity("p_value", span, token, (_num(token),), _decimals(token)))
+    else:
+        found.add(Quantity("metric", span, token, (_num(token),), _decimals(token), metric=key))
+
+
+# "lift over random, seed 42: +0.080", "ECE (seed 1729) = 0.02": a value bound by its label, the
+# words before the colon back to the previous colon, semicolon or cell bar
+LABELLED = re.compile(r"[:=]\s*(?P<v>[-+−]?\d*\.\d+)(?![\d/%.]|\s*(?:points?|pp)\b)")
+
+
+def _labelled(masked: str, found: _Found) -> None:
+    if ":" not in masked and "=" not in masked:
+        return
+    for m in LABELLED.finditer(masked):
+        label = re.split(r"[:;=|]", masked[max(0, m.start() - 80):m.start()])[-1]
+        _add_named(found, _metric_named(label), m.span("v"), m.group("v"))
+
+
+def _bare_cell(masked: str, header: str, label: str, found: _Found) -> None:
+    """A bare number in a table cell: its column header names the quantity, else its row label
+    (a table whose rows are metrics and whose columns are seeds)."""
     bare = re.fullmatch(r"\s*([-+−]?\d*\.\d+)\s*", masked)
-    if not bare:
-        return
-    token = bare.group(1)
-    if re.search(r"mcnemar|\bp\b|p-value", header, re.I):
-        found.add(Quantity("p_value", bare.span(1), token, (_num(token),), _decimals(token)))
-        return
-    for key, word in METRIC_WORDS.items():
-        if re.search(word, header, re.I):
-            found.add(Quantity("metric", bare.span(1), token, (_num(token),), _decimals(token), metric=key))
-            return
+    if bare:
+        _add_named(found, _metric_named(header) or _metric_named(label), bare.span(1), bare.group(1))
 
 
-def extract(text: str, context: str = "") -> list[Quantity]:
-    """The quantities a sentence states (a table cell is read with its column header)."""
+def extract(text: str, context: str = "", header: str = "", label: str = "") -> list[Quantity]:
+    """The quantities a sentence states (a table cell is read with its column header and row label)."""
     if not _MAYBE.search(text):
         return []  # no digit and no multiple word: no quantity
     masked = mask(text)
     found = _Found()
     _intervals_and_p(masked, found)
     _metrics(masked, found)
+    _labelled(masked, found)
     _changes_and_multiples(masked, found)
     _shares_and_counts(masked, context, found)
-    if not found.out and context:
-        _bare_cell(masked, context, found)
+    if not found.out and (header or label):
+        _bare_cell(masked, header, label, found)
     return sorted(found.out, key=lambda q: q.span)
 
 
