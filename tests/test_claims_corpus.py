@@ -220,3 +220,39 @@ def test_subjects_are_exact_bound_and_carried(project, tmp_path, document, flagg
     path.write_text(f"# Note\n\n{document}\n")
     found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
     assert bool(found) == flagged, [f"{f.kind}: {f.detail}" for f in found]
+
+
+@pytest.mark.parametrize("sentence", [
+    # the favourable lexicon is a rule by word class, not a list of phrasings: inflections,
+    # derivations and members of each class that no corpus sentence holds
+    "BD6.2 brought an enhancement to HumanEval pass counts.",
+    "BD6 pass-1 outclassed the frozen baseline on HumanEval.",
+    "BD6.2 excelled on HumanEval.",
+    "BD6 pass-1 posted its strongest HumanEval numbers yet.",
+    "The HumanEval performance of BD6.2 was outstanding.",
+    "BD6.2 consistently lands more HumanEval passes.",
+    "BD6.8D2 met every gate on HumanEval.",
+    "The promotion threshold was crossed by BD6.5 on MBPP.",
+    "HumanEval passes ticked up under BD6.2.",
+    "BD6.2 qualifies for promotion on HumanEval.",
+])
+def test_favourable_words_outside_any_list_need_a_claim(project, tmp_path, sentence):
+    path = tmp_path / "note.md"
+    path.write_text(f"{sentence}\n")
+    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    assert found, sentence
+
+
+@pytest.mark.parametrize("sentence", [
+    "BD6.2 shows no notable gain on HumanEval.",                     # negated
+    "The HumanEval results of BD6.2 were not impressive.",           # negated inside the predicate
+    "A gate is cleared only if its lower CI bound is above 0.5.",    # a condition
+    "The table counts how often the passing row outscores its decoy.",  # an indirect question
+    "BD6 pass-1 made a notable improvement on MBPP.",                # backed by an ALLOWED claim
+    "The `p-pass-auc` gate was passed on both seeds.",               # a named gate that passed
+])
+def test_favourable_words_that_claim_nothing_or_are_backed_are_clean(project, tmp_path, sentence):
+    path = tmp_path / "note.md"
+    path.write_text(f"{sentence}\n")
+    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    assert not found, [f"{f.kind}: {f.detail}" for f in found]

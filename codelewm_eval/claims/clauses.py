@@ -52,15 +52,16 @@ def negated(text: str, start: int) -> bool:
 def hypothetical(text: str, pos: int, end: int | None = None) -> bool:
     """A condition, a rule or a requirement ("promotable only if every target gains", "required a
     gain with McNemar p < 0.05"), not an assertion."""
-    a, _ = _clause_of(text, pos)
-    if HYPOTHETICAL.search(text[a:pos]):
-        return True
+    a, b = _clause_of(text, pos)
+    if HYPOTHETICAL.search(text[a:pos]) or _ONLY_IF.search(text, pos, b):
+        return True  # "if ... X", or "X only if ...": a condition either way
     required = list(REQUIREMENT.finditer(text, a, pos))
     # a requirement governs what follows it until the clause states a result ("needed p below 0.05
     # to be promotable, and its p is 0.125": the 0.125 is a result)
     return bool(required) and not _RESULT_COPULA.search(text, required[-1].end(), max(pos, end or pos))
 
 
+_ONLY_IF = re.compile(r"\b(?:only (?:if|when)|provided (?:that)?|as long as|unless)\b", re.I)
 _RESULT_COPULA = re.compile(r"\b(is|was|are|were|reached|reaches|got|gets|scored|scores|measured|observed|came|"
                             r"stands?|stood|ended|remained|stayed)\b", re.I)
 

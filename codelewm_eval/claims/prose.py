@@ -47,6 +47,7 @@ from .markdown import IGNORE_MARK, Unit, read_units  # noqa: F401 - IGNORE_MARK 
 from .vocabulary import (  # noqa: F401
     ANCHORS_KEPT,
     CALIBRATED,
+    GATE_SUCCESS,
     CELL_RESULT,
     CLAUSE,
     DOWN_WORDS,
@@ -58,6 +59,7 @@ from .vocabulary import (  # noqa: F401
     NEVER,
     PASS_SCOPE,
     PASS_WORDS,
+    QUALITY,
     REQUIREMENT,
     RERANK_WORDS,
     RESULT_VERBS,
@@ -65,6 +67,7 @@ from .vocabulary import (  # noqa: F401
     SCORE_WORDS,
     SEED_SCOPE,
     SIGNIFICANT,
+    SUCCESS,
     TARGET_WORDS,
     UP_WORDS,
     WEIGHT_WORDS,
@@ -420,12 +423,14 @@ def _check_words(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
     def live(rx):
         return [m for m in rx.finditer(text) if not any(a <= m.start() < b for a, b in sent.quoted)
                 and not negated(text, m.start()) and not negative_clause(text, m.start())
+                and not (rx is QUALITY and _INNER_NEGATION.search(m.group(0)))
                 and not hypothetical(text, m.start()) and "/" not in text[max(0, m.start() - 1):m.end() + 1]]
 
     result = bool(s.benchmarks or RESULT_WORDS.search(text))
-    gains = live(IMPROVE) + ([m for m in live(RESULT_VERBS)
-                              if not WEIGHT_WORDS.search(text[m.end():m.end() + 30])] if result else [])
-    asserted = gains + live(SIGNIFICANT) + live(CALIBRATED) + live(NEVER) + live(ANCHORS_KEPT)
+    gains = live(IMPROVE) + live(QUALITY) + ([m for m in live(RESULT_VERBS) + live(SUCCESS)
+                                             if not WEIGHT_WORDS.search(text[m.end():m.end() + 30])] if result else [])
+    verdicts = live(GATE_SUCCESS)
+    asserted = gains + verdicts + live(SIGNIFICANT) + live(CALIBRATED) + live(NEVER) + live(ANCHORS_KEPT)
     general = [m for m in GENERAL_SCOPE.finditer(text) if not any(a <= m.start() < b for a, b in sent.quoted)]
     topic = topic_of(text + " " + sent.context)
     if asserted and general:
@@ -453,6 +458,21 @@ def _check_words(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
         if not _covering_claims(ctx, s, topic=topic):
             out.append(("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim on a significant "
                                       f"{'paired test' if topic == 'paired' else topic + ' gate'} covers it"))
+            return out
+    for m in verdicts:
+        named = [g for g in ctx.gates if any(re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", x)
+                                             for x in [text, *sent.code])]
+        if named:  # a named gate: its own verdict decides
+            short = [g for g in named if any(v != "pass" for v in _gate_verdict(ctx, g, s).values())
+                     or not _gate_verdict(ctx, g, s)]
+            if short:
+                verdict = _gate_verdict(ctx, short[0], s)
+                out.append(("claim_word", f"'{m.group(0)}': gate {short[0]} is " + (", ".join(
+                    f"{v} on seed {x}" for x, v in sorted(verdict.items())) or "without a verdict")))
+                return out
+        elif not _covering_claims(ctx, s, topic=topic if topic != "score" else None):
+            out.append(("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim covers that subject "
+                                      f"({_why_not(ctx, s, topic)})"))
             return out
     for m in gains:
         covering = _covering_claims(ctx, s, topic=topic if topic != "score" else "rerank")
@@ -524,8 +544,9 @@ def _gate_verdict(ctx: ProseContext, gate: str, s: Q.Subject) -> dict[str, str]:
     return ctx.gates[gate]
 
 
+_INNER_NEGATION = re.compile(r"\b(?:not|never|no|hardly|barely|n't)\b|n't\b", re.I)
 _CLAIM_WORDS = re.compile("|".join(f"(?:{rx.pattern})" for rx in (
-    IMPROVE, RESULT_VERBS, SIGNIFICANT, CALIBRATED, NEVER, ANCHORS_KEPT, GENERAL_SCOPE, SEED_SCOPE, PASS_SCOPE)), re.I)
+    IMPROVE, RESULT_VERBS, QUALITY, SUCCESS, GATE_SUCCESS, SIGNIFICANT, CALIBRATED, NEVER, ANCHORS_KEPT, GENERAL_SCOPE, SEED_SCOPE, PASS_SCOPE)), re.I)
 _ANY_CLAIM = re.compile(_CLAIM_WORDS.pattern + r"|\d|doubl|tripl|quadrupl|halv|fold", re.I)
 _QUOTED = re.compile(r'"[^"]{1,80}"|“[^”]{1,80}”|\'[^\']{1,40}\'')
 _BLOCKED_MARK = re.compile(r"\bBLOCKED\b|not claimed", re.I)
