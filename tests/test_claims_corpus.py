@@ -256,3 +256,33 @@ def test_favourable_words_that_claim_nothing_or_are_backed_are_clean(project, tm
     path.write_text(f"{sentence}\n")
     found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
     assert not found, [f"{f.kind}: {f.detail}" for f in found]
+
+
+@pytest.mark.parametrize("sentence, kind", [
+    # a quantifier over seeds, benchmarks or passes is checked with or without a claim verb
+    ("The CodeT lift is 0.261 on both seeds.", "scope_seeds"),              # CodeT has one seed
+    ("The p_pass ROC-AUC is 0.868 on every benchmark.", "scope_benchmarks"),  # HumanEval's only
+    ("Decoy accuracy is 0.816 on every benchmark.", "scope_benchmarks"),     # never measured per benchmark
+    ("MBPP reached 13/100 in both passes.", "scope_passes"),                 # 2 of the passes
+    ("HumanEval moved up in every pass.", "scope_passes"),
+    ("The p_pass ECE is under 0.1 on both seeds.", "scope_seeds"),           # pooled 0.151 on both
+])
+def test_quantifiers_are_checked_without_a_claim_verb(project, tmp_path, sentence, kind):
+    path = tmp_path / "note.md"
+    path.write_text(f"{sentence}\n")
+    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    assert kind in {f.kind for f in found}, [f"{f.kind}: {f.detail}" for f in found]
+
+
+@pytest.mark.parametrize("sentence", [
+    "The p_pass rerank lift on MBPP is 0.025 on both seeds.",
+    "The p_pass ECE is under 0.1 on every benchmark.",          # 0.073 and 0.047, each benchmark measured
+    "p_pass reaches ROC-AUC above 0.7 on all benchmarks.",      # 0.868 and 0.747
+    "The p_pass ROC-AUC is 0.794 pooled across benchmarks.",
+    "The p_pass ROC-AUC is above 0.75 on the pooled test split.",  # a bound the value meets
+])
+def test_quantifiers_and_bounds_that_hold_are_clean(project, tmp_path, sentence):
+    path = tmp_path / "note.md"
+    path.write_text(f"{sentence}\n")
+    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    assert not found, [f"{f.kind}: {f.detail}" for f in found]

@@ -265,7 +265,10 @@ def _check_numbers(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
     result = bool(sent.subject.benchmarks or RESULT_WORDS.search(sent.text) or RESULT_WORDS.search(sent.context))
     target = bool(TARGET_WORDS.search(sent.text + " " + sent.context))
     out: list[tuple[str, str]] = []
+    every = not sent.subject.benchmarks and _EVERY_BENCHMARK.search(sent.text)
     for q in sent.quantities:
+        if every and q.kind == "metric":
+            continue  # "ROC-AUC above 0.7 on every benchmark": each benchmark's value, checked by _check_quantifiers
         if _stated(sent, q, result, target):
             out += _CHECKS[q.kind](sent, q, _local_subject(sent, q.span[0]), ctx)
     return out
@@ -278,9 +281,12 @@ def _check_metric(sent, q, s, ctx):
             facts = [f for f in facts if f.benchmark in ("all", None)]  # none named: the pooled value
         return (f.value for f in facts)
     pool = _pool(ctx, q.metric, s, values)
-    if _has(pool, q.values[0], q.decimals):
+    if q.bound in (">=", "<=") and any(Q.metric_matches(q, v) for v in pool):
         return []
-    return [("number", f"{q.metric} {q.text} about {_subject_words(s)}: no {q.metric} in the evidence rounds to it "
+    if q.bound == "=" and _has(pool, q.values[0], q.decimals):
+        return []
+    said = "is within that bound" if q.bound != "=" else "rounds to it"
+    return [("number", f"{q.metric} {q.text} about {_subject_words(s)}: no {q.metric} in the evidence {said} "
                        f"({_nearest(pool, q.values[0])})")]
 
 
@@ -522,6 +528,22 @@ def _check_seed_scope(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str
     for m in PASS_SCOPE.finditer(text):
         if sent.allowed or negative_clause(text, m.start()):
             continue
+        every = [c for c in _changes(ctx, Q.Subject(sent.subject.benchmarks, sent.subject.models - {"surgery"}))
+                 if c.benchmark is not None]
+        counts = [q for q in sent.quantities if q.kind in ("count", "change") and _stated(sent, q, True, False)]
+        for q in counts:  # "MBPP reached 13/100 in both passes": every pass's count
+            ok = [c for c in every if (Q.change_matches(q, c) if q.kind == "change" else
+                                       (c.after, c.n) == (q.values[0], q.values[1]))]
+            if every and len(ok) < len(every):
+                out.append(("scope_passes", f"'{q.text}' '{m.group(0)}': it holds for {len(ok)} of {len(every)} "
+                                            "comparisons of that subject"))
+        moved = [w for w in (UP_WORDS, DOWN_WORDS) if w.search(text) and not negated(text, w.search(text).start())]
+        if every and moved and not counts:  # "HumanEval moved up in both passes": every pass went that way
+            up = moved[0] is UP_WORDS
+            ok = [c for c in every if (c.after > c.before if up else c.after < c.before)]
+            if len(ok) < len(every):
+                out.append(("scope_passes", f"'{moved[0].search(text).group(0)}' '{m.group(0)}': "
+                                            f"{len(ok)} of {len(every)} comparisons of that subject went that way"))
         stated = [q for q in sent.quantities if q.kind in ("points", "absolute", "relative", "multiple")]
         for q in stated:
             every = [c for c in ctx.changes if Q.compatible(Q.Subject(sent.subject.benchmarks), c.benchmark, ())]
@@ -531,6 +553,63 @@ def _check_seed_scope(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str
                                             f"{sum(1 for c in every if _change_form_matches(q, c))} of {len(every)} "
                                             "comparisons of that benchmark"))
                 break
+    return out
+
+
+# a quantifier over benchmarks that distributes ("on every benchmark", "on all three benchmarks",
+# "across the board"), and one that may mean the pooled value ("across benchmarks")
+_EVERY_BENCHMARK = re.compile(r"\b(?:(?:every|each|all|both)(?: the| of the)?(?: \w+)? benchmarks?|across the board|"
+                              r"everywhere)\b", re.I)
+_ACROSS_BENCHMARKS = re.compile(r"\bacross (?:the |all )?(?:\w+ )?benchmarks\b", re.I)
+
+
+def _metric_facts(ctx: ProseContext, q: Q.Quantity, s: Q.Subject, **drop) -> list:
+    """The facts of a stated metric for a subject with some of its parts dropped (seeds, benchmarks)."""
+    wide = Q.Subject(set() if "benchmarks" in drop else s.benchmarks, s.models, set() if "seeds" in drop else s.seeds,
+                     s.splits, s.first_model)
+    return _facts(ctx, q.metric, wide)
+
+
+def _check_quantifiers(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
+    """A stated metric under a quantifier over seeds or benchmarks, with or without a claim verb,
+    must hold on every seed (at least two) or every benchmark the evidence measures it on."""
+    if sent.allowed:
+        return []
+    text = sent.text
+
+    def live(rx):
+        return [m for m in rx.finditer(text) if not any(a <= m.start() < b for a, b in sent.quoted)
+                and not negative_clause(text, m.start()) and not hypothetical(text, m.start())]
+
+    stated = [q for q in sent.quantities if q.kind == "metric" and _stated(sent, q, True, False)]
+    seeds, every, across = live(SEED_SCOPE), live(_EVERY_BENCHMARK), live(_ACROSS_BENCHMARKS)
+    out: list[tuple[str, str]] = []
+    for q in stated if (seeds or every or across) else ():
+        s = _local_subject(sent, q.span[0])
+        if seeds:
+            facts = _metric_facts(ctx, q, s, seeds=True)
+            if not s.benchmarks and any(f.benchmark == "all" for f in facts):
+                facts = [f for f in facts if f.benchmark in ("all", None)]
+            measured = {f.seed for f in facts}
+            holds = {f.seed for f in facts if Q.metric_matches(q, f.value)}
+            if len(holds) < 2 or holds != measured:
+                out.append(("scope_seeds", f"'{seeds[0].group(0)}': {q.metric} {q.text} about {_subject_words(s)} holds "
+                                           f"on seed(s) {sorted(holds, key=str) or 'none'} of "
+                                           f"{sorted(measured, key=str) or 'none measured'}"))
+        if every or across:
+            facts = _metric_facts(ctx, q, Q.Subject(set(), s.models, s.seeds, s.splits, s.first_model), benchmarks=True)
+            if not every and any(f.benchmark == "all" and Q.metric_matches(q, f.value) for f in facts):
+                continue  # "across benchmarks" of the pooled value
+            per = {}
+            for f in facts:
+                if f.benchmark not in (None, "all"):
+                    per.setdefault(f.benchmark, []).append(Q.metric_matches(q, f.value))
+            holds = sorted(b for b, ok in per.items() if (all(ok) if q.bound != "=" else any(ok)))
+            if not per or len(holds) < len(per):
+                quantifier = (every or across)[0].group(0)
+                out.append(("scope_benchmarks", f"'{quantifier}': {q.metric} {q.text} holds on "
+                                                f"{', '.join(holds) or 'no benchmark'} of "
+                                                f"{', '.join(sorted(per)) or 'none measured per benchmark'}"))
     return out
 
 
@@ -569,7 +648,7 @@ def check_unit(file: str, unit: Unit, ctx: ProseContext, carried: Q.Subject | No
     subject = Q.subject_of(text, context, carried)
     sent = _Sentence(text, context, unit.code, subject, unit.kind, allowed, quoted, blocked_quote, quantities,
                      unit.header)
-    found = _check_words(sent, ctx) + _check_seed_scope(sent, ctx) if asserts else []
+    found = _check_words(sent, ctx) + _check_seed_scope(sent, ctx) + _check_quantifiers(sent, ctx) if asserts else []
     if not blocked_quote:
         found += _check_numbers(sent, ctx)
     seen, out = set(), []

@@ -231,7 +231,8 @@ def _bundle_facts(name: str, files: dict) -> tuple[list[Fact], list[Change]]:
             if isinstance(o, dict) and isinstance(o.get("value"), (int, float)):
                 quantity = {"rerank_lift": "lift", "rerank_lift_random": "lift", "decoy_accuracy": "accuracy"}.get(
                     g.get("metric"), g.get("metric"))
-                facts.append(Fact(quantity, float(o["value"]), family(o.get("benchmark")),
+                where = None if g.get("metric") == "decoy_accuracy" else family(o.get("benchmark"))  # a category
+                facts.append(Fact(quantity, float(o["value"]), where,
                                   (bundle, norm_name(o.get("scorer", ""))), o.get("seed"), o.get("split")))
     return facts, changes
 
@@ -248,7 +249,7 @@ class Quantity:
     values: tuple = ()
     decimals: int = 0
     metric: str | None = None
-    bound: str = "="     # "=" or "<" (p < 0.05) or ">=" (more than doubled)
+    bound: str = "="     # "=", "<" (p < 0.05), ">=" (more than doubled, ROC-AUC above 0.7), "<=" (ECE under 0.1)
 
 
 _MASKS = [
@@ -347,6 +348,17 @@ _ANY_MULTIPLE = re.compile(r"doubl|tripl|quadrupl|halv|fold|[x×]|times", re.I)
 _ANY_POINTS = re.compile(r"point|pp\b|pts?\b", re.I)
 
 
+_AT_LEAST = re.compile(r"(?:\babove|\bover|\bmore than|\bgreater than|\bhigher than|\bat least|\bexceed(?:s|ed|ing)?|"
+                       r"\bbeyond|>=?|≥)\s*$", re.I)
+_AT_MOST = re.compile(r"(?:\bbelow|\bunder|\bless than|\blower than|\bat most|\bwithin|<=?|≤)\s*$", re.I)
+
+
+def _bound(masked: str, start: int) -> str:
+    """A metric stated as a bound ("ROC-AUC above 0.7", "ECE under 0.1") or as a value."""
+    before = masked[max(0, start - 16):start]
+    return ">=" if _AT_LEAST.search(before) else "<=" if _AT_MOST.search(before) else "="
+
+
 def _metrics(masked: str, found: _Found) -> None:
     if not _ANY_METRIC.search(masked):
         return  # the alternation below is the slowest reader: skip sentences that name no metric
@@ -356,7 +368,8 @@ def _metrics(masked: str, found: _Found) -> None:
             span = m.span(f"{key}_v")
             if found.free(span):
                 token = m.group(f"{key}_v")
-                found.add(Quantity("metric", span, token, (_num(token),), _decimals(token), metric=key))
+                found.add(Quantity("metric", span, token, (_num(token),), _decimals(token), metric=key,
+                                   bound=_bound(masked, span[0])))
 
 
 def _changes_and_multiples(masked: str, found: _Found) -> None:
@@ -483,6 +496,15 @@ def extract(text: str, context: str = "", header: str = "", label: str = "") -> 
 
 def close(shown: float, value: float, decimals: int) -> bool:
     return abs(shown - value) <= 0.5 * 10 ** -decimals + 1e-9
+
+
+def metric_matches(q: Quantity, value: float) -> bool:
+    """Does an evidence value make a stated metric true: rounds to it, or lies within its bound?"""
+    if q.bound == ">=":
+        return value >= q.values[0] - 1e-12
+    if q.bound == "<=":
+        return value <= q.values[0] + 1e-12
+    return close(q.values[0], value, q.decimals)
 
 
 def compatible(subject: Subject, benchmark: str | None, models: tuple[str, ...], seed=None, split=None) -> bool:
