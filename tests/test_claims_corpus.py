@@ -286,3 +286,41 @@ def test_quantifiers_and_bounds_that_hold_are_clean(project, tmp_path, sentence)
     path.write_text(f"{sentence}\n")
     found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
     assert not found, [f"{f.kind}: {f.detail}" for f in found]
+
+
+@pytest.mark.parametrize("sentence, kind", [
+    # multiples in every form, computed from the counts at the precision shown
+    ("HumanEval passes grew 2.5-fold after BD6 pass-1.", "multiple"),              # 3.0, not 2.5
+    ("MBPP passes after BD6 pass-1 were two and a half times the baseline's.", "multiple"),  # 2.17
+    ("HumanEval passes rose by an order of magnitude after BD6 pass-1.", "multiple"),
+    ("MBPP passes rose by a factor of 3 after BD6 pass-1.", "multiple"),
+    ("HumanEval passes after BD6 pass-1 were three times the baseline's.", "small_count_multiple"),  # p 0.125
+    # counts of anchors kept or lost, in any phrasing, against the ladder
+    ("BD6.8D2 lost only two anchors.", "number"),                                  # it lost 6
+    ("Only one anchor was lost under BD6.5.", "number"),                           # 4
+    ("BD6.8D kept 17 of 19 anchors.", "number"),                                   # 15
+    ("BD6.8D2 kept all but two anchors.", "number"),
+    ("No more than two anchors were lost by BD6.8D.", "number"),
+])
+def test_multiples_and_anchor_counts_in_any_form(project, tmp_path, sentence, kind):
+    path = tmp_path / "note.md"
+    path.write_text(f"{sentence}\n")
+    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    assert kind in {f.kind for f in found}, [f"{f.kind}: {f.detail}" for f in found]
+
+
+@pytest.mark.parametrize("sentence", [
+    "MBPP passes after BD6 pass-1 were twice the baseline's.",      # 2.17, significant, ALLOWED
+    "MBPP passes under BD6.2 were cut in half.",                    # 13 -> 6
+    "MBPP passes under BD6.2 fell by a factor of two.",
+    "HumanEval passes under BD6.8D2 fell by a factor of six.",      # 6 -> 1
+    "BD6.8D2 lost six anchors.",
+    "BD6.5 lost just 4 of the 19 anchors.",
+    "BD6.8D kept all but four anchors.",
+    "The new executor is an order of magnitude faster than the reference.",  # no result
+])
+def test_true_multiples_and_anchor_counts_are_clean(project, tmp_path, sentence):
+    path = tmp_path / "note.md"
+    path.write_text(f"{sentence}\n")
+    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    assert not found, [f"{f.kind}: {f.detail}" for f in found]

@@ -47,6 +47,7 @@ from .markdown import IGNORE_MARK, Unit, read_units  # noqa: F401 - IGNORE_MARK 
 from .vocabulary import (  # noqa: F401
     ANCHORS_KEPT,
     CALIBRATED,
+    GATE_SCREEN,
     GATE_SUCCESS,
     CELL_RESULT,
     CLAUSE,
@@ -60,6 +61,7 @@ from .vocabulary import (  # noqa: F401
     PASS_SCOPE,
     PASS_WORDS,
     QUALITY,
+    QUALITY_SCREEN,
     REQUIREMENT,
     RERANK_WORDS,
     RESULT_VERBS,
@@ -254,7 +256,7 @@ def _stated(sent: _Sentence, q: Q.Quantity, result: bool, target: bool) -> bool:
     if q.kind == "multiple":
         if negated(sent.text, q.span[0]):
             return False
-        if (not q.text[:1].isalpha() or "fold" in q.text.lower() or "time" in q.text) and \
+        if not re.match(r"(?:more than |over |at least |nearly |almost )?(?:doubl|tripl|quadrupl|halv)", q.text, re.I) and \
                 (not RESULT_WORDS.search(sent.text) or WEIGHT_WORDS.search(sent.text)):
             return False  # "×4" on a loss weight, "4× param count", "visited 20 times": not a result
     return True
@@ -355,7 +357,21 @@ def _check_multiple(sent, q, s, ctx):
     return _significance(sent, q, found, ctx)
 
 
-_CHECKS = {"metric": _check_metric, "p_value": _check_p, "ci": _check_ci, "count": _check_count,
+def _check_anchors(sent, q, s, ctx):
+    """A count of anchors kept or lost, in any phrasing, against the ladder of the pass named."""
+    what, n, total = q.values
+    ladder = [f for f in ctx.facts if f.quantity == "count" and "anchors" in f.models
+              and Q.compatible(s, None, f.models) and (not total or f.n == total)]
+    if not ladder:
+        return [("number", f"'{q.text}' about {_subject_words(s)}: no anchor ladder in the evidence for it")]
+    said = [(int(f.value) if what == "kept" else int(f.n - f.value)) for f in ladder]
+    if any((x <= n) if q.bound == "<=" else (x == n) for x in said):
+        return []
+    return [("number", f"'{q.text}' about {_subject_words(s)}: the ladder has " + ", ".join(
+        f"{f.models[1]} {what} {x} of {f.n}" for f, x in zip(ladder, said)))]
+
+
+_CHECKS = {"anchors": _check_anchors, "metric": _check_metric, "p_value": _check_p, "ci": _check_ci, "count": _check_count,
            "percent": _check_percent, "change": _check_change, "relative": _check_change_form,
            "points": _check_change_form, "absolute": _check_change_form, "multiple": _check_multiple}
 
@@ -624,17 +640,21 @@ def _gate_verdict(ctx: ProseContext, gate: str, s: Q.Subject) -> dict[str, str]:
 
 
 _INNER_NEGATION = re.compile(r"\b(?:not|never|no|hardly|barely|n't)\b|n't\b", re.I)
+# a screen, not a judgement: every assertion the checks read matches it (QUALITY and GATE_SUCCESS
+# through their word screens), so a sentence it misses holds none
 _CLAIM_WORDS = re.compile("|".join(f"(?:{rx.pattern})" for rx in (
-    IMPROVE, RESULT_VERBS, QUALITY, SUCCESS, GATE_SUCCESS, SIGNIFICANT, CALIBRATED, NEVER, ANCHORS_KEPT, GENERAL_SCOPE, SEED_SCOPE, PASS_SCOPE)), re.I)
-_ANY_CLAIM = re.compile(_CLAIM_WORDS.pattern + r"|\d|doubl|tripl|quadrupl|halv|fold", re.I)
+    IMPROVE, RESULT_VERBS, QUALITY_SCREEN, SUCCESS, GATE_SCREEN, SIGNIFICANT, CALIBRATED, NEVER, ANCHORS_KEPT, GENERAL_SCOPE, SEED_SCOPE, PASS_SCOPE)), re.I)
+_ANY_CLAIM = re.compile(_CLAIM_WORDS.pattern + r"|\d|doubl|tripl|quadrupl|halv|fold|twice|thrice|times|magnitude|half|"
+                        r"factor", re.I)
 _QUOTED = re.compile(r'"[^"]{1,80}"|“[^”]{1,80}”|\'[^\']{1,40}\'')
 _BLOCKED_MARK = re.compile(r"\bBLOCKED\b|not claimed", re.I)
 
 
-def check_unit(file: str, unit: Unit, ctx: ProseContext, carried: Q.Subject | None = None) -> list[Finding]:
+def check_unit(file: str, unit: Unit, ctx: ProseContext, carried: Q.Subject | None = None,
+               screened: bool = False) -> list[Finding]:
     """One sentence against the evidence; `carried`: the subject of the sentence before it in the
     same paragraph, where this one refers back to it ("It ... there")."""
-    if not _ANY_CLAIM.search(unit.text):
+    if not screened and not _ANY_CLAIM.search(unit.text):
         return []  # no number, no multiple and no assertion: nothing to check
     text = normalize(unit.text)
     asserts = bool(_CLAIM_WORDS.search(text))
@@ -679,7 +699,8 @@ def _audit_file(path: Path, root: Path, ctx: ProseContext | None = None) -> tupl
     units, marked = read_units(path)
     findings: list[Finding] = []
     for i, unit in enumerate(units):
-        findings += check_unit(shown, unit, ctx, _carried(units, i))
+        if _ANY_CLAIM.search(unit.text):
+            findings += check_unit(shown, unit, ctx, _carried(units, i), screened=True)
     return findings, len(units), marked
 
 
@@ -687,7 +708,7 @@ def _carried(units: list[Unit], i: int) -> Q.Subject | None:
     """The subject a sentence that refers back ("It ... there") takes from the nearest sentence
     before it in the same paragraph that names a benchmark or a model."""
     unit = units[i]
-    if unit.kind != "paragraph" or not _ANY_CLAIM.search(unit.text) or not Q.REFERENCE.search(unit.text):
+    if unit.kind != "paragraph" or not Q.REFERENCE.search(unit.text):
         return None
     for before in reversed(units[max(0, i - 3):i]):
         if before.block != unit.block:

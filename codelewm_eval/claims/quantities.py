@@ -291,13 +291,42 @@ P_VALUE = re.compile(r"\bp(?:[- ]?value)?\s*(?P<op>[=<≤]|of|is|was)?\s*(?P<v>\
                      re.I)
 CI = re.compile(r"\[\s*([-+−]?\d*\.\d+)\s*(?:,|to|–|-)\s*([-+−]?\d*\.\d+)\s*\]|\bCI\s*(?:of|:)?\s*([-+−]?\d*\.\d+)"
                 r"\s*(?:to|–|-|,)\s*([-+−]?\d*\.\d+)", re.I)
-MULTIPLE_WORDS = {"doubl": 2.0, "tripl": 3.0, "quadrupl": 4.0, "halv": 0.5, "twofold": 2.0, "threefold": 3.0,
-                  "fourfold": 4.0, "fivefold": 5.0, "tenfold": 10.0, "two-fold": 2.0, "three-fold": 3.0,
-                  "four-fold": 4.0}
+MULTIPLE_WORDS = {"doubl": 2.0, "tripl": 3.0, "quadrupl": 4.0, "halv": 0.5, "twice": 2.0, "thrice": 3.0}
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                "ten": 10}
+_NUMBER_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten)(?: and a half)?"
+# a multiple in any form: a verb (doubled, halved), a word (twice, threefold, two and a half times),
+# a number (2.5-fold, x3, 3×, 2.5 times, by a factor of 3), a magnitude (an order of magnitude), a half
 MULTIPLE = re.compile(r"(?P<more>more than\s+|over\s+|at least\s+|nearly\s+|almost\s+)?(?:"
-                      r"\b(?P<w>doubl\w*|tripl\w*|quadrupl\w*|halv\w*|(?:two|three|four|five|ten)-?fold)\b|"
-                      r"\b(?P<n>\d+(?:\.\d+)?)\s*-?\s*fold\b|(?<![\w.])[x×]\s?(?P<x>\d+(?:\.\d+)?)\b(?!-\d)|"
-                      r"(?<![\w.])(?P<y>\d+(?:\.\d+)?)\s?[x×](?![\w.])|\b(?P<t>\d+(?:\.\d+)?)\s+times\b)", re.I)
+                      r"\b(?P<w>doubl\w*|tripl\w*|quadrupl\w*|halv\w*|twice|thrice)\b|"
+                      rf"\b(?P<v>{_NUMBER_WORD})[- ]?(?:fold|times)\b|"
+                      r"\b(?P<g>an? orders? of magnitude|(?:two|three) orders of magnitude)\b|"
+                      r"\b(?P<h>(?:cut|fell|dropped|shrank|down) (?:by |in )half|halfway down)\b|"
+                      rf"\bby a factor of (?:(?P<f>\d+(?:\.\d+)?)|(?P<fw>{_NUMBER_WORD}))\b|"
+                      r"\b(?P<n>\d+(?:\.\d+)?)\s*-?\s*(?:fold|times)\b|(?<![\w.])[x×]\s?(?P<x>\d+(?:\.\d+)?)\b(?!-\d)|"
+                      r"(?<![\w.])(?P<y>\d+(?:\.\d+)?)\s?[x×](?![\w.]))", re.I)
+
+
+def _word_number(word: str) -> float:
+    head = word.lower().split()[0].split("-")[0]
+    return NUMBER_WORDS[head] + (0.5 if "half" in word.lower() else 0.0)
+
+
+def multiple_value(m: re.Match) -> float:
+    """The factor a MULTIPLE match states."""
+    if m.group("w"):
+        word = m.group("w").lower()
+        return next(v for stem, v in MULTIPLE_WORDS.items() if word.startswith(stem))
+    if m.group("v") or m.group("fw"):
+        return float(_word_number(m.group("v") or m.group("fw")))
+    if m.group("g"):
+        text = m.group("g").lower()
+        return 1000.0 if text.startswith("three") else 100.0 if text.startswith("two") else 10.0
+    if m.group("h"):
+        return 0.5
+    return float(m.group("f") or m.group("n") or m.group("x") or m.group("y"))
+
+
 SIGNED = re.compile(r"(?<![\w.])([+−-]\d+)(?![\d.%/]|\s*(?:points?|pp|pts?|percent)\b)")
 
 
@@ -310,7 +339,7 @@ def _num(token: str) -> float:
 
 
 _MASK = re.compile("|".join(f"(?:{rx.pattern})" for rx in _MASKS), re.I)
-_MAYBE = re.compile(r"\d|doubl|tripl|quadrupl|halv|fold", re.I)
+_MAYBE = re.compile(r"\d|doubl|tripl|quadrupl|halv|fold|twice|thrice|times|magnitude|half|factor", re.I)
 
 
 def mask(text: str) -> str:
@@ -344,7 +373,7 @@ def _intervals_and_p(masked: str, found: _Found) -> None:
 
 _ANY_METRIC = re.compile("|".join(METRIC_WORDS.values()), re.I)
 _ANY_CHANGE = re.compile(r"→|->|=>|–|—|\bto\b", re.I)
-_ANY_MULTIPLE = re.compile(r"doubl|tripl|quadrupl|halv|fold|[x×]|times", re.I)
+_ANY_MULTIPLE = re.compile(r"doubl|tripl|quadrupl|halv|fold|[x×]|times|twice|thrice|magnitude|half|factor", re.I)
 _ANY_POINTS = re.compile(r"point|pp\b|pts?\b", re.I)
 
 
@@ -380,11 +409,10 @@ def _changes_and_multiples(masked: str, found: _Found) -> None:
     for m in MULTIPLE.finditer(masked) if _ANY_MULTIPLE.search(masked) else ():
         if not found.free(m.span()):
             continue
-        if m.group("w"):
-            word = m.group("w").lower()
-            k = next(v for stem, v in MULTIPLE_WORDS.items() if word.startswith(stem))
-        else:
-            k = float(m.group("n") or m.group("x") or m.group("y") or m.group("t"))
+        k = multiple_value(m)
+        if not (m.group("w") or m.group("h")) and (_DOWN_BEFORE.search(masked[max(0, m.start() - 40):m.start()])
+                                                   or _DOWN_AFTER.match(masked[m.end():m.end() + 40])):
+            k = 1 / k  # "fell by a factor of six", "a threefold drop": the ratio is a sixth, a third
         more = (m.group("more") or "").strip().lower()
         found.add(Quantity("multiple", m.span(), m.group(0).strip(), (k,),
                            bound=">=" if more in ("more than", "over", "at least") else "="))
@@ -476,6 +504,44 @@ def _bare_cell(masked: str, header: str, label: str, found: _Found) -> None:
         _add_named(found, _metric_named(header) or _metric_named(label), bare.span(1), bare.group(1))
 
 
+_COUNT_WORDS = {**NUMBER_WORDS, "no": 0, "zero": 0, "none": 0, "eleven": 11, "twelve": 12, "thirteen": 13,
+                "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+                "twenty": 20}
+_COUNT = r"(?:\d+|" + "|".join(_COUNT_WORDS) + r")"
+_RESTRICT = r"(?:(?:only|just|merely|a mere|but|no more than|at most|fewer than|exactly|all but)\s+)?"
+_KEEP = r"kept|keeps?|keeping|retain(?:ed|s)?|held|holds?|preserv(?:ed|es)|survived"
+_LOSE = r"lost|loses?|losing|dropped|drops?|regressed|broke|broken"
+# "lost only two anchors", "kept 17 of 19 anchors", "only one anchor was lost", "kept all but six anchors"
+ANCHOR_COUNT = re.compile(
+    rf"\b(?P<verb>{_KEEP}|{_LOSE})\s+(?P<r>{_RESTRICT})(?P<n>{_COUNT})(?:\s+(?:of|out of)\s+(?:the\s+|its\s+)?"
+    rf"(?P<t>\d+|{'|'.join(_COUNT_WORDS)}))?\s+(?:\w+\s+)?anchors?\b|"
+    rf"\b(?P<r2>{_RESTRICT})(?P<n2>{_COUNT})\s+(?:(?:of|out of)\s+(?:the\s+)?(?P<t2>\d+)\s+)?(?:\w+\s+)?anchors?\s+"
+    rf"(?:(?:were|was|got|have been|had been|are|is)\s+)?(?P<verb2>{_KEEP}|{_LOSE})\b", re.I)
+
+
+def _count_value(token: str) -> int:
+    return int(token) if token.isdigit() else _COUNT_WORDS[token.lower()]
+
+
+def _anchor_counts(masked: str, found: _Found) -> None:
+    """Counts of anchors kept or lost: ("lost" | "kept", count, total or 0, bound)."""
+    if "anchor" not in masked.lower():
+        return
+    for m in ANCHOR_COUNT.finditer(masked):
+        verb = (m.group("verb") or m.group("verb2")).lower()
+        restrict = (m.group("r") or m.group("r2") or "").strip().lower()
+        n = _count_value(m.group("n") or m.group("n2"))
+        total = m.group("t") or m.group("t2")
+        lost = re.match(_LOSE, verb) is not None
+        if restrict == "all but":  # kept all but six: lost six
+            lost = not lost
+        bound = "<=" if restrict in ("no more than", "at most", "fewer than") else "="
+        span = (m.start("n") if m.group("n") else m.start("n2"), m.end())
+        if found.free(span):
+            found.add(Quantity("anchors", m.span(), m.group(0).strip(),
+                               ("lost" if lost else "kept", n, _count_value(total) if total else 0), bound=bound))
+
+
 def extract(text: str, context: str = "", header: str = "", label: str = "") -> list[Quantity]:
     """The quantities a sentence states (a table cell is read with its column header and row label)."""
     if not _MAYBE.search(text):
@@ -483,6 +549,7 @@ def extract(text: str, context: str = "", header: str = "", label: str = "") -> 
     masked = mask(text)
     found = _Found()
     _intervals_and_p(masked, found)
+    _anchor_counts(masked, found)
     _metrics(masked, found)
     _labelled(masked, found)
     _changes_and_multiples(masked, found)
@@ -549,9 +616,15 @@ def multiple_matches(k: float, bound: str, c: Change, shown: str = "") -> bool:
         return False
     if bound == ">=":
         return ratio >= k - 1e-9
+    if re.search(r"magnitude", shown, re.I):  # within half an order of magnitude
+        return ratio > 0 and abs(math.log10(ratio) - math.log10(k)) < 0.5
     number = re.search(r"\d+(?:\.\d+)?", shown)
-    if number and not re.search(r"fold", shown, re.I):
-        return close(k, ratio, _decimals(number.group(0)))
+    if number:  # a number is read at the precision shown: "2.5-fold" is not 3
+        shown_k = k if k >= 1 else 1 / k
+        return close(shown_k, ratio if k >= 1 else 1 / ratio if ratio else math.inf, _decimals(number.group(0)))
+    if re.search(rf"\b{_NUMBER_WORD}\b", shown, re.I):  # "three times" is 3 to the unit, "two and a half" to the half
+        step = 0.25 if "half" in shown.lower() else 0.5
+        return abs((ratio if k >= 1 else 1 / ratio if ratio else math.inf) - (k if k >= 1 else 1 / k)) <= step
     return abs(ratio - k) <= 0.25 * k
 
 

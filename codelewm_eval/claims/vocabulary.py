@@ -43,6 +43,10 @@ QUALITY = re.compile(rf"\b({_QUALITY}\s+(?:[\w-]+\s+)?{_RESULT_NOUN}|{_RESULT_NO
                      rf"looked|seems?|seemed|remains?|remained|stays?)\s+(?:\w+\s+)?{_QUALITY})\b", re.I)
 SUCCESS = re.compile(r"\b(successfully|reliably|accurately|convincingly|decisively|handily|comfortably|"
                      r"consistently|cleanly)\b", re.I)
+# what any QUALITY or GATE_SUCCESS match holds: a cheap screen for the sentences worth reading
+QUALITY_SCREEN = re.compile(rf"\b{_QUALITY}\b", re.I)
+GATE_SCREEN = re.compile(r"\b(?:gates?|bar|threshold|criteri(?:on|a)|hurdle|requirements?|promot\w+|qualif\w+|green)\b",
+                         re.I)
 GATE_SUCCESS = re.compile(r"\b((?:clear(?:s|ed|ing)?|pass(?:es|ed|ing)?|meet(?:s|ing)?|met|beat(?:s)?|hit(?:s)?|"
                           r"reach(?:es|ed)?|satisf(?:y|ies|ied)|cross(?:es|ed)?)\s+(?:the\s+|its\s+|"
                           r"every\s+|all\s+|each\s+|both\s+)?(?:[\w-]+\s+){0,2}(?:gates?|bar|threshold|"
