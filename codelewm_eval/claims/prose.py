@@ -538,7 +538,7 @@ def _check_seed_scope(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str
         if short:
             out.append(("scope_seeds", f"'{m.group(0)}' but gate {short[0]} is " +
                         ", ".join(f"{v} on seed {s}" for s, v in sorted(verdicts[short[0]].items()))))
-        elif not named:
+        elif not named and not any(q.kind == "metric" for q in sent.quantities):  # a metric: _check_quantifiers
             out.append(("scope_seeds", f"'{m.group(0)}' names no gate and is not inside an ALLOWED claim scoped to "
                                        "those seeds"))
     for m in PASS_SCOPE.finditer(text):

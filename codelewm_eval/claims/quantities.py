@@ -282,8 +282,10 @@ METRIC_WORDS = {
     "mce": r"\bmce", "brier_skill": r"brier skill(?: score)?|\bbss", "brier": r"\bbrier(?! skill)(?: score)?",
     "lift": r"\blift", "accuracy": r"\baccuracy",
 }
+# a metric word binds the first number after it within eight words, unless another metric word comes between
+_OTHER_METRIC = r"(?:roc|auroc|auc|pr-auc|ece|mce|brier|lift|accuracy)\b"
 METRIC_VALUE = re.compile("|".join(
-    [rf"(?P<{k}>{w})[^\w+−-]{{0,3}}(?:[\w‹›-]+\s+){{0,5}}?[\s:=(]{{0,3}}(?P<{k}_v>[-+−]?\d*\.\d+)"
+    [rf"(?P<{k}>{w})[^\w+−-]{{0,3}}(?:(?!{_OTHER_METRIC})[\w‹›-]+\s+){{0,8}}?[\s:=(]{{0,3}}(?P<{k}_v>[-+−]?\d*\.\d+)"
      for k, w in METRIC_WORDS.items()]), re.I)
 VALUE_METRIC = re.compile("|".join(
     [rf"(?P<{k}_v>[-+−]?\d*\.\d+)\s+(?:\w+\s+)?(?P<{k}>{w})" for k, w in METRIC_WORDS.items() if k != "lift"]), re.I)

@@ -29,7 +29,8 @@ IMPROVE = re.compile(r"\b(improv(?:ements?|ing|ed|es|e)|better|beat(?:ing|s)?|ou
 RESULT_VERBS = re.compile(r"\b(gain(?:ed|ing|s)?|rais(?:ed|es|e)|r[io]se[sn]?|increas(?:ed|es|e)|boost(?:ed|s)?|"
                           r"more than doubled|doubl(?:ed|es|ing)|tripl(?:ed|es|ing)|quadrupl(?:ed|es|ing)|"
                           r"exceed(?:ed|s)?|climb(?:ed|s)?|jump(?:ed|s)?|grew|grow(?:s|n)?|soar(?:ed|s)?|"
-                          r"surg(?:ed|es)|leap(?:ed|t|s)?|lifted|elevat(?:ed|es)|bump(?:ed|s)?|"
+                          r"surg(?:ed|es)|leap(?:ed|t|s)?|lifted|lifts?(?= (?:the |its )?(?:[\w@+-]+ ){0,2}?(?:pass\w*|scores?|rates?|"
+                          r"accuracy|results?))|elevat(?:ed|es)|bump(?:ed|s)?|"
                           r"went up|moved up|picked up|ticked up)\b", re.I)
 _RESULT_NOUN = (r"(?:gains?|improvements?|increases?|jumps?|boosts?|lifts?|uplift|results?|performance|effects?|"
                 r"margins?|wins?|progress|separation|discrimination|calibration|accuracy|scores?|numbers|showing|"
