@@ -266,6 +266,8 @@ def test_favourable_words_that_claim_nothing_or_are_backed_are_clean(project, tm
     ("MBPP reached 13/100 in both passes.", "scope_passes"),                 # 2 of the passes
     ("HumanEval moved up in every pass.", "scope_passes"),
     ("The p_pass ECE is under 0.1 on both seeds.", "scope_seeds"),           # pooled 0.151 on both
+    ("The rerank lift on HumanEval is 0.261 for both scorers.", "scope_models"),  # CodeT's alone
+    ("ROC-AUC is 0.794 for every scorer.", "scope_models"),                  # p_pass is the only one measured
 ])
 def test_quantifiers_are_checked_without_a_claim_verb(project, tmp_path, sentence, kind):
     path = tmp_path / "note.md"

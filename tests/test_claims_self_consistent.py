@@ -17,8 +17,15 @@ import yaml
 
 from codelewm_eval.claims.audit import audit
 from codelewm_eval.cli import main
-from codelewm_eval.evidence.evaluate import (DecoysFile, MetricRecord, MetricsFile, RerankFile, SeededDecoys,
-                                             SeededRerank, judge_all)
+from codelewm_eval.evidence.evaluate import (
+    DecoysFile,
+    MetricRecord,
+    MetricsFile,
+    RerankFile,
+    SeededDecoys,
+    SeededRerank,
+    judge_all,
+)
 from codelewm_eval.evidence.gates import Gate, GateSpec
 from codelewm_eval.io import write_json_atomic
 from codelewm_eval.manifest import write_manifest

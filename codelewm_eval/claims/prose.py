@@ -47,11 +47,11 @@ from .markdown import IGNORE_MARK, Unit, read_units  # noqa: F401 - IGNORE_MARK 
 from .vocabulary import (  # noqa: F401
     ANCHORS_KEPT,
     CALIBRATED,
-    GATE_SCREEN,
-    GATE_SUCCESS,
     CELL_RESULT,
     CLAUSE,
     DOWN_WORDS,
+    GATE_SCREEN,
+    GATE_SUCCESS,
     GENERAL_SCOPE,
     HYPOTHETICAL,
     IMPROVE,
@@ -577,6 +577,8 @@ def _check_seed_scope(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str
 _EVERY_BENCHMARK = re.compile(r"\b(?:(?:every|each|all|both)(?: the| of the)?(?: \w+)? benchmarks?|across the board|"
                               r"everywhere)\b", re.I)
 _ACROSS_BENCHMARKS = re.compile(r"\bacross (?:the |all )?(?:\w+ )?benchmarks\b", re.I)
+_EVERY_MODEL = re.compile(r"\b(?:(?:every|each|all|both)(?: the| of the)?(?: \w+)? (?:scorers?|models?|rerankers?)|"
+                          r"(?:across|for all) (?:the )?(?:scorers|models))\b", re.I)
 
 
 def _metric_facts(ctx: ProseContext, q: Q.Quantity, s: Q.Subject, **drop) -> list:
@@ -599,9 +601,20 @@ def _check_quantifiers(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, st
 
     stated = [q for q in sent.quantities if q.kind == "metric" and _stated(sent, q, True, False)]
     seeds, every, across = live(SEED_SCOPE), live(_EVERY_BENCHMARK), live(_ACROSS_BENCHMARKS)
+    models = live(_EVERY_MODEL)
     out: list[tuple[str, str]] = []
-    for q in stated if (seeds or every or across) else ():
+    for q in stated if (seeds or every or across or models) else ():
         s = _local_subject(sent, q.span[0])
+        if models:  # "ROC-AUC above 0.7 for both scorers": every scorer the evidence measures it for
+            facts = _facts(ctx, q.metric, Q.Subject(s.benchmarks, set(), s.seeds, s.splits))
+            per = {}
+            for f in facts:
+                if len(f.models) > 1 and f.models[1]:
+                    per.setdefault(f.models[1], []).append(Q.metric_matches(q, f.value))
+            holds = sorted(m for m, ok in per.items() if (all(ok) if q.bound != "=" else any(ok)))
+            if len(per) < 2 or len(holds) < len(per):
+                out.append(("scope_models", f"'{models[0].group(0)}': {q.metric} {q.text} holds for "
+                                            f"{', '.join(holds) or 'no scorer'} of {', '.join(sorted(per)) or 'none'}"))
         if seeds:
             facts = _metric_facts(ctx, q, s, seeds=True)
             if not s.benchmarks and any(f.benchmark == "all" for f in facts):
@@ -643,7 +656,8 @@ _INNER_NEGATION = re.compile(r"\b(?:not|never|no|hardly|barely|n't)\b|n't\b", re
 # a screen, not a judgement: every assertion the checks read matches it (QUALITY and GATE_SUCCESS
 # through their word screens), so a sentence it misses holds none
 _CLAIM_WORDS = re.compile("|".join(f"(?:{rx.pattern})" for rx in (
-    IMPROVE, RESULT_VERBS, QUALITY_SCREEN, SUCCESS, GATE_SCREEN, SIGNIFICANT, CALIBRATED, NEVER, ANCHORS_KEPT, GENERAL_SCOPE, SEED_SCOPE, PASS_SCOPE)), re.I)
+    IMPROVE, RESULT_VERBS, QUALITY_SCREEN, SUCCESS, GATE_SCREEN, SIGNIFICANT, CALIBRATED, NEVER, ANCHORS_KEPT,
+    GENERAL_SCOPE, SEED_SCOPE, PASS_SCOPE, _EVERY_BENCHMARK, _EVERY_MODEL)), re.I)
 _ANY_CLAIM = re.compile(_CLAIM_WORDS.pattern + r"|\d|doubl|tripl|quadrupl|halv|fold|twice|thrice|times|magnitude|half|"
                         r"factor", re.I)
 _QUOTED = re.compile(r'"[^"]{1,80}"|“[^”]{1,80}”|\'[^\']{1,40}\'')
