@@ -521,6 +521,10 @@ ANCHOR_COUNT = re.compile(
     rf"(?:(?:were|was|got|have been|had been|are|is)\s+)?(?P<verb2>{_KEEP}|{_LOSE})\b", re.I)
 
 
+_ANCHOR_QUALIFIED = re.compile(r"\s*(?:\([^)]{0,3}\)\s*)?(?:that|which|than|relative|compared|since|beyond|besides|"
+                               r"more|fewer|other|earlier|new|newly|again)\b", re.I)
+
+
 def _count_value(token: str) -> int:
     return int(token) if token.isdigit() else _COUNT_WORDS[token.lower()]
 
@@ -530,6 +534,8 @@ def _anchor_counts(masked: str, found: _Found) -> None:
     if "anchor" not in masked.lower():
         return
     for m in ANCHOR_COUNT.finditer(masked):
+        if _ANCHOR_QUALIFIED.match(masked, m.end()):
+            continue  # "loses 1 anchor(s) that an earlier pass kept": a count of another set than the ladder's
         verb = (m.group("verb") or m.group("verb2")).lower()
         restrict = (m.group("r") or m.group("r2") or "").strip().lower()
         n = _count_value(m.group("n") or m.group("n2"))
