@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
-from .io import current_umask
+from .io import check_output, current_umask
 
 
 def clear_leftovers(out_dir: Path) -> None:
@@ -31,7 +31,7 @@ def clear_leftovers(out_dir: Path) -> None:
 
 @contextlib.contextmanager
 def staged_directory(out_dir: str | os.PathLike) -> Iterator[Path]:
-    out_dir = Path(out_dir)
+    out_dir = check_output(out_dir, directory=True)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         clear_leftovers(out_dir)

@@ -72,6 +72,7 @@ def refuse_outputs_among_inputs(args) -> None:
     holding one, is refused before any work (exit 2): `execute --samples s.jsonl --out s.jsonl`
     would overwrite the samples, `score --pack P --out P/rows.jsonl` the pack's rows."""
     from .errors import InputError
+    from .io import check_output
 
     inputs = [(name, p.resolve()) for name in INPUT_OPTIONS for p in _paths(getattr(args, name, None))]
     seen: dict = {}
@@ -87,8 +88,9 @@ def refuse_outputs_among_inputs(args) -> None:
             raise InputError(f"--{name.replace('_', '-')} is a directory; give a file path", path=value)
     for out_name in OUTPUT_OPTIONS:
         value = getattr(args, out_name, None)
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or not value or "://" in value:
             continue
+        check_output(value, directory=out_name not in file_outputs)  # devices, FIFOs, links, loops, sealed
         out = Path(value).resolve()
         for in_name, source in inputs:
             option = "--" + in_name.replace("_", "-")

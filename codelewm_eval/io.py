@@ -7,6 +7,7 @@ import gc
 import gzip
 import json
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,38 @@ def open_text(path: str | os.PathLike):
         raise InputError("file not found", path=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xef\xbb\xbf", "utf-8-sig"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def text_encoding(head: bytes) -> str | None:
+    """The encoding of a text file from its first bytes: a byte-order mark, else UTF-16 without one
+    (NUL bytes in every other position), else UTF-8; None for binary (NUL bytes otherwise)."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    if b"\0" not in head:
+        return "utf-8"
+    sample = head[: len(head) // 2 * 2]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    pairs = max(1, len(sample) // 2)
+    if odd > 0.3 * pairs and even < 0.05 * pairs:
+        return "utf-16-le"
+    if even > 0.3 * pairs and odd < 0.05 * pairs:
+        return "utf-16-be"
+    return None
+
+
+def decode_text(data: bytes) -> tuple[str, bool]:
+    """(text, is_text) of a file's bytes, decoded once with the encoding detected (BOMs, UTF-16
+    with or without a BOM). Bytes that are not text decode as UTF-8 with every NUL read as a space,
+    so a scanner still sees the printable runs; is_text is then False."""
+    encoding = text_encoding(data[:8192])
+    if encoding is None:
+        return data.replace(b"\0", b" ").decode("utf-8", errors="replace"), False
+    return data.decode(encoding, errors="replace"), True
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
@@ -136,6 +169,62 @@ def current_umask() -> int:
     return mask
 
 
+# directory artifacts sealed by a manifest: nothing is written inside one after it is sealed (a run
+# directory is a container its own stages write into, and is not listed)
+SEALED_KINDS = {"evidence", "comparison", "pack", "report", "surgery-run", "surgery-harvest"}
+
+
+def check_output(path: str | os.PathLike, *, directory: bool = False, inputs: Iterable = ()) -> Path:
+    """The one boundary for a path a verb writes: a new path, or an existing regular file (a
+    directory for a directory artifact) that is replaced. A device, FIFO, socket or symbolic link
+    is never replaced, a symbolic-link loop is refused, and so is a path inside a sealed artifact
+    or inside (or equal to) an input. InputError naming the path otherwise."""
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise InputError(f"cannot be written ({exc.strerror or exc}: a symbolic-link loop?)", path=str(path)) from None
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise InputError("is a symbolic link; it is not replaced: give the path it points to, or a new path",
+                             path=str(path))
+        if directory and not stat.S_ISDIR(st.st_mode):
+            raise InputError("exists and is not a directory; it is not replaced", path=str(path))
+        if not directory and not stat.S_ISREG(st.st_mode):
+            what = "a directory" if stat.S_ISDIR(st.st_mode) else "a device, FIFO or socket"
+            raise InputError(f"exists and is {what}, not a regular file; it is not replaced", path=str(path))
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise InputError(f"cannot be resolved ({exc}: a symbolic-link loop?)", path=str(path)) from None
+    for parent in resolved.parents:
+        if parent.name.endswith(".building"):
+            break  # a directory artifact being built: its own files
+        kind = _sealed_kind(parent)
+        if kind:
+            raise InputError(f"is inside the sealed {kind} artifact {parent}: writing there would break its "
+                             "manifest; give a path outside it", path=str(path))
+    for source in inputs:
+        source = Path(source).resolve()
+        if resolved == source or source in resolved.parents or (directory and resolved in source.parents):
+            raise InputError(f"would write over or inside an input ({source}); give an output path of its own",
+                             path=str(path))
+    return path
+
+
+def _sealed_kind(directory: Path) -> str | None:
+    manifest = directory / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        kind = json.loads(manifest.read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return kind if kind in SEALED_KINDS else None
+
+
 _FILE_MODE = 0o666 & ~current_umask()  # what open() would have given: atomic files follow the umask too
 
 
@@ -144,9 +233,7 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w"):
     """Write to a temporary file beside `path` and rename it into place only on success. A
     `.gz` path is written gzip-compressed; the file's mode follows the umask. A location that
     cannot be written (read-only, full, a directory in the way) is an InputError naming it."""
-    path = Path(path)
-    if path.is_dir():
-        raise InputError("is a directory; give a file path", path=str(path))
+    path = check_output(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

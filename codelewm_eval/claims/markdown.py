@@ -15,6 +15,9 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from ..errors import InputError
+from ..io import decode_text
+
 IGNORE_MARK = "<!-- audit: not-a-claim -->"
 CODE = "\u2039code\u203a"  # what an inline code span reads as in prose: a mention, never a claim
 # a sentence ends at . ! ? followed by space and a capital, a digit, a quote or a bracket; not after
@@ -99,7 +102,9 @@ def sentences(pieces: list[tuple[int, str]]) -> list[tuple[int, str]]:
 
 def read_units(path: Path) -> tuple[list[Unit], int]:
     """(units, lines skipped by the not-a-claim mark) of a file."""
-    raw = Path(path).read_text(encoding="utf-8", errors="replace")
+    raw, is_text = decode_text(Path(path).read_bytes())
+    if not is_text:
+        raise InputError("is not text (binary bytes): the claim audit reads Markdown or plain text", path=str(path))
     lines = raw.splitlines()
     start = _front_matter(lines)
     body = "\n" * start + "\n".join(lines[start:])  # front matter blanked, line numbers kept

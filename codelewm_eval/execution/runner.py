@@ -26,7 +26,7 @@ from tqdm import tqdm
 from ..benchmarks.models import Benchmark
 from ..candidates.models import Candidate
 from ..fingerprint import normalized_ast
-from ..io import atomic_writer, default_cache_dir
+from ..io import atomic_writer, check_output, default_cache_dir
 from ..log import get as _get_logger
 from ..sandbox.pool import Limits, SandboxPool
 from .jobs import build_job, encode_inputs, judge
@@ -163,7 +163,8 @@ def execute(benchmark: Benchmark, candidates: list[Candidate], out: Path, *, wor
             cache_dir: Path | None = None, limits: Limits | None = None, isolation: str = "auto",
             progress: bool = True) -> dict:
     """Run every candidate; write OUT atomically; return the summary."""
-    out = Path(out)
+    out = check_output(out)
+    check_output(out.with_name(out.name + ".partial"))
     limits = limits or Limits()
     cache_dir = cache_dir or default_cache_dir()
     started = time.monotonic()

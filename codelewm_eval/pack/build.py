@@ -22,7 +22,7 @@ from ..arrow_rows import (
     read_block,
 )
 from ..artifact import staged_directory
-from ..benchmarks import licence_of, load_benchmark
+from ..benchmarks import BENCHMARKS, licence_of, load_benchmark
 from ..benchmarks.family import problem_family
 from ..errors import InputError
 from ..execution.results import ExecutionResult
@@ -312,6 +312,7 @@ def build_pack(results_paths: list[Path], out_dir: Path, config: PackConfig, dat
                command: list[str], *, workers: int | None = None, parquet: bool = True,
                progress: bool = False) -> dict:
     log = Progress("pack build", progress)
+    _known_names(config.evaluation_only, set(BENCHMARKS), "is not a benchmark")
     log(f"verifying inputs ({len(results_paths)}, against their manifests)")
     results_paths = [_verified(Path(p)) for p in results_paths]
     parquet = parquet and has_arrow()
@@ -331,7 +332,19 @@ def _build(results_paths: list[Path], work: Path, config: PackConfig, data_dir: 
            parquet: bool, log: Progress) -> dict:
     log(f"reading results ({workers} worker(s))")
     spool = _Spooled(results_paths, work, data_dir, set(config.evaluation_only), workers, parquet)
+    _known_names(config.evaluation_only, spool.benchmarks, "is in none of the results")
     return _decide_and_write(spool, work, config, parquet, workers, log)
+
+
+def _known_names(names: list[str], choices: set[str], why: str) -> None:
+    """A name that selects data must select something: `--evaluation-only HumanEval` (the
+    benchmark is `humaneval`) silently declared nothing evaluation-only."""
+    for name in names:
+        if name not in choices:
+            near = [c for c in sorted(choices) if c.lower() == name.lower().replace("+", "-plus")]
+            hint = f"; did you mean {near[0]}?" if near else ""
+            raise InputError(f"{name!r} {why} (choices: {', '.join(sorted(choices)) or 'none'}){hint}",
+                             field="--evaluation-only")
 
 
 def _decide_and_write(spool: _Spooled, work: Path, config: PackConfig, parquet: bool, workers: int,

@@ -4,10 +4,11 @@ with redacted findings (kind, file, line, hash prefix) and an allowlist of accep
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 from ..errors import InputError
-from ..io import read_list_file
+from ..io import decode_text, read_list_file, text_encoding
 from .prefilter import suspect_lines
 from .scanner import Finding, scan_many
 
@@ -42,10 +43,7 @@ def _texts(path: Path):
     if path.suffix == ".gz" or (path.suffix != ".ipynb" and path.stat().st_size > CHUNK_BYTES):
         yield from _chunks(path)
         return
-    data = path.read_bytes()
-    if b"\0" in data[:8192]:
-        return  # binary
-    text = data.decode("utf-8", errors="replace")
+    text, _ = decode_text(path.read_bytes())  # UTF-16, BOMs; NUL bytes read as spaces, never skipped
     if path.suffix == ".ipynb":
         try:
             cells = json.loads(text).get("cells", [])
@@ -76,10 +74,30 @@ def _open(path: Path):
 def _chunks(path: Path, start: int = 0, end: int | None = None):
     """(where, bytes, first line number) pieces of whole lines, about CHUNK_BYTES each, of a file
     (or of the byte range [start, end) of it, numbered from its own first line)."""
+    try:
+        yield from _chunks_of(path, start, end)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise InputError(f"cannot be read to the end ({exc}): a truncated or corrupt file is not cleared",
+                         path=str(path)) from None
+
+
+def _chunks_of(path: Path, start: int, end: int | None):
     with _open(path) as fh:
         head = fh.read(8192)
-        if b"\0" in head:
-            return  # binary
+        encoding = text_encoding(head)
+        if encoding not in ("utf-8", None):  # UTF-16 or a BOM: decoded, whole lines, as UTF-8
+            import io as _io
+
+            fh.seek(0)
+            text = _io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
+            first = 1
+            while True:
+                lines = text.readlines(CHUNK_BYTES)
+                if not lines:
+                    return
+                piece = "".join(lines).encode("utf-8", "surrogatepass")
+                yield str(path), piece, first
+                first += piece.count(b"\n")
         fh.seek(start)
         first, carry, left = 1, b"", None if end is None else end - start
         while True:
@@ -94,10 +112,15 @@ def _chunks(path: Path, start: int = 0, end: int | None = None):
                 carry = block
                 continue
             piece, carry = block[:cut], block[cut:]
-            yield str(path), piece, first
+            yield str(path), piece.replace(b"\0", b" "), first
             first += piece.count(b"\n")
         if carry:
-            yield str(path), carry, first
+            yield str(path), carry.replace(b"\0", b" "), first
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(8192)
 
 
 def _scan_range(path: str, start: int, end: int, index: int) -> list[Finding]:
@@ -151,8 +174,10 @@ def _parquet_texts(path: Path):
     first = 1
     try:
         batches = pq.ParquetFile(path).iter_batches(batch_size=1 << 16)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a file that is not Parquet
-        raise InputError(f"not a Parquet file ({exc})", path=str(path)) from None
+    except Exception:  # noqa: BLE001 - pyarrow raises several kinds for a file that is not Parquet
+        # named .parquet but not Parquet: its bytes are scanned like any file's, and the scan goes on
+        yield str(path), decode_text(path.read_bytes())[0]
+        return
     for batch in batches:
         for column_name in batch.schema.names:
             for name, column in _string_columns(batch.column(column_name), column_name):
@@ -171,7 +196,8 @@ def scan_paths(paths: list[Path], allowlist: set[str] | None = None,
     findings, files = [], 0
     for path in _files([Path(p) for p in paths]):
         files += 1
-        if path.suffix not in (".ipynb", ".parquet", ".gz") and path.stat().st_size > CHUNK_BYTES:
+        if path.suffix not in (".ipynb", ".parquet", ".gz") and path.stat().st_size > CHUNK_BYTES and \
+                text_encoding(_head(path)) in ("utf-8", None):  # byte ranges split UTF-16 text: read it whole
             for start, _end, found in map_ranges(_scan_range, str(path), workers or default_workers()):
                 offset = line_number_at(path, start) if found and start else 0
                 for f in found:

@@ -1,0 +1,164 @@
+"""Fail closed: what a tired or hostile user gives a verb (an output that is a device, a FIFO, a
+symbolic link or a loop, an output inside a sealed artifact, a name that selects nothing, text
+in another encoding, a tampered input, a pathological line) ends in exit 2 naming the file, or in
+the finding, never in a success that skipped the check."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from codelewm_eval.cli import main
+
+from .conftest import ROOT
+
+
+def _one_sample(tmp_path: Path) -> Path:
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"task_id": "HumanEval/0", "completion": "    return False\n"}) + "\n")
+    return path
+
+
+def _special_outputs(tmp_path: Path) -> dict[str, Path]:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    target = tmp_path / "target.txt"
+    target.write_text("keep me\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    loop = tmp_path / "loop.jsonl"
+    loop.symlink_to(loop)
+    to_device = tmp_path / "null.jsonl"
+    to_device.symlink_to("/dev/null")
+    return {"fifo": fifo, "symlink": link, "loop": loop, "symlink to a device": to_device}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "loop", "symlink to a device", "device"])
+def test_execute_never_replaces_a_device_fifo_or_symlink(tmp_path, capsys, kind):
+    """`execute --out /dev/full`, run as root, deleted the machine's /dev/full and exited 0."""
+    samples = _one_sample(tmp_path)
+    out = Path("/dev/null") if kind == "device" else _special_outputs(tmp_path)[kind]
+    before = os.lstat(out)
+    assert main(["execute", "--benchmark", "humaneval", "--samples", str(samples), "--out", str(out),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "Traceback" not in err
+    after = os.lstat(out)
+    assert stat.S_IFMT(after.st_mode) == stat.S_IFMT(before.st_mode) and after.st_ino == before.st_ino
+    if kind == "symlink":
+        assert (tmp_path / "target.txt").read_text() == "keep me\n"
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("verb", ["report", "compare", "execute"])
+def test_outputs_inside_a_sealed_bundle_are_refused(tmp_path, capsys, verb):
+    """`report B --out B/rep` wrote inside an evidence bundle; `manifest verify B` then failed."""
+    from codelewm_eval.manifest import verify
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ROOT / "manifests" / "evidence" / "codet-v1", bundle)
+    assert [p for p in verify(bundle) if p.kind != "absent"] == []
+    if verb == "report":
+        argv = ["report", str(bundle), "--out", str(bundle / "rep")]
+    elif verb == "compare":
+        argv = ["compare", "--baseline", str(_outcomes(tmp_path, "a", 3)), "--candidate",
+                str(_outcomes(tmp_path, "b", 5)), "--out", str(bundle / "cmp")]
+    else:
+        argv = ["execute", "--benchmark", "humaneval", "--samples", str(_one_sample(tmp_path)), "--out",
+                str(bundle / "results.jsonl"), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "sealed evidence artifact" in err and "Traceback" not in err
+    assert [p for p in verify(bundle) if p.kind != "absent"] == []
+    assert sorted(p.name for p in bundle.iterdir()) == sorted(
+        p.name for p in (ROOT / "manifests" / "evidence" / "codet-v1").iterdir())
+
+
+def _outcomes(tmp_path: Path, name: str, passing: int) -> Path:
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps({"benchmark": "mbpp", "task_id": str(i), "passed": i < passing}) + "\n"
+                            for i in range(11, 31)))
+    return path
+
+
+def test_a_report_of_a_run_may_still_go_inside_the_run(tmp_path):
+    from codelewm_eval.io import check_output
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"kind": "run"}))
+    assert check_output(run / "report", directory=True) == run / "report"
+
+
+def _token() -> str:
+    import random
+    import string
+
+    rng = random.Random(7)  # built at run time: no literal token in this file
+    return "hf_" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(34))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "nul"])
+def test_secrets_scan_reads_every_encoding_and_nul_bytes(tmp_path, capsys, encoding):
+    """An hf_ token in a UTF-16 file (with or without BOM), or between NUL bytes: '0 finding(s)', exit 0."""
+    text = f'login(token="{_token()}")\n'
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"\0\0\0" + text.encode() + b"\0\0" if encoding == "nul" else text.encode(encoding))
+    assert main(["secrets", "scan", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "Hugging Face" in out and "notes.txt" in out
+
+
+def test_secrets_scan_refuses_a_truncated_gzip_and_goes_on_past_a_false_parquet(tmp_path, capsys):
+    import gzip
+
+    data = gzip.compress((f'token = "{_token()}"\n' * 200).encode())
+    (tmp_path / "bad.jsonl.gz").write_bytes(data[: len(data) // 2])
+    for target in (tmp_path / "bad.jsonl.gz", tmp_path):
+        assert main(["secrets", "scan", str(target)]) == 2
+        err = capsys.readouterr().err
+        assert "bad.jsonl.gz" in err and "truncated or corrupt" in err and "Traceback" not in err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "rows.parquet").write_text(f'token = "{_token()}"\n')
+    (other / "b.txt").write_text(f'key = "{_token()}"\n')
+    assert main(["secrets", "scan", str(other)]) == 1
+    out = capsys.readouterr().out
+    assert "rows.parquet" in out and "b.txt" in out
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8-sig"])
+def test_claims_audit_reads_utf16_prose(tmp_path, capsys, encoding):
+    """An over-claim saved as UTF-16 passed the audit: 0 violations, exit 0."""
+    report = tmp_path / "report.md"
+    report.write_bytes("# Results\n\nBD6 pass-1 tripled HumanEval passes.\n".encode(encoding))
+    assert main(["claims", "audit", "--root", str(ROOT), "--ledger", str(ROOT / "cards" / "context-claims.yaml"),
+                 "--paths", str(report)]) == 1
+    out = capsys.readouterr().out
+    assert "report.md:3" in out and "tripled" in out
+
+
+def test_claims_audit_refuses_a_binary_file_without_printing_it(tmp_path, capsys):
+    blob = tmp_path / "image.md"
+    blob.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)) * 4)
+    assert main(["claims", "audit", "--root", str(ROOT), "--ledger", str(ROOT / "cards" / "context-claims.yaml"),
+                 "--paths", str(blob)]) == 2
+    captured = capsys.readouterr()
+    assert "image.md" in captured.err and "not text" in captured.err and "IHDR" not in captured.out + captured.err
+
+
+def test_evaluation_only_names_must_match_a_benchmark(tmp_path, capsys, data_dir):
+    """`pack build --evaluation-only HumanEval` (the benchmark is `humaneval`) exited 0 with the
+    evaluation-only rows in train."""
+    results = tmp_path / "r.jsonl"
+    results.write_text("")
+    assert main(["pack", "build", "--results", str(results), "--out", str(tmp_path / "pack"),
+                 "--evaluation-only", "HumanEval"]) == 2
+    err = capsys.readouterr().err
+    assert "'HumanEval' is not a benchmark" in err and "did you mean humaneval" in err
+    assert not (tmp_path / "pack").exists()
