@@ -442,6 +442,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# verbs that keep finished work when stopped and pick it up when run again
+RESUMABLE = {"cmd_execute", "cmd_run", "cmd_generate", "cmd_train", "cmd_jobs_launch"}
+
+
+def _after_stop(args) -> str:
+    if getattr(getattr(args, "func", None), "__name__", "") in RESUMABLE:
+        return "run the same command again to resume"
+    return "nothing was half-written; run the command again to start over"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -454,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         with output_locks(args):
             return args.func(args)
     except Terminated:
-        print("codelewm-eval: terminated (SIGTERM); run the same command again to resume", file=sys.stderr)
+        print(f"codelewm-eval: terminated (SIGTERM); {_after_stop(args)}", file=sys.stderr)
         return 143
     except InputError as exc:
         print(f"codelewm-eval: error: {exc}", file=sys.stderr)
@@ -463,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"codelewm-eval: sandbox: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("codelewm-eval: interrupted; run the same command again to resume", file=sys.stderr)
+        print(f"codelewm-eval: interrupted; {_after_stop(args)}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -162,3 +162,19 @@ def test_evaluation_only_names_must_match_a_benchmark(tmp_path, capsys, data_dir
     err = capsys.readouterr().err
     assert "'HumanEval' is not a benchmark" in err and "did you mean humaneval" in err
     assert not (tmp_path / "pack").exists()
+
+
+@pytest.mark.timeout(120)  # quadratic readers took hours on this line; linear ones take seconds
+def test_a_ten_megabyte_token_is_read_in_linear_time_by_the_audit_and_the_scan(tmp_path, capsys):
+    """`claims audit` on one long unbroken token followed by a claim grew with the square of the
+    token (30 KB: 21-48 s; 10 MB did not finish): a pull request could stall the CI."""
+    report = tmp_path / "report.md"
+    report.write_text("x" * 10_000_000 + " BD6 pass-1 tripled HumanEval passes.\n")
+    assert main(["claims", "audit", "--root", str(ROOT), "--ledger", str(ROOT / "cards" / "context-claims.yaml"),
+                 "--paths", str(report)]) == 1
+    out = capsys.readouterr().out
+    assert "report.md:1: small_count_multiple" in out and "xxxxxxxx" not in out
+    notes = tmp_path / "notes.txt"
+    notes.write_text("y" * 10_000_000 + f' token = "{_token()}"\n')
+    assert main(["secrets", "scan", str(notes)]) == 1
+    assert "Hugging Face" in capsys.readouterr().out

@@ -344,9 +344,19 @@ _MASK = re.compile("|".join(f"(?:{rx.pattern})" for rx in _MASKS), re.I)
 _MAYBE = re.compile(r"\d|doubl|tripl|quadrupl|halv|fold|twice|thrice|times|magnitude|half|factor", re.I)
 
 
+# a run of 200 or more characters without a space is no word, number or identifier a claim is made
+# of (a blob, a hash dump, a minified line); blanked before any pattern reads it, every reader is
+# linear in the line (several identifier patterns backtrack over the whole token otherwise)
+LONG_TOKEN = re.compile(r"\S{200,}")
+
+
+def blank_long_tokens(text: str) -> str:
+    return LONG_TOKEN.sub(lambda m: " " * len(m.group(0)), text) if len(text) >= 200 else text
+
+
 def mask(text: str) -> str:
     """The sentence with identifiers, paths, hashes, versions, dates, sizes and times blanked."""
-    return _MASK.sub(lambda m: " " * len(m.group(0)), text)
+    return _MASK.sub(lambda m: " " * len(m.group(0)), blank_long_tokens(text))
 
 
 class _Found:
