@@ -42,7 +42,14 @@ def _special_outputs(tmp_path: Path) -> dict[str, Path]:
 def test_execute_never_replaces_a_device_fifo_or_symlink(tmp_path, capsys, kind):
     """`execute --out /dev/full`, run as root, deleted the machine's /dev/full and exited 0."""
     samples = _one_sample(tmp_path)
-    out = Path("/dev/null") if kind == "device" else _special_outputs(tmp_path)[kind]
+    if kind == "device":  # a device node of our own (a vulnerable build would replace it, not /dev/null)
+        out = tmp_path / "null"
+        try:
+            os.mknod(out, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("creating a device node needs root")
+    else:
+        out = _special_outputs(tmp_path)[kind]
     before = os.lstat(out)
     assert main(["execute", "--benchmark", "humaneval", "--samples", str(samples), "--out", str(out),
                  "--no-progress"]) == 2
