@@ -185,3 +185,50 @@ def test_a_ten_megabyte_token_is_read_in_linear_time_by_the_audit_and_the_scan(t
     notes.write_text("y" * 10_000_000 + f' token = "{_token()}"\n')
     assert main(["secrets", "scan", str(notes)]) == 1
     assert "Hugging Face" in capsys.readouterr().out
+
+
+def _executed(tmp_path: Path) -> Path:
+    from codelewm_eval.benchmarks import load_benchmark
+
+    he = load_benchmark("humaneval")
+    rows = []
+    for tid in list(he.problems)[:6]:
+        body = he.problems[tid].canonical_solution[len(he.problems[tid].prompt):]
+        rows.append({"task_id": tid, "completion": body})
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "orig.jsonl"
+    assert main(["execute", "--benchmark", "humaneval", "--samples", str(samples), "--out", str(out),
+                 "--no-progress"]) == 0
+    return out
+
+
+def test_compare_refuses_tampered_results_and_non_boolean_labels(tmp_path, capsys):
+    """`compare --baseline orig --candidate tampered --out b` built a bundle from results whose
+    manifest does not verify (passed flipped); `"passed": "yes"` and `1` were read as passes."""
+    orig = _executed(tmp_path)
+    tampered = tmp_path / "tampered.jsonl"
+    rows = [json.loads(line) for line in orig.read_text().splitlines()]
+    for r in rows[:3]:
+        r["passed"] = not r["passed"]
+    tampered.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    shutil.copy(orig.with_name(orig.name + ".manifest.json"), tampered.with_name(tampered.name + ".manifest.json"))
+    shutil.copy(orig.with_suffix(".summary.json"), tampered.with_suffix(".summary.json"))
+    capsys.readouterr()
+    assert main(["compare", "--baseline", str(orig), "--candidate", str(tampered), "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "tampered.jsonl" in err and "does not verify" in err and not (tmp_path / "b").exists()
+    for bad in ('"yes"', "1"):
+        plain = tmp_path / "plain.jsonl"
+        plain.write_text(f'{{"benchmark": "mbpp", "task_id": "11", "passed": {bad}}}\n')
+        assert main(["compare", "--baseline", str(plain), "--candidate", str(plain)]) == 2
+        err = capsys.readouterr().err
+        assert "plain.jsonl, line 1, field 'passed'" in err
+
+
+def test_compare_of_files_with_no_task_in_common_is_refused(tmp_path, capsys):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text('{"benchmark": "mbpp", "task_id": "11", "passed": true}\n')
+    b.write_text('{"benchmark": "humaneval", "task_id": "HumanEval/0", "passed": true}\n')
+    assert main(["compare", "--baseline", str(a), "--candidate", str(b)]) == 2
+    assert "no task in common" in capsys.readouterr().err

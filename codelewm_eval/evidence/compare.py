@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..errors import InputError
 from ..io import iter_models, read_list_file
@@ -34,7 +34,7 @@ class TaskOutcome(BaseModel):
     model_config = ConfigDict(extra="ignore")
     benchmark: str
     task_id: str
-    passed: bool
+    passed: StrictBool  # true or false: "yes" and 1 are refused, not read as a pass
     origin: _Origin | None = None
 
 

@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 from ..artifact import staged_directory
 from ..commands import command_line
 from ..io import atomic_writer, write_json_atomic
-from ..manifest import manifest_path_for, write_manifest
+from ..errors import InputError
+from ..manifest import manifest_path_for, require_verified, write_manifest
 from .compare import Comparison, compare, comparison_gates, markdown, read_anchors, read_outcomes
 
 
@@ -49,8 +50,14 @@ def compare_stage(config: CompareConfig, command: list[str] | None = None) -> Co
     paths = [config.baseline, *config.candidates]
     outcomes: dict[str, dict] = {}
     for path in paths:
+        if manifest_path_for(path).exists():  # sealed: a tampered file is refused, as pack build refuses it
+            require_verified(path, "the results")
         outcomes[path.stem if path.stem not in outcomes else str(path)] = read_outcomes(path)
     names = list(outcomes)
+    for name, path in zip(names[1:], paths[1:]):
+        if not set(outcomes[names[0]]) & set(outcomes[name]):
+            raise InputError(f"no task in common with the baseline {paths[0]}: nothing to compare (benchmark and "
+                             "task_id must match)", path=str(path))
     comparisons = [compare(outcomes[names[0]], outcomes[n], anchors, names=(names[0], n), draws=config.draws)
                    for n in names[1:]]
     result = CompareResult(comparisons=comparisons, markdown=markdown(comparisons, anchors, outcomes),
