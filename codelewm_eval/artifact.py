@@ -31,7 +31,7 @@ def clear_leftovers(out_dir: Path) -> None:
 
 @contextlib.contextmanager
 def staged_directory(out_dir: str | os.PathLike) -> Iterator[Path]:
-    out_dir = check_output(out_dir, directory=True)
+    out_dir = check_output(out_dir, directory=True, sealed=False)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         clear_leftovers(out_dir)

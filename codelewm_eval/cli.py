@@ -14,14 +14,22 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cli_common import (DEFAULT_DATA_DIR, count, non_negative_int, output_locks, positive, refuse_outputs_among_inputs,
-                         data_dir as _data_dir)
 from .cli_claims import _add_claims
-from .cli_surgery import _add_generate, _add_surgery
+from .cli_common import (
+    DEFAULT_DATA_DIR,
+    count,
+    non_negative_int,
+    output_locks,
+    positive,
+    refuse_outputs_among_inputs,
+)
+from .cli_common import data_dir as _data_dir
 from .cli_evidence import _add_compare, _add_evidence
 from .cli_jobs import _add_jobs, _add_secrets, _add_train
+from .cli_surgery import _add_generate, _add_surgery
 from .errors import InputError, Terminated
 from .sandbox.pool import SandboxError
+from .values import fractions_arg, seed_arg
 
 
 def _print_summary(summary: dict, as_json: bool) -> None:
@@ -127,13 +135,7 @@ def cmd_pack_build(args) -> int:
     from .pack.build import PackBlocked, PackConfig, build_pack
     from .pack.stats import DecoyMinimum
 
-    try:
-        fractions = tuple(float(x) for x in args.fractions.split(","))
-        if len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-6 or min(fractions) <= 0:
-            raise ValueError
-    except ValueError:
-        raise InputError(f"--fractions must be three positive numbers summing to 1, got {args.fractions!r}") from None
-    config = PackConfig(fractions=fractions, seed=args.seed, evaluation_only=args.evaluation_only or [],
+    config = PackConfig(fractions=args.fractions, seed=args.seed, evaluation_only=args.evaluation_only or [],
                         reference_decoys=args.decoys, same_problem_pairs_per_task=args.same_problem_pairs)
     for spec in args.decoy_minimum or []:
         match = re.fullmatch(r"([a-z_]+)=(\d+)/(\d+)", spec)
@@ -306,8 +308,9 @@ def _add_pack(sub) -> None:
                                        "val/test cannot carry the gates; nothing is written then.")
     pb.add_argument("--results", nargs="+", required=True, help="execution results files (with their manifests)")
     pb.add_argument("--out", required=True, help="pack directory (new or empty)")
-    pb.add_argument("--seed", type=int, default=42)
-    pb.add_argument("--fractions", default="0.7,0.15,0.15", help="train,val,test")
+    pb.add_argument("--seed", type=seed_arg, default=42, help="0..2**32-1 (default 42)")
+    pb.add_argument("--fractions", type=fractions_arg, default="0.7,0.15,0.15",
+                    help="train,val,test: finite positive numbers summing to 1")
     pb.add_argument("--evaluation-only", nargs="*", metavar="BENCHMARK",
                     help="benchmarks that must stay out of train (MultiPL-E-licensed rows always do)")
     pb.add_argument("--decoys", action="store_true",
@@ -385,7 +388,13 @@ def _add_bench(sub) -> None:
 
 
 def cmd_run(args) -> int:
-    from .pipeline import RunBlocked, Runner, default_config, format_summary, load_config
+    from .pipeline import (
+        RunBlocked,
+        Runner,
+        default_config,
+        format_summary,
+        load_config,
+    )
 
     data = _data_dir(args.data_dir) if args.data_dir else None
     config = load_config(Path(args.config)) if args.config else default_config(with_data=data is not None)

@@ -6,7 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_common import data_dir as _data_dir, count
+from .cli_common import count
+from .cli_common import data_dir as _data_dir
+from .values import seed_arg
 
 
 def cmd_score(args) -> int:
@@ -108,7 +110,7 @@ def _add_evidence(sub) -> None:
     sc.add_argument("--pack", required=True)
     sc.add_argument("--out", required=True)
     sc.add_argument("--scorers", default="no_action,length,lexical,oracle,p_pass")
-    sc.add_argument("--seed", type=int, default=42)
+    sc.add_argument("--seed", type=seed_arg, default=42)
     sc.add_argument("--run", help="run name recorded in the manifest")
     sc.add_argument("--codet-tests", help="codet scorer: CodeT's generated test cases (default: the CodeGen-16B "
                                           "HumanEval file in --data-dir)")

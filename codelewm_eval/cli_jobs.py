@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .cli_common import positive
-
 import json
 import sys
 from pathlib import Path
 
+from .cli_common import positive
 from .errors import InputError
+from .values import seed_arg
 
 
 def cmd_train(args) -> int:
@@ -158,7 +158,7 @@ def _add_train(sub) -> None:
                                     "behind CODELEWM_EVENT) and a manifest whose parent is the pack.")
     tr.add_argument("--pack", required=True, help="a pack directory, or hf://datasets/OWNER/NAME@REVISION (downloaded "
                                                  "next to --out, into ../pack)")
-    tr.add_argument("--seed", type=int, required=True)
+    tr.add_argument("--seed", type=seed_arg, required=True)
     tr.add_argument("--scorer", choices=["logreg", "lora", "probe"], required=True)
     tr.add_argument("--out", required=True, help="run directory of this seed")
     tr.add_argument("--run-id", help="default: the --out directory's name")

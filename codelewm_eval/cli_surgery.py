@@ -6,8 +6,10 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_common import data_dir as _data_dir, count, non_negative, non_negative_int, positive, probability
+from .cli_common import count, non_negative, non_negative_int, positive, probability
+from .cli_common import data_dir as _data_dir
 from .errors import InputError
+from .values import seed_arg
 
 
 def cmd_harvest(args) -> int:
@@ -121,7 +123,7 @@ def _add_surgery(sub) -> None:
                          "most half of the anchors; the rest are held out for the merge check and the gate)")
     hv.add_argument("--override-lessons", action="store_true",
                     help="harvest results of more than one model (the BD6.2 union); recorded")
-    hv.add_argument("--seed", type=int, default=42)
+    hv.add_argument("--seed", type=seed_arg, default=42)
     hv.add_argument("--data-dir")
     hv.add_argument("--json", action="store_true")
     hv.set_defaults(func=cmd_harvest)
@@ -131,7 +133,7 @@ def _add_surgery(sub) -> None:
                                        "Scores near zero; it exercises the machinery.")
     ty.add_argument("--out", required=True)
     ty.add_argument("--data-dir")
-    ty.add_argument("--seed", type=int, default=0)
+    ty.add_argument("--seed", type=seed_arg, default=0)
     ty.set_defaults(func=cmd_tiny)
     tr = su_sub.add_parser("train", help="LoRA SFT of a causal LM on a harvest, one seed (what every job runs)",
                            description="peft LoRA on the completion tokens of the harvest's rows, per-row loss weights, "
@@ -143,7 +145,7 @@ def _add_surgery(sub) -> None:
                                        "min(1, sqrt(rows/250)).")
     tr.add_argument("--harvest", required=True, help="a harvest directory, or hf://datasets/OWNER/NAME@REVISION")
     tr.add_argument("--base-model", required=True, help="a model directory or a Hub id")
-    tr.add_argument("--seed", type=int, required=True)
+    tr.add_argument("--seed", type=seed_arg, required=True)
     tr.add_argument("--out", required=True)
     tr.add_argument("--run-id")
     tr.add_argument("--rank", type=count, default=8)
@@ -210,7 +212,7 @@ def _add_generate(sub) -> None:
     ge.add_argument("--max-new-tokens", type=count, default=256)
     ge.add_argument("--batch-size", type=count, default=8)
     ge.add_argument("--limit", type=count, help="only the first N tasks")
-    ge.add_argument("--seed", type=int, default=0)
+    ge.add_argument("--seed", type=seed_arg, default=0)
     ge.add_argument("--data-dir")
     ge.add_argument("--shard", metavar="I/N", help="only the tasks of shard I of N (the split `execute --shard` uses)")
     ge.add_argument("--push-to", metavar="REPO", help="then upload the samples and manifest into this model repo")

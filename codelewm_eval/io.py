@@ -174,11 +174,14 @@ def current_umask() -> int:
 SEALED_KINDS = {"evidence", "comparison", "pack", "report", "surgery-run", "surgery-harvest"}
 
 
-def check_output(path: str | os.PathLike, *, directory: bool = False, inputs: Iterable = ()) -> Path:
+def check_output(path: str | os.PathLike, *, directory: bool = False, inputs: Iterable = (),
+                 sealed: bool = True) -> Path:
     """The one boundary for a path a verb writes: a new path, or an existing regular file (a
     directory for a directory artifact) that is replaced. A device, FIFO, socket or symbolic link
     is never replaced, a symbolic-link loop is refused, and so is a path inside a sealed artifact
-    or inside (or equal to) an input. InputError naming the path otherwise."""
+    or inside (or equal to) an input. InputError naming the path otherwise. The writers themselves
+    (`atomic_writer`, `staged_directory`) check the kind of file only (`sealed=False`): sealing
+    writes the manifest into the artifact, and the CLI has checked the user's paths before any work."""
     path = Path(path)
     try:
         st = os.lstat(path)
@@ -199,7 +202,7 @@ def check_output(path: str | os.PathLike, *, directory: bool = False, inputs: It
         resolved = path.resolve()
     except (OSError, RuntimeError) as exc:
         raise InputError(f"cannot be resolved ({exc}: a symbolic-link loop?)", path=str(path)) from None
-    for parent in resolved.parents:
+    for parent in resolved.parents if sealed else ():
         if parent.name.endswith(".building"):
             break  # a directory artifact being built: its own files
         kind = _sealed_kind(parent)
@@ -233,7 +236,7 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w"):
     """Write to a temporary file beside `path` and rename it into place only on success. A
     `.gz` path is written gzip-compressed; the file's mode follows the umask. A location that
     cannot be written (read-only, full, a directory in the way) is an InputError naming it."""
-    path = check_output(path)
+    path = check_output(path, sealed=False)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

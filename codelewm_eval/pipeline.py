@@ -25,9 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import InputError
 from .evidence.gates import Gate
-from .io import read_yaml, validated, write_json_atomic
-from .manifest import failures, verify
+from .io import read_yaml, validated, write_json_atomic, yaml_line_of
 from .log import get as _get_logger
+from .manifest import failures, verify
+from .values import PositiveInt, Seed
 
 _log = _get_logger(__name__)
 
@@ -41,7 +42,7 @@ class Source(BaseModel):
     benchmark: str
     samples: str | None = Field(None, description="a sample file, relative to --data-dir; none: canonical solutions")
     decoys: int = Field(0, description="mutation decoys per passing row (canonical solutions), 0 for none")
-    limit: int | None = None
+    limit: PositiveInt | None = None
 
 
 class RunConfig(BaseModel):
@@ -52,7 +53,7 @@ class RunConfig(BaseModel):
     schema_version: int = SCHEMA_VERSION
     name: str = "default"
     sources: list[Source]
-    seeds: list[int] = Field(default_factory=lambda: [42, 1729])
+    seeds: list[Seed] = Field(default_factory=lambda: [42, 1729], min_length=1)
     scorer: Literal["logreg", "lora", "probe"] = "logreg"
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     decoy_minimums: dict[str, dict[str, int]] = Field(default_factory=lambda: {"mutation": {"pairs": 100,
@@ -99,8 +100,8 @@ def default_config(with_data: bool) -> RunConfig:
 
 
 def load_config(path: Path) -> RunConfig:
-    raw, _ = read_yaml(path, "run config")
-    return validated(RunConfig, raw, path)
+    raw, text = read_yaml(path, "run config")
+    return validated(RunConfig, raw, path, yaml_line_of(text))
 
 
 class StageRecord(BaseModel):
@@ -243,8 +244,15 @@ class Runner:
             data = ["--data-dir", str(self.data_dir)] if self.data_dir else []
             command = ["codelewm-eval", "pack", "build", "--results", *map(str, results), "--out", str(pack),
                        "--decoys", *data, *[a for m in minimums for a in ("--decoy-minimum", m)]]
-            with self._quiet_stdout():
-                build_pack(results, pack, config, self.data_dir, command, progress=self.progress)
+            from .pack.build import PackBlocked
+
+            try:
+                with self._quiet_stdout():
+                    build_pack(results, pack, config, self.data_dir, command, progress=self.progress)
+            except PackBlocked as blocked:  # typed blockers, as `pack build` prints them: exit 1, no traceback
+                raise RunBlocked("pack build: the pack cannot carry the gates: " + "; ".join(
+                    f"{b.kind} {'/'.join(x for x in (b.benchmark, b.split) if x)} {b.detail} (observed {b.observed}, "
+                    f"required {b.required})" for b in blocked.blockers)) from None
 
         self.stage("pack build", {"results": [self._hash(p) for p in results], "minimums": minimums}, [pack], build)
         return pack

@@ -232,3 +232,61 @@ def test_compare_of_files_with_no_task_in_common_is_refused(tmp_path, capsys):
     b.write_text('{"benchmark": "humaneval", "task_id": "HumanEval/0", "passed": true}\n')
     assert main(["compare", "--baseline", str(a), "--candidate", str(b)]) == 2
     assert "no task in common" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["pack", "build", "--results", "r.jsonl", "--out", "p", "--fractions", "nan,nan,nan"], "--fractions"),
+    (["pack", "build", "--results", "r.jsonl", "--out", "p", "--fractions", "inf,-inf,1"], "--fractions"),
+    (["pack", "build", "--results", "r.jsonl", "--out", "p", "--seed", "-5"], "--seed"),
+    (["pack", "build", "--results", "r.jsonl", "--out", "p", "--seed", str(2**70)], "--seed"),
+    (["score", "--pack", "p", "--out", "s.jsonl", "--seed", "-1"], "--seed"),
+    (["train", "--pack", "p", "--seed", "1e23", "--scorer", "logreg", "--out", "run"], "--seed"),
+])
+def test_flags_out_of_range_exit_2_naming_the_flag(tmp_path, capsys, monkeypatch, argv, flag):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("body, where", [
+    ("sources:\n- name: he\n  benchmark: humaneval\n  limit: -5\ngates: []\n", "line 4, field 'sources.0.limit'"),
+    ("sources:\n- name: he\n  benchmark: humaneval\nseeds: [-1]\ngates: []\n", "line 4, field 'seeds.0'"),
+    ("sources:\n- name: he\n  benchmark: humaneval\nseeds: [1.0e+23]\ngates: []\n", "line 4, field 'seeds.0'"),
+    ("sources:\n- name: he\n  benchmark: humaneval\nseeds: [true]\ngates: []\n", "line 4, field 'seeds.0'"),
+])
+def test_run_configs_obey_the_same_rules_and_leave_nothing(tmp_path, capsys, body, where):
+    """`limit: -5` executed 159 of 164 candidates, then ended in a traceback; seeds [-1] and [1e23]
+    passed preflight and --dry-run."""
+    config = tmp_path / "run.yaml"
+    config.write_text(body)
+    assert main(["run", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"run.yaml, {where}" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.yaml"]
+
+
+def test_a_job_spec_seed_out_of_range_is_refused(tmp_path, capsys):
+    spec = (ROOT / "jobs" / "standard.yaml").read_text()
+    import yaml
+
+    raw = yaml.safe_load(spec)
+    raw["seeds"] = [42, -1]
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    assert main(["jobs", "launch", str(path), "--dry-run"]) == 2
+    assert "job.yaml" in (err := capsys.readouterr().err) and "seeds" in err and "Traceback" not in err
+
+
+def test_a_score_too_large_for_a_float_is_counted_not_a_traceback(tmp_path):
+    from codelewm_eval.evidence.scores import read_scores
+
+    path = tmp_path / "scores.jsonl"
+    path.write_text('{"benchmark": "humaneval", "task_id": "HumanEval/0", "candidate_id": "c0", "split": "test", '
+                    '"scores": {"p_pass": ' + "9" * 401 + ', "length": ' + "9" * 401 + '}}\n')
+    scores = read_scores(path, {"humaneval/HumanEval/0/c0": 0}, ["test"])
+    assert scores.health["p_pass"].out_of_range + scores.health["p_pass"].non_finite == 1
+    assert scores.health["length"].non_finite == 1 and scores.health["length"].scored == 0

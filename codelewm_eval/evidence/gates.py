@@ -33,7 +33,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..io import read_yaml, validated
+from ..io import read_yaml, validated, yaml_line_of
 
 SCHEMA_VERSION = 1
 METRICS = ("auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass", "mce", "rerank_lift", "rerank_lift_random",
@@ -99,8 +99,8 @@ class Value(BaseModel):
 
 
 def load_gate_spec(path: Path) -> GateSpec:
-    raw, _ = read_yaml(path, "gate spec")
-    return validated(GateSpec, raw, path)
+    raw, text = read_yaml(path, "gate spec")
+    return validated(GateSpec, raw, path, yaml_line_of(text))
 
 
 def _within(subject: str, scope: str) -> bool:

@@ -16,6 +16,7 @@ from ..commands import command_line
 from ..errors import InputError
 from ..log import get as get_logger
 from ..manifest import require_verified, write_manifest
+from ..values import Seed
 
 CODET_TESTS = "samples/humaneval/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl.gz"
 DEFAULT_SCORERS = ("no_action", "length", "lexical", "oracle", "p_pass")
@@ -27,7 +28,7 @@ class ScoreConfig(BaseModel):
     pack: Path
     out: Path
     scorers: list[str] = Field(default_factory=lambda: list(DEFAULT_SCORERS))
-    seed: int = 42
+    seed: Seed = 42
     run: str | None = Field(None, description="run name recorded in the manifest (default builtin-seed-SEED)")
     codet_tests: Path | None = Field(None, description="CodeT's generated tests (default: in data_dir)")
     data_dir: Path | None = None

@@ -112,6 +112,10 @@ def read_scores(path: Path, row_index: dict[str, int], splits: list[str]) -> Sco
         for position, value in raw[name]:
             if value is None:
                 continue
+            try:
+                value = float(value)
+            except OverflowError:  # an integer too large for a float (a 401-digit "score"): not finite
+                value = math.inf
             if not math.isfinite(value):
                 non_finite += 1
                 state[position] = NON_FINITE

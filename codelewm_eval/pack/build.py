@@ -40,6 +40,7 @@ from ..io import (
 from ..log import Progress
 from ..manifest import require_verified, write_manifest
 from ..secrets import scan_many
+from ..values import Seed
 from .decoys import DECOY_FORMAT, shadowed_candidate
 from .pairs import reference_pairs
 from .read import row_secrets, suspect_lines_of
@@ -67,7 +68,7 @@ PACK_FILES = ("rows.jsonl", "tasks.jsonl", "stats.json", "pack.json")
 
 class PackConfig(BaseModel):
     fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)
-    seed: int = 42
+    seed: Seed = 42
     evaluation_only: list[str] = Field(default_factory=list, description="benchmarks declared evaluation-only")
     reference_decoys: bool = Field(False, description="pair same-problem and same-code decoys among the rows")
     same_problem_pairs_per_task: int = 3

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from ..errors import InputError
 from ..io import read_yaml, validated, yaml_line_of
 from ..pack.stats import DecoyMinimum
+from ..values import PositiveInt, Seed
 
 DEFAULT_DECOY_MINIMUMS = {"mutation": DecoyMinimum(pairs=100, tasks=30)}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
@@ -78,8 +79,8 @@ class GenerateJob(BaseModel):
     top_p: float = Field(0.95, gt=0, le=1)
     max_new_tokens: int = Field(256, ge=1)
     batch_size: int = Field(8, ge=1)
-    seed: int = 0
-    limit: int | None = Field(None, ge=1, description="only the first N tasks")
+    seed: Seed = 0
+    limit: PositiveInt | None = Field(None, description="only the first N tasks")
     shards: int = Field(1, ge=1)
     parallel: int = Field(1, ge=1, description="local backend: shards run at once")
     data_dir: str | None = Field(None, description="local backend only")
@@ -95,7 +96,7 @@ class JobSpec(BaseModel):
 
     schema_version: int = 1
     name: str
-    seeds: list[int] = Field(default_factory=list, description="p_pass and surgery: one job per seed")
+    seeds: list[Seed] = Field(default_factory=list, description="p_pass and surgery: one job per seed")
     task: Literal["p_pass", "surgery", "execute", "generate"] = Field(
         "p_pass", description="p_pass: train a scorer on a pack; surgery: LoRA SFT of a generator on a harvest; "
                               "execute: run a sample file's candidates, one job per shard; generate: sample a "

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import InputError
 from ..io import atomic_writer
+from ..values import Seed
 
 STOP = re.compile(r"\n(?:def |class |if __name__|print\(|#|assert |```)")
 STOP_SEQUENCES = ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ", "\n```"]
@@ -42,7 +43,7 @@ class Sampling(BaseModel):
     temperature: float = Field(0.0, ge=0, description="0: greedy")
     top_p: float = Field(0.95, gt=0, le=1)
     max_new_tokens: int = Field(256, ge=1)
-    seed: int = 0
+    seed: Seed = 0
 
 
 def continues_function(prompt: str) -> bool:

@@ -31,13 +31,14 @@ from ..errors import InputError
 from ..io import sha256_file, write_json_atomic
 from ..manifest import require_verified, write_manifest
 from ..train.progress import ProgressLog
+from ..values import Seed
 from .harvest import anchor_name, read_rows
 
 
 class SftConfig(BaseModel):
     schema_version: int = 1
     base_model: str
-    seed: int
+    seed: Seed
     run_id: str
     rank: int = 8
     alpha: int = 16

@@ -24,6 +24,7 @@ from ..io import sha256_file, write_json_atomic
 from ..manifest import require_verified, write_manifest
 from ..pack.read import read_rows
 from ..pack.rows import PackRow
+from ..values import Seed
 from .progress import ProgressLog
 
 SCHEMA_VERSION = 1
@@ -55,7 +56,7 @@ class LoraConfig(BaseModel):
 class TrainConfig(BaseModel):
     schema_version: int = SCHEMA_VERSION
     scorer: Literal["logreg", "lora", "probe"]
-    seed: int
+    seed: Seed
     run_id: str
     lora: LoraConfig = Field(default_factory=LoraConfig, description="the encoder scorers' settings (probe reads "
                                                                     "base_model, max_length, device and dtype)")
