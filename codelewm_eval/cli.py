@@ -261,7 +261,7 @@ def _add_execute(sub) -> None:
     ex.add_argument("--mbpp-plus-version", default="v0.2.0", choices=["v0.2.0", "v0.1.0"])
     ex.add_argument("--memory-mb", type=count, default=2048, help="address-space limit per candidate")
     ex.add_argument("--max-output-bytes", type=count, default=1 << 20, help="cap on a candidate's captured output")
-    ex.add_argument("--isolation", default="auto", choices=["auto", "bwrap", "rlimits"],
+    ex.add_argument("--isolation", default="auto", choices=["auto", "bwrap", "rlimits", "rlimits-as-root"],
                     help="auto: bubblewrap namespaces when usable, else the documented rlimits fallback")
     ex.add_argument("--cache-dir", help="reference-output cache (default ~/.cache/codelewm-eval)")
     ex.add_argument("--limit", type=count, help="only the first N candidates")

@@ -169,7 +169,7 @@ def _add_surgery(sub) -> None:
     tr.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], default="auto",
                     help="auto: bfloat16 on GPUs and CPUs that have it, float16 with a gradient scaler on older "
                          "GPUs, float32 elsewhere")
-    tr.add_argument("--isolation", choices=["auto", "bwrap", "rlimits"], default="auto",
+    tr.add_argument("--isolation", choices=["auto", "bwrap", "rlimits", "rlimits-as-root"], default="auto",
                     help="the anchor check's sandbox (rlimits in a container without bubblewrap)")
     tr.add_argument("--override-lessons", action="store_true")
     tr.add_argument("--push-to", metavar="REPO")

@@ -66,7 +66,7 @@ step lora_status $CLI jobs status "$W/runs/p-pass-lora"
 step lora_verify $CLI jobs verify "$W/runs/p-pass-lora"
 cp -r .gpu/harvest "$W/harvest"
 step surgery_train $CLI surgery train --harvest "$W/harvest" --base-model "$ROOT/.gpu/tiny" --seed 42 \
-  --out "$W/surgery/seed-42" --rank 4 --alpha 8 --lr 0.00002 --max-length 256 --isolation rlimits --merge-anyway --json
+  --out "$W/surgery/seed-42" --rank 4 --alpha 8 --lr 0.00002 --max-length 256 --isolation rlimits-as-root --merge-anyway --json
 step generate $CLI generate --model "$W/surgery/seed-42/merged" --benchmark humaneval --out "$W/surgery/samples.jsonl" \
   --limit 16 --max-new-tokens 48 --no-progress --json
 # what each change is worth, measured apart (this path only, each in a fresh process)

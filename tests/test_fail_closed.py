@@ -290,3 +290,18 @@ def test_a_score_too_large_for_a_float_is_counted_not_a_traceback(tmp_path):
     scores = read_scores(path, {"humaneval/HumanEval/0/c0": 0}, ["test"])
     assert scores.health["p_pass"].out_of_range + scores.health["p_pass"].non_finite == 1
     assert scores.health["length"].non_finite == 1 and scores.health["length"].scored == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the policy is about running as root")
+def test_the_rlimits_fallback_as_root_needs_an_acknowledgement_recorded_on_every_row(tmp_path, capsys):
+    """`--isolation rlimits` as root: candidates ran as root, read /etc/shadow, connected out and
+    wrote to the host's /tmp, labelled passed, with no warning."""
+    samples = _one_sample(tmp_path)
+    out = tmp_path / "r.jsonl"
+    base = ["execute", "--benchmark", "humaneval", "--samples", str(samples), "--out", str(out), "--no-progress"]
+    assert main([*base, "--isolation", "rlimits"]) == 2
+    err = capsys.readouterr().err
+    assert "rlimits-as-root" in err and "/etc/shadow" in err and not out.exists()
+    assert main([*base, "--isolation", "rlimits-as-root"]) == 0
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert "AS-ROOT(acknowledged" in row["isolation"]

@@ -3,6 +3,7 @@ the per-job cleanup touches nothing of the host (its /tmp, its other processes).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,10 +15,13 @@ from codelewm_eval.sandbox.pool import SandboxPool
 from .conftest import run_program
 from .test_hostile import ADD, FAKE_EQUALITY, TRUE_TEST
 
+# as root the fallback runs only with the acknowledgement (every row then says AS-ROOT)
+FALLBACK = "rlimits-as-root" if os.geteuid() == 0 else "rlimits"
+
 
 @pytest.fixture(scope="module")
 def fallback():
-    with SandboxPool(workers=1, isolation="rlimits") as p:
+    with SandboxPool(workers=1, isolation=FALLBACK) as p:
         yield p
 
 
@@ -54,7 +58,7 @@ def test_fallback_cleanup_leaves_the_host_alone(fallback):
 def test_fallback_environment_is_scrubbed(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_" + "y" * 34)
     program = "import os\ndef f():\n    return 'HF_TOKEN' in os.environ\n"
-    with SandboxPool(workers=1, isolation="rlimits") as p:
+    with SandboxPool(workers=1, isolation=FALLBACK) as p:
         assert not run_program(p, TRUE_TEST, program)[0].passed
 
 

@@ -59,7 +59,7 @@ class ExecuteJob(BaseModel):
                                                        "is set")
     samples_revision: str | None = Field(None, description="hf backend: the commit of samples_repo to read; "
                                                            "`samples` is then the file's path in that repo")
-    isolation: Literal["auto", "bwrap", "rlimits"] = Field(
+    isolation: Literal["auto", "bwrap", "rlimits", "rlimits-as-root"] = Field(
         "auto", description="the executor's sandbox (`execute --isolation`): a job's container without "
                             "bubblewrap needs rlimits, the container being the outer boundary")
 

@@ -196,6 +196,8 @@ class Worker:
             self.scratch = tempfile.mkdtemp(prefix="codelewm-scratch-")
             cmd, env = _fallback_command(self.scratch, self.cgroup.path)
             level = "rlimits(session, scrubbed env, no site-packages, private scratch dir; shared net/fs/pids)"
+            if os.geteuid() == 0:  # only reached with --isolation rlimits-as-root: said on every row
+                level += "+AS-ROOT(acknowledged: candidates ran as root, with the host's network and files)"
         if self.cgroup.path is not None:
             level += "+pids-cgroup"
         self.isolation = level
@@ -268,8 +270,13 @@ class SandboxPool:
         # One more worker than cores: while one waits on a pipe, another uses the CPU.
         self.size = max(1, workers or (os.cpu_count() or 1) + 1)
         self.limits = limits or Limits()
-        if isolation not in ("auto", "bwrap", "rlimits"):
-            raise ValueError(f"unknown isolation {isolation!r}")
+        if isolation not in ("auto", "bwrap", "rlimits", "rlimits-as-root"):
+            raise SandboxError(f"unknown isolation {isolation!r} (auto, bwrap, rlimits, rlimits-as-root)")
+        if isolation == "rlimits" and os.geteuid() == 0:
+            raise SandboxError(
+                "--isolation rlimits as root runs untrusted candidates as root: they can read /etc/shadow, reach "
+                "the network and write the host's /tmp. Install bubblewrap, run as an unprivileged user, or pass "
+                "--isolation rlimits-as-root to accept it (every result row then says so)")
         if isolation == "auto":
             self.use_bwrap = bwrap_available()
             if not self.use_bwrap and os.geteuid() == 0:
@@ -280,7 +287,7 @@ class SandboxPool:
             if not bwrap_available():
                 raise SandboxError("bubblewrap is not usable here (install Debian's 'bubblewrap')")
             self.use_bwrap = True
-        else:
+        else:  # rlimits (not root), or rlimits-as-root (acknowledged)
             self.use_bwrap = False
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: list[Worker] = []
