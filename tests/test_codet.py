@@ -30,12 +30,12 @@ def test_agreement_in_the_sandbox(pool, tmp_path):
                 4: "raise SystemExit('no')\n"}
     tests_of = {i: tests for i in programs}
     scores, stats = agreement(programs, tests_of, {i: "task" for i in programs}, pool)
-    # 0 and 1 agree on all 4 tests: 2 x 4; 2 passes inc(1) == 2 and the hostile one: 1 x 2;
-    # 3 only gets the hostile one (each test has its own time limit): 1 x 1; 4 never loads: 0
-    assert scores.tolist() == [8.0, 8.0, 2.0, 1.0, 0.0]
+    # the hostile test's os.system is refused by the sandbox's guard (it fails, for every program):
+    # 0 and 1 agree on the 3 others: 2 x 3; 2 passes inc(1) == 2 alone: 1 x 1; 3 times out on each
+    # (each test has its own time limit) and 4 never loads: 0
+    assert scores.tolist() == [6.0, 6.0, 1.0, 0.0, 0.0]
     assert stats["candidates_run"] == 5
-    if pool.isolation.startswith("bwrap"):
-        assert not planted.exists()  # the sandbox's filesystem is not the host's
+    assert not planted.exists()  # refused, and under bwrap the sandbox's filesystem is not the host's anyway
 
 
 def test_codegen_test_file_rows_are_matched_to_tasks():

@@ -39,14 +39,16 @@ def test_fallback_cleanup_leaves_the_host_alone(fallback):
     sentinel.write_text("keep me")
     bystander = subprocess.Popen(["sleep", "30"])
     try:
-        daemon = ("import os, time\n"
+        # libc's fork through ctypes: past the audit hook that labels os.fork a sandbox violation,
+        # so what is left behind is the clean-up's to find (the child outlives the call)
+        daemon = ("import ctypes, os, time\n"
                   "def add(a, b):\n"
-                  "    if os.fork() == 0:\n"
+                  "    if ctypes.CDLL(None).fork() == 0:\n"
                   "        time.sleep(20)\n"
                   "        os._exit(0)\n"
                   "    open('left.txt', 'w').write('x')\n"
                   "    return a + b\n")
-        assert run_program(fallback, ADD, daemon)[0].passed
+        run_program(fallback, ADD, daemon)
         assert run_program(fallback, ADD, "def add(a, b):\n    return a + b\n")[0].passed
         assert sentinel.exists(), "the fallback wiped the host's /tmp"
         assert bystander.poll() is None, "the fallback killed a process that was not the candidate's"

@@ -341,7 +341,8 @@ def test_setsid_daemon_is_killed(pool):
                "        os._exit(0)\n"
                "    return a + b\n")
     verdict, _ = run_program(pool, ADD, program)
-    assert verdict.passed  # an honest answer is still an honest answer
+    # the answer is right, but the candidate tried to leave its limits: never a pass
+    assert verdict.status == "sandbox_violation" and not verdict.passed
     time.sleep(0.2)
     assert _pool_processes(pool) <= before | _pool_processes(pool)
     assert len(_pool_processes(pool)) <= len(before)
@@ -419,3 +420,29 @@ def test_memory_exhaustion_is_labelled_memory_wherever_it_happens(pool):
     for program in (at_import, in_call, at_import, compiling):
         verdict, _ = run_program(pool, ADD, program, memory_mb=256)
         assert verdict.status == "memory" and not verdict.passed, (program[:40], verdict)
+
+
+@pytest.mark.parametrize("name, program", [
+    # each returns the right answer after trying to leave its limits; the sandbox contains the
+    # attempt (nproc, namespaces, a private /tmp), and the label says it was made
+    ("catches its failed fork", "import os\ndef add(a, b):\n    try:\n        os.fork()\n    except OSError:\n"
+                                "        pass\n    return a + b\n"),
+    ("double-forks a daemon", "import os, time\ndef add(a, b):\n    if os.fork() == 0:\n        os.setsid()\n"
+                              "        if os.fork() == 0:\n            time.sleep(60)\n        os._exit(0)\n"
+                              "    return a + b\n"),
+    ("writes into the sandbox's /tmp", "def add(a, b):\n    open('/tmp/left', 'w').write('x')\n    return a + b\n"),
+    ("spawns a shell", "import subprocess\ndef add(a, b):\n    subprocess.run(['true'])\n    return a + b\n"),
+    ("connects out", "import socket\ndef add(a, b):\n    try:\n        socket.create_connection(('127.0.0.1', 9))\n"
+                     "    except OSError:\n        pass\n    return a + b\n"),
+    ("links out of its directory", "import os\ndef add(a, b):\n    os.symlink('/etc/passwd', 'p')\n    return a + b\n"),
+])
+def test_an_attempt_to_leave_the_limits_is_a_sandbox_violation(pool, name, program):
+    verdict, _ = run_program(pool, ADD, program)
+    assert verdict.status == "sandbox_violation" and not verdict.passed, (name, verdict)
+
+
+def test_work_inside_its_own_directory_is_no_violation(pool):
+    program = ("import os, json\ndef add(a, b):\n    with open('scratch.json', 'w') as fh:\n"
+               "        json.dump([a, b], fh)\n    os.makedirs('sub', exist_ok=True)\n    os.rename('scratch.json', 'sub/s.json')\n"
+               "    return sum(json.load(open('sub/s.json')))\n")
+    assert run_program(pool, ADD, program)[0].passed

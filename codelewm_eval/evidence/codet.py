@@ -114,7 +114,9 @@ def agreement(programs: dict[int, str], tests_of: dict[int, list[str]], group_of
             return i, []  # no generated tests: every sample agrees on the empty set (score 0, a tie)
         wall = min(60.0, 1.0 + PER_TEST_S * 2 * len(task_tests))
         program = programs[i] + _HARNESS.format(entry=ENTRY, tests=task_tests, per_test=PER_TEST_S)
-        header = {"program": program, "limits": Limits(wall_s=wall, memory_mb=memory_mb).as_dict()}
+        # the generated tests are untrusted and run in C: an escape attempt fails that test, not the candidate
+        limits = {**Limits(wall_s=wall, memory_mb=memory_mb).as_dict(), "on_violation": "refuse"}
+        header = {"program": program, "limits": limits}
         job = {"mode": "io", "entry_point": ENTRY, "inputs": [encode_value([], {})], "input_limits": [wall]}
         tester = pool.run(header, job).tester or {}
         try:

@@ -7,8 +7,9 @@ import signal
 from dataclasses import dataclass
 
 from ..benchmarks.models import Problem
-from ..sandbox.pool import Limits, RawOutcome
+from ..sandbox.inside.candidate import VIOLATION_EXIT
 from ..sandbox.inside.codec import decode_value, encode_value
+from ..sandbox.pool import Limits, RawOutcome
 from .compare import Opaque, outputs_match
 
 
@@ -67,6 +68,10 @@ def judge(problem: Problem, raw: RawOutcome, expected: list | None) -> Verdict:
     c_exit = meta.get("c_exit") or {}
     if meta.get("worker_died"):
         return Verdict("sandbox_violation", False, "the candidate brought down its sandbox worker", None, None)
+    if c_exit.get("code") == VIOLATION_EXIT:
+        return Verdict("sandbox_violation", False, "the candidate tried to leave its limits (a process, a signal, "
+                       "the network, a resource limit, or a write outside its directory) and was ended there",
+                       None, _first(tester))
     if c_exit.get("signal") == signal.SIGXFSZ or "File too large" in str((tester or {}).get("error")):
         return Verdict("sandbox_violation", False, "output limit exceeded", None, _first(tester))
     if tester is None:

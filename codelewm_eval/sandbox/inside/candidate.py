@@ -43,6 +43,64 @@ def _apply_rlimits(limits: dict, cpu_seconds: float) -> None:
         setl(resource.RLIMIT_NPROC, limits["nproc"])
 
 
+# A candidate that tries to leave its limits is ended at the attempt with this exit status, and is
+# labelled sandbox_violation whatever it would have returned: starting a process (fork, exec,
+# spawn, system), signalling another process, reaching the network, raising a resource limit, or
+# writing, creating, renaming, linking or removing anything outside its own working directory.
+# The sandbox contains all of these anyway (nproc, namespaces, a private /tmp); the label says that
+# the candidate tried, so a solution that catches its failed fork or leaves a daemon is no pass.
+VIOLATION_EXIT = 86
+_SPAWN_EVENTS = {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.system", "subprocess.Popen",
+                 "pty.spawn", "os.startfile"}
+_NET_EVENTS = {"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"}
+_PATH_EVENTS = {"os.mkdir": (0,), "os.remove": (0,), "os.rmdir": (0,), "os.rename": (0, 1), "os.link": (0, 1),
+                "os.symlink": (0, 1), "os.chmod": (0,), "os.chown": (0,), "os.truncate": (0,), "os.utime": (0,),
+                "shutil.rmtree": (0,), "os.mkfifo": (0,), "os.mknod": (0,)}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+
+def _install_guard(workdir: str, refuse_only: bool = False) -> None:
+    """An audit hook (it cannot be removed) that ends the candidate at an escape attempt. With
+    `refuse_only` (code whose checks are themselves untrusted, as CodeT's generated tests) the
+    attempt raises PermissionError instead, failing the one check that made it."""
+    exit_, write, getpid, fspath = os._exit, os.write, os.getpid, os.fspath
+    abspath, sep = os.path.abspath, os.sep
+    home = abspath(workdir) + sep
+
+    def outside(path) -> bool:
+        if isinstance(path, int) or path is None:
+            return False  # a descriptor the candidate already holds
+        try:
+            text = fspath(path)
+            text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        except TypeError:
+            return True
+        return not (abspath(text) + sep).startswith(home)
+
+    def stop(event: str) -> None:
+        if refuse_only:
+            raise PermissionError(f"sandbox: {event} is not allowed")
+        write(2, f"\nsandbox_violation: {event}\n".encode())
+        exit_(VIOLATION_EXIT)
+
+    def guard(event: str, args: tuple) -> None:
+        if event == "open":
+            flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+            mode = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
+            if (flags & _WRITE_FLAGS or any(c in mode for c in "wax+")) and outside(args[0]):
+                stop(f"open for writing {args[0]!r}")
+        elif event in _SPAWN_EVENTS or event in _NET_EVENTS or event == "resource.setrlimit":
+            stop(event)
+        elif event in ("os.kill", "os.killpg"):
+            if args and args[0] not in (0, getpid()):
+                stop(event)
+        elif event in _PATH_EVENTS:
+            if any(outside(args[i]) for i in _PATH_EVENTS[event] if i < len(args)):
+                stop(f"{event} {args[0]!r}")
+
+    sys.addaudithook(guard)
+
+
 def _close_fds_except(keep: set) -> None:
     """Close every descriptor above 2 except `keep` (close_range: no /proc walk)."""
     low = 3
@@ -63,6 +121,7 @@ def candidate_main(prog_r: int, call_r: int, reply_w: int) -> None:
     os.close(prog_r)
     _enter_workdir(job["workdir"])
     _apply_rlimits(job["limits"], job["limits"]["cpu_s"])
+    _install_guard(os.getcwd(), refuse_only=job["limits"].get("on_violation") == "refuse")
     _load_program(job, reply_w)
     _serve_calls(call_r, reply_w)
 

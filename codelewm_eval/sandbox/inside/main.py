@@ -76,7 +76,8 @@ def serve(in_fd: int = 0, out_fd: int = 1) -> None:
             finally:
                 os.close(call_w)
                 os.close(reply_r)
-            write_frame(control, json.dumps({"op": "finish"}).encode())
+            gone = bool(result and result.get("candidate_gone"))  # its exit status says why: wait for it
+            write_frame(control, json.dumps({"op": "finish", "gone": gone}).encode())
             meta.update(json.loads(read_frame(control)))
         except (OSError, EOFError, ValueError):
             # The candidate brought down the zygote: this worker can no longer make clean

@@ -240,7 +240,7 @@ def run_tests(call_w: int, reply_r: int, header: dict, tests: dict, candidate_pi
     except CandidateTimeout:
         result = {"status": "timeout", "error": f"no answer within the time budget ({limits['wall_s']:.2f} CPU s)"}
     except CandidateGone as exc:
-        result = {"status": "runtime_error", "error": str(exc)[:500]}
+        result = {"status": "runtime_error", "error": str(exc)[:500], "candidate_gone": True}
     except RecursionError:
         result = {"status": "runtime_error", "error": "RecursionError in tester"}
     except MemoryError:

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import time
 
 from .candidate import candidate_main
 from .framing import read_frame, write_frame
@@ -135,12 +136,20 @@ def zygote_main(sock) -> None:
                 os.close(fd)
         elif request["op"] == "finish":
             c_status = c_rusage = None
-            try:
-                pid, status, rusage = os.wait4(spare.pid, os.WNOHANG)
+            # a candidate that ended on its own (the tester saw its pipes close) is still exiting:
+            # give it a moment, so its exit status (a sandbox violation's among them) is read
+            deadline = time.monotonic() + (0.2 if request.get("gone") else 0.0)
+            while True:
+                try:
+                    pid, status, rusage = os.wait4(spare.pid, os.WNOHANG)
+                except ChildProcessError:
+                    break
                 if pid:
                     c_status, c_rusage = status, rusage
-            except ChildProcessError:
-                pass
+                    break
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.001)
             if c_status is None:
                 try:
                     os.kill(spare.pid, signal.SIGKILL)
