@@ -300,7 +300,7 @@ _NUMBER_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten)(?: and a h
 # a multiple in any form: a verb (doubled, halved), a word (twice, threefold, two and a half times),
 # a number (2.5-fold, x3, 3×, 2.5 times, by a factor of 3), a magnitude (an order of magnitude), a half
 MULTIPLE = re.compile(r"(?P<more>more than\s+|over\s+|at least\s+|nearly\s+|almost\s+)?(?:"
-                      r"\b(?P<w>doubl\w*|tripl\w*|quadrupl\w*|halv\w*|twice|thrice)\b|"
+                      r"\b(?P<w>doubl\w*|tripl\w*|quadrupl\w*|halv\w*|twice|thrice)\b(?!-)|"
                       rf"\b(?P<v>{_NUMBER_WORD})[- ]?(?:fold|times)\b|"
                       r"\b(?P<g>an? orders? of magnitude|(?:two|three) orders of magnitude)\b|"
                       r"\b(?P<h>(?:cut|fell|dropped|shrank|down) (?:by |in )half|halfway down)\b|"
