@@ -487,8 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except UnicodeDecodeError as exc:
-        print(f"codelewm-eval: error: an input is not UTF-8 text ({exc.reason} at byte {exc.start})", file=sys.stderr)
+    except UnicodeDecodeError as exc:  # a reader that does not name its file: say what can be said
+        print(f"codelewm-eval: error: an input is not text in a known encoding ({exc.reason} at byte {exc.start}); "
+              "the readers of --samples, --results, --anchors and --allowlist name the file", file=sys.stderr)
         return 2
     except OSError as exc:  # a location that cannot be read or written: read-only, full, missing, a directory
         where = f"{exc.filename}: " if exc.filename else ""

@@ -7,6 +7,7 @@ import gc
 import gzip
 import json
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -29,8 +30,9 @@ def open_text(path: str | os.PathLike):
         raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
 
 
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xef\xbb\xbf", "utf-8-sig"),
-         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+# the codecs that read (and drop) the byte-order mark they start with
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
 def text_encoding(head: bytes) -> str | None:
@@ -61,6 +63,14 @@ def decode_text(data: bytes) -> tuple[str, bool]:
     return data.decode(encoding, errors="replace"), True
 
 
+def _unique_keys(pairs: list) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        key = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
+        raise json.JSONDecodeError(f"key {key!r} is given twice in one object", "", 0)
+    return out
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Yield (line_number, object) for each non-blank line; malformed lines are InputErrors."""
     with open_text(path) as fh:
@@ -69,9 +79,10 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
                 if not line.strip():
                     continue
                 try:
-                    obj = json.loads(line)
+                    obj = json.loads(line, object_pairs_hook=_unique_keys)
                 except json.JSONDecodeError as exc:
-                    raise InputError(f"malformed JSON ({exc.msg} at column {exc.colno})", path=str(path), line=number) from None
+                    where = "" if "given twice" in exc.msg else f", column {exc.colno}"
+                    raise InputError(f"malformed JSON ({exc.msg}{where})", path=str(path), line=number) from None
                 if not isinstance(obj, dict):
                     raise InputError("expected a JSON object", path=str(path), line=number)
                 yield number, obj
@@ -90,10 +101,26 @@ def read_models(path: str | os.PathLike, model, what: str) -> list:
     return out
 
 
+# what pydantic adds to an error's location that is no field of the user's file (the member of a
+# union it tried: `timeout.str`, `scores.p_pass.float`)
+_TYPE_STEP = re.compile(r"^(?:str|int|float|bool|bytes|none|list\[.*\]|dict\[.*\]|set\[.*\]|tuple\[.*\]|"
+                        r"literal\[.*\]|function-\w+\[.*\]|constrained-\w+|is-instance\[.*\]|"
+                        r"lax-or-strict\[.*\]|json-or-python\[.*\]|tagged-union\[.*\]|nullable\[.*\]|"
+                        r"union\[.*\]|chain\[.*\]|default\[.*\])$")
+
+
+def field_path(loc: tuple) -> str | None:
+    """A pydantic location as the user's field path: `scores.p_pass`, `seeds.0`."""
+    return ".".join(str(x) for x in loc if not (isinstance(x, str) and _TYPE_STEP.match(x))) or None
+
+
 def validation_problem(exc, what: str) -> tuple[str, str | None]:
     """(message, field) of a pydantic ValidationError, for an error that names file and line."""
     err = exc.errors()[0]
-    return f"not {what} ({err['msg']})", ".".join(str(x) for x in err["loc"]) or None
+    if err["type"] == "json_invalid":  # "key must be a string at line 1 column 9": the line is named already
+        detail = re.sub(r" at line \d+ column (\d+)$", r", column \1", str((err.get("ctx") or {}).get("error", "")))
+        return f"malformed JSON ({detail})", None
+    return f"not {what} ({err['msg']})", field_path(err["loc"])
 
 
 class BadLine(Exception):
@@ -137,9 +164,12 @@ def iter_models(path: str | os.PathLike, model, what: str) -> Iterator[tuple[int
 def read_list_file(path: str | os.PathLike, what: str) -> set[str]:
     """The entries of a one-per-line list file (blank lines and # comments ignored)."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        text, is_text = decode_text(Path(path).read_bytes())
     except OSError as exc:
         raise InputError(f"cannot read {what} ({exc.strerror or exc})", path=str(path)) from None
+    if not is_text:
+        raise InputError(f"the {what} is not text (binary bytes)", path=str(path))
+    lines = text.splitlines()
     return {line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()}
 
 
@@ -427,7 +457,7 @@ def read_yaml(path: str | os.PathLike, what: str) -> tuple[Any, str]:
 
     try:
         text = Path(path).read_text(encoding="utf-8")
-        return yaml.safe_load(text), text
+        return yaml.load(text, Loader=_unique_key_loader()), text
     except FileNotFoundError:
         raise InputError(f"{what} not found", path=str(path)) from None
     except UnicodeDecodeError as exc:
@@ -438,6 +468,30 @@ def read_yaml(path: str | os.PathLike, what: str) -> tuple[Any, str]:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"malformed YAML ({getattr(exc, 'problem', exc)})", path=str(path),
                          line=None if mark is None else mark.line + 1) from None
+
+
+_LOADER = None
+
+
+def _unique_key_loader():
+    """yaml.SafeLoader that refuses a key given twice in one mapping (the last would win silently)."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class UniqueKeyLoader(yaml.SafeLoader):
+            def construct_mapping(self, node, deep=False):
+                seen = set()
+                for key_node, _ in node.value:
+                    key = self.construct_object(key_node, deep=deep)
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark)
+                    seen.add(key)
+                return super().construct_mapping(node, deep)
+
+        _LOADER = UniqueKeyLoader
+    return _LOADER
 
 
 def yaml_line_of(text: str):
@@ -485,4 +539,4 @@ def validated(model, raw: Any, path: str | os.PathLike, line_of=None):
     except ValidationError as exc:
         err = exc.errors()[0]
         raise InputError(err["msg"], path=str(path), line=line_of(err["loc"]) if line_of else None,
-                         field=".".join(str(x) for x in err["loc"])) from None
+                         field=field_path(err["loc"])) from None

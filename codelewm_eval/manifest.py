@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
 from .errors import InputError
-from .io import remember_sha256, sha256_file, write_json_atomic
+from .io import field_path, remember_sha256, sha256_file, write_json_atomic
 
 SCHEMA_VERSION = 1
 DIR_MANIFEST = "manifest.json"
@@ -158,7 +158,7 @@ def load_manifest(path: Path) -> Manifest:
         raise InputError("manifest not found", path=str(path)) from None
     except (ValueError, ValidationError) as exc:
         first = exc.errors()[0] if isinstance(exc, ValidationError) else None
-        field = ".".join(str(x) for x in first["loc"]) if first else None
+        field = field_path(first["loc"]) if first else None
         raise InputError(f"not a valid manifest ({first['msg'] if first else exc})", path=str(path), field=field) from None
 
 

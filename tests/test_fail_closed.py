@@ -305,3 +305,55 @@ def test_the_rlimits_fallback_as_root_needs_an_acknowledgement_recorded_on_every
     assert main([*base, "--isolation", "rlimits-as-root"]) == 0
     (row,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert "AS-ROOT(acknowledged" in row["isolation"]
+
+
+def test_messages_read_as_a_user_would_write_them(tmp_path, capsys):
+    # an anchors file in UTF-16 is read; a binary one is named
+    anchors = tmp_path / "anchors.txt"
+    anchors.write_bytes("MBPP/11\n".encode("utf-16"))
+    from codelewm_eval.io import read_list_file
+
+    assert read_list_file(anchors, "anchors file") == {"MBPP/11"}
+    anchors.write_bytes(b"\x00\x01\x02\xff\xfe\x00garbage")
+    with pytest.raises(Exception, match="anchors.txt.*not text"):
+        read_list_file(anchors, "anchors file")
+    # duplicate keys: the last one silently won
+    from codelewm_eval.errors import InputError
+    from codelewm_eval.io import iter_jsonl, read_yaml
+
+    spec = tmp_path / "run.yaml"
+    spec.write_text("name: a\nseeds: [1]\nname: b\n")
+    with pytest.raises(InputError, match=r"run.yaml, line 3: .*'name' is given twice"):
+        read_yaml(spec, "run config")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"passed": true, "passed": false}\n')
+    with pytest.raises(InputError, match=r"rows.jsonl, line 1: malformed JSON \(key 'passed' is given twice"):
+        list(iter_jsonl(rows))
+    # a malformed line says "column" once; a union's member type is no field of the user's file
+    scores = tmp_path / "scores.jsonl"
+    scores.write_text('{"benchmark": "humaneval", "task_id": "HumanEval/0", "candidate_id": "c0", "split": "test", '
+                      '"scores": {"p_pass": "high"}}\n{"a": 1,, }\n')
+    from codelewm_eval.evidence.scores import ScoreRow
+    from codelewm_eval.io import iter_models
+
+    with pytest.raises(InputError) as bad:
+        list(iter_models(scores, ScoreRow, "a score row"))
+    assert "field 'scores.p_pass'" in str(bad.value) and ".float" not in str(bad.value)
+    scores.write_text('{"a": 1,, }\n')
+    with pytest.raises(InputError) as bad:
+        list(iter_models(scores, ScoreRow, "a score row"))
+    assert str(bad.value).count("column") == 1 and " at at " not in str(bad.value)
+
+
+def test_jobs_status_names_a_malformed_process_record(tmp_path, capsys):
+    import socket
+
+    run = tmp_path / "seed-42"
+    (run / "reports").mkdir(parents=True)
+    (run / "config.json").write_text("{}")
+    (run / "reports" / "job_progress.jsonl").write_text(
+        json.dumps({"event": "start", "run_id": "r", "seed": 42, "time": "2026-12-07T00:00:00+00:00"}) + "\n")
+    (run / "reports" / "process.json").write_text(json.dumps({"pid": "abc", "host": socket.gethostname()}))
+    assert main(["jobs", "status", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "process.json" in err and "pid" in err and "malformed" in err

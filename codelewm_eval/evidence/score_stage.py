@@ -77,8 +77,10 @@ def score_stage(config: ScoreConfig, command: list[str] | None = None) -> ScoreR
     require_verified(pack, "the pack", kind="pack")
     known = scorers()
     unknown = sorted(set(config.scorers) - set(known))
-    if unknown or not config.scorers:
-        raise InputError(f"unknown scorer(s) {unknown}; registered: {', '.join(known)}")
+    if not config.scorers:
+        raise InputError(f"no scorer named; registered: {', '.join(known)}", field="--scorers")
+    if unknown:
+        raise InputError(f"unknown scorer(s) {', '.join(unknown)}; registered: {', '.join(known)}", field="--scorers")
     rows = read_rows(pack / "rows.jsonl")
     codet_tests = _codet_tests(config) if "codet" in config.scorers else None
     started, last = time.monotonic(), [0.0]

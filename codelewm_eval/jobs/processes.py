@@ -21,7 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..errors import Terminated
+from ..errors import InputError, Terminated
 
 PROCESS_FILE = Path("reports") / "process.json"
 GRACE_S = 10.0
@@ -49,7 +49,12 @@ def alive(run_dir: Path) -> bool | None:
         record = json.loads((Path(run_dir) / PROCESS_FILE).read_text())
     except (OSError, ValueError):
         return None
-    if record.get("host") != socket.gethostname() or not isinstance(record.get("pid"), int):
+    if not isinstance(record, dict) or (record.get("host") == socket.gethostname()
+                                        and not isinstance(record.get("pid"), int)):
+        raise InputError(f"malformed process record (pid {record.get('pid') if isinstance(record, dict) else record!r}"
+                         "): it cannot say whether the run is alive", path=str(Path(run_dir) / PROCESS_FILE),
+                         field="pid")
+    if record.get("host") != socket.gethostname():
         return None
     ticks = _start_ticks(record["pid"])
     if ticks is None or ticks != record.get("start_ticks"):

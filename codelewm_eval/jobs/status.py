@@ -58,7 +58,8 @@ def summarize(events: list[dict], run: str, skipped: int = 0, stall_after: float
         if kind == "start":
             status.stage = "running"
         elif kind == "progress" and e.get("phase"):  # validating or scoring held-out rows
-            status.phase = f"{e['phase']} {e.get('rows_done')}/{e.get('rows_total')}"
+            done, total = e.get("rows_done"), e.get("rows_total")
+            status.phase = f"{e['phase']} {done}/{total}" if done is not None and total else str(e["phase"])
             status.eta_s = _finite(e.get("eta_s"))
         elif kind == "progress":
             status.phase = "train"
@@ -74,7 +75,7 @@ def summarize(events: list[dict], run: str, skipped: int = 0, stall_after: float
         elif kind == "complete":
             status.stage, status.eta_s = "complete", 0.0
         elif kind == "failed":
-            status.stage, status.error = "failed", e.get("error")
+            status.stage, status.error = "failed", (str(e.get("error") or "").strip() or "no reason recorded")
             status.flags.append("failed")
     if events:
         try:
