@@ -99,7 +99,7 @@ def test_an_evidence_bundle_report_and_bad_outputs(tmp_path, capsys):
     assert data["gates"]["cite"]["sha256"] and data["provenance"]["files"]
     # a second report replaces the first (atomically); an output that is an input, or anything else, is refused
     assert main(["report", str(LOGREG), "--out", str(out)]) == 0
-    for bad, why in ((LOGREG, "would replace"), (LOGREG.parent, "would replace"), (ROOT / "README.md", "not an earlier")):
+    for bad, why in ((LOGREG, "would replace"), (LOGREG.parent, "would replace"), (ROOT / "README.md", "is not a directory")):
         capsys.readouterr()
         assert main(["report", str(LOGREG), "--out", str(bad)]) == 2
         assert why in capsys.readouterr().err
