@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a check or gate that did not pass, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import re
@@ -87,6 +88,11 @@ def cmd_report(args) -> int:
         raise InputError("give --out DIR for a bundle's report (a run's goes to RUN/report)", field="--out")
     result = build_report(source, out, ["codelewm-eval", *sys.argv[1:]])
     print(f"report ({result.kind}, {result.tasks} tasks) -> {result.index}")
+    if result.problems:  # the page says so too; a tampered source is no success
+        print(f"the source does not verify ({len(result.problems)} problem(s)); the page says so:", file=sys.stderr)
+        for problem in result.problems[:10]:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -492,6 +498,11 @@ def main(argv: list[str] | None = None) -> int:
               "the readers of --samples, --results, --anchors and --allowlist name the file", file=sys.stderr)
         return 2
     except OSError as exc:  # a location that cannot be read or written: read-only, full, missing, a directory
+        if exc.errno == errno.ENOSPC:  # not bad input: the disk holding the output is full
+            out = exc.filename or getattr(args, "out", None) or "the output"
+            print(f"codelewm-eval: error: no space left on the device holding {out}; nothing half-written was kept "
+                  "(free space and run the command again)", file=sys.stderr)
+            return 1
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"codelewm-eval: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import gzip
 import json
@@ -288,6 +289,8 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w"):
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if exc.errno == errno.ENOSPC:  # not bad input: the disk is full (exit 1, naming the file)
+            raise OSError(errno.ENOSPC, "No space left on device", str(path)) from None
         raise InputError(f"cannot write ({exc.strerror or exc})", path=str(path)) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

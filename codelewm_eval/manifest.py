@@ -165,6 +165,9 @@ def load_manifest(path: Path) -> Manifest:
 def require_verified(target: str | os.PathLike, what: str, kind: str | tuple[str, ...] | None = None) -> Path:
     """The target, if it verifies against its manifest (parents included); else an InputError
     naming the first problem. The one "verify or refuse" every stage uses."""
+    if not manifest_path_for(target).exists() and Path(target).exists():
+        raise InputError(f"{what}: there is no manifest beside it ({manifest_path_for(target).name}), so it is "
+                         "not an artifact this toolkit wrote (or its manifest was removed)", path=str(target))
     problems = failures(verify(target, kind=kind))
     if problems:
         p = problems[0]

@@ -357,3 +357,31 @@ def test_jobs_status_names_a_malformed_process_record(tmp_path, capsys):
     assert main(["jobs", "status", str(run)]) == 2
     err = capsys.readouterr().err
     assert "process.json" in err and "pid" in err and "malformed" in err
+
+
+def test_a_full_disk_is_no_bad_input_and_names_the_file(tmp_path, capsys, monkeypatch):
+    """Disk full was reported as bad input (exit 2) with no file named."""
+    import errno as errno_
+    import json as json_
+
+    from codelewm_eval import io as io_module
+
+    def full(*args, **kwargs):
+        raise OSError(errno_.ENOSPC, "No space left on device")
+
+    a = tmp_path / "a.jsonl"
+    a.write_text('{"benchmark": "mbpp", "task_id": "11", "passed": true}\n')
+    monkeypatch.setattr(json_, "dump", full)
+    out = tmp_path / "cmp.json"
+    assert main(["compare", "--baseline", str(a), "--candidate", str(a), "--out-json", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "no space left on the device holding" in err and "cmp.json" in err
+    assert not out.exists() and not list(tmp_path.glob(".cmp.json.*"))
+    assert io_module.errno.ENOSPC == errno_.ENOSPC
+
+
+def test_a_plain_file_given_as_sealed_results_says_it_has_no_manifest(tmp_path, capsys):
+    samples = _one_sample(tmp_path)
+    assert main(["pack", "build", "--results", str(samples), "--out", str(tmp_path / "pack")]) == 2
+    err = capsys.readouterr().err
+    assert "s.jsonl" in err and "no manifest beside it" in err and "unreadable" not in err

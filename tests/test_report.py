@@ -115,7 +115,10 @@ def test_an_evidence_bundle_report_and_bad_outputs(tmp_path, capsys):
     metrics = json.loads((edited / "metrics.json").read_text())
     metrics["records"][0]["rows"] += 1
     (edited / "metrics.json").write_text(json.dumps(metrics))
-    assert main(["report", str(edited), "--out", str(tmp_path / "e")]) == 0
+    capsys.readouterr()
+    assert main(["report", str(edited), "--out", str(tmp_path / "e")]) == 1  # written, and said: no success
+    err = capsys.readouterr().err
+    assert "does not verify" in err and "metrics.json" in err
     assert not _data(tmp_path / "e" / "index.html")["verification"]["ok"]
 
 
@@ -138,7 +141,7 @@ def test_a_run_edited_by_hand_is_named_or_flagged_and_nothing_is_written(tmp_pat
     lines = (run / "pack" / "rows.jsonl").read_text().splitlines()
     lines[3] = lines[3].replace('"passed": false', '"passed": true')  # a label flipped by hand
     (run / "pack" / "rows.jsonl").write_text("\n".join(lines) + "\n")
-    assert main(["report", str(run)]) == 0
+    assert main(["report", str(run)]) == 1
     verification = _data(run / "report" / "index.html")["verification"]
     assert not verification["ok"] and any("pack: changed rows.jsonl" in p for p in verification["problems"])
     (run / "pack" / "rows.jsonl").write_text("\n".join(lines[:2] + ['{"candidate_id": "c9"}']) + "\n")

@@ -23,6 +23,7 @@ class ReportResult(BaseModel):
     kind: str
     tasks: int
     chunks: int
+    problems: list[str] = []  # what does not verify in the source (the page shows it too)
 
 
 def _is_report(path: Path) -> bool:
@@ -63,5 +64,8 @@ def build_report(source: Path, out: Path, command: list[str] | None = None) -> R
         from ..manifest import write_manifest
 
         write_manifest(work, "report", files=work_files, command=command or [], config={"source": str(source)})
+    verification = data.get("verification") or {}
+    problems = list(verification.get("problems") or []) + [f"inconsistent: {x}" for x in
+                                                            verification.get("inconsistent") or []]
     return ReportResult(out=out, index=out / "index.html", kind=data["kind"], tasks=len(data.get("tasks") or []),
-                        chunks=len(chunks))
+                        chunks=len(chunks), problems=problems)
