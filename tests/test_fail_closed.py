@@ -385,3 +385,14 @@ def test_a_plain_file_given_as_sealed_results_says_it_has_no_manifest(tmp_path, 
     assert main(["pack", "build", "--results", str(samples), "--out", str(tmp_path / "pack")]) == 2
     err = capsys.readouterr().err
     assert "s.jsonl" in err and "no manifest beside it" in err and "unreadable" not in err
+
+
+def test_a_run_whose_pack_cannot_carry_the_gates_stops_with_the_blockers(tmp_path, capsys):
+    """`run` ended in an uncaught PackBlocked traceback (`pack build` itself exits 1 with typed blockers)."""
+    config = tmp_path / "run.yaml"
+    config.write_text("name: tiny\nsources:\n- name: he\n  benchmark: humaneval\n  limit: 3\n  decoys: 1\n"
+                      "seeds: [42]\ngates: []\n")
+    assert main(["run", "--config", str(config), "--out", str(tmp_path / "out"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "run stopped: pack build: the pack cannot carry the gates" in err and "Traceback" not in err
+    assert "observed" in err and "required" in err
