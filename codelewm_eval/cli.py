@@ -28,8 +28,7 @@ from .cli_common import data_dir as _data_dir
 from .cli_evidence import _add_compare, _add_evidence
 from .cli_jobs import _add_jobs, _add_secrets, _add_train
 from .cli_surgery import _add_generate, _add_surgery
-from .errors import InputError, Terminated
-from .sandbox.pool import SandboxError
+from .errors import CodelewmError, InputError, Terminated
 from .values import fractions_arg, seed_arg
 
 
@@ -481,12 +480,9 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print(f"codelewm-eval: terminated (SIGTERM); {_after_stop(args)}", file=sys.stderr)
         return 143
-    except InputError as exc:
-        print(f"codelewm-eval: error: {exc}", file=sys.stderr)
-        return 2
-    except SandboxError as exc:
-        print(f"codelewm-eval: sandbox: {exc}", file=sys.stderr)
-        return 2
+    except CodelewmError as exc:  # the one table: errors.py (input 2, environment 2, a check that did not pass 1)
+        print(f"codelewm-eval: {exc.label}: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print(f"codelewm-eval: interrupted; {_after_stop(args)}", file=sys.stderr)
         return 130

@@ -36,8 +36,10 @@ def cmd_train(args) -> int:
     pack = resolve_pack(args.pack, out.parent / "pack")
     try:
         report = train(pack, out, config, command=["codelewm-eval", *sys.argv[1:]], echo=not args.quiet)
-    except ValueError as exc:  # the pack cannot train this scorer (one class in train, ...)
-        raise InputError(str(exc), path=args.pack) from None
+    except InputError as exc:  # the pack cannot train this scorer (one class in train, ...): name the pack
+        if exc.path:
+            raise
+        raise InputError(exc.message, path=args.pack, field=exc.field) from None
     print(json.dumps(report, indent=2) if args.json else
           f"trained {args.scorer} seed {args.seed}: val AUC {report.get('val_auc')} -> {args.out}")
     if args.push_to:

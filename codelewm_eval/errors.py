@@ -1,10 +1,43 @@
-"""Errors a user can fix. The CLI turns them into one clear message and exit code 2."""
+"""One error hierarchy, one table. Every error a verb reports derives from `CodelewmError`, which
+carries its exit code and the word `main` prints before it:
+
+| error | exit | meaning |
+|---|---|---|
+| `InputError` | 2 | bad input a user can fix: names the file, line and field; nothing is written |
+| `EnvironmentProblem` (`SandboxError`) | 2 | this machine cannot do it (no usable sandbox) |
+| `CheckFailed` (`RunBlocked`, `PackBlocked`) | 1 | a check, gate or stage that did not pass, with why |
+
+`Terminated` (SIGTERM, 143) is a BaseException so that it unwinds like Ctrl-C. No `ValueError`
+crosses a stage boundary: a stage raises one of these."""
 
 from __future__ import annotations
 
 
-class InputError(Exception):
+class CodelewmError(Exception):
+    """Base of every error a verb reports."""
+
+    exit_code = 1
+    label = "error"
+
+
+class CheckFailed(CodelewmError):
+    """A check, gate or stage that did not pass: exit 1, with why."""
+
+    exit_code = 1
+    label = "stopped"
+
+
+class EnvironmentProblem(CodelewmError):
+    """This machine cannot do what was asked (never the input's or the candidate's fault): exit 2."""
+
+    exit_code = 2
+    label = "error"
+
+
+class InputError(CodelewmError):
     """Bad input: names the file, and where known the line and the field."""
+
+    exit_code = 2
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None, field: str | None = None):
         self.path, self.line, self.field, self.message = path, line, field, message

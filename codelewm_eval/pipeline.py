@@ -23,7 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InputError
+from .errors import CheckFailed, InputError
 from .evidence.gates import Gate
 from .io import read_yaml, validated, write_json_atomic, yaml_line_of
 from .log import get as _get_logger
@@ -421,8 +421,10 @@ class Runner:
                 "seconds": {k: v["seconds"] for k, v in self.state.get("stages", {}).items()}}
 
 
-class RunBlocked(Exception):
+class RunBlocked(CheckFailed):
     """A stage could not go on (preflight not OK, a verb failed): exit 1, with why."""
+
+    label = "run stopped"
 
 
 def format_summary(summary: dict) -> str:

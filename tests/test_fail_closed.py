@@ -396,3 +396,33 @@ def test_a_run_whose_pack_cannot_carry_the_gates_stops_with_the_blockers(tmp_pat
     err = capsys.readouterr().err
     assert "run stopped: pack build: the pack cannot carry the gates" in err and "Traceback" not in err
     assert "observed" in err and "required" in err
+
+
+@pytest.mark.parametrize("make, code, label", [
+    (lambda: __import__("codelewm_eval.errors", fromlist=["x"]).InputError("bad", path="f.yaml", line=3), 2, "error"),
+    (lambda: __import__("codelewm_eval.sandbox.pool", fromlist=["x"]).SandboxError("no sandbox"), 2, "sandbox"),
+    (lambda: __import__("codelewm_eval.pipeline", fromlist=["x"]).RunBlocked("preflight is NOT OK"), 1, "run stopped"),
+    (lambda: __import__("codelewm_eval.pack.build", fromlist=["x"]).PackBlocked([]), 1, "pack not built"),
+])
+def test_one_error_table_maps_every_error_to_its_exit_code(monkeypatch, capsys, make, code, label):
+    import codelewm_eval.cli as cli
+
+    def verb(args):
+        raise make()
+
+    monkeypatch.setattr(cli, "cmd_benchmarks", verb)
+    parser = cli.build_parser
+    monkeypatch.setattr(cli, "build_parser", lambda: _with(parser(), verb))
+    assert cli.main(["benchmarks"]) == code
+    err = capsys.readouterr().err
+    assert err.startswith(f"codelewm-eval: {label}: ") and "Traceback" not in err
+
+
+def _with(parser, verb):
+    parser.parse_args = (lambda original: lambda argv=None: _set(original(argv), verb))(parser.parse_args)
+    return parser
+
+
+def _set(args, verb):
+    args.func = verb
+    return args

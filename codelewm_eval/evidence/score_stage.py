@@ -96,8 +96,10 @@ def score_stage(config: ScoreConfig, command: list[str] | None = None) -> ScoreR
     try:
         scores, fit = score_rows(rows, config.scorers, seed=config.seed, codet_tests=codet_tests,
                                  workers=config.workers, progress=progress if config.progress else None)
-    except ValueError as exc:
-        raise InputError(str(exc), path=str(pack)) from None
+    except InputError as exc:  # the pack cannot fit a scorer (one class in train, ...): name the pack
+        if exc.path:
+            raise
+        raise InputError(exc.message, path=str(pack), field=exc.field) from None
     write_scores(config.out, [
         ScoreRow(benchmark=r.benchmark, task_id=r.task_id, candidate_id=r.candidate_id, split=r.split,
                  scores={n: (float(scores[n][i]) if np.isfinite(scores[n][i]) else None) for n in config.scorers})

@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from ..benchmarks.family import problem_family
+from ..errors import InputError
 from ..pack.rows import PackRow
 
 _TOKENS = r"[A-Za-z_][A-Za-z_0-9]*|\d+|[^\sA-Za-z_\d]"
@@ -99,7 +100,7 @@ def fit_logistic(x, rows: list[PackRow], seed: int = 42, on_candidate=None, grid
     train = np.array([r.split == "train" and not r.evaluation_only for r in rows])
     val = np.array([r.split == "val" for r in rows])
     if train.sum() == 0 or len(set(y[train])) < 2:
-        raise ValueError("the train split needs both classes to fit p_pass")
+        raise InputError("the train split needs both classes to fit p_pass")
     weight = family_bootstrap_weights([problem_family(r.benchmark, r.task_id) for r in rows], train, y, seed)
     fit = weight > 0
     best = None
@@ -133,7 +134,7 @@ def family_bootstrap_weights(families: list[str], train: np.ndarray, y: np.ndarr
         weight = np.where(train & (row_family >= 0), counts[np.maximum(row_family, 0)], 0.0)
         if len(set(y[weight > 0].tolist())) == 2:
             return weight
-    raise ValueError("no bootstrap of the train families holds both classes")
+    raise InputError("no bootstrap of the train families holds both classes")
 
 
 def logreg_p_pass(rows: list[PackRow], seed: int = 42) -> tuple[np.ndarray, dict]:
@@ -204,7 +205,7 @@ def _plain(fn):
 
 def _codet(rows, *, codet_tests=None, workers=None, progress=None, **_):
     if not codet_tests:
-        raise ValueError("the codet scorer needs generated tests (--codet-tests)")
+        raise InputError("the codet scorer needs generated tests", field="--codet-tests")
     return codet(rows, codet_tests, workers, progress=(None if progress is None else
                                                        lambda done, total: progress("codet", done, total)))
 
@@ -228,7 +229,7 @@ def score_rows(rows: list[PackRow], names: list[str], seed: int = 42, codet_test
     known = scorers()
     unknown = sorted(set(names) - set(known))
     if unknown:
-        raise ValueError(f"unknown scorer(s) {unknown}; registered: {', '.join(known)}")
+        raise InputError(f"unknown scorer(s) {', '.join(unknown)}; registered: {', '.join(known)}", field="--scorers")
     out, report = {}, {}
     for name in names:
         if progress is not None:

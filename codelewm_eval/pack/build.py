@@ -24,7 +24,7 @@ from ..arrow_rows import (
 from ..artifact import staged_directory
 from ..benchmarks import BENCHMARKS, licence_of, load_benchmark
 from ..benchmarks.family import problem_family
-from ..errors import InputError
+from ..errors import CheckFailed, InputError
 from ..execution.results import ExecutionResult
 from ..fingerprint import normalized_ast
 from ..io import (
@@ -75,7 +75,11 @@ class PackConfig(BaseModel):
     coverage: CoverageRules = Field(default_factory=CoverageRules)
 
 
-class PackBlocked(Exception):
+class PackBlocked(CheckFailed):
+    """The pack cannot carry the gates: typed blockers, exit 1."""
+
+    label = "pack not built"
+
     def __init__(self, blockers: list[Blocker]):
         self.blockers = blockers
         super().__init__(f"{len(blockers)} blocker(s)")

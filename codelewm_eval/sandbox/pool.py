@@ -33,6 +33,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import EnvironmentProblem
+
 INSIDE = Path(__file__).with_name("inside")     # the stdlib-only package that runs in the sandbox
 SANDBOX_ROOT = "/opt/codelewm"
 SANDBOX_PYLIB = "/opt/codelewm/pylib"
@@ -40,8 +42,10 @@ START = "import sys; sys.path.insert(0, {root!r}); from inside.main import main;
 CGROUP_PIDS_ROOT = Path("/sys/fs/cgroup/pids")
 
 
-class SandboxError(RuntimeError):
+class SandboxError(EnvironmentProblem, RuntimeError):
     """The sandbox itself could not start or broke down (never the candidate's fault)."""
+
+    label = "sandbox"
 
 
 @dataclass(frozen=True)
