@@ -19,6 +19,7 @@ from .cli_claims import _add_claims
 from .cli_common import (
     DEFAULT_DATA_DIR,
     count,
+    emit,
     non_negative_int,
     output_locks,
     positive,
@@ -65,7 +66,7 @@ def cmd_execute(args) -> int:
         memory_mb=args.memory_mb, max_output_bytes=args.max_output_bytes, isolation=args.isolation,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, limit=args.limit, shard=args.shard,
         push_to=args.push_to, push_path=args.push_path, progress=not args.no_progress)
-    result = execute_stage(config, ["codelewm-eval", *sys.argv[1:]])
+    result = execute_stage(config, args.command)
     _print_summary(result.summary, args.json)
     if result.pushed:
         print(f"uploaded {config.out.name} to {config.push_to} ({result.pushed})", file=sys.stderr)
@@ -85,7 +86,7 @@ def cmd_report(args) -> int:
         out = source / "report"
     else:
         raise InputError("give --out DIR for a bundle's report (a run's goes to RUN/report)", field="--out")
-    result = build_report(source, out, ["codelewm-eval", *sys.argv[1:]])
+    result = build_report(source, out, args.command)
     print(f"report ({result.kind}, {result.tasks} tasks) -> {result.index}")
     if result.problems:  # the page says so too; a tampered source is no success
         print(f"the source does not verify ({len(result.problems)} problem(s)); the page says so:", file=sys.stderr)
@@ -105,7 +106,7 @@ def _samples_argument(text: str | None) -> str | None:
 def cmd_execute_merge(args) -> int:
     from .execution.shards import merge
 
-    summary = merge([Path(p) for p in args.shards], Path(args.out), ["codelewm-eval", *sys.argv[1:]])
+    summary = merge([Path(p) for p in args.shards], Path(args.out), args.command)
     _print_summary(summary, args.json)
     return 0
 
@@ -152,7 +153,7 @@ def cmd_pack_build(args) -> int:
         raise InputError("output directory is not empty", path=str(out))
     try:
         stats = build_pack([Path(p) for p in args.results], out, config, _data_dir(args.data_dir),
-                           ["codelewm-eval", *sys.argv[1:]], workers=args.workers, parquet=not args.no_parquet,
+                           args.command, workers=args.workers, parquet=not args.no_parquet,
                            progress=not args.no_progress)
     except PackBlocked as blocked:
         if args.json:
@@ -198,7 +199,7 @@ def cmd_decoys(args) -> int:
 
     summary = make_decoys(Path(args.results), Path(args.out), per_source=args.per_source,
                           data_dir=_data_dir(args.data_dir), workers=args.workers, progress=not args.no_progress,
-                          command=["codelewm-eval", *sys.argv[1:]])
+                          command=args.command)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
@@ -409,7 +410,7 @@ def cmd_run(args) -> int:
     except RunBlocked as blocked:
         print(f"run stopped: {blocked}", file=sys.stderr)
         return 1
-    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    emit(args, summary, lambda: format_summary(summary))
     return 0 if summary["audit_ok"] else 1
 
 
@@ -469,6 +470,8 @@ def _after_stop(args) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the one place the command line is recorded (manifests, run records): what this call was given
+    args.command = ["codelewm-eval", *(sys.argv[1:] if argv is None else argv)]
     from .log import configure
 
     configure()

@@ -153,3 +153,16 @@ def output_locks(args) -> _Locks:
     paths = [Path(getattr(args, name)) for name in OUTPUT_OPTIONS
              if isinstance(getattr(args, name, None), str) and getattr(args, name)]
     return _Locks([p.resolve() for p in paths])
+
+
+def emit(args, payload, text) -> None:
+    """The one way a verb prints its result: the payload as JSON with --json (a pydantic model or
+    plain data), else its text (a string, or a function making one, only called when needed)."""
+    import json
+
+    if getattr(args, "json", False):
+        data = payload.model_dump(mode="json") if hasattr(payload, "model_dump") else payload
+        print(json.dumps(data, indent=2, default=str))
+        return
+    out = text() if callable(text) else str(text)
+    print(out, end="" if out.endswith("\n") else "\n")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from .cli_common import count
+from .cli_common import count, emit
 from .cli_common import data_dir as _data_dir
 from .values import seed_arg
 
@@ -18,7 +17,7 @@ def cmd_score(args) -> int:
     result = score_stage(ScoreConfig(pack=Path(args.pack), out=Path(args.out), scorers=names, seed=args.seed,
                                      run=args.run, codet_tests=args.codet_tests, data_dir=_data_dir(args.data_dir),
                                      workers=args.workers, progress=not args.no_progress),
-                         command=["codelewm-eval", *sys.argv[1:]])
+                         command=args.command)
     p_pass = result.fit.get("p_pass")
     print(f"scored {result.rows} rows with {', '.join(names)} -> {result.out}" +
           (f"  (p_pass: C={p_pass['C']}, val log loss {p_pass['val_log_loss']})" if p_pass else ""))
@@ -34,7 +33,7 @@ def cmd_evaluate(args) -> int:
 
     spec = load_gate_spec(Path(args.gates)) if args.gates else None
     result = evaluate(Path(args.pack), [Path(p) for p in args.scores], spec, Path(args.out), draws=args.draws,
-                      n_bins=args.bins, command=["codelewm-eval", *sys.argv[1:]], plots=not args.no_plots,
+                      n_bins=args.bins, command=args.command, plots=not args.no_plots,
                       tie_seed=args.tie_seed, mutant_sets=args.mutant_sets)
     if args.json:
         print(json.dumps({k: result[k] for k in ("gates", "ok", "health", "identical_seeds")}, indent=2))
@@ -94,8 +93,8 @@ def cmd_compare(args) -> int:
     result = compare_stage(CompareConfig(baseline=Path(args.baseline), candidates=[Path(c) for c in args.candidate],
                                          anchors=args.anchors, draws=args.draws, out_md=args.out_md,
                                          out_json=args.out_json, out=args.out),
-                           command=["codelewm-eval", *sys.argv[1:]])
-    print(json.dumps(result.payload(), indent=2) if args.json else result.markdown, end="\n" if args.json else "")
+                           command=args.command)
+    emit(args, result.payload(), result.markdown)
     return 1 if result.anchor_failed else 0
 
 

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_common import positive
+from .cli_common import emit, positive
 from .errors import InputError
 from .values import seed_arg
 
@@ -35,13 +35,12 @@ def cmd_train(args) -> int:
     # a Hub pack lands beside the seed directories, so the run's parent path holds after a fetch
     pack = resolve_pack(args.pack, out.parent / "pack")
     try:
-        report = train(pack, out, config, command=["codelewm-eval", *sys.argv[1:]], echo=not args.quiet)
+        report = train(pack, out, config, command=args.command, echo=not args.quiet)
     except InputError as exc:  # the pack cannot train this scorer (one class in train, ...): name the pack
         if exc.path:
             raise
         raise InputError(exc.message, path=args.pack, field=exc.field) from None
-    print(json.dumps(report, indent=2) if args.json else
-          f"trained {args.scorer} seed {args.seed}: val AUC {report.get('val_auc')} -> {args.out}")
+    emit(args, report, f"trained {args.scorer} seed {args.seed}: val AUC {report.get('val_auc')} -> {args.out}")
     if args.push_to:
         commit = upload_run(out, args.push_to, f"seed-{args.seed}", f"{config.run_id}: seed {args.seed}")
         print(f"uploaded seed {args.seed} to {args.push_to} ({commit})")
@@ -141,7 +140,7 @@ def cmd_jobs_launch(args) -> int:
 
     result = launch_stage(LaunchConfig(spec=Path(args.spec), backend=args.backend, run_id=args.run_id,
                                        dry_run=args.dry_run, evaluate=not args.no_evaluate),
-                          command=["codelewm-eval", *sys.argv[1:]])
+                          command=args.command)
     out, err = describe(result)
     for line in out:
         print(line)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from .cli_common import count, non_negative, non_negative_int, positive, probability
+from .cli_common import count, emit, non_negative, non_negative_int, positive, probability
 from .cli_common import data_dir as _data_dir
 from .errors import InputError
 from .values import seed_arg
@@ -17,9 +16,9 @@ def cmd_harvest(args) -> int:
 
     summary = harvest([Path(p) for p in args.results], Path(args.out), _data_dir(args.data_dir),
                       anchors=args.anchors, seed=args.seed, previous=[Path(p) for p in args.previous or []],
-                      command=["codelewm-eval", *sys.argv[1:]], anchor_share=args.anchor_share,
+                      command=args.command, anchor_share=args.anchor_share,
                       override_lessons=args.override_lessons)
-    print(json.dumps(summary, indent=2) if args.json else summary_text(summary) + f" -> {args.out}")
+    emit(args, summary, lambda: summary_text(summary) + f" -> {args.out}")
     return 0
 
 
@@ -56,7 +55,7 @@ def cmd_surgery_train(args) -> int:
                     anchor_weight=args.anchor_weight, load_4bit=args.load_4bit, merge_anyway=args.merge_anyway,
                     data_dir=str(_data_dir(args.data_dir)) if _data_dir(args.data_dir) else None,
                     device=args.device, dtype=args.dtype, isolation=args.isolation)
-    report = train_sft(harvest, out, cfg, allow=args.override_lessons, command=["codelewm-eval", *sys.argv[1:]],
+    report = train_sft(harvest, out, cfg, allow=args.override_lessons, command=args.command,
                        echo=not args.quiet)
     merge = report["merge"]
     check = report["anchor_check"]
@@ -81,7 +80,7 @@ def cmd_promote(args) -> int:
                           [] if args.target and not args.targets else
                           [t.strip() for t in (args.targets or "humaneval,mbpp").split(",") if t.strip()],
                           alpha=args.alpha, goals=[Target.parse(t) for t in args.target or []])
-    print(result.model_dump_json(indent=2) if args.json else text(result), end="" if not args.json else "\n")
+    emit(args, result, lambda: text(result))
     return 0 if result.passes[-1].promotable else 1
 
 
@@ -94,8 +93,8 @@ def cmd_generate(args) -> int:
                                               max_new_tokens=args.max_new_tokens, seed=args.seed),
         batch_size=args.batch_size, limit=args.limit, shard=args.shard, push_to=args.push_to,
         push_path=args.push_path, progress=not args.no_progress)
-    summary = generate_stage(config, ["codelewm-eval", *sys.argv[1:]])
-    print(json.dumps(summary) if args.json else
+    summary = generate_stage(config, args.command)
+    emit(args, summary, lambda:
           f"{summary['samples']} sample(s) for {summary['tasks']} {summary['benchmark']} task(s) -> {summary['out']}"
           + (f" ({summary['resumed_tasks']} resumed)" if summary["resumed_tasks"] else "")
           + (f"; uploaded to {args.push_to} ({summary['pushed']})" if summary.get("pushed") else ""))
