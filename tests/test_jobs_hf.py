@@ -102,7 +102,7 @@ def test_hf_launch_sends_one_job_per_seed_and_round_trips(tmp_path, pack, hub, c
     (f"labels: {{note: '{PLANTED}'}}\n", "job.yaml"),
 ])
 def test_a_planted_token_stops_the_launch_before_any_request(tmp_path, hub, capsys, extra, where):
-    spec = _spec(tmp_path, "0" * 40, extra)
+    spec = _spec(tmp_path, "0" * 40)  # the planted lines are added once, below
     text = spec.read_text()
     for key in ("env", "labels", "scorer"):  # the planted line replaces the spec's own
         if extra.startswith(f"{key}:") or f"\n{key}:" in extra:
