@@ -90,7 +90,7 @@ def code_version() -> dict[str, str]:
             version["git_commit"] = commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.TimeoutExpired):
         pass
-    from .execution.reference import EXECUTOR_VERSION
+    from .versions import EXECUTOR_VERSION
 
     version["executor"] = EXECUTOR_VERSION
     return version

@@ -43,3 +43,18 @@ def test_the_library_never_imports_the_cli():
     cli.add("codelewm_eval.docs")  # generates the verb pages from the CLI's parsers: part of that layer
     offenders = {m: sorted(graph[m] & cli) for m in graph if m not in cli and graph[m] & cli}
     assert offenders == {}
+
+
+def test_the_arrows_run_one_way():
+    """The runs (train, surgery train) do not import the job layer above them; the manifest writer
+    at the base does not import the execution layer."""
+    graph = _graph()
+    upward = {m: sorted(d for d in graph[m] if d.startswith("codelewm_eval.jobs."))
+              for m in graph if m.startswith(("codelewm_eval.train.", "codelewm_eval.surgery."))}
+    assert {m: d for m, d in upward.items() if d} == {}
+    base = ("codelewm_eval.manifest", "codelewm_eval.io", "codelewm_eval.errors", "codelewm_eval.values",
+            "codelewm_eval.versions", "codelewm_eval.process_record", "codelewm_eval.artifact")
+    higher = ("codelewm_eval.execution", "codelewm_eval.pack", "codelewm_eval.evidence", "codelewm_eval.claims",
+              "codelewm_eval.jobs", "codelewm_eval.train", "codelewm_eval.surgery", "codelewm_eval.pipeline")
+    assert {m: sorted(d for d in graph[m] if d.startswith(higher)) for m in base
+            if any(d.startswith(higher) for d in graph[m])} == {}

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from ..benchmarks.models import Benchmark, Problem
 from ..io import write_json_atomic
 from ..sandbox.pool import Limits, SandboxPool
+from ..versions import EXECUTOR_VERSION  # expected outputs are keyed to it
 from .compare import MBPP_OUTPUT_NOT_NONE
 from .jobs import Budget, build_job, decode_outputs, encode_inputs
 
@@ -44,17 +45,6 @@ class Reference(BaseModel):
 
 
 
-def _executor_version() -> str:
-    """Expected outputs depend on how values cross the sandbox: key them to that code."""
-    from ..sandbox.pool import INSIDE
-
-    h = hashlib.sha256()
-    for path in sorted(INSIDE.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-EXECUTOR_VERSION = _executor_version()
 
 
 def reference_key(problem: Problem) -> str:

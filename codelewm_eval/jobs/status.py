@@ -111,7 +111,7 @@ def status_of(run: Path | str, stall_after: float = 600.0) -> list[SeedStatus]:
     directories = seed_dirs(run)
     if not directories:
         raise InputError("no seed runs here yet (no config.json or reports/job_progress.jsonl)", path=str(run))
-    from .processes import alive
+    from ..process_record import alive
 
     exits = _launcher_exits(run_path)
     out = []

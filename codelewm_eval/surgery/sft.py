@@ -136,7 +136,7 @@ def train_sft(harvest: Path, out: Path, cfg: SftConfig, *, allow: bool = False, 
     out.mkdir(parents=True)
     write_json_atomic(out / "config.json", {**cfg.model_dump(mode="json"), "lessons_overridden": overridden,
                                             "harvest_lessons_overridden": _harvest_overrides(harvest)})
-    from ..jobs.processes import record_self
+    from ..process_record import record_self
 
     log = ProgressLog(out / "reports" / "job_progress.jsonl", cfg.run_id, cfg.seed, echo=echo)
     try:

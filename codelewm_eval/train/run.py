@@ -73,7 +73,7 @@ def train(pack: Path, out: Path, config: TrainConfig, command: list[str] | None 
         shutil.rmtree(out)  # an attempt that did not complete (no manifest): start it over
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "config.json", config.model_dump(mode="json"))
-    from ..jobs.processes import record_self
+    from ..process_record import record_self
 
     log = ProgressLog(out / "reports" / "job_progress.jsonl", config.run_id, config.seed, echo=echo)
     try:
