@@ -138,7 +138,8 @@ def cmd_manifest_verify(args) -> int:
 
 
 def cmd_pack_build(args) -> int:
-    from .pack.build import PackBlocked, PackConfig, build_pack
+    from .pack.build import PackBlocked, PackConfig
+    from .pack.stage import PackBuildConfig, pack_stage
     from .pack.stats import DecoyMinimum
 
     config = PackConfig(fractions=args.fractions, seed=args.seed, evaluation_only=args.evaluation_only or [],
@@ -152,9 +153,10 @@ def cmd_pack_build(args) -> int:
     if out.exists() and any(out.iterdir()):
         raise InputError("output directory is not empty", path=str(out))
     try:
-        stats = build_pack([Path(p) for p in args.results], out, config, _data_dir(args.data_dir),
-                           args.command, workers=args.workers, parquet=not args.no_parquet,
-                           progress=not args.no_progress)
+        stats = pack_stage(PackBuildConfig(results=[Path(p) for p in args.results], out=out, pack=config,
+                                           data_dir=_data_dir(args.data_dir), workers=args.workers,
+                                           parquet=not args.no_parquet, progress=not args.no_progress),
+                           args.command).stats
     except PackBlocked as blocked:
         if args.json:
             print(json.dumps({"ok": False, "blockers": [b.model_dump() for b in blocked.blockers]}, indent=2))

@@ -229,7 +229,8 @@ class Runner:
         """The pack build stage (with the reference decoy categories and the config's minimums)."""
         import shutil
 
-        from .pack.build import PackConfig, build_pack
+        from .pack.build import PackBlocked, PackConfig
+        from .pack.stage import PackBuildConfig, pack_stage
         from .pack.stats import DecoyMinimum
 
         c, pack = self.config, self.out / "pack"
@@ -241,14 +242,11 @@ class Runner:
             config = PackConfig(reference_decoys=True)
             for category, need in c.decoy_minimums.items():
                 config.coverage.decoy_minimums[category] = DecoyMinimum(**need)
-            data = ["--data-dir", str(self.data_dir)] if self.data_dir else []
-            command = ["codelewm-eval", "pack", "build", "--results", *map(str, results), "--out", str(pack),
-                       "--decoys", *data, *[a for m in minimums for a in ("--decoy-minimum", m)]]
-            from .pack.build import PackBlocked
-
+            stage = PackBuildConfig(results=results, out=pack, pack=config, data_dir=self.data_dir,
+                                    progress=self.progress)
             try:
                 with self._quiet_stdout():
-                    build_pack(results, pack, config, self.data_dir, command, progress=self.progress)
+                    pack_stage(stage)
             except PackBlocked as blocked:  # typed blockers, as `pack build` prints them: exit 1, no traceback
                 raise RunBlocked("pack build: the pack cannot carry the gates: " + "; ".join(
                     f"{b.kind} {'/'.join(x for x in (b.benchmark, b.split) if x)} {b.detail} (observed {b.observed}, "

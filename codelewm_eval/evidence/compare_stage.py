@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..artifact import staged_directory
 from ..commands import command_line
-from ..io import atomic_writer, write_json_atomic
 from ..errors import InputError
+from ..io import atomic_writer, write_json_atomic
 from ..manifest import manifest_path_for, require_verified, write_manifest
-from .compare import Comparison, compare, comparison_gates, markdown, read_anchors, read_outcomes
+from ..stage import StageConfig, StageResult
+from .compare import (
+    Comparison,
+    compare,
+    comparison_gates,
+    markdown,
+    read_anchors,
+    read_outcomes,
+)
 
 
-class CompareConfig(BaseModel):
+class CompareConfig(StageConfig):
     baseline: Path
     candidates: list[Path] = Field(min_length=1)
     anchors: Path | None = None
@@ -35,7 +43,7 @@ class CompareConfig(BaseModel):
                             ("--out-json", self.out_json), ("--out", self.out))
 
 
-class CompareResult(BaseModel):
+class CompareResult(StageResult):
     comparisons: list[Comparison]
     markdown: str
     gates: list[dict]

@@ -16,6 +16,7 @@ from ..commands import command_line
 from ..errors import InputError
 from ..log import get as get_logger
 from ..manifest import require_verified, write_manifest
+from ..stage import StageConfig, StageResult
 from ..values import Seed
 
 CODET_TESTS = "samples/humaneval/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl.gz"
@@ -24,7 +25,7 @@ DEFAULT_SCORERS = ("no_action", "length", "lexical", "oracle", "p_pass")
 log = get_logger(__name__)
 
 
-class ScoreConfig(BaseModel):
+class ScoreConfig(StageConfig):
     pack: Path
     out: Path
     scorers: list[str] = Field(default_factory=lambda: list(DEFAULT_SCORERS))
@@ -49,7 +50,7 @@ class ScoreSummaryLine(BaseModel):
     auc: float | None
 
 
-class ScoreResult(BaseModel):
+class ScoreResult(StageResult):
     out: Path
     rows: int
     fit: dict = Field(description="per scorer, what fitting it chose (p_pass: C and val log loss)")

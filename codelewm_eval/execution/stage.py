@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..commands import command_line
 from ..errors import InputError
 from ..io import write_json_atomic
 from ..manifest import write_manifest
+from ..stage import StageConfig, StageResult
 
 
-class ExecuteConfig(BaseModel):
+class ExecuteConfig(StageConfig):
     benchmark: str
     out: Path
     samples: str | None = Field(None, description="a sample file, or one on the Hub (hf://datasets/OWNER/NAME@"
@@ -48,7 +49,7 @@ class ExecuteConfig(BaseModel):
                             defaults={"--samples-format": "auto", "--isolation": "auto", "--push-path": ""})
 
 
-class ExecuteResult(BaseModel):
+class ExecuteResult(StageResult):
     out: Path
     summary_path: Path
     summary: dict

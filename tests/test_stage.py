@@ -1,0 +1,41 @@
+"""The stage contract: each stage's config says the command line that does exactly it, and that
+line, parsed by the CLI, asks for the same config; results are typed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from codelewm_eval.cli import build_parser
+from codelewm_eval.evidence.compare_stage import CompareConfig, CompareResult
+from codelewm_eval.evidence.score_stage import ScoreConfig, ScoreResult
+from codelewm_eval.execution.stage import ExecuteConfig, ExecuteResult
+from codelewm_eval.pack.build import PackConfig
+from codelewm_eval.pack.stage import PackBuildConfig, PackBuildResult
+from codelewm_eval.pack.stats import DecoyMinimum
+from codelewm_eval.stage import StageConfig, StageResult
+
+
+def test_every_stage_takes_a_config_and_returns_a_result():
+    for config, result in ((ExecuteConfig, ExecuteResult), (ScoreConfig, ScoreResult),
+                           (CompareConfig, CompareResult), (PackBuildConfig, PackBuildResult)):
+        assert issubclass(config, StageConfig) and issubclass(result, StageResult)
+        assert config.command is not StageConfig.command, config
+
+
+def test_a_pack_build_config_says_the_command_that_asks_for_it():
+    pack = PackConfig(seed=7, fractions=(0.6, 0.2, 0.2), evaluation_only=["livecodebench"], reference_decoys=True,
+                      same_problem_pairs_per_task=2)
+    pack.coverage.decoy_minimums["mutation"] = DecoyMinimum(pairs=10, tasks=5)
+    config = PackBuildConfig(results=[Path("a.jsonl"), Path("b.jsonl")], out=Path("p"), pack=pack,
+                             data_dir=Path("data"), parquet=False)
+    argv = config.command()
+    assert argv[:3] == ["codelewm-eval", "pack", "build"]
+    args = build_parser().parse_args(argv[1:])
+    assert [Path(p) for p in args.results] == config.results  # both files: --results takes them at once
+    assert (args.seed, args.fractions, args.evaluation_only, args.decoys, args.same_problem_pairs) == (
+        7, (0.6, 0.2, 0.2), ["livecodebench"], True, 2)
+    assert "mutation=10/5" in args.decoy_minimum and args.data_dir == "data" and args.no_parquet
+    assert PackBuildConfig(results=[Path("a.jsonl")], out=Path("p")).command() == [
+        "codelewm-eval", "pack", "build", "--results", "a.jsonl", "--out", "p"] + [
+        a for k, v in sorted(PackConfig().coverage.decoy_minimums.items())
+        for a in ("--decoy-minimum", f"{k}={v.pairs}/{v.tasks}")]
