@@ -195,6 +195,13 @@ def test_a_finding_names_the_paired_test_it_rests_on(project, tmp_path, sentence
     assert finding.kind == "claim_word" and reason in finding.detail, finding.detail
 
 
+def _note_findings(project, tmp_path, text: str) -> list:
+    """The findings on a one-sentence note audited against the corpus project."""
+    path = tmp_path / "note.md"
+    path.write_text(f"{text}\n")
+    return [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+
+
 @pytest.mark.parametrize("document, flagged", [
     # a benchmark variant is its own subject: HumanEval's 0.868 does not back HumanEval+
     ("On HumanEval+, the p_pass scorer reaches ROC-AUC 0.868.", True),
@@ -216,9 +223,7 @@ def test_a_finding_names_the_paired_test_it_rests_on(project, tmp_path, sentence
     ("BD6 pass-1 was run on MBPP. There it reached 13/100.", False),
 ])
 def test_subjects_are_exact_bound_and_carried(project, tmp_path, document, flagged):
-    path = tmp_path / "note.md"
-    path.write_text(f"# Note\n\n{document}\n")
-    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    found = _note_findings(project, tmp_path, f"# Note\n\n{document}")
     assert bool(found) == flagged, [f"{f.kind}: {f.detail}" for f in found]
 
 
@@ -237,9 +242,7 @@ def test_subjects_are_exact_bound_and_carried(project, tmp_path, document, flagg
     "BD6.2 qualifies for promotion on HumanEval.",
 ])
 def test_favourable_words_outside_any_list_need_a_claim(project, tmp_path, sentence):
-    path = tmp_path / "note.md"
-    path.write_text(f"{sentence}\n")
-    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    found = _note_findings(project, tmp_path, sentence)
     assert found, sentence
 
 
@@ -252,9 +255,7 @@ def test_favourable_words_outside_any_list_need_a_claim(project, tmp_path, sente
     "The `p-pass-auc` gate was passed on both seeds.",               # a named gate that passed
 ])
 def test_favourable_words_that_claim_nothing_or_are_backed_are_clean(project, tmp_path, sentence):
-    path = tmp_path / "note.md"
-    path.write_text(f"{sentence}\n")
-    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    found = _note_findings(project, tmp_path, sentence)
     assert not found, [f"{f.kind}: {f.detail}" for f in found]
 
 
@@ -270,9 +271,7 @@ def test_favourable_words_that_claim_nothing_or_are_backed_are_clean(project, tm
     ("ROC-AUC is 0.794 for every scorer.", "scope_models"),                  # p_pass is the only one measured
 ])
 def test_quantifiers_are_checked_without_a_claim_verb(project, tmp_path, sentence, kind):
-    path = tmp_path / "note.md"
-    path.write_text(f"{sentence}\n")
-    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    found = _note_findings(project, tmp_path, sentence)
     assert kind in {f.kind for f in found}, [f"{f.kind}: {f.detail}" for f in found]
 
 
@@ -284,9 +283,7 @@ def test_quantifiers_are_checked_without_a_claim_verb(project, tmp_path, sentenc
     "The p_pass ROC-AUC is above 0.75 on the pooled test split.",  # a bound the value meets
 ])
 def test_quantifiers_and_bounds_that_hold_are_clean(project, tmp_path, sentence):
-    path = tmp_path / "note.md"
-    path.write_text(f"{sentence}\n")
-    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    found = _note_findings(project, tmp_path, sentence)
     assert not found, [f"{f.kind}: {f.detail}" for f in found]
 
 
@@ -305,9 +302,7 @@ def test_quantifiers_and_bounds_that_hold_are_clean(project, tmp_path, sentence)
     ("No more than two anchors were lost by BD6.8D.", "number"),
 ])
 def test_multiples_and_anchor_counts_in_any_form(project, tmp_path, sentence, kind):
-    path = tmp_path / "note.md"
-    path.write_text(f"{sentence}\n")
-    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    found = _note_findings(project, tmp_path, sentence)
     assert kind in {f.kind for f in found}, [f"{f.kind}: {f.detail}" for f in found]
 
 
@@ -322,7 +317,5 @@ def test_multiples_and_anchor_counts_in_any_form(project, tmp_path, sentence, ki
     "The new executor is an order of magnitude faster than the reference.",  # no result
 ])
 def test_true_multiples_and_anchor_counts_are_clean(project, tmp_path, sentence):
-    path = tmp_path / "note.md"
-    path.write_text(f"{sentence}\n")
-    found = [f for f in audit(project, extra=[path]).findings if f.file.endswith("note.md")]
+    found = _note_findings(project, tmp_path, sentence)
     assert not found, [f"{f.kind}: {f.detail}" for f in found]

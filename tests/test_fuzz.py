@@ -47,6 +47,15 @@ def _assert_clean_refusal(code: int, err: str, path: Path) -> None:
         assert str(path) in err or path.name in err, err
 
 
+def _yaml_file(path: Path, data) -> Path | None:
+    """The data written as YAML (None: it has no YAML form, such as a lone surrogate)."""
+    try:
+        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    except (yaml.YAMLError, UnicodeEncodeError):
+        return None
+    return path
+
+
 def _outcome_row():
     """A compare input row: the right shape with any field bent out of it."""
     good = {"benchmark": "mbpp", "task_id": "11", "passed": True}
@@ -77,10 +86,8 @@ def test_run_configs_are_refused_with_the_file_named(config, sources):
 
     config = {**config, "sources": sources} if sources else config
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "run.yaml"
-        try:
-            path.write_text(yaml.safe_dump(config, allow_unicode=True))
-        except (yaml.YAMLError, UnicodeEncodeError):
+        path = _yaml_file(Path(tmp) / "run.yaml", config)
+        if path is None:
             return
         try:
             loaded = load_config(path)
@@ -98,10 +105,8 @@ def test_run_configs_are_refused_with_the_file_named(config, sources):
                                         "flavor", "image"]), JSONISH, max_size=7))
 def test_job_specs_are_refused_with_the_file_named(spec):
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "job.yaml"
-        try:
-            path.write_text(yaml.safe_dump(spec, allow_unicode=True))
-        except (yaml.YAMLError, UnicodeEncodeError):
+        path = _yaml_file(Path(tmp) / "job.yaml", spec)
+        if path is None:
             return
         code, err = _cli(["jobs", "launch", str(path), "--dry-run"])
         _assert_clean_refusal(code, err, path)
