@@ -274,8 +274,8 @@ class Runner:
             if seed_dir.exists():
                 shutil.rmtree(seed_dir)
         with self._quiet_stdout():
-            result = launch_stage(LaunchConfig(spec=spec, evaluate=False),
-                                  ["codelewm-eval", "jobs", "launch", str(spec), "--no-evaluate"])
+            config = LaunchConfig(spec=spec, evaluate=False)
+            result = launch_stage(config, config.command())
         for line in describe(result)[1]:
             self.say(line)
         self._check(result.exit_code, "train")

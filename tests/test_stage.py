@@ -9,6 +9,7 @@ from codelewm_eval.cli import build_parser
 from codelewm_eval.evidence.compare_stage import CompareConfig, CompareResult
 from codelewm_eval.evidence.score_stage import ScoreConfig, ScoreResult
 from codelewm_eval.execution.stage import ExecuteConfig, ExecuteResult
+from codelewm_eval.jobs.stage import LaunchConfig, LaunchResult
 from codelewm_eval.pack.build import PackConfig
 from codelewm_eval.pack.stage import PackBuildConfig, PackBuildResult
 from codelewm_eval.pack.stats import DecoyMinimum
@@ -17,7 +18,8 @@ from codelewm_eval.stage import StageConfig, StageResult
 
 def test_every_stage_takes_a_config_and_returns_a_result():
     for config, result in ((ExecuteConfig, ExecuteResult), (ScoreConfig, ScoreResult),
-                           (CompareConfig, CompareResult), (PackBuildConfig, PackBuildResult)):
+                           (CompareConfig, CompareResult), (PackBuildConfig, PackBuildResult),
+                           (LaunchConfig, LaunchResult)):
         assert issubclass(config, StageConfig) and issubclass(result, StageResult)
         assert config.command is not StageConfig.command, config
 
@@ -39,3 +41,11 @@ def test_a_pack_build_config_says_the_command_that_asks_for_it():
         "codelewm-eval", "pack", "build", "--results", "a.jsonl", "--out", "p"] + [
         a for k, v in sorted(PackConfig().coverage.decoy_minimums.items())
         for a in ("--decoy-minimum", f"{k}={v.pairs}/{v.tasks}")]
+
+
+def test_a_launch_config_says_the_command_that_asks_for_it():
+    config = LaunchConfig(spec=Path("jobs/standard.yaml"), backend="hf", run_id="r1", dry_run=True, evaluate=False)
+    args = build_parser().parse_args(config.command()[1:])
+    assert (args.spec, args.backend, args.run_id, args.dry_run, args.no_evaluate) == (
+        "jobs/standard.yaml", "hf", "r1", True, True)
+    assert LaunchConfig(spec=Path("j.yaml")).command() == ["codelewm-eval", "jobs", "launch", "j.yaml"]

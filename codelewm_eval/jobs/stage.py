@@ -12,21 +12,29 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from ..commands import command_line
 from ..errors import InputError
+from ..stage import StageConfig, StageResult
 from .launch import LaunchRecord
 
 
-class LaunchConfig(BaseModel):
+class LaunchConfig(StageConfig):
     spec: Path
     backend: str = "local"
     run_id: str | None = None
     dry_run: bool = False
     evaluate: bool = Field(True, description="a local p_pass run that completes is evaluated against its gates")
 
+    def command(self) -> list[str]:
+        """The `jobs launch` command line that does exactly this."""
+        return command_line(["jobs", "launch", str(self.spec)], ("--backend", self.backend),
+                            ("--run-id", self.run_id), defaults={"--backend": "local"}) + \
+            (["--dry-run"] if self.dry_run else []) + ([] if self.evaluate else ["--no-evaluate"])
 
-class LaunchResult(BaseModel):
+
+class LaunchResult(StageResult):
     """What a launch did. `status`: refused (nothing started; `refusal` and `reasons` say why),
     dry_run (the payloads, nothing started or written), started (hf: jobs submitted), finished
     (local: every seed ran; `failed` names those that exited non-zero; `gates` when evaluated)."""
