@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .cli_common import count, emit
@@ -28,19 +27,14 @@ def cmd_score(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evidence.evaluate import evaluate
-    from .evidence.gates import load_gate_spec
+    from .evidence.evaluate_stage import EvaluateConfig, evaluate_stage
 
-    spec = load_gate_spec(Path(args.gates)) if args.gates else None
-    result = evaluate(Path(args.pack), [Path(p) for p in args.scores], spec, Path(args.out), draws=args.draws,
-                      n_bins=args.bins, command=args.command, plots=not args.no_plots,
-                      tie_seed=args.tie_seed, mutant_sets=args.mutant_sets)
-    if args.json:
-        print(json.dumps({k: result[k] for k in ("gates", "ok", "health", "identical_seeds")}, indent=2))
-    else:
-        print(f"evidence -> {args.out}")
-        print(evaluation_summary(result))
-    return 0 if result["ok"] else 1
+    result = evaluate_stage(EvaluateConfig(pack=Path(args.pack), scores=[Path(p) for p in args.scores],
+                                           gates=Path(args.gates) if args.gates else None, out=Path(args.out),
+                                           draws=args.draws, bins=args.bins, plots=not args.no_plots,
+                                           tie_seed=args.tie_seed, mutant_sets=args.mutant_sets), args.command)
+    emit(args, result, lambda: f"evidence -> {args.out}\n" + evaluation_summary(result.model_dump()))
+    return 0 if result.ok else 1
 
 
 def _f(x, spec=".3f") -> str:

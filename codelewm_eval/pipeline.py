@@ -281,15 +281,11 @@ class Runner:
         self._check(result.exit_code, "train")
 
     def _evaluate(self, pack: Path, seeds: list[Path], gates: Path, evidence: Path) -> None:
-        from .evidence.evaluate import evaluate
-        from .evidence.gates import load_gate_spec
+        from .evidence.evaluate_stage import EvaluateConfig, evaluate_stage
 
-        c = self.config
-        scores = [s / "scores.jsonl" for s in seeds]
-        command = ["codelewm-eval", "evaluate", "--pack", str(pack), "--scores", *map(str, scores), "--gates",
-                   str(gates), "--out", str(evidence), *(["--mutant-sets"] if c.mutant_sets else [])]
-        result = evaluate(pack, scores, load_gate_spec(gates), evidence, command=command, mutant_sets=c.mutant_sets)
-        for g in result["gates"]:
+        result = evaluate_stage(EvaluateConfig(pack=pack, scores=[s / "scores.jsonl" for s in seeds], gates=gates,
+                                               out=evidence, mutant_sets=self.config.mutant_sets))
+        for g in result.gates:
             self.say(f"  gate {g['status']:7s} {g['name']}")
 
     def _execute_sources(self) -> list[Path]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from codelewm_eval.cli import build_parser
 from codelewm_eval.evidence.compare_stage import CompareConfig, CompareResult
+from codelewm_eval.evidence.evaluate_stage import EvaluateConfig, EvaluateResult
 from codelewm_eval.evidence.score_stage import ScoreConfig, ScoreResult
 from codelewm_eval.execution.stage import ExecuteConfig, ExecuteResult
 from codelewm_eval.jobs.stage import LaunchConfig, LaunchResult
@@ -19,7 +20,7 @@ from codelewm_eval.stage import StageConfig, StageResult
 def test_every_stage_takes_a_config_and_returns_a_result():
     for config, result in ((ExecuteConfig, ExecuteResult), (ScoreConfig, ScoreResult),
                            (CompareConfig, CompareResult), (PackBuildConfig, PackBuildResult),
-                           (LaunchConfig, LaunchResult)):
+                           (LaunchConfig, LaunchResult), (EvaluateConfig, EvaluateResult)):
         assert issubclass(config, StageConfig) and issubclass(result, StageResult)
         assert config.command is not StageConfig.command, config
 
@@ -49,3 +50,11 @@ def test_a_launch_config_says_the_command_that_asks_for_it():
     assert (args.spec, args.backend, args.run_id, args.dry_run, args.no_evaluate) == (
         "jobs/standard.yaml", "hf", "r1", True, True)
     assert LaunchConfig(spec=Path("j.yaml")).command() == ["codelewm-eval", "jobs", "launch", "j.yaml"]
+
+
+def test_an_evaluate_config_says_the_command_that_asks_for_it():
+    config = EvaluateConfig(pack=Path("p"), scores=[Path("s1.jsonl"), Path("s2.jsonl")], gates=Path("g.yaml"),
+                            out=Path("e"), draws=500, plots=False, mutant_sets=True)
+    args = build_parser().parse_args(config.command()[1:])
+    assert (args.pack, args.scores, args.gates, args.out, args.draws, args.bins, args.no_plots, args.mutant_sets) == (
+        "p", ["s1.jsonl", "s2.jsonl"], "g.yaml", "e", 500, 10, True, True)
