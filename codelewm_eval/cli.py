@@ -197,17 +197,14 @@ def cmd_preflight(args) -> int:
 
 
 def cmd_decoys(args) -> int:
-    from .pack.decoys import make_decoys
+    from .pack.stage import DecoysConfig, decoys_stage
 
-    summary = make_decoys(Path(args.results), Path(args.out), per_source=args.per_source,
-                          data_dir=_data_dir(args.data_dir), workers=args.workers, progress=not args.no_progress,
-                          command=args.command)
-    if args.json:
-        print(json.dumps(summary, indent=2, sort_keys=True))
-    else:
-        d = summary["decoys"]
-        print(f"{summary['benchmark']}: {d['mutants']} mutants, {d['failing_mutants']} fail (decoys), "
-              f"{d['equivalent_mutants']} equivalent; wrote {args.out}")
+    result = decoys_stage(DecoysConfig(results=Path(args.results), out=Path(args.out), per_source=args.per_source,
+                                       data_dir=_data_dir(args.data_dir), workers=args.workers,
+                                       progress=not args.no_progress), args.command)
+    summary, d = result.summary, result.summary["decoys"]
+    emit(args, result, f"{summary['benchmark']}: {d['mutants']} mutants, {d['failing_mutants']} fail (decoys), "
+                       f"{d['equivalent_mutants']} equivalent; wrote {args.out}")
     return 0
 
 

@@ -290,7 +290,6 @@ class Runner:
 
     def _execute_sources(self) -> list[Path]:
         """Each source executed (and its canonical solutions mutated into decoys), one stage each."""
-        data = ["--data-dir", str(self.data_dir)] if self.data_dir else []
         results: list[Path] = []
         for source in self.config.sources:
             path = self.out / "results" / f"{source.name}.jsonl"
@@ -312,12 +311,10 @@ class Runner:
                 decoys = self.out / "results" / f"{source.name}-decoys.jsonl"
 
                 def mutate(path=path, decoys=decoys, source=source):
-                    from .pack.decoys import make_decoys
+                    from .pack.stage import DecoysConfig, decoys_stage
 
-                    make_decoys(path, decoys, per_source=source.decoys, data_dir=self.data_dir,
-                                progress=self.progress,
-                                command=["codelewm-eval", "decoys", "--results", str(path), "--out", str(decoys),
-                                         "--per-source", str(source.decoys), *data])
+                    decoys_stage(DecoysConfig(results=path, out=decoys, per_source=source.decoys,
+                                              data_dir=self.data_dir, progress=self.progress))
 
                 self.stage(f"decoys {source.name}", {"source": source.model_dump(), "of": self._hash(path)},
                            [decoys], mutate)

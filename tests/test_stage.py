@@ -12,7 +12,7 @@ from codelewm_eval.evidence.score_stage import ScoreConfig, ScoreResult
 from codelewm_eval.execution.stage import ExecuteConfig, ExecuteResult
 from codelewm_eval.jobs.stage import LaunchConfig, LaunchResult
 from codelewm_eval.pack.build import PackConfig
-from codelewm_eval.pack.stage import PackBuildConfig, PackBuildResult
+from codelewm_eval.pack.stage import DecoysConfig, DecoysResult, PackBuildConfig, PackBuildResult
 from codelewm_eval.pack.stats import DecoyMinimum
 from codelewm_eval.stage import StageConfig, StageResult
 
@@ -20,7 +20,8 @@ from codelewm_eval.stage import StageConfig, StageResult
 def test_every_stage_takes_a_config_and_returns_a_result():
     for config, result in ((ExecuteConfig, ExecuteResult), (ScoreConfig, ScoreResult),
                            (CompareConfig, CompareResult), (PackBuildConfig, PackBuildResult),
-                           (LaunchConfig, LaunchResult), (EvaluateConfig, EvaluateResult)):
+                           (LaunchConfig, LaunchResult), (EvaluateConfig, EvaluateResult),
+                           (DecoysConfig, DecoysResult)):
         assert issubclass(config, StageConfig) and issubclass(result, StageResult)
         assert config.command is not StageConfig.command, config
 
@@ -58,3 +59,9 @@ def test_an_evaluate_config_says_the_command_that_asks_for_it():
     args = build_parser().parse_args(config.command()[1:])
     assert (args.pack, args.scores, args.gates, args.out, args.draws, args.bins, args.no_plots, args.mutant_sets) == (
         "p", ["s1.jsonl", "s2.jsonl"], "g.yaml", "e", 500, 10, True, True)
+
+
+def test_a_decoys_config_says_the_command_that_asks_for_it():
+    config = DecoysConfig(results=Path("r.jsonl"), out=Path("d.jsonl"), per_source=5, data_dir=Path("data"))
+    args = build_parser().parse_args(config.command()[1:])
+    assert (args.results, args.out, args.per_source, args.data_dir) == ("r.jsonl", "d.jsonl", 5, "data")

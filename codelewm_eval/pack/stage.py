@@ -57,3 +57,37 @@ def pack_stage(config: PackBuildConfig, command: list[str] | None = None) -> Pac
     stats = build_pack(config.results, config.out, config.pack, config.data_dir, command or config.command(),
                        workers=config.workers, parquet=config.parquet, progress=config.progress)
     return PackBuildResult(out=config.out, rows=stats["rows"], stats=stats)
+
+
+class DecoysConfig(StageConfig):
+    results: Path
+    out: Path
+    per_source: int = 3
+    data_dir: Path | None = None
+    workers: int | None = None
+    progress: bool = True
+
+    def command(self) -> list[str]:
+        """The `decoys` command line that does exactly this."""
+        from ..commands import command_line
+
+        return command_line(["decoys"], ("--results", self.results), ("--out", self.out),
+                            ("--per-source", self.per_source), ("--data-dir", self.data_dir),
+                            ("--workers", self.workers), defaults={"--per-source": 3})
+
+
+class DecoysResult(StageResult):
+    out: Path
+    summary: dict = Field(description="the benchmark, mutants made, failing (decoys) and equivalent ones")
+
+    def payload(self) -> dict:
+        return self.summary
+
+
+def decoys_stage(config: DecoysConfig, command: list[str] | None = None) -> DecoysResult:
+    """Mutation decoys of the passing candidates of one results file, executed."""
+    from .decoys import make_decoys
+
+    summary = make_decoys(config.results, config.out, per_source=config.per_source, data_dir=config.data_dir,
+                          workers=config.workers, progress=config.progress, command=command or config.command())
+    return DecoysResult(out=config.out, summary=summary)
