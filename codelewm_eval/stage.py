@@ -3,7 +3,7 @@
 A config says the command line that does exactly what it asks (`command()`, recorded in the
 stage's manifest whoever called it: the CLI, `run`, a job); a result carries typed fields that the
 CLI prints (`payload()` for `--json`) and that `run` reads. A verb is parse -> config -> stage ->
-`cli_common.emit(result)`; `pipeline.py` composes configs, never argument lists.
+`cli.common.emit(result)`; `pipeline.py` composes configs, never argument lists.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ docs/schemas/*.schema.json (from the pydantic models). tests/test_docs.py fails 
 
 from pathlib import Path
 
-from codelewm_eval.docs import all_files
+from codelewm_eval.cli.docs import all_files
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from codelewm_eval.docs import all_files
+from codelewm_eval.cli.docs import all_files
 
 from .conftest import ROOT
 

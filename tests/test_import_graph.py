@@ -32,15 +32,15 @@ def _graph() -> dict[str, set[str]]:
 
 def test_no_two_modules_import_each_other():
     graph = _graph()
-    assert "codelewm_eval.pipeline" in graph and "codelewm_eval.cli" in graph
+    assert "codelewm_eval.pipeline" in graph and "codelewm_eval.cli.__init__" in graph
     pairs = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a] if a in graph.get(b, ())})
     assert pairs == []
 
 
 def test_the_library_never_imports_the_cli():
     graph = _graph()
-    cli = {m for m in graph if m.split(".")[-1].startswith("cli")}
-    cli.add("codelewm_eval.docs")  # generates the verb pages from the CLI's parsers: part of that layer
+    cli = {m for m in graph if m == "codelewm_eval.cli.__init__" or m.startswith("codelewm_eval.cli.")}
+    assert "codelewm_eval.cli.docs" in cli  # the docs generator sits beside the verbs it documents
     offenders = {m: sorted(graph[m] & cli) for m in graph if m not in cli and graph[m] & cli}
     assert offenders == {}
 

@@ -14,9 +14,9 @@ import signal
 import sys
 from pathlib import Path
 
-from . import __version__
-from .cli_claims import _add_claims
-from .cli_common import (
+from .. import __version__
+from .claims import _add_claims
+from .common import (
     DEFAULT_DATA_DIR,
     count,
     emit,
@@ -25,12 +25,12 @@ from .cli_common import (
     positive,
     refuse_outputs_among_inputs,
 )
-from .cli_common import data_dir as _data_dir
-from .cli_evidence import _add_compare, _add_evidence
-from .cli_jobs import _add_jobs, _add_secrets, _add_train
-from .cli_surgery import _add_generate, _add_surgery
-from .errors import CodelewmError, InputError, Terminated
-from .values import fractions_arg, seed_arg
+from .common import data_dir as _data_dir
+from .evidence import _add_compare, _add_evidence
+from .jobs import _add_jobs, _add_secrets, _add_train
+from .surgery import _add_generate, _add_surgery
+from ..errors import CodelewmError, InputError, Terminated
+from ..values import fractions_arg, seed_arg
 
 
 def _print_summary(summary: dict, as_json: bool) -> None:
@@ -57,7 +57,7 @@ def _print_summary(summary: dict, as_json: bool) -> None:
 
 
 def cmd_execute(args) -> int:
-    from .execution.stage import ExecuteConfig, execute_stage
+    from ..execution.stage import ExecuteConfig, execute_stage
 
     config = ExecuteConfig(
         benchmark=args.benchmark, out=Path(args.out), samples=_samples_argument(args.samples),
@@ -74,8 +74,8 @@ def cmd_execute(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report.build import build_report
-    from .report.data import source_kind
+    from ..report.build import build_report
+    from ..report.data import source_kind
 
     source = Path(args.source)
     if not source.is_dir():
@@ -104,7 +104,7 @@ def _samples_argument(text: str | None) -> str | None:
 
 
 def cmd_execute_merge(args) -> int:
-    from .execution.shards import merge
+    from ..execution.shards import merge
 
     summary = merge([Path(p) for p in args.shards], Path(args.out), args.command)
     _print_summary(summary, args.json)
@@ -112,7 +112,7 @@ def cmd_execute_merge(args) -> int:
 
 
 def cmd_manifest_verify(args) -> int:
-    from .manifest import failures, manifest_path_for, verify
+    from ..manifest import failures, manifest_path_for, verify
 
     path = manifest_path_for(args.target)
     if not path.exists():
@@ -138,9 +138,9 @@ def cmd_manifest_verify(args) -> int:
 
 
 def cmd_pack_build(args) -> int:
-    from .pack.build import PackBlocked, PackConfig
-    from .pack.stage import PackBuildConfig, pack_stage
-    from .pack.stats import DecoyMinimum
+    from ..pack.build import PackBlocked, PackConfig
+    from ..pack.stage import PackBuildConfig, pack_stage
+    from ..pack.stats import DecoyMinimum
 
     config = PackConfig(fractions=args.fractions, seed=args.seed, evaluation_only=args.evaluation_only or [],
                         reference_decoys=args.decoys, same_problem_pairs_per_task=args.same_problem_pairs)
@@ -179,8 +179,8 @@ def cmd_pack_build(args) -> int:
 
 
 def cmd_preflight(args) -> int:
-    from .hub import resolve_pack
-    from .preflight.run import preflight
+    from ..hub import resolve_pack
+    from ..preflight.run import preflight
 
     report = preflight(resolve_pack(args.pack), Path(args.job) if args.job else None, Path(args.report),
                        workers=args.workers, progress=not args.no_progress)
@@ -197,7 +197,7 @@ def cmd_preflight(args) -> int:
 
 
 def cmd_decoys(args) -> int:
-    from .pack.stage import DecoysConfig, decoys_stage
+    from ..pack.stage import DecoysConfig, decoys_stage
 
     result = decoys_stage(DecoysConfig(results=Path(args.results), out=Path(args.out), per_source=args.per_source,
                                        data_dir=_data_dir(args.data_dir), workers=args.workers,
@@ -209,8 +209,8 @@ def cmd_decoys(args) -> int:
 
 
 def cmd_benchmarks(args) -> int:
-    from .benchmarks import registered
-    from .evidence.scorers import scorers
+    from ..benchmarks import registered
+    from ..evidence.scorers import scorers
 
     for name, entry in registered().items():
         print(f"{name:16s} {entry.description}")
@@ -223,7 +223,7 @@ def cmd_benchmarks(args) -> int:
 
 
 def cmd_bench_execute(args) -> int:
-    from .bench import bench_execute
+    from ..bench import bench_execute
 
     report = bench_execute(data_dir=_data_dir(args.data_dir), samples=args.samples, n=args.n, workers=args.workers,
                            he_workers=args.he_workers, timeout=args.timeout, per_task=args.per_task,
@@ -393,7 +393,7 @@ def _add_bench(sub) -> None:
 
 
 def cmd_run(args) -> int:
-    from .pipeline import (
+    from ..pipeline import (
         RunBlocked,
         Runner,
         default_config,
@@ -471,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # the one place the command line is recorded (manifests, run records): what this call was given
     args.command = ["codelewm-eval", *(sys.argv[1:] if argv is None else argv)]
-    from .log import configure
+    from ..log import configure
 
     configure()
     previous = _terminate_as_exception()

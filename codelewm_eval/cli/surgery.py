@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .cli_common import count, emit, non_negative, non_negative_int, positive, probability
-from .cli_common import data_dir as _data_dir
-from .errors import InputError
-from .values import seed_arg
+from .common import count, emit, non_negative, non_negative_int, positive, probability
+from .common import data_dir as _data_dir
+from ..errors import InputError
+from ..values import seed_arg
 
 
 def cmd_harvest(args) -> int:
-    from .surgery.harvest import harvest, summary_text
+    from ..surgery.harvest import harvest, summary_text
 
     summary = harvest([Path(p) for p in args.results], Path(args.out), _data_dir(args.data_dir),
                       anchors=args.anchors, seed=args.seed, previous=[Path(p) for p in args.previous or []],
@@ -23,7 +23,7 @@ def cmd_harvest(args) -> int:
 
 
 def cmd_tiny(args) -> int:
-    from .surgery.tiny import make_tiny_model
+    from ..surgery.tiny import make_tiny_model
 
     path = make_tiny_model(Path(args.out), _data_dir(args.data_dir), seed=args.seed)
     print(f"tiny random causal LM and tokenizer -> {path}")
@@ -42,8 +42,8 @@ def _weights(items: list[str] | None) -> dict[str, float]:
 
 
 def cmd_surgery_train(args) -> int:
-    from .hub import is_hub_ref, materialize, parse_ref, upload_run
-    from .surgery.sft import SftConfig, train_sft
+    from ..hub import is_hub_ref, materialize, parse_ref, upload_run
+    from ..surgery.sft import SftConfig, train_sft
 
     out = Path(args.out)
     harvest = materialize(parse_ref(args.harvest), out.parent / "harvest") if is_hub_ref(args.harvest) \
@@ -71,8 +71,8 @@ def cmd_surgery_train(args) -> int:
 
 
 def cmd_promote(args) -> int:
-    from .evidence.compare import read_anchors, read_outcomes
-    from .surgery.promote import Target, judge_passes, text
+    from ..evidence.compare import read_anchors, read_outcomes
+    from ..surgery.promote import Target, judge_passes, text
 
     anchors = read_anchors(Path(args.anchors))
     passes = [(Path(p).stem, read_outcomes(Path(p))) for p in args.candidate]
@@ -85,7 +85,7 @@ def cmd_promote(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from .surgery.generate import GenerateConfig, Sampling, generate_stage
+    from ..surgery.generate import GenerateConfig, Sampling, generate_stage
 
     config = GenerateConfig(
         model=args.model, benchmark=args.benchmark, out=Path(args.out), data_dir=_data_dir(args.data_dir),

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 
 def cmd_claims_audit(args) -> int:
-    from .claims.audit import audit
-    from .claims.report import render
+    from ..claims.audit import audit
+    from ..claims.report import render
 
     for extra in args.paths or []:
         if not Path(extra).exists():
@@ -24,7 +24,7 @@ def cmd_claims_audit(args) -> int:
 
 
 def cmd_claims_render(args) -> int:
-    from .claims.render import render_cards
+    from ..claims.render import render_cards
 
     written = render_cards(Path(args.root), Path(args.ledger) if args.ledger else None)
     for path in written:

@@ -46,19 +46,19 @@ EXAMPLES = {
 
 def _formats():
     """(file name, title, model, what it is) of every artifact format."""
-    from .claims.audit import AuditReport
-    from .claims.ledger import Ledger
-    from .evidence.evaluate import DecoysFile, GatesFile, MetricsFile, RerankFile
-    from .evidence.gates import GateSpec
-    from .evidence.scores import ScoreRow
-    from .execution.results import ExecutionResult
-    from .jobs.launch import LaunchRecord, Payload
-    from .manifest import Manifest
-    from .pack.rows import PackRow, PackTask
-    from .pipeline import RunConfig
-    from .preflight.checks import PreflightReport
-    from .preflight.jobspec import JobSpec
-    from .train.progress import Event
+    from ..claims.audit import AuditReport
+    from ..claims.ledger import Ledger
+    from ..evidence.evaluate import DecoysFile, GatesFile, MetricsFile, RerankFile
+    from ..evidence.gates import GateSpec
+    from ..evidence.scores import ScoreRow
+    from ..execution.results import ExecutionResult
+    from ..jobs.launch import LaunchRecord, Payload
+    from ..manifest import Manifest
+    from ..pack.rows import PackRow, PackTask
+    from ..pipeline import RunConfig
+    from ..preflight.checks import PreflightReport
+    from ..preflight.jobspec import JobSpec
+    from ..train.progress import Event
 
     return [
         ("execution-result", "Execution results (`execute`: one JSON line per candidate)", ExecutionResult),
@@ -150,7 +150,7 @@ def _verbs(parser: argparse.ArgumentParser, prefix: str = "") -> list[tuple[str,
 
 
 def verb_pages() -> dict[str, str]:
-    from .cli import build_parser
+    from . import build_parser
 
     pages, index = {}, ["# Verbs", "", "One page per verb, generated from its `--help`.", ""]
     for verb, parser in _verbs(build_parser()):

@@ -6,13 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_common import emit, positive
-from .errors import InputError
-from .values import seed_arg
+from .common import emit, positive
+from ..errors import InputError
+from ..values import seed_arg
 
 
 def cmd_train(args) -> int:
-    from .train.run import LoraConfig, TrainConfig, train
+    from ..train.run import LoraConfig, TrainConfig, train
 
     lora = {k: v for k, v in {"base_model": args.base_model, "rank": args.rank, "alpha": args.alpha,
                               "lr": args.lr, "epochs": args.epochs, "max_length": args.max_length,
@@ -29,7 +29,7 @@ def cmd_train(args) -> int:
                 raise InputError(f"--loss-weight must look like RULE=WEIGHT, got {item!r}") from None
     config = TrainConfig(scorer=args.scorer, seed=args.seed, run_id=args.run_id or Path(args.out).name,
                          lora=LoraConfig(**lora))
-    from .hub import resolve_pack, upload_run
+    from ..hub import resolve_pack, upload_run
 
     out = Path(args.out)
     # a Hub pack lands beside the seed directories, so the run's parent path holds after a fetch
@@ -50,7 +50,7 @@ def cmd_train(args) -> int:
 def cmd_jobs_status(args) -> int:
     import time as _time
 
-    from .jobs.status import status_of
+    from ..jobs.status import status_of
 
     while True:
         statuses = [s for run in args.runs for s in status_of(Path(run), args.stall_after)]
@@ -77,7 +77,7 @@ def cmd_jobs_status(args) -> int:
 
 
 def cmd_jobs_fetch(args) -> int:
-    from .jobs.fetch import fetch_run
+    from ..jobs.fetch import fetch_run
 
     fetched = fetch_run(Path(args.run))
     print(f"fetched {', '.join(fetched)} into {args.run}")
@@ -85,7 +85,7 @@ def cmd_jobs_fetch(args) -> int:
 
 
 def cmd_jobs_verify(args) -> int:
-    from .jobs.verify import verify_run
+    from ..jobs.verify import verify_run
 
     try:
         seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
@@ -101,7 +101,7 @@ def cmd_jobs_verify(args) -> int:
 
 
 def cmd_jobs_inspect(args) -> int:
-    from .checkpoints import inspect_checkpoint
+    from ..checkpoints import inspect_checkpoint
 
     report = inspect_checkpoint(Path(args.path), allow_pickle=args.allow_pickle)
     if args.json:
@@ -121,7 +121,7 @@ def cmd_jobs_inspect(args) -> int:
 
 
 def cmd_secrets_scan(args) -> int:
-    from .secrets.files import read_allowlist, scan_paths
+    from ..secrets.files import read_allowlist, scan_paths
 
     allow = read_allowlist(Path(args.allowlist)) if args.allowlist else set()
     findings, files, allowed = scan_paths([Path(p) for p in args.paths], allow)
@@ -136,7 +136,7 @@ def cmd_secrets_scan(args) -> int:
 
 
 def cmd_jobs_launch(args) -> int:
-    from .jobs.stage import LaunchConfig, describe, launch_stage
+    from ..jobs.stage import LaunchConfig, describe, launch_stage
 
     result = launch_stage(LaunchConfig(spec=Path(args.spec), backend=args.backend, run_id=args.run_id,
                                        dry_run=args.dry_run, evaluate=not args.no_evaluate),

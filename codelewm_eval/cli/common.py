@@ -71,8 +71,8 @@ def refuse_outputs_among_inputs(args) -> None:
     """An output that is one of the command's inputs, lies inside one, or would replace a directory
     holding one, is refused before any work (exit 2): `execute --samples s.jsonl --out s.jsonl`
     would overwrite the samples, `score --pack P --out P/rows.jsonl` the pack's rows."""
-    from .errors import InputError
-    from .io import check_output
+    from ..errors import InputError
+    from ..io import check_output
 
     inputs = [(name, p.resolve()) for name in INPUT_OPTIONS for p in _paths(getattr(args, name, None))]
     seen: dict = {}
@@ -116,7 +116,7 @@ class _Locks:
         import fcntl
         import os
 
-        from .errors import InputError
+        from ..errors import InputError
 
         for path in self.paths:
             lock = path.parent / f".{path.name}.lock"

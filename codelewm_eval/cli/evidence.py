@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cli_common import count, emit
-from .cli_common import data_dir as _data_dir
-from .values import seed_arg
+from .common import count, emit
+from .common import data_dir as _data_dir
+from ..values import seed_arg
 
 
 def cmd_score(args) -> int:
-    from .evidence.score_stage import ScoreConfig, score_stage
+    from ..evidence.score_stage import ScoreConfig, score_stage
 
     names = [n.strip() for n in args.scorers.split(",") if n.strip()]
     result = score_stage(ScoreConfig(pack=Path(args.pack), out=Path(args.out), scorers=names, seed=args.seed,
@@ -27,7 +27,7 @@ def cmd_score(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evidence.evaluate_stage import EvaluateConfig, evaluate_stage
+    from ..evidence.evaluate_stage import EvaluateConfig, evaluate_stage
 
     result = evaluate_stage(EvaluateConfig(pack=Path(args.pack), scores=[Path(p) for p in args.scores],
                                            gates=Path(args.gates) if args.gates else None, out=Path(args.out),
@@ -82,7 +82,7 @@ def evaluation_summary(result: dict) -> str:
 
 
 def cmd_compare(args) -> int:
-    from .evidence.compare_stage import CompareConfig, compare_stage
+    from ..evidence.compare_stage import CompareConfig, compare_stage
 
     result = compare_stage(CompareConfig(baseline=Path(args.baseline), candidates=[Path(c) for c in args.candidate],
                                          anchors=args.anchors, draws=args.draws, out_md=args.out_md,
