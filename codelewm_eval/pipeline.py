@@ -217,9 +217,9 @@ class Runner:
         write_json_atomic(out / "audit.json", report.model_dump(mode="json"))
         self.step += 1  # the page reads everything above: always redone, in a few seconds
         self.say(f"[{self.step}/{self.steps}] report ...")
-        from .report.build import build_report
+        from .report.build import ReportConfig, report_stage
 
-        page = build_report(out, out / "report", ["codelewm-eval", "report", str(out), "--out", str(out / "report")])
+        page = report_stage(ReportConfig(source=out, out=out / "report"))
         self.say(f"  wrote {page.index} (open it in a browser; it works offline)")
         summary = self._summary(evidence, report)
         summary["report"] = str(page.index)

@@ -12,8 +12,14 @@ from codelewm_eval.evidence.score_stage import ScoreConfig, ScoreResult
 from codelewm_eval.execution.stage import ExecuteConfig, ExecuteResult
 from codelewm_eval.jobs.stage import LaunchConfig, LaunchResult
 from codelewm_eval.pack.build import PackConfig
-from codelewm_eval.pack.stage import DecoysConfig, DecoysResult, PackBuildConfig, PackBuildResult
+from codelewm_eval.pack.stage import (
+    DecoysConfig,
+    DecoysResult,
+    PackBuildConfig,
+    PackBuildResult,
+)
 from codelewm_eval.pack.stats import DecoyMinimum
+from codelewm_eval.report.build import ReportConfig, ReportResult
 from codelewm_eval.stage import StageConfig, StageResult
 
 
@@ -21,7 +27,7 @@ def test_every_stage_takes_a_config_and_returns_a_result():
     for config, result in ((ExecuteConfig, ExecuteResult), (ScoreConfig, ScoreResult),
                            (CompareConfig, CompareResult), (PackBuildConfig, PackBuildResult),
                            (LaunchConfig, LaunchResult), (EvaluateConfig, EvaluateResult),
-                           (DecoysConfig, DecoysResult)):
+                           (DecoysConfig, DecoysResult), (ReportConfig, ReportResult)):
         assert issubclass(config, StageConfig) and issubclass(result, StageResult)
         assert config.command is not StageConfig.command, config
 

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 from .. import __version__
+from ..errors import CodelewmError, InputError, Terminated
+from ..values import fractions_arg, seed_arg
 from .claims import _add_claims
 from .common import (
     DEFAULT_DATA_DIR,
@@ -29,8 +31,6 @@ from .common import data_dir as _data_dir
 from .evidence import _add_compare, _add_evidence
 from .jobs import _add_jobs, _add_secrets, _add_train
 from .surgery import _add_generate, _add_surgery
-from ..errors import CodelewmError, InputError, Terminated
-from ..values import fractions_arg, seed_arg
 
 
 def _print_summary(summary: dict, as_json: bool) -> None:
@@ -74,7 +74,7 @@ def cmd_execute(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from ..report.build import build_report
+    from ..report.build import ReportConfig, report_stage
     from ..report.data import source_kind
 
     source = Path(args.source)
@@ -86,7 +86,7 @@ def cmd_report(args) -> int:
         out = source / "report"
     else:
         raise InputError("give --out DIR for a bundle's report (a run's goes to RUN/report)", field="--out")
-    result = build_report(source, out, args.command)
+    result = report_stage(ReportConfig(source=source, out=out), args.command)
     print(f"report ({result.kind}, {result.tasks} tasks) -> {result.index}")
     if result.problems:  # the page says so too; a tampered source is no success
         print(f"the source does not verify ({len(result.problems)} problem(s)); the page says so:", file=sys.stderr)

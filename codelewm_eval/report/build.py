@@ -8,16 +8,24 @@ import json
 import shutil
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from ..artifact import staged_directory
 from ..errors import InputError
+from ..stage import StageConfig, StageResult
 from .data import collect
 
 HERE = Path(__file__).parent
 
 
-class ReportResult(BaseModel):
+class ReportConfig(StageConfig):
+    source: Path
+    out: Path
+
+    def command(self) -> list[str]:
+        """The `report` command line that does exactly this."""
+        return ["codelewm-eval", "report", str(self.source), "--out", str(self.out)]
+
+
+class ReportResult(StageResult):
     out: Path
     index: Path
     kind: str
@@ -69,3 +77,8 @@ def build_report(source: Path, out: Path, command: list[str] | None = None) -> R
                                                             verification.get("inconsistent") or []]
     return ReportResult(out=out, index=out / "index.html", kind=data["kind"], tasks=len(data.get("tasks") or []),
                         chunks=len(chunks), problems=problems)
+
+
+def report_stage(config: ReportConfig, command: list[str] | None = None) -> ReportResult:
+    """The report page of a run or a bundle (`problems` says what of its source does not verify)."""
+    return build_report(config.source, config.out, command or config.command())
