@@ -1,4 +1,5 @@
-"""Prose read as claims about quantities, and the evidence as the same typed quantities.
+"""Prose read as claims about quantities (the evidence's side, the same typed quantities, is in
+`facts`).
 
 A number in prose is a quantity about a subject: a pass count (13/100), a pass rate or
 percentage, a before/after change (absolute, relative, points, multiple), ROC-AUC, ECE, Brier,
@@ -17,6 +18,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from .facts import METRIC_KEYS, Change, Fact, bundle_facts, family, norm_name  # noqa: F401 - re-exported
+
 # ------------------------------------------------------------------------------------ subjects
 
 # benchmark variants are distinct subjects: HumanEval+ is not HumanEval, MBPP+ is not MBPP (nor the
@@ -32,12 +35,6 @@ BENCHMARKS = {
 }
 SPLITS = re.compile(r"\b(test|val|validation|train)\b(?:\s+split)?", re.I)
 SEED = re.compile(r"\bseeds?\s+(\d+)(?:\s*(?:and|,|/)\s*(\d+))?", re.I)
-
-
-def norm_name(name: str) -> str:
-    """Model and pass names compared loosely: "BD6.2" = "bd6_2", "BD6 pass-1" = "bd6"."""
-    name = name.lower().replace("pass-1", "").replace("pass 1", "").replace("pass1", "")
-    return re.sub(r"[^a-z0-9]", "", name)
 
 
 # what prose calls a model or a pass: BD6, BD6.2, BD6.8D2, pass-1, logreg, LoRA, CodeT
@@ -97,144 +94,6 @@ def subject_of(text: str, context: str = "", carried: Subject | None = None) -> 
         s.seeds = s.seeds or found.seeds
         s.splits = s.splits or found.splits
     return s
-
-
-# --------------------------------------------------------------------------------- the evidence
-
-@dataclass(frozen=True)
-class Fact:
-    """One evidence value: quantity, value and subject."""
-
-    quantity: str        # auc, ece, brier, ..., p_value, ci_bound, count, rate, lift, ...
-    value: float
-    benchmark: str | None = None     # benchmark family; "all" for pooled
-    models: tuple[str, ...] = ()     # normalized names of the bundle, scorer, pass
-    seed: int | None = None
-    split: str | None = None
-    n: int | None = None             # a count's denominator
-
-
-@dataclass(frozen=True)
-class Change:
-    """A before/after comparison of one benchmark: every form of change derives from it."""
-
-    benchmark: str | None            # None: anchors, across benchmarks
-    before: int
-    after: int
-    n: int
-    p: float
-    models: tuple[str, ...]          # baseline and candidate, normalized
-    candidate: str
-
-    @property
-    def ratio(self) -> float | None:
-        return self.after / self.before if self.before else None
-
-
-def family(benchmark: str | None) -> str | None:
-    """The subject a benchmark name is: its variant ("humaneval-plus", "mbpp-plus") or its base
-    ("humaneval:codet_pool" is HumanEval, "mbpp-multiple" is the MBPP pool); "all" for pooled."""
-    if benchmark is None or benchmark == "all":
-        return benchmark
-    name = benchmark.split(":", 1)[0].lower()
-    plus = "+" in name or re.search(r"[-_ ]?plus\b", name) is not None
-    for fam in ("humaneval", "mbpp"):
-        if name.startswith(fam):
-            return f"{fam}-plus" if plus else fam
-    if name.startswith(("livecodebench", "lcb")):
-        return "livecodebench"
-    return name
-
-
-METRIC_KEYS = ("auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass")
-
-
-def bundle_facts(name: str, files: dict) -> tuple[list[Fact], list[Change]]:
-    """Every typed quantity of one bundle's files, each once."""
-    facts, changes = _bundle_facts(name, files)
-    return list(dict.fromkeys(facts)), list(dict.fromkeys(changes))
-
-
-def _bundle_facts(name: str, files: dict) -> tuple[list[Fact], list[Change]]:
-    facts: list[Fact] = []
-    changes: list[Change] = []
-    bundle = norm_name(name)
-    for r in files.get("metrics.json", {}).get("records", []):
-        common = dict(benchmark=family(r.get("benchmark")), models=(bundle, norm_name(r.get("scorer", ""))),
-                      seed=r.get("seed"), split=r.get("split"))
-        for key in METRIC_KEYS:
-            m = (r.get("metrics") or {}).get(key)
-            if not m:
-                continue
-            quantity = "ece" if key == "ece_mass" else key
-            facts.append(Fact(quantity, float(m["value"]), **common))
-            for ci_key in ("ci", "bootstrap_ci"):
-                for bound in m.get(ci_key) or []:
-                    facts.append(Fact("ci_bound", float(bound), **common))
-            if key in ("ece", "ece_mass") and m.get("mce") is not None:
-                facts.append(Fact("mce", float(m["mce"]), **common))
-        facts.append(Fact("count", float(r.get("positives", 0)), n=r.get("rows"), **common))
-    for r in files.get("rerank.json", {}).get("results", []):
-        common = dict(benchmark=family(r.get("benchmark")), models=(bundle, norm_name(r.get("scorer", ""))),
-                      seed=r.get("seed"), split=r.get("split"))
-        for key, quantity in (("lift", "lift"), ("lift_random", "lift"), ("pass_at_1", "rate"),
-                              ("no_action", "rate"), ("random_expected", "rate"), ("oracle", "rate"),
-                              ("lexical", "rate"), ("mcnemar_p", "p_value")):
-            if r.get(key) is not None:
-                facts.append(Fact(quantity, float(r[key]), **common))
-        for key in ("lift_ci", "lift_random_ci"):
-            for bound in r.get(key) or []:
-                facts.append(Fact("ci_bound", float(bound), **common))
-        if r.get("tasks"):
-            for key in ("pass_at_1", "no_action"):
-                if r.get(key) is not None:
-                    facts.append(Fact("count", round(r[key] * r["tasks"]), n=r["tasks"], **common))
-    for r in files.get("decoys.json", {}).get("results", []):
-        common = dict(benchmark=None, models=(bundle, norm_name(r.get("scorer", ""))), seed=r.get("seed"),
-                      split=r.get("split"))
-        if r.get("accuracy") is not None:
-            facts.append(Fact("accuracy", float(r["accuracy"]), **common))
-        for bound in r.get("accuracy_ci") or []:
-            facts.append(Fact("ci_bound", float(bound), **common))
-    ladder = []
-    for c in files.get("compare.json", {}).get("comparisons", []):
-        total = c.get("anchors_total") or 0
-        if total:  # anchors kept, of the anchors given: "15/19"
-            ladder.append((norm_name(c.get("candidate", "")), int(c.get("anchors_kept", 0))))
-            facts.append(Fact("count", float(c.get("anchors_kept", 0)), None,
-                              (bundle, norm_name(c.get("candidate", "")), "anchors"), n=total))
-            facts.append(Fact("count", float(c.get("anchors_kept_baseline", 0)), None,
-                              (bundle, norm_name(c.get("baseline", "")), "anchors"), n=total))
-        models = (bundle, norm_name(c.get("baseline", "")), norm_name(c.get("candidate", "")))
-        for d in c.get("benchmarks", []):
-            fam = family(d["benchmark"])
-            changes.append(Change(fam, int(d["before"]), int(d["after"]), int(d["n"]), float(d["mcnemar_p"]),
-                                  models, norm_name(c.get("candidate", ""))))
-            # the baseline's count belongs to every sentence about this comparison (a table row states
-            # it beside the candidate's), the candidate's to sentences about the candidate
-            facts.append(Fact("count", float(d["before"]), fam, models, n=int(d["n"])))
-            facts.append(Fact("count", float(d["after"]), fam, (bundle, norm_name(c.get("candidate", ""))),
-                              n=int(d["n"])))
-            facts.append(Fact("p_value", float(d["mcnemar_p"]), fam, models))
-            for bound in d.get("delta_ci") or []:
-                facts.append(Fact("ci_bound", float(bound), fam, models))
-    comparisons = files.get("compare.json", {}).get("comparisons", [])
-    total = max((c.get("anchors_total") or 0 for c in comparisons), default=0)
-    if total:  # the anchor ladder: every pass against every other, and against the baseline
-        base = [(norm_name(c.get("baseline", "")), int(c.get("anchors_kept_baseline", 0))) for c in comparisons[:1]]
-        rungs = base + ladder
-        for i, (a, ka) in enumerate(rungs):
-            for b, kb in rungs[i + 1:]:
-                changes.append(Change(None, ka, kb, total, 1.0, (bundle, a, b, "anchors"), b))
-    for g in files.get("gates.json", {}).get("gates", []):
-        for o in g.get("observed") or []:
-            if isinstance(o, dict) and isinstance(o.get("value"), (int, float)):
-                quantity = {"rerank_lift": "lift", "rerank_lift_random": "lift", "decoy_accuracy": "accuracy"}.get(
-                    g.get("metric"), g.get("metric"))
-                where = None if g.get("metric") == "decoy_accuracy" else family(o.get("benchmark"))  # a category
-                facts.append(Fact(quantity, float(o["value"]), where,
-                                  (bundle, norm_name(o.get("scorer", ""))), o.get("seed"), o.get("split")))
-    return facts, changes
 
 
 # ---------------------------------------------------------------------------------- extraction
