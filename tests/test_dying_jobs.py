@@ -60,7 +60,7 @@ def _gone(pid):
 def _status(run_dir, capsys):
     capsys.readouterr()
     main(["jobs", "status", str(run_dir), "--json"])
-    return {s["seed"]: s for s in json.loads(capsys.readouterr().out)}
+    return {s["seed"]: s for s in json.loads(capsys.readouterr().out)["seeds"]}
 
 
 def _launched(tmp_path, pack, stderr):  # noqa: F811

@@ -169,10 +169,10 @@ def test_sharded_execution_merges_to_the_unsharded_run(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_bench_execute_per_task_sample_and_scaling(data_dir):
-    from codelewm_eval.bench import bench_execute
+    from codelewm_eval.bench import BenchExecuteConfig, bench_execute_stage
 
-    report = bench_execute(data_dir, None, per_task=1, scaling=True, he_workers=2)
-    assert report["candidates"] == 161  # one from every task the file samples (161 of HumanEval's 164)
-    assert report["label_agreement"] >= 0.98 and report["ratio"] > 1
-    assert [x["workers"] for x in report["scaling"]] == sorted({1, 2, report["scaling"][-1]["workers"]})
-    assert all(x["per_second"] > 0 for x in report["scaling"]) and "1 worker(s)" in report["text"]
+    report = bench_execute_stage(BenchExecuteConfig(data_dir=data_dir, per_task=1, scaling=True, he_workers=2))
+    assert report.candidates == 161  # one from every task the file samples (161 of HumanEval's 164)
+    assert report.label_agreement >= 0.98 and report.ratio > 1
+    assert [x.workers for x in report.scaling] == sorted({1, 2, report.scaling[-1].workers})
+    assert all(x.per_second > 0 for x in report.scaling) and "1 worker(s)" in report.text()

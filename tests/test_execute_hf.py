@@ -40,7 +40,7 @@ def _posts(hub):
 def _statuses(run, capsys, code=0):
     capsys.readouterr()
     assert main(["jobs", "status", str(run), "--json"]) == code  # 1 while a shard has failed
-    return {s["seed"]: s for s in json.loads(capsys.readouterr().out)}
+    return {s["seed"]: s for s in json.loads(capsys.readouterr().out)["seeds"]}
 
 
 @pytest.mark.slow

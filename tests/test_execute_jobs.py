@@ -62,7 +62,7 @@ def test_a_local_execute_job_runs_its_shards_and_merges_them_as_one_run(tmp_path
     assert sorted(launch["jobs"]) == ["1", "2", "3"] and all(j["exit_code"] == 0 for j in launch["jobs"].values())
     capsys.readouterr()
     assert main(["jobs", "status", str(run), "--json"]) == 0
-    assert [(s["seed"], s["stage"]) for s in json.loads(capsys.readouterr().out)] == \
+    assert [(s["seed"], s["stage"]) for s in json.loads(capsys.readouterr().out)["seeds"]] == \
         [(1, "complete"), (2, "complete"), (3, "complete")]
     # a relaunch finds every shard complete and verified, and runs none again
     assert main(["jobs", "launch", str(spec)]) == 0

@@ -410,7 +410,6 @@ def test_one_error_table_maps_every_error_to_its_exit_code(monkeypatch, capsys, 
     def verb(args):
         raise make()
 
-    monkeypatch.setattr(cli, "cmd_benchmarks", verb)
     parser = cli.build_parser
     monkeypatch.setattr(cli, "build_parser", lambda: _with(parser(), verb))
     assert cli.main(["benchmarks"]) == code

@@ -128,7 +128,7 @@ def test_a_local_generate_job_runs_its_shards_and_merges_them_as_one_run(tmp_pat
     assert (run / "samples.jsonl").read_text() == (tmp_path / "whole.jsonl").read_text()  # greedy: identical
     capsys.readouterr()
     assert main(["jobs", "status", str(run), "--json"]) == 0
-    assert [s["stage"] for s in json.loads(capsys.readouterr().out)] == ["complete", "complete"]
+    assert [s["stage"] for s in json.loads(capsys.readouterr().out)["seeds"]] == ["complete", "complete"]
     # with a measured rate the dry run gives the time per shard
     rated = _spec(tmp_path, tiny, ", samples_per_second: 0.5")
     assert main(["jobs", "launch", str(rated), "--dry-run"]) == 0
@@ -157,7 +157,7 @@ def test_a_generate_job_on_hf_reads_the_model_from_the_hub_and_fetch_merges_the_
             assert finished.stage == "COMPLETED", "\n".join(line for _, line in finished.logs[-20:])
         capsys.readouterr()
         assert main(["jobs", "status", str(run), "--json"]) == 0
-        assert [s["stage"] for s in json.loads(capsys.readouterr().out)] == ["complete", "complete"]
+        assert [s["stage"] for s in json.loads(capsys.readouterr().out)["seeds"]] == ["complete", "complete"]
         assert main(["jobs", "fetch", str(run)]) == 0
     assert main(["generate", "--model", str(tiny), "--benchmark", "humaneval", "--limit", "5", "--max-new-tokens",
                  "8", "--out", str(tmp_path / "whole.jsonl"), "--no-progress"]) == 0

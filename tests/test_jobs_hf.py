@@ -74,13 +74,13 @@ def test_hf_launch_sends_one_job_per_seed_and_round_trips(tmp_path, pack, hub, c
         assert job.stage == "COMPLETED", "\n".join(line for _, line in job.logs[-30:])
     # status: the job stage from inspect_job, the progress from the events in the job logs
     assert main(["jobs", "status", str(run), "--json"]) == 0
-    statuses = json.loads(capsys.readouterr().out)
+    statuses = json.loads(capsys.readouterr().out)["seeds"]
     assert [(s["seed"], s["stage"], s["job_stage"]) for s in statuses] == [
         (42, "complete", "COMPLETED"), (1729, "complete", "COMPLETED")]
     assert all(s["val_auc"] is not None and s["step"] is not None for s in statuses)
     # a bare job id works too
     assert main(["jobs", "status", job_ids[0], "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["seed"] == 42
+    assert json.loads(capsys.readouterr().out)["seeds"][0]["seed"] == 42
     # the outputs come back through the Hub and verify here, pack included
     assert main(["jobs", "fetch", str(run)]) == 0
     assert (run / "seed-42" / "scores.jsonl").exists() and (run / "pack" / "manifest.json").exists()

@@ -72,7 +72,7 @@ def test_local_launch_runs_every_seed(tmp_path, pack, capsys):  # noqa: F811
     assert main(["jobs", "verify", str(run)]) == 0
     capsys.readouterr()
     assert main(["jobs", "status", str(run), "--json"]) == 0
-    statuses = json.loads(capsys.readouterr().out)
+    statuses = json.loads(capsys.readouterr().out)["seeds"]
     assert {s["seed"]: s["stage"] for s in statuses} == {42: "complete", 1729: "complete"}
 
 
@@ -93,7 +93,7 @@ def test_a_relaunch_redoes_only_the_seed_that_did_not_complete(tmp_path, pack, c
     assert main(["jobs", "verify", str(run)]) == 0
     capsys.readouterr()
     assert main(["jobs", "status", str(run), "--json"]) == 0
-    status = {s["seed"]: s for s in json.loads(capsys.readouterr().out)}
+    status = {s["seed"]: s for s in json.loads(capsys.readouterr().out)["seeds"]}
     assert status[1729]["stage"] == "complete" and status[1729]["skipped_lines"] == 0  # a fresh attempt
 
 

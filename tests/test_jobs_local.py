@@ -60,7 +60,7 @@ def test_verify_and_inspect_a_two_seed_run(tmp_path, pack, capsys):  # noqa: F81
     raw[-3] ^= 0x01
     ckpt.write_bytes(bytes(raw))
     assert main(["jobs", "verify", str(run), "--json"]) == 1
-    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
     assert not checks["manifest:seed-1729"]["ok"] and "checkpoint/model.safetensors" in checks["manifest:seed-1729"]["detail"]
     assert checks["manifest:seed-42"]["ok"]
 
@@ -93,7 +93,7 @@ def test_status_json_is_strict_and_any_non_finite_loss_is_diverged(tmp_path, cap
         (reports / "job_progress.jsonl").write_text("".join(_json.dumps(e) + "\n" for e in events))
     main(["jobs", "status", str(tmp_path / "run"), "--json"])
     text = capsys.readouterr().out
-    statuses = _json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    statuses = _json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))["seeds"]
     diverged = {s["seed"]: "diverged" in s["flags"] for s in statuses}
     assert diverged == {1: True, 2: True, 3: True, 4: False}
 
@@ -110,7 +110,7 @@ def test_a_run_moved_without_its_pack_verifies_with_pack(tmp_path, pack, capsys)
     shutil.move(str(run), str(moved))
     capsys.readouterr()
     assert main(["jobs", "verify", str(moved), "--json"]) == 1
-    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
     assert "the run was moved without it; give it with --pack DIR" in checks["scores:seed-42"]["detail"]
     assert main(["jobs", "verify", str(moved), "--pack", str(pack)]) == 0
     # another pack is not this run's pack
@@ -123,7 +123,7 @@ def test_a_run_moved_without_its_pack_verifies_with_pack(tmp_path, pack, capsys)
     write_manifest(other, "pack", parents=[other / p.manifest for p in manifest.parents], config={"other": True})
     capsys.readouterr()
     assert stats and main(["jobs", "verify", str(moved), "--pack", str(other), "--json"]) == 1
-    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
     assert "is not the pack this seed trained on" in checks["scores:seed-42"]["detail"]
     # moved together with its pack beside it (as `jobs fetch` lays a Hub run out): found there
     shutil.copytree(pack, moved / "pack")

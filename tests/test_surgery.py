@@ -59,7 +59,7 @@ def test_the_loop_runs_end_to_end_on_cpu(tmp_path, tiny, capsys):
     run = tmp_path / "runs" / "pass1"
     capsys.readouterr()
     assert main(["jobs", "status", str(run), "--json"]) == 0
-    assert {s["seed"]: s["stage"] for s in json.loads(capsys.readouterr().out)} == {42: "complete", 1729: "complete"}
+    assert {s["seed"]: s["stage"] for s in json.loads(capsys.readouterr().out)["seeds"]} == {42: "complete", 1729: "complete"}
     assert main(["jobs", "verify", str(run)]) == 0
     events = [json.loads(line) for line in (run / "seed-42" / "reports" / "job_progress.jsonl").read_text().splitlines()]
     assert any(e["event"] == "checkpoint" and "checkpoints/step-5" in e["path"] for e in events)
@@ -267,7 +267,7 @@ def test_a_lost_held_out_anchor_aborts_the_merge_unless_merge_anyway(tmp_path, t
     assert main(["manifest", "verify", str(run)]) == 0
     capsys.readouterr()
     assert main(["jobs", "status", str(run), "--json"]) == 1
-    status = json.loads(capsys.readouterr().out)[0]
+    status = json.loads(capsys.readouterr().out)["seeds"][0]
     assert status["stage"] == "failed" and "merge aborted" in status["error"]
     # --merge-anyway merges, and says so in the report and the manifest
     assert main([*args, "--out", str(tmp_path / "run2"), "--merge-anyway"]) == 0
@@ -293,7 +293,7 @@ def test_a_lost_held_out_anchor_aborts_the_merge_unless_merge_anyway(tmp_path, t
     child.wait()
     capsys.readouterr()
     assert main(["jobs", "status", str(run3), "--json"]) == 1
-    status = json.loads(capsys.readouterr().out)[0]
+    status = json.loads(capsys.readouterr().out)["seeds"][0]
     assert status["stage"] == "failed" and "killed" in status["error"] and "stalled" not in status["flags"]
 
 

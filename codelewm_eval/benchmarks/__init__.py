@@ -12,10 +12,22 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError
-from .humaneval import HUMANEVAL_LICENCE, HUMANEVAL_PLUS_LICENCE, load_humaneval, load_humaneval_plus
+from .humaneval import (
+    HUMANEVAL_LICENCE,
+    HUMANEVAL_PLUS_LICENCE,
+    load_humaneval,
+    load_humaneval_plus,
+)
 from .livecodebench import LCB_LICENCE, load_livecodebench
-from .mbpp import (MBPP_LICENCE, MBPP_PLUS_LICENCE, MULTIPLE_LICENCE, load_mbpp, load_mbpp_multiple, load_mbpp_plus,
-                   load_mbpp_sanitized)
+from .mbpp import (
+    MBPP_LICENCE,
+    MBPP_PLUS_LICENCE,
+    MULTIPLE_LICENCE,
+    load_mbpp,
+    load_mbpp_multiple,
+    load_mbpp_plus,
+    load_mbpp_sanitized,
+)
 from .models import Benchmark, Problem, TestSpec
 
 ENTRY_POINTS = "codelewm_eval.benchmarks"

@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from ..errors import InputError
+from .common import stage_verb
 
 
-def cmd_claims_audit(args) -> int:
-    from ..claims.audit import audit
-    from ..claims.report import render
+@stage_verb("codelewm_eval.claims.stage:audit_stage")
+def cmd_claims_audit(args):
+    from ..claims.stage import AuditConfig
 
-    for extra in args.paths or []:
-        if not Path(extra).exists():
-            raise InputError("no such file (--paths)", path=extra)
-        if not Path(extra).is_file():
-            raise InputError("not a file (--paths takes prose files; a directory's files go in the ledger's "
-                             "`prose` globs)", path=extra)
-    report = audit(Path(args.root), Path(args.ledger) if args.ledger else None, [Path(p) for p in args.paths or []])
-    sys.stdout.write(render(report, args.format))
-    return 0 if report.ok else 1
+    if args.format == "json":  # the same JSON as --json
+        args.json = True
+    return AuditConfig(root=Path(args.root), ledger=Path(args.ledger) if args.ledger else None,
+                       paths=[Path(p) for p in args.paths or []], format=args.format)
 
 
-def cmd_claims_render(args) -> int:
-    from ..claims.render import render_cards
+@stage_verb("codelewm_eval.claims.stage:render_stage")
+def cmd_claims_render(args):
+    from ..claims.stage import RenderConfig
 
-    written = render_cards(Path(args.root), Path(args.ledger) if args.ledger else None)
-    for path in written:
-        print(f"wrote {path}")
-    return 0
+    return RenderConfig(root=Path(args.root), ledger=Path(args.ledger) if args.ledger else None)
 
 
 def _add_claims(sub) -> None:
@@ -49,6 +41,7 @@ def _add_claims(sub) -> None:
     au.add_argument("--paths", nargs="+", help="more prose files to read (reports)")
     au.add_argument("--format", choices=["text", "json", "markdown", "github"], default="text",
                     help="github: workflow annotations, and the Markdown report in $GITHUB_STEP_SUMMARY")
+    au.add_argument("--json", action="store_true", help="the report as JSON (the same as --format json)")
     au.set_defaults(func=cmd_claims_audit)
     re_ = cl_sub.add_parser("render", help="render model cards, dataset cards and results documents",
                             description="From the ledger's `cards` and verified evidence, render through jinja2 "
@@ -57,4 +50,5 @@ def _add_claims(sub) -> None:
                                         "Deterministic; the output passes the audit by construction.")
     re_.add_argument("--root", default=".")
     re_.add_argument("--ledger", help="default: ROOT/cards/claims.yaml")
+    re_.add_argument("--json", action="store_true")
     re_.set_defaults(func=cmd_claims_render)

@@ -155,14 +155,45 @@ def output_locks(args) -> _Locks:
     return _Locks([p.resolve() for p in paths])
 
 
-def emit(args, payload, text) -> None:
-    """The one way a verb prints its result: the payload as JSON with --json (a pydantic model or
-    plain data), else its text (a string, or a function making one, only called when needed)."""
+def emit(args, result) -> None:
+    """The one way a verb prints its stage's result: `model_dump` as JSON with --json, else its
+    `text()`; its `messages()` go to stderr either way. Under CODELEWM_EVAL_CHECK_SCHEMAS (set by the test suite) the JSON is first validated
+    against docs/schemas/verbs/ for this result's model, so every --json a test prints is checked."""
     import json
+    import os
+    import sys
 
+    for line in result.messages():
+        print(line, file=sys.stderr)
     if getattr(args, "json", False):
-        data = payload.model_dump(mode="json") if hasattr(payload, "model_dump") else payload
-        print(json.dumps(data, indent=2, default=str))
+        data = result.payload()
+        if os.environ.get("CODELEWM_EVAL_CHECK_SCHEMAS"):
+            from .schemas import validate_payload
+
+            validate_payload(type(result), data)
+        print(json.dumps(data, indent=2, allow_nan=False))
         return
-    out = text() if callable(text) else str(text)
+    out = result.text()
     print(out, end="" if out.endswith("\n") else "\n")
+
+
+def stage_verb(stage: str):
+    """Make a CLI verb of a function that turns parsed arguments into the stage's config:
+    parse -> config -> `stage(config, command)` -> emit(result) -> `result.exit_code()`.
+    `stage` is "module:function" (imported when the verb runs, so `--help` stays fast); the verb
+    keeps the config function's name (cmd_...) and says its stage (`verb.stage_path`, `load_stage`)."""
+    import functools
+
+    def wrap(config_from):
+        @functools.wraps(config_from)
+        def verb(args) -> int:
+            from ..stage import load_stage
+
+            result = load_stage(stage)(config_from(args), args.command)
+            emit(args, result)
+            return result.exit_code()
+
+        verb.stage_path, verb.config_from = stage, config_from
+        return verb
+
+    return wrap

@@ -35,6 +35,7 @@ EXAMPLES = {
     "bench execute": "codelewm-eval bench execute --data-dir ../shared/data -n 2000",
     "generate": "codelewm-eval generate --model runs/surgery-pass/seed-42/merged --benchmark humaneval "
                 "--out samples/pass1-humaneval.jsonl",
+    "report": "codelewm-eval report runs/real",
     "surgery harvest": "codelewm-eval surgery harvest --results results/base-*.jsonl --out harvests/current",
     "surgery tiny-model": "codelewm-eval surgery tiny-model --out models/tiny",
     "surgery train": "codelewm-eval surgery train --harvest harvests/current --base-model models/tiny --seed 42 "
@@ -85,10 +86,17 @@ def _formats():
 
 
 def schema_files() -> dict[str, str]:
+    from . import build_parser
+    from .schemas import result_model, schema_of
+
     out = {}
     for name, _, model in _formats():
         schema = model.model_json_schema()
         out[f"docs/schemas/{name}.schema.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    for verb, parser in _verbs(build_parser()):  # what each verb's --json prints: its stage's result
+        schema = schema_of(result_model(parser.get_default("func")))
+        out[f"docs/schemas/verbs/{verb.replace(' ', '-')}.schema.json"] = json.dumps(schema, indent=2,
+                                                                                     sort_keys=True) + "\n"
     return out
 
 
@@ -159,6 +167,12 @@ def verb_pages() -> dict[str, str]:
         text = [f"# `codelewm-eval {verb}`", "", (parser.description or parser.format_usage()).strip(), ""]
         if verb in EXAMPLES:
             text += ["Example:", "", "```bash", EXAMPLES[verb], "```", ""]
+        from .schemas import config_model, result_model
+
+        func = parser.get_default("func")
+        text += [f"Stage: `{func.stage_path.replace(':', '.')}` takes a `{config_model(func).__name__}` and returns a "
+                 f"`{result_model(func).__name__}`; `--json` prints that result, as "
+                 f"[`schemas/verbs/{slug}.schema.json`](../schemas/verbs/{slug}.schema.json) says.", ""]
         text += ["```text", parser.format_help().rstrip(), "```", ""]
         pages[f"docs/verbs/{slug}.md"] = "\n".join(text)
         index.append(f"- [`{verb}`]({slug}.md): " + " ".join((parser.description or "").split())[:110])

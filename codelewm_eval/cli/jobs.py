@@ -1,152 +1,86 @@
-"""CLI verbs for training and jobs: train, jobs launch/status/verify/inspect-checkpoint, secrets scan."""
+"""CLI verbs for training and jobs: train, jobs launch/status/fetch/verify/inspect-checkpoint,
+secrets scan."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
-from .common import emit, positive
 from ..errors import InputError
 from ..values import seed_arg
+from .common import emit, positive, stage_verb
 
 
-def cmd_train(args) -> int:
-    from ..train.run import LoraConfig, TrainConfig, train
+def loss_weights(items: list[str] | None) -> dict[str, float]:
+    """`--loss-weight RULE=WEIGHT` (repeatable) as a dict."""
+    out = {}
+    for item in items or []:
+        rule, _, value = item.rpartition("=")
+        try:
+            out[rule] = float(value)
+        except ValueError:
+            raise InputError(f"--loss-weight must look like RULE=WEIGHT, got {item!r}") from None
+    return out
 
-    lora = {k: v for k, v in {"base_model": args.base_model, "rank": args.rank, "alpha": args.alpha,
-                              "lr": args.lr, "epochs": args.epochs, "max_length": args.max_length,
-                              "batch_size": args.batch_size, "max_train_rows": args.max_train_rows,
-                              "device": args.device, "dtype": args.dtype}.items()
-            if v is not None}
+
+@stage_verb("codelewm_eval.train.stage:train_stage")
+def cmd_train(args):
+    from ..train.run import LoraConfig, TrainConfig
+    from ..train.stage import LORA_FLAGS, TrainSeedConfig
+
+    lora = {name: getattr(args, name) for name in LORA_FLAGS if getattr(args, name) is not None}
     if args.loss_weight:
-        lora["loss_weights"] = {}
-        for item in args.loss_weight:
-            rule, _, value = item.rpartition("=")
-            try:
-                lora["loss_weights"][rule] = float(value)
-            except ValueError:
-                raise InputError(f"--loss-weight must look like RULE=WEIGHT, got {item!r}") from None
-    config = TrainConfig(scorer=args.scorer, seed=args.seed, run_id=args.run_id or Path(args.out).name,
-                         lora=LoraConfig(**lora))
-    from ..hub import resolve_pack, upload_run
-
-    out = Path(args.out)
-    # a Hub pack lands beside the seed directories, so the run's parent path holds after a fetch
-    pack = resolve_pack(args.pack, out.parent / "pack")
-    try:
-        report = train(pack, out, config, command=args.command, echo=not args.quiet)
-    except InputError as exc:  # the pack cannot train this scorer (one class in train, ...): name the pack
-        if exc.path:
-            raise
-        raise InputError(exc.message, path=args.pack, field=exc.field) from None
-    emit(args, report, f"trained {args.scorer} seed {args.seed}: val AUC {report.get('val_auc')} -> {args.out}")
-    if args.push_to:
-        commit = upload_run(out, args.push_to, f"seed-{args.seed}", f"{config.run_id}: seed {args.seed}")
-        print(f"uploaded seed {args.seed} to {args.push_to} ({commit})")
-    return 0
+        lora["loss_weights"] = loss_weights(args.loss_weight)
+    train = TrainConfig(scorer=args.scorer, seed=args.seed, run_id=args.run_id or Path(args.out).name,
+                        lora=LoraConfig(**lora))
+    return TrainSeedConfig(pack=args.pack, out=Path(args.out), train=train, push_to=args.push_to, echo=not args.quiet)
 
 
-def cmd_jobs_status(args) -> int:
-    import time as _time
+@stage_verb("codelewm_eval.jobs.run_stages:status_stage")
+def cmd_jobs_status(args):
+    from ..jobs.run_stages import StatusConfig
 
-    from ..jobs.status import status_of
-
-    while True:
-        statuses = [s for run in args.runs for s in status_of(Path(run), args.stall_after)]
-        if args.json:
-            # strict JSON: a non-finite number (an infinite ETA) is null, never Infinity
-            print(json.dumps([s.model_dump() for s in statuses], indent=2, allow_nan=False))
-        else:
-            print(f"{'run':32s} {'seed':>5s} {'stage':11s} {'step':>11s} {'loss':>8s} {'val AUC':>7s} {'ETA':>7s} "
-                  f"{'last event':>10s}  flags")
-            for s in statuses:
-                step = f"{s.step}/{s.max_steps}" if s.step is not None else "-"
-                loss = f"{s.last_loss:.4f}" if isinstance(s.last_loss, float) else "-"
-                auc = f"{s.val_auc:.3f}" if isinstance(s.val_auc, float) else "-"
-                eta = f"{s.eta_s:.0f}s" if isinstance(s.eta_s, (int, float)) else "-"
-                age = f"{s.last_event_age_s:.0f}s ago" if s.last_event_age_s is not None else "-"
-                print(f"{Path(s.run).name[:32]:32s} {str(s.seed):>5s} {s.stage:11s} {step:>11s} {loss:>8s} {auc:>7s} "
-                      f"{eta:>7s} {age:>10s}  {','.join(s.flags) or '-'}" + (f"  {s.error}" if s.error else "")
-                      + (f"  ({s.phase})" if s.phase and s.phase != "train" and s.stage == "running" else "")
-                      + (f"  job {s.job_id} {s.job_stage}" if s.job_id else ""))
-        if not args.watch or all(s.stage in ("complete", "failed") for s in statuses):
-            break
-        _time.sleep(args.watch)
-    return 1 if any(s.flags for s in statuses) else 0
+    return StatusConfig(runs=args.runs, stall_after=args.stall_after, watch=args.watch,
+                        on_update=lambda result: emit(args, result))
 
 
-def cmd_jobs_fetch(args) -> int:
-    from ..jobs.fetch import fetch_run
+@stage_verb("codelewm_eval.jobs.run_stages:fetch_stage")
+def cmd_jobs_fetch(args):
+    from ..jobs.run_stages import FetchConfig
 
-    fetched = fetch_run(Path(args.run))
-    print(f"fetched {', '.join(fetched)} into {args.run}")
-    return 0
+    return FetchConfig(run=Path(args.run))
 
 
-def cmd_jobs_verify(args) -> int:
-    from ..jobs.verify import verify_run
+@stage_verb("codelewm_eval.jobs.run_stages:run_verify_stage")
+def cmd_jobs_verify(args):
+    from ..jobs.run_stages import RunVerifyConfig
 
     try:
         seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     except ValueError:
         raise InputError(f"--seeds takes integers separated by commas, got {args.seeds!r}") from None
-    checks = verify_run(Path(args.run), seeds, Path(args.pack) if args.pack else None)
-    if args.json:
-        print(json.dumps([c.model_dump() for c in checks], indent=2))
-    else:
-        for c in checks:
-            print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:28s} {c.detail}")
-    return 0 if all(c.ok for c in checks) else 1
+    return RunVerifyConfig(run=Path(args.run), seeds=seeds, pack=Path(args.pack) if args.pack else None)
 
 
-def cmd_jobs_inspect(args) -> int:
-    from ..checkpoints import inspect_checkpoint
+@stage_verb("codelewm_eval.jobs.run_stages:inspect_stage")
+def cmd_jobs_inspect(args):
+    from ..jobs.run_stages import InspectConfig
 
-    report = inspect_checkpoint(Path(args.path), allow_pickle=args.allow_pickle)
-    if args.json:
-        print(json.dumps(report.model_dump(), indent=2))
-    else:
-        print(f"{report.path} ({report.format}): {len(report.files)} file(s), {len(report.tensors)} tensors, "
-              f"{report.parameters:,} parameters, {report.non_finite_total} non-finite")
-        for t in report.tensors:
-            print(f"  {t.name:60s} {t.dtype:8s} {str(t.shape):16s} norm {t.l2_norm:.4g}"
-                  + (f"  NON-FINITE {t.non_finite}" if t.non_finite else ""))
-        if report.adapter_config:
-            keys = ("r", "lora_alpha", "lora_dropout", "target_modules", "base_model_name_or_path")
-            print("  adapter: " + ", ".join(f"{k}={report.adapter_config.get(k)}" for k in keys))
-        for problem in report.problems:
-            print(f"  PROBLEM {problem}")
-    return 1 if report.non_finite_total or report.problems else 0
+    return InspectConfig(path=Path(args.path), allow_pickle=args.allow_pickle)
 
 
-def cmd_secrets_scan(args) -> int:
-    from ..secrets.files import read_allowlist, scan_paths
+@stage_verb("codelewm_eval.secrets.stage:scan_stage")
+def cmd_secrets_scan(args):
+    from ..secrets.stage import ScanConfig
 
-    allow = read_allowlist(Path(args.allowlist)) if args.allowlist else set()
-    findings, files, allowed = scan_paths([Path(p) for p in args.paths], allow)
-    if args.json:
-        print(json.dumps({"files": files, "allowlisted": allowed,
-                          "findings": [f.model_dump() for f in findings]}, indent=2))
-    else:
-        for f in findings:
-            print(f.describe())
-        print(f"{len(findings)} finding(s) in {files} file(s)" + (f"; {allowed} allowlisted" if allowed else ""))
-    return 1 if findings else 0
+    return ScanConfig(paths=[Path(p) for p in args.paths], allowlist=Path(args.allowlist) if args.allowlist else None)
 
 
-def cmd_jobs_launch(args) -> int:
-    from ..jobs.stage import LaunchConfig, describe, launch_stage
+@stage_verb("codelewm_eval.jobs.stage:launch_stage")
+def cmd_jobs_launch(args):
+    from ..jobs.stage import LaunchConfig
 
-    result = launch_stage(LaunchConfig(spec=Path(args.spec), backend=args.backend, run_id=args.run_id,
-                                       dry_run=args.dry_run, evaluate=not args.no_evaluate),
-                          command=args.command)
-    out, err = describe(result)
-    for line in out:
-        print(line)
-    for line in err:
-        print(line, file=sys.stderr)
-    return result.exit_code
+    return LaunchConfig(spec=Path(args.spec), backend=args.backend, run_id=args.run_id, dry_run=args.dry_run,
+                        evaluate=not args.no_evaluate)
 
 
 def _add_train(sub) -> None:
@@ -210,6 +144,7 @@ def _add_jobs(sub) -> None:
     la.add_argument("--dry-run", action="store_true")
     la.add_argument("--no-evaluate", action="store_true", help="local: skip the evidence after the seeds finish")
     la.add_argument("--run-id", help="default: the spec's name")
+    la.add_argument("--json", action="store_true", help="print the launch result as JSON")
     la.set_defaults(func=cmd_jobs_launch)
     st = jb_sub.add_parser("status", help="per seed: stage, step, loss, val AUC, ETA, stalled/diverged/failed",
                            description="Summarize runs from their structured events: reports/job_progress.jsonl "
@@ -228,6 +163,7 @@ def _add_jobs(sub) -> None:
                                        "revision into RUN/pack, so `jobs verify RUN` and `evaluate` can check them "
                                        "here. Files already present are kept.")
     fe.add_argument("run", help="the run directory holding launch.json")
+    fe.add_argument("--json", action="store_true")
     fe.set_defaults(func=cmd_jobs_fetch)
     vf = jb_sub.add_parser("verify", help="manifests verify, every seed present, scores cover exactly val+test",
                            description="Exit 0 only when every seed's manifest verifies (parents included), every "

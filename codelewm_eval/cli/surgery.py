@@ -2,103 +2,76 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .common import count, emit, non_negative, non_negative_int, positive, probability
-from .common import data_dir as _data_dir
-from ..errors import InputError
 from ..values import seed_arg
+from .common import (
+    count,
+    non_negative,
+    non_negative_int,
+    positive,
+    probability,
+    stage_verb,
+)
+from .common import data_dir as _data_dir
+from .jobs import loss_weights
 
 
-def cmd_harvest(args) -> int:
-    from ..surgery.harvest import harvest, summary_text
+@stage_verb("codelewm_eval.surgery.stage:harvest_stage")
+def cmd_harvest(args):
+    from ..surgery.stage import HarvestConfig
 
-    summary = harvest([Path(p) for p in args.results], Path(args.out), _data_dir(args.data_dir),
-                      anchors=args.anchors, seed=args.seed, previous=[Path(p) for p in args.previous or []],
-                      command=args.command, anchor_share=args.anchor_share,
-                      override_lessons=args.override_lessons)
-    emit(args, summary, lambda: summary_text(summary) + f" -> {args.out}")
-    return 0
+    return HarvestConfig(results=[Path(p) for p in args.results], out=Path(args.out), data_dir=_data_dir(args.data_dir),
+                         anchors=args.anchors, seed=args.seed, previous=[Path(p) for p in args.previous or []],
+                         anchor_share=args.anchor_share, override_lessons=args.override_lessons)
 
 
-def cmd_tiny(args) -> int:
-    from ..surgery.tiny import make_tiny_model
+@stage_verb("codelewm_eval.surgery.stage:tiny_stage")
+def cmd_tiny(args):
+    from ..surgery.stage import TinyConfig
 
-    path = make_tiny_model(Path(args.out), _data_dir(args.data_dir), seed=args.seed)
-    print(f"tiny random causal LM and tokenizer -> {path}")
-    return 0
-
-
-def _weights(items: list[str] | None) -> dict[str, float]:
-    out = {}
-    for item in items or []:
-        rule, _, value = item.rpartition("=")
-        try:
-            out[rule] = float(value)
-        except ValueError:
-            raise InputError(f"--loss-weight must look like RULE=WEIGHT, got {item!r}") from None
-    return out
+    return TinyConfig(out=Path(args.out), data_dir=_data_dir(args.data_dir), seed=args.seed)
 
 
-def cmd_surgery_train(args) -> int:
-    from ..hub import is_hub_ref, materialize, parse_ref, upload_run
-    from ..surgery.sft import SftConfig, train_sft
+@stage_verb("codelewm_eval.surgery.stage:surgery_train_stage")
+def cmd_surgery_train(args):
+    from ..surgery.sft import SftConfig
+    from ..surgery.stage import SurgeryTrainConfig
 
-    out = Path(args.out)
-    harvest = materialize(parse_ref(args.harvest), out.parent / "harvest") if is_hub_ref(args.harvest) \
-        else Path(args.harvest)
-    cfg = SftConfig(base_model=args.base_model, seed=args.seed, run_id=args.run_id or out.name, rank=args.rank,
-                    alpha=args.alpha, lr=args.lr, epochs=args.epochs, max_length=args.max_length,
+    data = _data_dir(args.data_dir)
+    sft = SftConfig(base_model=args.base_model, seed=args.seed, run_id=args.run_id or Path(args.out).name,
+                    rank=args.rank, alpha=args.alpha, lr=args.lr, epochs=args.epochs, max_length=args.max_length,
                     batch_size=args.batch_size, target_modules=args.target_modules.split(","),
-                    checkpoint_every=args.checkpoint_every, loss_weights=_weights(args.loss_weight),
+                    checkpoint_every=args.checkpoint_every, loss_weights=loss_weights(args.loss_weight),
                     anchor_weight=args.anchor_weight, load_4bit=args.load_4bit, merge_anyway=args.merge_anyway,
-                    data_dir=str(_data_dir(args.data_dir)) if _data_dir(args.data_dir) else None,
-                    device=args.device, dtype=args.dtype, isolation=args.isolation)
-    report = train_sft(harvest, out, cfg, allow=args.override_lessons, command=args.command,
-                       echo=not args.quiet)
-    merge = report["merge"]
-    check = report["anchor_check"]
-    print(json.dumps(report, indent=2) if args.json else
-          f"surgery seed {args.seed}: {report['steps']} steps, final loss {report['final_loss']:.4f}, "
-          f"{report['tokens_per_s']} tokens/s on {report['gpu'] or report['device']} ({report['dtype']}); held-out anchors {len(check['kept'])}/"
-          f"{len(check['held_out'])} kept before merging" +
-          (f"; MERGE ABORTED: lost {', '.join(merge['lost'])} (adapter kept in {out / 'adapter'}; --merge-anyway "
-           "to merge regardless)" if merge["status"] == "aborted" else f"; {merge['status']} -> {out / 'merged'}"))
-    if args.push_to:
-        print(f"uploaded ({upload_run(out, args.push_to, f'seed-{args.seed}', f'{cfg.run_id}: seed {args.seed}')})")
-    return 1 if merge["status"] == "aborted" else 0
+                    data_dir=str(data) if data else None, device=args.device, dtype=args.dtype,
+                    isolation=args.isolation)
+    return SurgeryTrainConfig(harvest=args.harvest, out=Path(args.out), sft=sft,
+                              override_lessons=args.override_lessons, push_to=args.push_to, echo=not args.quiet)
 
 
-def cmd_promote(args) -> int:
-    from ..evidence.compare import read_anchors, read_outcomes
-    from ..surgery.promote import Target, judge_passes, text
+@stage_verb("codelewm_eval.surgery.stage:promote_stage")
+def cmd_promote(args):
+    from ..surgery.promote import Target
+    from ..surgery.stage import PromoteConfig
 
-    anchors = read_anchors(Path(args.anchors))
-    passes = [(Path(p).stem, read_outcomes(Path(p))) for p in args.candidate]
-    result = judge_passes((Path(args.baseline).stem, read_outcomes(Path(args.baseline))), passes, anchors,
-                          [] if args.target and not args.targets else
-                          [t.strip() for t in (args.targets or "humaneval,mbpp").split(",") if t.strip()],
-                          alpha=args.alpha, goals=[Target.parse(t) for t in args.target or []])
-    emit(args, result, lambda: text(result))
-    return 0 if result.passes[-1].promotable else 1
+    targets = [] if args.target and not args.targets else \
+        [t.strip() for t in (args.targets or "humaneval,mbpp").split(",") if t.strip()]
+    return PromoteConfig(baseline=Path(args.baseline), candidates=[Path(p) for p in args.candidate],
+                         anchors=Path(args.anchors), targets=targets,
+                         goals=[Target.parse(t) for t in args.target or []], alpha=args.alpha)
 
 
-def cmd_generate(args) -> int:
-    from ..surgery.generate import GenerateConfig, Sampling, generate_stage
+@stage_verb("codelewm_eval.surgery.generate:generate_stage")
+def cmd_generate(args):
+    from ..surgery.generate import GenerateConfig, Sampling
 
-    config = GenerateConfig(
+    return GenerateConfig(
         model=args.model, benchmark=args.benchmark, out=Path(args.out), data_dir=_data_dir(args.data_dir),
         engine=args.engine, sampling=Sampling(n=args.n, temperature=args.temperature, top_p=args.top_p,
                                               max_new_tokens=args.max_new_tokens, seed=args.seed),
         batch_size=args.batch_size, limit=args.limit, shard=args.shard, push_to=args.push_to,
         push_path=args.push_path, progress=not args.no_progress)
-    summary = generate_stage(config, args.command)
-    emit(args, summary, lambda:
-          f"{summary['samples']} sample(s) for {summary['tasks']} {summary['benchmark']} task(s) -> {summary['out']}"
-          + (f" ({summary['resumed_tasks']} resumed)" if summary["resumed_tasks"] else "")
-          + (f"; uploaded to {args.push_to} ({summary['pushed']})" if summary.get("pushed") else ""))
-    return 0
 
 
 def _add_surgery(sub) -> None:
@@ -133,6 +106,7 @@ def _add_surgery(sub) -> None:
     ty.add_argument("--out", required=True)
     ty.add_argument("--data-dir")
     ty.add_argument("--seed", type=seed_arg, default=0)
+    ty.add_argument("--json", action="store_true")
     ty.set_defaults(func=cmd_tiny)
     tr = su_sub.add_parser("train", help="LoRA SFT of a causal LM on a harvest, one seed (what every job runs)",
                            description="peft LoRA on the completion tokens of the harvest's rows, per-row loss weights, "

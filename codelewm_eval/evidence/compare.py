@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from ..benchmarks.family import problem_family
 from ..errors import InputError
 from ..io import iter_models, read_list_file
-from ..benchmarks.family import problem_family
 from .metrics import TaskBootstrap, bootstrap_ratio, interval, mcnemar_exact
 
 SCHEMA_VERSION = 1

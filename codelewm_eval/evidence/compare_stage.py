@@ -44,13 +44,19 @@ class CompareConfig(StageConfig):
 
 
 class CompareResult(StageResult):
-    comparisons: list[Comparison]
-    markdown: str
-    gates: list[dict]
-    anchor_failed: bool = Field(description="some candidate loses an anchor task")
+    """What compare.json holds and `compare --json` prints: the comparisons."""
 
-    def payload(self) -> dict:
-        return {"schema_version": 1, "comparisons": [c.model_dump(mode="json") for c in self.comparisons]}
+    schema_version: int = 1
+    comparisons: list[Comparison]
+    markdown: str = Field(exclude=True)  # compare.md, and what `compare` prints without --json
+    gates: list[dict] = Field(exclude=True)  # gates.json of the bundle
+    anchor_failed: bool = Field(exclude=True, description="some candidate loses an anchor task")
+
+    def text(self) -> str:
+        return self.markdown
+
+    def exit_code(self) -> int:
+        return 1 if self.anchor_failed else 0
 
 
 def compare_stage(config: CompareConfig, command: list[str] | None = None) -> CompareResult:

@@ -24,7 +24,15 @@ from ..manifest import require_verified, write_manifest
 from ..pack.read import read_rows
 from . import metrics as M
 from .gates import GateResult, GateSpec, Value, judge
-from .rerank import NO_ORDER, ORDERED_FORMATS, DecoyResult, RerankResult, decoy_accuracy, rerank, rerank_pools
+from .rerank import (
+    NO_ORDER,
+    ORDERED_FORMATS,
+    DecoyResult,
+    RerankResult,
+    decoy_accuracy,
+    rerank,
+    rerank_pools,
+)
 from .scores import PROBABILITIES, ScoreSet, read_scores
 
 SCHEMA_VERSION = 1

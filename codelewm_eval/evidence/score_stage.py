@@ -51,10 +51,21 @@ class ScoreSummaryLine(BaseModel):
 
 
 class ScoreResult(StageResult):
+    schema_version: int = 1
     out: Path
     rows: int
+    scorers: list[str]
     fit: dict = Field(description="per scorer, what fitting it chose (p_pass: C and val log loss)")
     summary: list[ScoreSummaryLine]
+
+    def text(self) -> str:
+        p_pass = self.fit.get("p_pass")
+        lines = [f"scored {self.rows} rows with {', '.join(self.scorers)} -> {self.out}" +
+                 (f"  (p_pass: C={p_pass['C']}, val log loss {p_pass['val_log_loss']})" if p_pass else "")]
+        for line in self.summary:
+            auc = "AUC not evaluable" if line.auc is None else f"AUC {line.auc:.3f}"
+            lines.append(f"  {line.split:4s} {line.scorer:9s} {line.scored:>7d}/{line.rows} rows scored, {auc}")
+        return "\n".join(lines)
 
 
 def _codet_tests(config: ScoreConfig) -> dict:
@@ -108,5 +119,5 @@ def score_stage(config: ScoreConfig, command: list[str] | None = None) -> ScoreR
     write_manifest(config.out, "scores", files=[config.out], parents=[pack], command=command or config.command(),
                    config={"scorers": config.scorers, "seed": config.seed,
                            "run": config.run or f"builtin-seed-{config.seed}", "fit": fit})
-    return ScoreResult(out=config.out, rows=len(rows), fit=fit,
+    return ScoreResult(scorers=config.scorers, out=config.out, rows=len(rows), fit=fit,
                        summary=[ScoreSummaryLine(**line) for line in score_summary(rows, scores)])

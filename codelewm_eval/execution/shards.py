@@ -19,7 +19,12 @@ from types import SimpleNamespace
 
 from ..errors import InputError
 from ..io import atomic_writer, iter_models, write_json_atomic
-from ..manifest import load_manifest, manifest_path_for, require_verified, write_manifest
+from ..manifest import (
+    load_manifest,
+    manifest_path_for,
+    require_verified,
+    write_manifest,
+)
 from .results import ExecutionResult
 
 _SHARD = re.compile(r"^(\d+)/(\d+)$")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..commands import command_line
 from ..errors import InputError
@@ -49,11 +49,55 @@ class ExecuteConfig(StageConfig):
                             defaults={"--samples-format": "auto", "--isolation": "auto", "--push-path": ""})
 
 
+class UpstreamAgreement(BaseModel):
+    labelled: int
+    agree: int
+    rate: float
+    passed_here_failed_upstream: int
+    failed_here_passed_upstream: int
+
+
 class ExecuteResult(StageResult):
-    out: Path
-    summary_path: Path
-    summary: dict
+    """An execution's summary (`OUT.summary.json`), as `execute` and `execute-merge` print it."""
+
+    schema_version: int = 1
+    benchmark: str | None
+    benchmark_version: str | None
+    candidates: int
+    tasks: int
+    passed: int
+    status_counts: dict[str, int]
+    pass_at_k: dict[str, float] = Field(default_factory=dict)
+    not_evaluable_tasks: list[str] = Field(default_factory=list)
+    reference_failures: list[str] = Field(default_factory=list)
+    upstream_agreement: UpstreamAgreement | None = None
+    out: str
+    seconds: float = 0.0
+    candidates_per_second: float | None = None
+    resumed_records: int = 0
+    isolation: str | None = None
+    shards: int | None = Field(None, description="execute-merge: how many shards were joined")
     pushed: str | None = Field(None, description="the commit the results were uploaded in (--push-to)")
+
+    def text(self) -> str:
+        lines = [f"{self.benchmark} ({self.benchmark_version}): {self.passed}/{self.candidates} candidates passed "
+                 f"over {self.tasks} tasks",
+                 "  statuses: " + ", ".join(f"{k} {v}" for k, v in self.status_counts.items())]
+        if self.pass_at_k:
+            lines.append("  " + ", ".join(f"{k} {100 * v:.2f}" for k, v in self.pass_at_k.items()))
+        if a := self.upstream_agreement:
+            lines.append(f"  agreement with upstream labels: {a.agree}/{a.labelled} ({100 * a.rate:.2f}%); passed "
+                         f"here only {a.passed_here_failed_upstream}, passed upstream only "
+                         f"{a.failed_here_passed_upstream}")
+        if self.reference_failures:
+            lines.append(f"  canonical solutions that fail their own tests: {', '.join(self.reference_failures)}")
+        lines.append(f"  {self.seconds}s" + (f", {self.candidates_per_second} candidates/s"
+                                              if self.candidates_per_second else "")
+                     + (f", {self.resumed_records} resumed" if self.resumed_records else ""))
+        lines += [f"  isolation: {self.isolation}", f"  wrote {self.out}"]
+        if self.pushed:
+            lines.append(f"  uploaded to the Hub ({self.pushed})")
+        return "\n".join(lines)
 
 
 def execute_stage(config: ExecuteConfig, command: list[str] | None = None) -> ExecuteResult:
@@ -99,4 +143,19 @@ def execute_stage(config: ExecuteConfig, command: list[str] | None = None) -> Ex
         files = [config.out.name, summary_path.name, manifest_path_for(config.out).name]
         pushed = upload_run(config.out.parent, config.push_to, config.push_path, f"execute {config.out.name}"
                             + (f" (shard {config.shard})" if config.shard else ""), only=files)
-    return ExecuteResult(out=config.out, summary_path=summary_path, summary=summary, pushed=pushed)
+    return ExecuteResult(**{**summary, "pushed": pushed})
+
+
+class MergeConfig(StageConfig):
+    shards: list[Path] = Field(min_length=1)
+    out: Path
+
+    def command(self) -> list[str]:
+        return ["codelewm-eval", "execute-merge", *map(str, self.shards), "--out", str(self.out)]
+
+
+def merge_stage(config: MergeConfig, command: list[str] | None = None) -> ExecuteResult:
+    """Join the result files of `execute --shard I/N` into one (verified, complete, disjoint)."""
+    from .shards import merge
+
+    return ExecuteResult(**merge(config.shards, config.out, command or config.command()))

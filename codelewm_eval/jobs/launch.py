@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 
 from ..errors import InputError
 from ..io import write_json_atomic
+from ..log import get as _get_logger
 from ..preflight.jobspec import JobSpec, load_job_spec
 from ..secrets import Finding, scan_text
-from ..log import get as _get_logger
 
 _log = _get_logger(__name__)
 

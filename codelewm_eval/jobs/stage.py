@@ -39,8 +39,9 @@ class LaunchResult(StageResult):
     dry_run (the payloads, nothing started or written), started (hf: jobs submitted), finished
     (local: every seed ran; `failed` names those that exited non-zero; `gates` when evaluated)."""
 
+    schema_version: int = 1
     status: Literal["refused", "dry_run", "started", "finished"]
-    exit_code: int
+    code: int = Field(description="the exit code: 1 when refused or a seed failed")
     run_dir: Path | None = None
     refusal: str | None = None
     reasons: list[str] = Field(default_factory=list)
@@ -55,9 +56,20 @@ class LaunchResult(StageResult):
     kept: list[str] = Field(default_factory=list, description="hf relaunch: seeds or shards whose earlier job was "
                                                               "kept (same payload, not failed)")
 
+    def text(self) -> str:
+        """What a person reads (a dry run: the payloads as JSON)."""
+        return "\n".join(_describe(self)[0])
+
+    def messages(self) -> list[str]:
+        """A refusal and its reasons, or a dry run's estimate."""
+        return _describe(self)[1]
+
+    def exit_code(self) -> int:
+        return self.code
+
 
 def _refused(refusal: str, reasons: list[str]) -> LaunchResult:
-    return LaunchResult(status="refused", exit_code=1, refusal=refusal, reasons=reasons)
+    return LaunchResult(status="refused", code=1, refusal=refusal, reasons=reasons)
 
 
 def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> LaunchResult:
@@ -107,7 +119,7 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
                             [f"{c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}"
                              for c in report.checks if c.status != "pass"])
     if config.dry_run:
-        return LaunchResult(status="dry_run", exit_code=0, run_dir=run_dir, estimate=estimate,
+        return LaunchResult(status="dry_run", code=0, run_dir=run_dir, estimate=estimate,
                             payloads=[p.model_dump(mode="json") for p in payloads])
     secrets = resolve_secrets(spec.secrets) if config.backend == "hf" else {}
     previous = _previous_launch(run_dir) if config.backend == "hf" else None
@@ -127,13 +139,13 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
                           outputs_repo=spec.outputs.hub_repo if config.backend == "hf" else None)
     if config.backend == "hf":
         record = run_hf(payloads, record, run_dir, secrets, previous)
-        return LaunchResult(status="started", exit_code=0, run_dir=run_dir, record=record,
+        return LaunchResult(status="started", code=0, run_dir=run_dir, record=record,
                             kept=[seed for seed, job in record.jobs.items() if previous and seed in previous.jobs
                                   and previous.jobs[seed].get("job_id") == job.get("job_id")])
     sharded = spec.execute or spec.generate
     record = run_local(payloads, record, run_dir, parallel=sharded.parallel if sharded else 1)
     failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
-    result = LaunchResult(status="finished", exit_code=1 if failed else 0, run_dir=run_dir, record=record,
+    result = LaunchResult(status="finished", code=1 if failed else 0, run_dir=run_dir, record=record,
                           failed=failed)
     if not failed and spec.task in ("execute", "generate"):
         from .fetch import merge_shards
@@ -142,11 +154,11 @@ def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> Laun
     if not failed and spec.task == "p_pass" and spec.gates and config.evaluate:
         gates = _evaluate_run(run_dir, pack, payloads, (spec_path.parent / spec.gates).resolve(), command)
         result.evidence, result.gates = run_dir / "evidence", gates
-        result.exit_code = 0 if all(g["status"] == "pass" for g in gates) else 1
+        result.code = 0 if all(g["status"] == "pass" for g in gates) else 1
     return result
 
 
-def describe(result: LaunchResult) -> tuple[list[str], list[str]]:
+def _describe(result: LaunchResult) -> tuple[list[str], list[str]]:
     """The lines a person reads about a launch: (stdout, stderr)."""
     if result.status == "refused":
         return [], [f"launch refused: {result.refusal}", *(f"  {r}" for r in result.reasons)]

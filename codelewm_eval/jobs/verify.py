@@ -11,6 +11,7 @@ from ..errors import InputError
 from ..manifest import failures, load_manifest, verify
 from .status import seed_dirs
 
+
 class RunCheck(BaseModel):
     name: str
     ok: bool

@@ -70,7 +70,9 @@ def _fold_assign(y: list[int], groups: list[int], n_folds: int, seed: int) -> di
     distinct = sorted(set(groups))
     if len(distinct) < n_folds:
         return {g: int(hashlib.sha256(f"{seed}:{g}".encode()).hexdigest(), 16) % n_folds for g in distinct}
-    from sklearn.model_selection import StratifiedGroupKFold  # imported on use: a second to load
+    from sklearn.model_selection import (
+        StratifiedGroupKFold,  # imported on use: a second to load
+    )
 
     splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     groups_arr = np.asarray(groups, dtype=np.int64)

@@ -16,6 +16,7 @@ from ..pack.rows import PackTask, RowFacts
 from ..pack.splits import family_leaks, straddling
 from ..pack.stats import CoverageRules, coverage_blockers
 from ..secrets import Finding, scan_text
+from ..stage import StageResult
 from .jobspec import DecoyMinimum, JobSpec
 
 SCHEMA_VERSION = 1
@@ -32,7 +33,7 @@ class Check(BaseModel):
     reason: str = Field("", description="why it did not pass, in words")
 
 
-class PreflightReport(BaseModel):
+class PreflightReport(StageResult):
     """Can this pack (and job) carry the gates? `ok` when every check passes (or only warns)."""
 
     schema_version: int = SCHEMA_VERSION

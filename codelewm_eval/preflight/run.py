@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from ..errors import InputError
 from ..io import no_gc, write_json_atomic
 from ..log import Progress
 from ..pack.read import TasksRead, read_pack, read_tasks
 from ..pack.stats import CoverageRules
+from ..stage import StageConfig
 from .checks import (
     Check,
     PreflightReport,
@@ -24,6 +27,46 @@ from .checks import (
 )
 from .jobspec import DEFAULT_DECOY_MINIMUMS, load_job_spec
 from .training import check_training
+
+
+class PreflightConfig(StageConfig):
+    pack: str = Field(description="a pack directory, or hf://datasets/OWNER/NAME@REVISION")
+    job: Path | None = None
+    report: Path = Path("preflight.json")
+    workers: int | None = None
+    progress: bool = False
+
+    def command(self) -> list[str]:
+        from ..commands import command_line
+
+        return command_line(["preflight"], ("--pack", self.pack), ("--job", self.job), ("--report", self.report),
+                            ("--workers", self.workers), defaults={"--report": Path("preflight.json")})
+
+
+class PreflightResult(PreflightReport):
+    """The report `preflight` writes, and where it wrote it."""
+
+    report: str
+
+    def text(self) -> str:
+        lines = [f"preflight {'OK' if self.ok else 'NOT OK'}: {self.pack}" + (f" with {self.job}" if self.job else "")]
+        for c in self.checks:
+            extra = f"observed {c.observed}, required {c.required}" if c.required is not None else (
+                f"observed {c.observed}" if c.observed is not None else "")
+            lines.append(f"  {c.status:7s} {c.name:40s} {extra}" + (f"  {c.reason}" if c.reason else ""))
+        return "\n".join(lines + [f"  wrote {self.report}"])
+
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+
+def preflight_stage(config: PreflightConfig, command: list[str] | None = None) -> PreflightResult:
+    """Every check on the pack (a Hub pack is downloaded into the cache first) and the job."""
+    from ..hub import resolve_pack
+
+    report = preflight(resolve_pack(config.pack), config.job, config.report, workers=config.workers,
+                       progress=config.progress)
+    return PreflightResult(**report.model_dump(), report=str(config.report))
 
 
 def preflight(pack: Path, job: Path | None = None, report_path: Path | None = None,

@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+from pydantic import Field
+
 from ..artifact import staged_directory
 from ..errors import InputError
 from ..stage import StageConfig, StageResult
@@ -18,20 +20,34 @@ HERE = Path(__file__).parent
 
 class ReportConfig(StageConfig):
     source: Path
-    out: Path
+    out: Path | None = Field(None, description="default for a run: RUN/report (a bundle needs one)")
 
     def command(self) -> list[str]:
         """The `report` command line that does exactly this."""
-        return ["codelewm-eval", "report", str(self.source), "--out", str(self.out)]
+        return ["codelewm-eval", "report", str(self.source)] + (["--out", str(self.out)] if self.out else [])
 
 
 class ReportResult(StageResult):
+    schema_version: int = 1
     out: Path
     index: Path
     kind: str
     tasks: int
     chunks: int
-    problems: list[str] = []  # what does not verify in the source (the page shows it too)
+    problems: list[str] = Field(default_factory=list, description="what does not verify in the source (the page "
+                                                                  "shows it too)")
+
+    def text(self) -> str:
+        return f"report ({self.kind}, {self.tasks} tasks) -> {self.index}"
+
+    def messages(self) -> list[str]:
+        if not self.problems:  # the page says so too; a tampered source is no success
+            return []
+        return [f"the source does not verify ({len(self.problems)} problem(s)); the page says so:",
+                *(f"  {problem}" for problem in self.problems[:10])]
+
+    def exit_code(self) -> int:
+        return 1 if self.problems else 0
 
 
 def _is_report(path: Path) -> bool:
@@ -81,4 +97,13 @@ def build_report(source: Path, out: Path, command: list[str] | None = None) -> R
 
 def report_stage(config: ReportConfig, command: list[str] | None = None) -> ReportResult:
     """The report page of a run or a bundle (`problems` says what of its source does not verify)."""
-    return build_report(config.source, config.out, command or config.command())
+    from .data import source_kind
+
+    if not config.source.is_dir():
+        raise InputError("no such run or bundle directory", path=str(config.source))
+    out = config.out
+    if out is None:
+        if source_kind(config.source) != "run":
+            raise InputError("give --out DIR for a bundle's report (a run's goes to RUN/report)", field="--out")
+        out = config.source / "report"
+    return build_report(config.source, out, command or config.command())

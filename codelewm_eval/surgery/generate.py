@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import InputError
 from ..io import atomic_writer
+from ..stage import StageConfig, StageResult
 from ..values import Seed
 
 STOP = re.compile(r"\n(?:def |class |if __name__|print\(|#|assert |```)")
@@ -261,7 +262,7 @@ def merge_samples(paths: list[Path], out: Path, command: list[str]) -> dict:
     return {"out": str(out), "samples": len(rows), "tasks": len(owner), "shards": total}
 
 
-class GenerateConfig(BaseModel):
+class GenerateConfig(StageConfig):
     """The generate stage: what `codelewm-eval generate` and a generate job's shards call."""
 
     model: str = Field(description="a model directory, or hf://OWNER/NAME@REVISION[/FOLDER]")
@@ -277,8 +278,43 @@ class GenerateConfig(BaseModel):
     push_path: str = ""
     progress: bool = True
 
+    def command(self) -> list[str]:
+        from ..commands import command_line
 
-def generate_stage(config: GenerateConfig, command: list[str]) -> dict:
+        s, d = self.sampling, Sampling()
+        return command_line(["generate"], ("--model", self.model), ("--benchmark", self.benchmark),
+                            ("--out", self.out), ("--engine", self.engine), ("--n", s.n),
+                            ("--temperature", s.temperature), ("--top-p", s.top_p),
+                            ("--max-new-tokens", s.max_new_tokens), ("--seed", s.seed),
+                            ("--batch-size", self.batch_size), ("--limit", self.limit), ("--data-dir", self.data_dir),
+                            ("--shard", self.shard), ("--push-to", self.push_to), ("--push-path", self.push_path),
+                            defaults={"--engine": "transformers", "--n": d.n, "--temperature": d.temperature,
+                                      "--top-p": d.top_p, "--max-new-tokens": d.max_new_tokens, "--seed": d.seed,
+                                      "--batch-size": 8, "--push-path": ""})
+
+
+class GenerateResult(StageResult):
+    """The samples written (or resumed) and how fast they came."""
+
+    schema_version: int = 1
+    benchmark: str
+    tasks: int
+    samples: int
+    resumed_tasks: int
+    out: str
+    engine: str
+    sampling: Sampling
+    shard: str | None = None
+    samples_per_second: float | None = None
+    pushed: str | None = Field(None, description="the commit the samples were uploaded in (push_to)")
+
+    def text(self) -> str:
+        return (f"{self.samples} sample(s) for {self.tasks} {self.benchmark} task(s) -> {self.out}"
+                + (f" ({self.resumed_tasks} resumed)" if self.resumed_tasks else "")
+                + (f"; uploaded ({self.pushed})" if self.pushed else ""))
+
+
+def generate_stage(config: GenerateConfig, command: list[str] | None = None) -> GenerateResult:
     """Generate, then seal the samples with a manifest (model, engine, sampling, shard), then push."""
     from ..benchmarks import load_benchmark
     from ..manifest import manifest_path_for, write_manifest
@@ -288,7 +324,7 @@ def generate_stage(config: GenerateConfig, command: list[str]) -> dict:
     summary = generate(config.model, bench, config.out, n=s.n, temperature=s.temperature, top_p=s.top_p,
                        max_new_tokens=s.max_new_tokens, batch_size=config.batch_size, limit=config.limit,
                        seed=s.seed, progress=config.progress, engine=config.engine, shard=config.shard)
-    write_manifest(config.out, "samples", files=[config.out], command=command,
+    write_manifest(config.out, "samples", files=[config.out], command=command or config.command(),
                    config={"model": config.model, "benchmark": bench.name, "benchmark_version": bench.version,
                            "engine": config.engine, **s.model_dump(), "limit": config.limit,
                            **({"shard": config.shard.strip()} if config.shard else {})})
@@ -298,4 +334,4 @@ def generate_stage(config: GenerateConfig, command: list[str]) -> dict:
         summary["pushed"] = upload_run(config.out.parent, config.push_to, config.push_path,
                                        f"generate {config.out.name}", only=[config.out.name,
                                                                             manifest_path_for(config.out).name])
-    return summary
+    return GenerateResult(**summary)
