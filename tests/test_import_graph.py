@@ -58,3 +58,42 @@ def test_the_arrows_run_one_way():
               "codelewm_eval.jobs", "codelewm_eval.train", "codelewm_eval.surgery", "codelewm_eval.pipeline")
     assert {m: sorted(d for d in graph[m] if d.startswith(higher)) for m in base
             if any(d.startswith(higher) for d in graph[m])} == {}
+
+
+# The layers, lowest first: a module imports only from its own layer or lower ones.
+LAYERS = [
+    ("base", {"__init__", "errors", "io", "values", "versions", "process_record", "artifact", "manifest", "stage",
+              "commands", "log", "fingerprint", "arrow_rows", "workers", "checkpoints"}),
+    ("foundations", {"sandbox", "secrets", "hub", "benchmarks", "candidates"}),
+    ("execution", {"execution"}),
+    ("pack", {"pack"}),
+    ("evidence", {"evidence", "preflight", "train"}),
+    ("claims and loops", {"claims", "report", "surgery", "jobs"}),
+    ("flow", {"pipeline", "bench", "catalog"}),
+    ("cli", {"cli"}),
+]
+
+
+def _layer(module: str) -> int:
+    part = module.split(".")[1]
+    for level, (_, members) in enumerate(LAYERS):
+        if part in members:
+            return level
+    raise AssertionError(f"{module} is in no layer: add its package to LAYERS")
+
+
+def test_no_import_from_a_lower_layer_to_a_higher_one():
+    graph = _graph()
+    upward = sorted(f"{a} ({LAYERS[_layer(a)][0]}) imports {b} ({LAYERS[_layer(b)][0]})"
+                    for a in graph for b in graph[a] if _layer(b) > _layer(a))
+    assert upward == []
+
+
+def test_no_function_over_60_lines():
+    long = []
+    for path in sorted((ROOT / "codelewm_eval").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
+                long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} "
+                            f"({node.end_lineno - node.lineno + 1} lines)")
+    assert long == []

@@ -259,73 +259,107 @@ def _significance(sent: _Sentence, q: Q.Quantity, found: list, ctx: ProseContext
     return []
 
 
+class _Asserted:
+    """The claim words a sentence asserts (not quoted, negated, hypothetical or in a list of
+    alternatives), by class, with its subject and topic."""
+
+    def __init__(self, sent: _Sentence):
+        text, self.s = sent.text, sent.subject
+
+        def live(rx):
+            return [m for m in rx.finditer(text) if not any(a <= m.start() < b for a, b in sent.quoted)
+                    and not negated(text, m.start()) and not negative_clause(text, m.start())
+                    and not (rx is QUALITY and _INNER_NEGATION.search(m.group(0)))
+                    and not hypothetical(text, m.start()) and "/" not in text[max(0, m.start() - 1):m.end() + 1]]
+
+        result = bool(self.s.benchmarks or RESULT_WORDS.search(text))
+        self.gains = live(IMPROVE) + live(QUALITY) + ([m for m in live(RESULT_VERBS) + live(SUCCESS)
+                                                      if not WEIGHT_WORDS.search(text[m.end():m.end() + 30])]
+                                                     if result else [])
+        self.verdicts = live(GATE_SUCCESS)
+        self.significant, self.calibrated = live(SIGNIFICANT), live(CALIBRATED)
+        self.never, self.anchors_kept = live(NEVER), live(ANCHORS_KEPT)
+        self.all = self.gains + self.verdicts + self.significant + self.calibrated + self.never + self.anchors_kept
+        self.general = [m for m in GENERAL_SCOPE.finditer(text) if not any(a <= m.start() < b for a, b in sent.quoted)]
+        self.topic = topic_of(text + " " + sent.context)
+
+
 def _check_words(sent: _Sentence, ctx: ProseContext) -> list[tuple[str, str]]:
+    """The first claim word of the sentence that no ALLOWED claim backs, checked class by class."""
     if sent.allowed or sent.blocked_quote:
         return []
-    text, s = sent.text, sent.subject
-    out: list[tuple[str, str]] = []
+    words = _Asserted(sent)
+    for check in (_general_scope, _never, _anchors_kept, _calibrated, _significant, _verdicts, _gains):
+        found = check(sent, ctx, words)
+        if found:
+            return [found]
+    return []
 
-    def live(rx):
-        return [m for m in rx.finditer(text) if not any(a <= m.start() < b for a, b in sent.quoted)
-                and not negated(text, m.start()) and not negative_clause(text, m.start())
-                and not (rx is QUALITY and _INNER_NEGATION.search(m.group(0)))
-                and not hypothetical(text, m.start()) and "/" not in text[max(0, m.start() - 1):m.end() + 1]]
 
-    result = bool(s.benchmarks or RESULT_WORDS.search(text))
-    gains = live(IMPROVE) + live(QUALITY) + ([m for m in live(RESULT_VERBS) + live(SUCCESS)
-                                             if not WEIGHT_WORDS.search(text[m.end():m.end() + 30])] if result else [])
-    verdicts = live(GATE_SUCCESS)
-    asserted = gains + verdicts + live(SIGNIFICANT) + live(CALIBRATED) + live(NEVER) + live(ANCHORS_KEPT)
-    general = [m for m in GENERAL_SCOPE.finditer(text) if not any(a <= m.start() < b for a, b in sent.quoted)]
-    topic = topic_of(text + " " + sent.context)
-    if asserted and general:
-        scoped = [c for c in _covering_claims(ctx, Q.Subject(set(), s.models, first_model=s.first_model), topic=topic)
-                  if "all" in c.benchmarks]
-        if not scoped:
-            return [("scope_benchmarks", f"'{asserted[0].group(0)}' stated for '{general[0].group(0)}': no ALLOWED "
-                                         "claim is scoped to every benchmark")]
-    for m in live(NEVER):
-        out.append(("claim_word", f"'{m.group(0)}' is never backed by a gate: no ALLOWED claim makes it"))
-        return out
-    for m in live(ANCHORS_KEPT):
-        status = [v for k, v in ctx.anchor_gates.items() if not s.models or any(k.startswith(x) or x.startswith(k)
-                                                                               for x in s.models)]
-        if not status or any(v != "pass" for v in status):
-            out.append(("claim_word", f"'{m.group(0)}': the anchor gate of {_subject_words(s)} is "
-                                      f"{', '.join(sorted(set(status))) or 'not in the evidence'}"))
-            return out
-    for m in live(CALIBRATED):
-        if not _covering_claims(ctx, s, metrics={"ece", "ece_mass", "mce"}):
-            out.append(("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim on a calibration "
-                                      "(ECE) gate covers it"))
-            return out
-    for m in live(SIGNIFICANT):
-        if not _covering_claims(ctx, s, topic=topic):
-            out.append(("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim on a significant "
-                                      f"{'paired test' if topic == 'paired' else topic + ' gate'} covers it"))
-            return out
-    for m in verdicts:
+def _general_scope(sent: _Sentence, ctx: ProseContext, w: _Asserted) -> tuple[str, str] | None:
+    if not (w.all and w.general):
+        return None
+    s = w.s
+    scoped = [c for c in _covering_claims(ctx, Q.Subject(set(), s.models, first_model=s.first_model), topic=w.topic)
+              if "all" in c.benchmarks]
+    return None if scoped else ("scope_benchmarks", f"'{w.all[0].group(0)}' stated for '{w.general[0].group(0)}': no "
+                                                    "ALLOWED claim is scoped to every benchmark")
+
+
+def _never(sent: _Sentence, ctx: ProseContext, w: _Asserted) -> tuple[str, str] | None:
+    return ("claim_word", f"'{w.never[0].group(0)}' is never backed by a gate: no ALLOWED claim makes it") \
+        if w.never else None
+
+
+def _anchors_kept(sent: _Sentence, ctx: ProseContext, w: _Asserted) -> tuple[str, str] | None:
+    if not w.anchors_kept:
+        return None
+    s = w.s
+    status = [v for k, v in ctx.anchor_gates.items() if not s.models or any(k.startswith(x) or x.startswith(k)
+                                                                           for x in s.models)]
+    if not status or any(v != "pass" for v in status):
+        return ("claim_word", f"'{w.anchors_kept[0].group(0)}': the anchor gate of {_subject_words(s)} is "
+                              f"{', '.join(sorted(set(status))) or 'not in the evidence'}")
+    return None
+
+
+def _calibrated(sent: _Sentence, ctx: ProseContext, w: _Asserted) -> tuple[str, str] | None:
+    if w.calibrated and not _covering_claims(ctx, w.s, metrics={"ece", "ece_mass", "mce"}):
+        return ("claim_word", f"'{w.calibrated[0].group(0)}' for {_subject_words(w.s)}: no ALLOWED claim on a "
+                              "calibration (ECE) gate covers it")
+    return None
+
+
+def _significant(sent: _Sentence, ctx: ProseContext, w: _Asserted) -> tuple[str, str] | None:
+    if w.significant and not _covering_claims(ctx, w.s, topic=w.topic):
+        return ("claim_word", f"'{w.significant[0].group(0)}' for {_subject_words(w.s)}: no ALLOWED claim on a "
+                              f"significant {'paired test' if w.topic == 'paired' else w.topic + ' gate'} covers it")
+    return None
+
+
+def _verdicts(sent: _Sentence, ctx: ProseContext, w: _Asserted) -> tuple[str, str] | None:
+    s = w.s
+    for m in w.verdicts:
         named = [g for g in ctx.gates if any(re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", x)
-                                             for x in [text, *sent.code])]
+                                             for x in [sent.text, *sent.code])]
         if named:  # a named gate: its own verdict decides
             short = [g for g in named if any(v != "pass" for v in _gate_verdict(ctx, g, s).values())
                      or not _gate_verdict(ctx, g, s)]
             if short:
                 verdict = _gate_verdict(ctx, short[0], s)
-                out.append(("claim_word", f"'{m.group(0)}': gate {short[0]} is " + (", ".join(
-                    f"{v} on seed {x}" for x, v in sorted(verdict.items())) or "without a verdict")))
-                return out
-        elif not _covering_claims(ctx, s, topic=topic if topic != "score" else None):
-            out.append(("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim covers that subject "
-                                      f"({_why_not(ctx, s, topic)})"))
-            return out
-    for m in gains:
-        covering = _covering_claims(ctx, s, topic=topic if topic != "score" else "rerank")
-        if not covering:
-            out.append(("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim covers that subject "
-                                      f"({_why_not(ctx, s, topic)})"))
-            return out
-    return out
+                return ("claim_word", f"'{m.group(0)}': gate {short[0]} is " + (", ".join(
+                    f"{v} on seed {x}" for x, v in sorted(verdict.items())) or "without a verdict"))
+        elif not _covering_claims(ctx, s, topic=w.topic if w.topic != "score" else None):
+            return ("claim_word", f"'{m.group(0)}' for {_subject_words(s)}: no ALLOWED claim covers that subject "
+                                  f"({_why_not(ctx, s, w.topic)})")
+    return None
+
+
+def _gains(sent: _Sentence, ctx: ProseContext, w: _Asserted) -> tuple[str, str] | None:
+    if w.gains and not _covering_claims(ctx, w.s, topic=w.topic if w.topic != "score" else "rerank"):
+        return ("claim_word", f"'{w.gains[0].group(0)}' for {_subject_words(w.s)}: no ALLOWED claim covers that "
+                              f"subject ({_why_not(ctx, w.s, w.topic)})")
+    return None
 
 
 _INNER_NEGATION = re.compile(r"\b(?:not|never|no|hardly|barely|n't)\b|n't\b", re.I)

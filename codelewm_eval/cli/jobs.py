@@ -118,6 +118,14 @@ def _add_train(sub) -> None:
 def _add_jobs(sub) -> None:
     jb = sub.add_parser("jobs", help="training runs: status, verification, checkpoint inspection")
     jb_sub = jb.add_subparsers(dest="jobs_verb", required=True)
+    _add_jobs_launch(jb_sub)
+    _add_jobs_status(jb_sub)
+    _add_jobs_fetch(jb_sub)
+    _add_jobs_verify(jb_sub)
+    _add_jobs_inspect_checkpoint(jb_sub)
+
+
+def _add_jobs_launch(jb_sub) -> None:
     la = jb_sub.add_parser("launch", help="preflight, secret-scan, then run every seed of a job spec",
                            description="Run preflight (refuse unless OK), build the exact payload of every seed and "
                                        "secret-scan everything that would leave the machine (env values, command, "
@@ -146,6 +154,9 @@ def _add_jobs(sub) -> None:
     la.add_argument("--run-id", help="default: the spec's name")
     la.add_argument("--json", action="store_true", help="print the launch result as JSON")
     la.set_defaults(func=cmd_jobs_launch)
+
+
+def _add_jobs_status(jb_sub) -> None:
     st = jb_sub.add_parser("status", help="per seed: stage, step, loss, val AUC, ETA, stalled/diverged/failed",
                            description="Summarize runs from their structured events: reports/job_progress.jsonl "
                                        "here, or for Hub jobs the job stage (inspect_job) and the events recovered "
@@ -157,6 +168,9 @@ def _add_jobs(sub) -> None:
     st.add_argument("--stall-after", type=positive, default=600.0, help="seconds without an event that mean stalled")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_jobs_status)
+
+
+def _add_jobs_fetch(jb_sub) -> None:
     fe = jb_sub.add_parser("fetch", help="download a Hub run's outputs (every seed, and its pack) into RUN",
                            description="For a run launched with --backend hf: download what each seed's job uploaded "
                                        "(outputs.hub_repo, seed-N/) into RUN/seed-N and the pack at its pinned "
@@ -165,6 +179,9 @@ def _add_jobs(sub) -> None:
     fe.add_argument("run", help="the run directory holding launch.json")
     fe.add_argument("--json", action="store_true")
     fe.set_defaults(func=cmd_jobs_fetch)
+
+
+def _add_jobs_verify(jb_sub) -> None:
     vf = jb_sub.add_parser("verify", help="manifests verify, every seed present, scores cover exactly val+test",
                            description="Exit 0 only when every seed's manifest verifies (parents included), every "
                                        "required seed is present and each seed scores exactly the pack's val and "
@@ -175,6 +192,9 @@ def _add_jobs(sub) -> None:
                                    "the recorded one: same manifest sha256)")
     vf.add_argument("--json", action="store_true")
     vf.set_defaults(func=cmd_jobs_verify)
+
+
+def _add_jobs_inspect_checkpoint(jb_sub) -> None:
     ic = jb_sub.add_parser("inspect-checkpoint", help="tensors, shapes, dtypes, non-finite counts, norms",
                            description="Read a safetensors checkpoint (or a directory holding one): tensor names, "
                                        "shapes, dtypes, non-finite counts, L2 norms, metadata and the adapter config. "

@@ -77,6 +77,13 @@ def cmd_generate(args):
 def _add_surgery(sub) -> None:
     su = sub.add_parser("surgery", help="the surgery loop: harvest failures, LoRA-tune a generator, gate promotion")
     su_sub = su.add_subparsers(dest="surgery_verb", required=True)
+    _add_surgery_harvest(su_sub)
+    _add_surgery_tiny_model(su_sub)
+    _add_surgery_train(su_sub)
+    _add_surgery_promote(su_sub)
+
+
+def _add_surgery_harvest(su_sub) -> None:
     hv = su_sub.add_parser("harvest", help="failing tasks joined with reference solutions, plus an anchor set",
                            description="From execution results (first sample per task): every failing task with the "
                                        "benchmark's reference solution as target (tasks without one, rows whose "
@@ -99,6 +106,9 @@ def _add_surgery(sub) -> None:
     hv.add_argument("--data-dir")
     hv.add_argument("--json", action="store_true")
     hv.set_defaults(func=cmd_harvest)
+
+
+def _add_surgery_tiny_model(su_sub) -> None:
     ty = su_sub.add_parser("tiny-model", help="a tiny random causal LM and tokenizer, for CPU runs of the loop",
                            description="A Llama-shaped causal LM with random weights (built from a config, nothing "
                                        "downloaded) and a byte-level BPE tokenizer trained on the benchmark prompts. "
@@ -108,6 +118,9 @@ def _add_surgery(sub) -> None:
     ty.add_argument("--seed", type=seed_arg, default=0)
     ty.add_argument("--json", action="store_true")
     ty.set_defaults(func=cmd_tiny)
+
+
+def _add_surgery_train(su_sub) -> None:
     tr = su_sub.add_parser("train", help="LoRA SFT of a causal LM on a harvest, one seed (what every job runs)",
                            description="peft LoRA on the completion tokens of the harvest's rows, per-row loss weights, "
                                        "an adapter checkpoint every K steps, progress events; then the adapter runs on "
@@ -149,6 +162,9 @@ def _add_surgery(sub) -> None:
     tr.add_argument("--quiet", action="store_true")
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(func=cmd_surgery_train)
+
+
+def _add_surgery_promote(su_sub) -> None:
     pr = su_sub.add_parser("promote", help="promotion gate: no anchor lost, significant gains on the targets",
                            description="Judge each candidate pass against the frozen baseline on the same tasks: "
                                        "promotable only if no anchor is lost and every target benchmark gains with "

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..commands import command_line
 from ..errors import InputError
@@ -72,87 +72,132 @@ def _refused(refusal: str, reasons: list[str]) -> LaunchResult:
     return LaunchResult(status="refused", code=1, refusal=refusal, reasons=reasons)
 
 
+class _Checked(BaseModel):
+    """What the checks before a launch found: the pack (p_pass), the sample file (execute), the
+    estimate per shard; or the refusal that stops it."""
+
+    pack: Path | None = None
+    pack_arg: str | None = None
+    samples_local: Path | None = None
+    estimate: list[dict] = Field(default_factory=list)
+    refused: LaunchResult | None = None
+
+
 def launch_stage(config: LaunchConfig, command: list[str] | None = None) -> LaunchResult:
     """Secret scan, then preflight (of the pack, or of a surgery harvest), then one job per seed;
     the launch is refused (exit code 1, nothing started) unless both pass, whoever calls it. A
     local run that completes is evaluated against the spec's gates."""
-    from ..hub import resolve_pack
-    from ..io import sha256_file
-    from ..preflight.run import preflight
-    from .launch import prepare, require_local_pack, resolve_secrets, run_hf, run_local
+    from .launch import prepare
 
-    spec_path = config.spec
-    spec, text, payloads, refusals = prepare(spec_path, config.run_id, config.backend)
+    spec, _text, payloads, refusals = prepare(config.spec, config.run_id, config.backend)
     if refusals:  # before anything else: no request, no download, no subprocess
-        return _refused(f"{len(refusals)} secret finding(s) in what would leave this machine",
-                        [r.describe() for r in refusals])
+        return _secrets_refused(refusals)
     run_dir = Path(spec.outputs.dir.format(name=spec.name))
-    run_dir = run_dir if run_dir.is_absolute() else (spec_path.parent / run_dir).resolve()
-    estimate: list[dict] = []
-    samples_local = None
+    run_dir = run_dir if run_dir.is_absolute() else (config.spec.parent / run_dir).resolve()
+    checked = _check_before_launch(spec, config, payloads, run_dir)
+    if checked.refused:
+        return checked.refused
+    if config.dry_run:
+        return LaunchResult(status="dry_run", code=0, run_dir=run_dir, estimate=checked.estimate,
+                            payloads=[p.model_dump(mode="json") for p in payloads])
+    if config.backend == "hf":
+        return _launch_hf(spec, config, payloads, run_dir, checked)
+    return _launch_local(spec, config, payloads, run_dir, checked, command)
+
+
+def _secrets_refused(refusals) -> LaunchResult:
+    return _refused(f"{len(refusals)} secret finding(s) in what would leave this machine",
+                    [r.describe() for r in refusals])
+
+
+def _check_before_launch(spec, config: LaunchConfig, payloads, run_dir: Path) -> _Checked:
+    """The checks of the spec's task: the sample file (execute), the model (generate), the harvest
+    and the lessons (surgery), or preflight of the pack (p_pass)."""
     if spec.task == "execute":
-        pack = pack_arg = None
-        problems, estimate, samples_local = _execute_preflight(spec, spec_path, config.backend)
-        if problems:
-            return _refused("the sample file cannot be executed", problems)
-    elif spec.task == "generate":
-        pack = pack_arg = None
-        problems, estimate = _generate_preflight(spec, spec_path, config.backend)
-        if problems:
-            return _refused("the model cannot be sampled as specified", problems)
-    elif spec.task == "surgery":
-        pack = pack_arg = None
+        problems, estimate, samples_local = _execute_preflight(spec, config.spec, config.backend)
+        return _Checked(samples_local=samples_local, estimate=estimate,
+                        refused=_refused("the sample file cannot be executed", problems) if problems else None)
+    if spec.task == "generate":
+        problems, estimate = _generate_preflight(spec, config.spec, config.backend)
+        return _Checked(estimate=estimate, refused=_refused("the model cannot be sampled as specified", problems)
+                        if problems else None)
+    if spec.task == "surgery":
         problems, lessons = _surgery_preflight(spec, payloads[0].command)
         if problems:
-            return _refused("the harvest is not ready for training", problems)
-        if lessons:
-            return _refused("the hyperparameters break the surgery lessons (override_lessons: true to train "
-                            "anyway, recorded)", lessons)
-    else:
-        if config.backend == "local":
-            require_local_pack(spec, spec_path)
-        pack_arg = payloads[0].command[payloads[0].command.index("--pack") + 1]
-        pack = resolve_pack(pack_arg)  # a Hub pack is downloaded at its pinned revision and checked here
-        report = preflight(pack, spec_path, None if config.dry_run else run_dir / "preflight.json", progress=False)
-        if not report.ok:
-            return _refused(f"preflight is NOT OK for {pack_arg}",
-                            [f"{c.status:7s} {c.name}: observed {c.observed}, required {c.required}  {c.reason}"
-                             for c in report.checks if c.status != "pass"])
-    if config.dry_run:
-        return LaunchResult(status="dry_run", code=0, run_dir=run_dir, estimate=estimate,
-                            payloads=[p.model_dump(mode="json") for p in payloads])
-    secrets = resolve_secrets(spec.secrets) if config.backend == "hf" else {}
-    previous = _previous_launch(run_dir) if config.backend == "hf" else None
-    samples_sha = sha256_file(samples_local) if samples_local else None
-    if config.backend == "hf" and spec.task == "execute" and not spec.execute.samples_revision:
-        revision = _uploaded_samples(spec, samples_local, samples_sha, previous)
-        spec, text, payloads, refusals = prepare(spec_path, config.run_id, config.backend, revision)
-        if refusals:
-            return _refused(f"{len(refusals)} secret finding(s) in what would leave this machine",
-                            [r.describe() for r in refusals])
-    run_dir.mkdir(parents=True, exist_ok=True)
+            return _Checked(refused=_refused("the harvest is not ready for training", problems))
+        return _Checked(refused=_refused("the hyperparameters break the surgery lessons (override_lessons: true to "
+                                         "train anyway, recorded)", lessons) if lessons else None)
+    return _pack_preflight(spec, config, payloads, run_dir)
+
+
+def _pack_preflight(spec, config: LaunchConfig, payloads, run_dir: Path) -> _Checked:
+    from ..hub import resolve_pack
+    from ..preflight.run import preflight
+    from .launch import require_local_pack
+
+    if config.backend == "local":
+        require_local_pack(spec, config.spec)
+    pack_arg = payloads[0].command[payloads[0].command.index("--pack") + 1]
+    pack = resolve_pack(pack_arg)  # a Hub pack is downloaded at its pinned revision and checked here
+    report = preflight(pack, config.spec, None if config.dry_run else run_dir / "preflight.json", progress=False)
+    refused = None if report.ok else _refused(
+        f"preflight is NOT OK for {pack_arg}", [f"{c.status:7s} {c.name}: observed {c.observed}, required "
+                                                f"{c.required}  {c.reason}" for c in report.checks
+                                                if c.status != "pass"])
+    return _Checked(pack=pack, pack_arg=pack_arg, refused=refused)
+
+
+def _record(spec, config: LaunchConfig, payloads, checked: _Checked, samples_sha: str | None) -> LaunchRecord:
+    from ..io import sha256_file
+
     samples_arg = payloads[0].command[payloads[0].command.index("--samples") + 1] if spec.task == "execute" else None
-    record = LaunchRecord(run_id=payloads[0].labels["run_id"], backend=config.backend, spec=str(spec_path.resolve()),
-                          spec_sha256=sha256_file(spec_path), seeds=[p.seed for p in payloads],
-                          payload_sha256={str(p.seed): p.digest() for p in payloads}, pack=pack_arg,
-                          samples=samples_arg, samples_sha256=samples_sha, task=spec.task,
-                          outputs_repo=spec.outputs.hub_repo if config.backend == "hf" else None)
-    if config.backend == "hf":
-        record = run_hf(payloads, record, run_dir, secrets, previous)
-        return LaunchResult(status="started", code=0, run_dir=run_dir, record=record,
-                            kept=[seed for seed, job in record.jobs.items() if previous and seed in previous.jobs
-                                  and previous.jobs[seed].get("job_id") == job.get("job_id")])
+    return LaunchRecord(run_id=payloads[0].labels["run_id"], backend=config.backend, spec=str(config.spec.resolve()),
+                        spec_sha256=sha256_file(config.spec), seeds=[p.seed for p in payloads],
+                        payload_sha256={str(p.seed): p.digest() for p in payloads}, pack=checked.pack_arg,
+                        samples=samples_arg, samples_sha256=samples_sha, task=spec.task,
+                        outputs_repo=spec.outputs.hub_repo if config.backend == "hf" else None)
+
+
+def _launch_hf(spec, config: LaunchConfig, payloads, run_dir: Path, checked: _Checked) -> LaunchResult:
+    """One Hugging Face Job per seed or shard (an execute spec's samples uploaded and pinned first);
+    jobs of an earlier launch with the same payload are kept."""
+    from ..io import sha256_file
+    from .launch import prepare, resolve_secrets, run_hf
+
+    secrets = resolve_secrets(spec.secrets)
+    previous = _previous_launch(run_dir)
+    samples_sha = sha256_file(checked.samples_local) if checked.samples_local else None
+    if spec.task == "execute" and not spec.execute.samples_revision:
+        revision = _uploaded_samples(spec, checked.samples_local, samples_sha, previous)
+        spec, _text, payloads, refusals = prepare(config.spec, config.run_id, config.backend, revision)
+        if refusals:
+            return _secrets_refused(refusals)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record = run_hf(payloads, _record(spec, config, payloads, checked, samples_sha), run_dir, secrets, previous)
+    return LaunchResult(status="started", code=0, run_dir=run_dir, record=record,
+                        kept=[seed for seed, job in record.jobs.items() if previous and seed in previous.jobs
+                              and previous.jobs[seed].get("job_id") == job.get("job_id")])
+
+
+def _launch_local(spec, config: LaunchConfig, payloads, run_dir: Path, checked: _Checked,
+                  command: list[str] | None) -> LaunchResult:
+    """Each seed or shard a subprocess here; then shards merged, or a p_pass run evaluated."""
+    from ..io import sha256_file
+    from .launch import run_local
+
+    samples_sha = sha256_file(checked.samples_local) if checked.samples_local else None
+    run_dir.mkdir(parents=True, exist_ok=True)
     sharded = spec.execute or spec.generate
-    record = run_local(payloads, record, run_dir, parallel=sharded.parallel if sharded else 1)
+    record = run_local(payloads, _record(spec, config, payloads, checked, samples_sha), run_dir,
+                       parallel=sharded.parallel if sharded else 1)
     failed = [seed for seed, job in record.jobs.items() if job.get("exit_code")]
-    result = LaunchResult(status="finished", code=1 if failed else 0, run_dir=run_dir, record=record,
-                          failed=failed)
+    result = LaunchResult(status="finished", code=1 if failed else 0, run_dir=run_dir, record=record, failed=failed)
     if not failed and spec.task in ("execute", "generate"):
         from .fetch import merge_shards
 
         result.merged = merge_shards(spec.task, [Path(p.out_dir) for p in payloads], run_dir, command or [])
     if not failed and spec.task == "p_pass" and spec.gates and config.evaluate:
-        gates = _evaluate_run(run_dir, pack, payloads, (spec_path.parent / spec.gates).resolve(), command)
+        gates = _evaluate_run(run_dir, checked.pack, payloads, (config.spec.parent / spec.gates).resolve(), command)
         result.evidence, result.gates = run_dir / "evidence", gates
         result.code = 0 if all(g["status"] == "pass" for g in gates) else 1
     return result

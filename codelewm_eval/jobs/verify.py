@@ -57,45 +57,9 @@ def verify_run(run: Path, seeds: list[int], pack: Path | None = None) -> list[Ru
     outputs: dict[str, list] = {}  # seed directory -> its scores, sorted by row
     for directory in directories:
         config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
-        seed = config.get("seed")
-        everything = verify(directory)
-        problems = failures(everything)
-        absent = [p for p in everything if p.kind == "absent"]
-        checks.append(RunCheck(name=f"manifest:{directory.name}", ok=not problems,
-                               detail="; ".join(f"{p.kind} {p.path}: {p.detail}" for p in (problems or absent)[:5])))
-        if seed is not None:
-            found[seed] = directory
-        if problems or not (directory / "manifest.json").exists():
-            continue
-        manifest = load_manifest(directory / "manifest.json")
-        if manifest.kind == "surgery-run":  # a generator: its merged model is what must be there
-            merged = directory / "merged"
-            ok = (merged / "config.json").exists() and any(merged.glob("*.safetensors"))
-            checks.append(RunCheck(name=f"merged:{directory.name}", ok=ok,
-                                   detail="merged model (safetensors) present" if ok else "no merged model"))
-            continue
-        seed_pack, why = _pack_of(directory, manifest, pack)
-        if seed_pack is None:
-            checks.append(RunCheck(name=f"scores:{directory.name}", ok=False, detail=why))
-            continue
-        if failures(verify(seed_pack)):
-            checks.append(RunCheck(name=f"scores:{directory.name}", ok=False,
-                                   detail=f"its pack {seed_pack} does not verify against its manifest"))
-            continue
-        wanted = set()
-        for line in (seed_pack / "rows.jsonl").open("rb"):
-            row = json.loads(line)
-            if row["split"] in ("val", "test"):
-                wanted.add(row["row_id"])
-        got = [json.loads(line) for line in (directory / "scores.jsonl").read_text().splitlines() if line.strip()]
-        ids = [f"{s['benchmark']}/{s['task_id']}/{s['candidate_id']}" for s in got]
-        outputs[directory.name] = sorted((i, json.dumps(s.get("scores"), sort_keys=True)) for i, s in zip(ids, got))
-        missing, extra, repeated = wanted - set(ids), set(ids) - wanted, len(ids) - len(set(ids))
-        ok = not missing and not extra and not repeated
-        checks.append(RunCheck(name=f"scores:{directory.name}", ok=ok,
-                               detail=f"{len(set(ids))} of {len(wanted)} val/test rows scored" +
-                                      (f"; {len(missing)} missing, {len(extra)} not val/test rows, {repeated} repeated"
-                                       if not ok else "")))
+        if config.get("seed") is not None:
+            found[config["seed"]] = directory
+        checks += _check_seed(directory, pack, outputs)
     for seed in seeds:
         checks.append(RunCheck(name=f"seed:{seed}", ok=seed in found,
                                detail=str(found.get(seed, "no run directory with this seed"))))
@@ -106,3 +70,41 @@ def verify_run(run: Path, seeds: list[int], pack: Path | None = None) -> list[Ru
                                detail="; ".join(f"{a} and {b} wrote identical scores: one model, not two seeds"
                                                 for a, b in twins) or f"{len(names)} seeds, all scores differ"))
     return checks
+
+
+def _check_seed(directory: Path, pack: Path | None, outputs: dict[str, list]) -> list[RunCheck]:
+    """One seed directory: its manifest, then its merged model (surgery) or its scores against its
+    pack's val and test rows (whose scores it adds to `outputs`)."""
+    everything = verify(directory)
+    problems = failures(everything)
+    absent = [p for p in everything if p.kind == "absent"]
+    checks = [RunCheck(name=f"manifest:{directory.name}", ok=not problems,
+                       detail="; ".join(f"{p.kind} {p.path}: {p.detail}" for p in (problems or absent)[:5]))]
+    if problems or not (directory / "manifest.json").exists():
+        return checks
+    manifest = load_manifest(directory / "manifest.json")
+    if manifest.kind == "surgery-run":  # a generator: its merged model is what must be there
+        merged = directory / "merged"
+        ok = (merged / "config.json").exists() and any(merged.glob("*.safetensors"))
+        return checks + [RunCheck(name=f"merged:{directory.name}", ok=ok,
+                                  detail="merged model (safetensors) present" if ok else "no merged model")]
+    seed_pack, why = _pack_of(directory, manifest, pack)
+    if seed_pack is None:
+        return checks + [RunCheck(name=f"scores:{directory.name}", ok=False, detail=why)]
+    if failures(verify(seed_pack)):
+        return checks + [RunCheck(name=f"scores:{directory.name}", ok=False,
+                                  detail=f"its pack {seed_pack} does not verify against its manifest")]
+    wanted = set()
+    for line in (seed_pack / "rows.jsonl").open("rb"):
+        row = json.loads(line)
+        if row["split"] in ("val", "test"):
+            wanted.add(row["row_id"])
+    got = [json.loads(line) for line in (directory / "scores.jsonl").read_text().splitlines() if line.strip()]
+    ids = [f"{s['benchmark']}/{s['task_id']}/{s['candidate_id']}" for s in got]
+    outputs[directory.name] = sorted((i, json.dumps(s.get("scores"), sort_keys=True)) for i, s in zip(ids, got))
+    missing, extra, repeated = wanted - set(ids), set(ids) - wanted, len(ids) - len(set(ids))
+    ok = not missing and not extra and not repeated
+    return checks + [RunCheck(name=f"scores:{directory.name}", ok=ok,
+                              detail=f"{len(set(ids))} of {len(wanted)} val/test rows scored" +
+                                     (f"; {len(missing)} missing, {len(extra)} not val/test rows, {repeated} repeated"
+                                      if not ok else ""))]

@@ -191,20 +191,7 @@ def _provenance(evidence: Path, out: Path) -> dict:
 
 def _candidates(rows_path: Path, score_files: list[Path], out: Path):
     """ROC points per seed and split, the per-task index, and the drill-down chunks."""
-    import numpy as np
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    scores: dict[str, dict[str, float]] = defaultdict(dict)  # candidate_id -> seed -> p_pass
-    seeds = []
-    for path in score_files:
-        seed = path.parent.name.removeprefix("seed-")
-        seeds.append(seed)
-        for number, r in _lines(path):
-            value = (r.get("scores") or {}).get("p_pass") if isinstance(r.get("scores"), dict) else None
-            if value is not None:
-                if not isinstance(value, (int, float)) or isinstance(value, bool):
-                    raise InputError("not a number", path=str(path), line=number, field="scores.p_pass")
-                scores[r["candidate_id"]][seed] = float(value)
+    scores, seeds = _p_pass_scores(score_files)
     by_task: dict[tuple[str, str], list] = defaultdict(list)
     labels: dict[tuple[str, str], list] = defaultdict(list)  # (seed, split) -> [(score, label)]
     row_candidate: dict[str, str] = {}
@@ -223,6 +210,38 @@ def _candidates(rows_path: Path, score_files: list[Path], out: Path):
              "decoy": bool(r.get("decoy")), "scores": s, "program": r.get("program", "")[:4000]})
         for seed, value in s.items():
             labels[(seed, r.get("split"))].append((value, bool(r["passed"])))
+    tasks, chunks = [], {}
+    for i, ((bench, task), cands) in enumerate(sorted(by_task.items())):
+        chunk = i // CHUNK_TASKS
+        tasks.append({"benchmark": bench, "task": task, "candidates": len(cands),
+                      "passed": sum(c["passed"] for c in cands), "split": cands[0]["split"], "chunk": chunk,
+                      "index": i})
+        chunks.setdefault(chunk, []).append([i, cands])
+    wrong = _wrong_decoys(decoys, row_candidate, scores, seeds)
+    return {"curves": _roc_curves(labels), "seeds": seeds}, tasks, chunks, wrong[:2000]
+
+
+def _p_pass_scores(score_files: list[Path]) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """candidate_id -> seed -> p_pass, and the seeds (from the seed-N directory names)."""
+    scores: dict[str, dict[str, float]] = defaultdict(dict)
+    seeds = []
+    for path in score_files:
+        seed = path.parent.name.removeprefix("seed-")
+        seeds.append(seed)
+        for number, r in _lines(path):
+            value = (r.get("scores") or {}).get("p_pass") if isinstance(r.get("scores"), dict) else None
+            if value is not None:
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    raise InputError("not a number", path=str(path), line=number, field="scores.p_pass")
+                scores[r["candidate_id"]][seed] = float(value)
+    return scores, seeds
+
+
+def _roc_curves(labels: dict[tuple[str, str], list]) -> list[dict]:
+    """ROC points (at most ROC_POINTS) and AUC per seed and split that holds both classes."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score, roc_curve
+
     roc = []
     for (seed, split), pairs in sorted(labels.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         y = np.array([p[1] for p in pairs])
@@ -233,14 +252,12 @@ def _candidates(rows_path: Path, score_files: list[Path], out: Path):
         keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), ROC_POINTS)).astype(int))
         roc.append({"seed": seed, "split": split, "fpr": fpr[keep].round(4).tolist(), "tpr": tpr[keep].round(4).tolist(),
                     "auc": round(float(roc_auc_score(y, x)), 4), "n": len(y)})
-    tasks, chunks = [], {}
-    for i, ((bench, task), cands) in enumerate(sorted(by_task.items())):
-        chunk = i // CHUNK_TASKS
-        tasks.append({"benchmark": bench, "task": task, "candidates": len(cands),
-                      "passed": sum(c["passed"] for c in cands), "split": cands[0]["split"], "chunk": chunk,
-                      "index": i})
-        chunks.setdefault(chunk, []).append([i, cands])
-    wrong = []  # decoy pairs the scorer orders wrongly: the decoy scored at or above its original
+    return roc
+
+
+def _wrong_decoys(decoys: list, row_candidate: dict, scores: dict, seeds: list[str]) -> list[dict]:
+    """Decoy pairs the scorer orders wrongly: the decoy scored at or above its original."""
+    wrong = []
     for category, task, decoy, original_row in decoys:
         original = row_candidate.get(original_row)
         for seed in seeds:
@@ -249,4 +266,4 @@ def _candidates(rows_path: Path, score_files: list[Path], out: Path):
                 wrong.append({"category": category, "seed": seed, "task": task, "original": original,
                               "decoy": decoy, "original_score": round(o, 4), "decoy_score": round(d, 4)})
     wrong.sort(key=lambda w: (w["category"], str(w["seed"]), -(w["decoy_score"] - w["original_score"])))
-    return {"curves": roc, "seeds": seeds}, tasks, chunks, wrong[:2000]
+    return wrong

@@ -169,8 +169,6 @@ def cut(completion: str, continues_function: bool) -> str:
 def generate(model_dir: Path, benchmark, out: Path, *, n: int = 1, temperature: float = 0.0, top_p: float = 0.95,
              max_new_tokens: int = 256, batch_size: int = 8, limit: int | None = None, seed: int = 0,
              progress: bool = True, engine: str = "transformers", shard: str | None = None) -> dict:
-    from tqdm import tqdm
-
     if n > 1 and temperature == 0:
         raise InputError("n > 1 with greedy decoding gives n identical samples: set --temperature")
     sampling = Sampling(n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
@@ -184,6 +182,27 @@ def generate(model_dir: Path, benchmark, out: Path, *, n: int = 1, temperature: 
 
         tasks = select(tasks, parse_shard(shard))
     partial = out.with_name(out.name + ".partial")
+    done = _resumed(partial, n)
+    pending = [p for p in tasks if p.task_id not in done]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    _sample_pending(partial, done, pending, len(tasks), model_dir, engine, sampling, batch_size,
+                    f"generate {benchmark.name}", progress)
+    seconds = time.monotonic() - started
+    with atomic_writer(out) as fh:
+        for problem in tasks:
+            for row in sorted(done[problem.task_id], key=lambda r: r["sample_index"]):
+                fh.write(json.dumps(row) + "\n")
+    partial.unlink()
+    generated = len(pending) * n
+    return {"benchmark": benchmark.name, "tasks": len(tasks), "samples": len(tasks) * n,
+            "resumed_tasks": len(tasks) - len(pending), "out": str(out), "engine": engine,
+            "sampling": sampling.model_dump(), "shard": shard,
+            "samples_per_second": round(generated / seconds, 3) if generated and seconds > 0 else None}
+
+
+def _resumed(partial: Path, n: int) -> dict[str, list[dict]]:
+    """The tasks a killed run finished (all n samples) in OUT.partial; a torn last line is dropped."""
     done: dict[str, list[dict]] = {}
     if partial.exists():
         for line in partial.read_text(encoding="utf-8").splitlines():
@@ -192,17 +211,21 @@ def generate(model_dir: Path, benchmark, out: Path, *, n: int = 1, temperature: 
             except ValueError:
                 continue  # a torn last line from a kill
             done.setdefault(row["task_id"], []).append(row)
-        done = {t: rows for t, rows in done.items() if len(rows) == n}
-    pending = [p for p in tasks if p.task_id not in done]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+    return {t: rows for t, rows in done.items() if len(rows) == n}
+
+
+def _sample_pending(partial: Path, done: dict, pending: list, total: int, model_dir: Path, engine: str,
+                    sampling: Sampling, batch_size: int, desc: str, progress: bool) -> None:
+    """Sample the pending tasks in batches into OUT.partial (the finished ones first), adding
+    each task's rows to `done` as they are written."""
+    from tqdm import tqdm
+
     with open(partial, "w", encoding="utf-8") as fh:
         for rows in done.values():
             fh.writelines(json.dumps(r) + "\n" for r in rows)
         fh.flush()
         runner = load_engine(engine, model_dir, sampling) if pending else None
-        bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), desc=f"generate {benchmark.name}",
-                   unit="task", disable=not progress)
+        bar = tqdm(total=total, initial=total - len(pending), desc=desc, unit="task", disable=not progress)
         for start in range(0, len(pending), batch_size):
             chunk = pending[start:start + batch_size]
             texts = runner.complete([p.prompt for p in chunk], [p.task_id for p in chunk], sampling)
@@ -217,17 +240,6 @@ def generate(model_dir: Path, benchmark, out: Path, *, n: int = 1, temperature: 
                 fh.flush()
             bar.update(len(chunk))
         bar.close()
-    seconds = time.monotonic() - started
-    with atomic_writer(out) as fh:
-        for problem in tasks:
-            for row in sorted(done[problem.task_id], key=lambda r: r["sample_index"]):
-                fh.write(json.dumps(row) + "\n")
-    partial.unlink()
-    generated = len(pending) * n
-    return {"benchmark": benchmark.name, "tasks": len(tasks), "samples": len(tasks) * n,
-            "resumed_tasks": len(tasks) - len(pending), "out": str(out), "engine": engine,
-            "sampling": sampling.model_dump(), "shard": shard,
-            "samples_per_second": round(generated / seconds, 3) if generated and seconds > 0 else None}
 
 
 def _natural(task_id: str) -> list:

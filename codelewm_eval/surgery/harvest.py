@@ -139,21 +139,51 @@ DEFAULT_ANCHOR_SHARE = 0.15
 def harvest(results: list[Path], out: Path, data_dir: Path | None, *, anchors: int = 20, seed: int = 42,
             previous: list[Path] = (), command: list[str] | None = None, anchor_share: float = DEFAULT_ANCHOR_SHARE,
             override_lessons: bool = False) -> dict:
+    results, previous = [Path(p) for p in results], [Path(p) for p in previous]
+    firsts = _first_samples(results)
+    models = models_of(results)
+    overridden = _union_lesson(results, models, override_lessons)
+    benchmarks = {b: load_benchmark(b, data_dir) for b in sorted({b for b, _ in firsts})}
+    counts, train, passing = _sort_first_samples(firsts, benchmarks, _previous_targets(previous))
+    anchor_rows = _anchor_rows(passing, anchors, seed, counts)
+    trained = anchors_to_train(len(train), len(anchor_rows), anchor_share)
+    for i, row in enumerate(anchor_rows):  # the order is already a seeded shuffle
+        row.role = "train" if i < trained else "held_out"
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise InputError("output directory is not empty", path=str(out))
+    _write_rows(out, train, anchor_rows)
     from ..io import sha256_file
 
-    firsts = _first_samples([Path(p) for p in results])
-    models = models_of([Path(p) for p in results])
-    overridden = []
-    union = _union([Path(p) for p in results], models)
-    if union:
-        if not override_lessons:
-            raise InputError(f"not the newest results of one model: {union}. A harvest trains the model on its own "
-                             f"fresh failures. {UNION_LESSON}. Pass --override-lessons to harvest the union anyway "
-                             "(recorded in the harvest and every card resting on it).", path=str(results[0]),
-                             field="--results")
-        overridden.append(f"union: {union} ({UNION_LESSON})")
-    seen = _previous_targets([Path(p) for p in previous])
-    benchmarks = {b: load_benchmark(b, data_dir) for b in sorted({b for b, _ in firsts})}
+    lineage = {"results": [{"path": str(p), "sha256": sha256_file(p), "model": models[str(p)]} for p in results],
+               "parent_harvest": [str(p) for p in previous] or None}
+    summary = {"schema_version": SCHEMA_VERSION, **counts, "train_rows": len(train), "anchors": len(anchor_rows),
+               "anchors_trained": trained, "anchors_held_out": len(anchor_rows) - trained,
+               "anchor_share": anchor_share, "benchmarks": sorted(benchmarks), "lineage": lineage,
+               "lessons_overridden": overridden}
+    write_json_atomic(out / "summary.json", summary)
+    write_manifest(out, "surgery-harvest", parents=results + previous, command=command or [],
+                   config={"anchors": anchors, "seed": seed, "anchor_share": anchor_share, "lineage": lineage,
+                           "lessons_overridden": overridden})
+    return summary
+
+
+def _union_lesson(results: list[Path], models: dict, override_lessons: bool) -> list[str]:
+    """Results of more than one model (the BD6.2 union) are refused unless overridden (recorded)."""
+    union = _union(results, models)
+    if not union:
+        return []
+    if not override_lessons:
+        raise InputError(f"not the newest results of one model: {union}. A harvest trains the model on its own "
+                         f"fresh failures. {UNION_LESSON}. Pass --override-lessons to harvest the union anyway "
+                         "(recorded in the harvest and every card resting on it).", path=str(results[0]),
+                         field="--results")
+    return [f"union: {union} ({UNION_LESSON})"]
+
+
+def _sort_first_samples(firsts: dict, benchmarks: dict, seen: set) -> tuple[dict, list[SftRow], list]:
+    """(counts, training rows from failing tasks, passing tasks): each first sample is failing with
+    a reference target, passing, or left out with its reason counted."""
     counts = {"tasks": len(firsts), "failing": 0, "passing": 0, "no_reference": 0, "licence_forbids_training": 0,
               "already_harvested": 0, "not_evaluable": 0}
     train, passing = [], []
@@ -168,36 +198,35 @@ def harvest(results: list[Path], out: Path, data_dir: Path | None, *, anchors: i
             passing.append((bench, task, problem, licence, r))
             continue
         counts["failing"] += 1
+        target = None if NO_TRAINING_MARK in licence else _target(problem)
+        digest = hashlib.sha256(target.encode()).hexdigest() if target is not None else None
         if NO_TRAINING_MARK in licence:
             counts["licence_forbids_training"] += 1
-            continue
-        target = _target(problem)
-        if target is None:
+        elif target is None:
             counts["no_reference"] += 1
-            continue
-        digest = hashlib.sha256(target.encode()).hexdigest()
-        if (bench, task, digest) in seen:
+        elif (bench, task, digest) in seen:
             counts["already_harvested"] += 1
-            continue
-        train.append(SftRow(benchmark=bench, task_id=task, kind="failure", prompt=problem.prompt, completion=target,
-                            licence=licence, target_sha256=digest))
-    # anchors: a deterministic sample of passing tasks, with the model's own passing program as target
-    passing.sort(key=lambda x: hashlib.sha256(f"{seed}\0{x[0]}\0{x[1]}".encode()).hexdigest())
-    anchor_rows = []
+        else:
+            train.append(SftRow(benchmark=bench, task_id=task, kind="failure", prompt=problem.prompt,
+                                completion=target, licence=licence, target_sha256=digest))
+    return counts, train, passing
+
+
+def _anchor_rows(passing: list, anchors: int, seed: int, counts: dict) -> list[SftRow]:
+    """A deterministic sample of passing tasks, with the model's own passing program as target."""
+    passing = sorted(passing, key=lambda x: hashlib.sha256(f"{seed}\0{x[0]}\0{x[1]}".encode()).hexdigest())
+    rows = []
     for bench, task, problem, licence, r in passing[:anchors]:
         if NO_TRAINING_MARK in licence:
             counts["licence_forbids_training"] += 1
             continue
         completion = r.program[len(problem.prompt):] if r.program.startswith(problem.prompt) else r.program
-        anchor_rows.append(SftRow(benchmark=bench, task_id=task, kind="anchor", prompt=problem.prompt,
-                                  completion=completion, licence=licence,
-                                  target_sha256=hashlib.sha256(completion.encode()).hexdigest()))
-    trained = anchors_to_train(len(train), len(anchor_rows), anchor_share)
-    for i, row in enumerate(anchor_rows):  # the order is already a seeded shuffle
-        row.role = "train" if i < trained else "held_out"
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise InputError("output directory is not empty", path=str(out))
+        rows.append(SftRow(benchmark=bench, task_id=task, kind="anchor", prompt=problem.prompt, completion=completion,
+                           licence=licence, target_sha256=hashlib.sha256(completion.encode()).hexdigest()))
+    return rows
+
+
+def _write_rows(out: Path, train: list[SftRow], anchor_rows: list[SftRow]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, rows in (("train.jsonl", train), ("anchors.jsonl", anchor_rows)):
         with atomic_writer(out / name) as fh:
@@ -206,17 +235,6 @@ def harvest(results: list[Path], out: Path, data_dir: Path | None, *, anchors: i
     for name, role in (("anchors.txt", "held_out"), ("anchors_trained.txt", "train")):
         with atomic_writer(out / name) as fh:
             fh.write("".join(anchor_name(r.benchmark, r.task_id) + "\n" for r in anchor_rows if r.role == role))
-    lineage = {"results": [{"path": str(p), "sha256": sha256_file(p), "model": models[str(p)]} for p in results],
-               "parent_harvest": [str(p) for p in previous] or None}
-    summary = {"schema_version": SCHEMA_VERSION, **counts, "train_rows": len(train), "anchors": len(anchor_rows),
-               "anchors_trained": trained, "anchors_held_out": len(anchor_rows) - trained,
-               "anchor_share": anchor_share, "benchmarks": sorted(benchmarks), "lineage": lineage,
-               "lessons_overridden": overridden}
-    write_json_atomic(out / "summary.json", summary)
-    write_manifest(out, "surgery-harvest", parents=[Path(p) for p in results] + [Path(p) for p in previous],
-                   command=command or [], config={"anchors": anchors, "seed": seed, "anchor_share": anchor_share,
-                                                  "lineage": lineage, "lessons_overridden": overridden})
-    return summary
 
 
 def anchors_to_train(train_rows: int, anchors: int, share: float) -> int:

@@ -127,15 +127,8 @@ def train_sft(harvest: Path, out: Path, cfg: SftConfig, *, allow: bool = False, 
     harvest, out = Path(harvest), Path(out)
     rows, held_out = _rows(harvest, cfg)
     overridden = check_lessons(cfg, len(rows), allow)
-    if (out / "manifest.json").exists():
-        raise InputError("this run directory already holds a completed run", path=str(out))
-    if out.is_dir() and any(out.iterdir()):
-        if not (out / "config.json").exists():
-            raise InputError("--out is not empty and is not a run directory", path=str(out))
-        shutil.rmtree(out)  # an attempt that did not complete: start it over
-    out.mkdir(parents=True)
-    write_json_atomic(out / "config.json", {**cfg.model_dump(mode="json"), "lessons_overridden": overridden,
-                                            "harvest_lessons_overridden": _harvest_overrides(harvest)})
+    _start_run_directory(out, {**cfg.model_dump(mode="json"), "lessons_overridden": overridden,
+                               "harvest_lessons_overridden": _harvest_overrides(harvest)})
     from ..process_record import record_self
 
     log = ProgressLog(out / "reports" / "job_progress.jsonl", cfg.run_id, cfg.seed, echo=echo)
@@ -159,13 +152,7 @@ def train_sft(harvest: Path, out: Path, cfg: SftConfig, *, allow: bool = False, 
                   "trainable_parameters": trainable, **placement.report(),
                   "tokens_per_s": round(tokens / busy, 1) if busy else None, "train_seconds": round(busy, 2),
                   "final_loss": loss, "anchor_check": check.model_dump(), "lessons_overridden": overridden}
-        if check.lost and not cfg.merge_anyway:
-            report["merge"] = {"status": "aborted", "reason": "anchor_lost", "lost": check.lost}
-        else:
-            model.merge_and_unload().save_pretrained(out / "merged", safe_serialization=True)
-            tokenizer.save_pretrained(out / "merged")
-            report["merge"] = {"status": "merged despite lost anchors (--merge-anyway)" if check.lost else "merged",
-                               "lost": check.lost}
+        report["merge"] = _merge(model, tokenizer, check.lost, cfg.merge_anyway, out / "merged")
         write_json_atomic(out / "train_report.json", report)
         if report["merge"]["status"] == "aborted":
             log.emit("failed", reason="merge_aborted", error=f"merge aborted: the adapter lost {len(check.lost)} "
@@ -183,6 +170,27 @@ def train_sft(harvest: Path, out: Path, cfg: SftConfig, *, allow: bool = False, 
         log.emit("failed", error=f"{type(exc).__name__}: {exc}"[:500], traceback=traceback.format_exc()[-2000:])
         log.close()
         raise
+
+
+def _start_run_directory(out: Path, config: dict) -> None:
+    """A new run directory with its config.json; an attempt that did not complete starts over."""
+    if (out / "manifest.json").exists():
+        raise InputError("this run directory already holds a completed run", path=str(out))
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "config.json").exists():
+            raise InputError("--out is not empty and is not a run directory", path=str(out))
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    write_json_atomic(out / "config.json", config)
+
+
+def _merge(model, tokenizer, lost: list[str], merge_anyway: bool, merged: Path) -> dict:
+    """merge_and_unload into `merged`, unless a held-out anchor was lost (and not --merge-anyway)."""
+    if lost and not merge_anyway:
+        return {"status": "aborted", "reason": "anchor_lost", "lost": lost}
+    model.merge_and_unload().save_pretrained(merged, safe_serialization=True)
+    tokenizer.save_pretrained(merged)
+    return {"status": "merged despite lost anchors (--merge-anyway)" if lost else "merged", "lost": lost}
 
 
 def _rows(harvest: Path, cfg: SftConfig) -> tuple[list, list]:

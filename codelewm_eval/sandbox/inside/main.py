@@ -23,6 +23,42 @@ PRELOAD = (
 def serve(in_fd: int = 0, out_fd: int = 1) -> None:
     # Nobody in the sandbox (all one uid) may ptrace T or read its memory: it holds the tests.
     _set_non_dumpable()
+    _prepare_interpreter()
+    t_sock, z_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    zpid = os.fork()
+    if zpid == 0:
+        t_sock.close()
+        try:
+            zygote_main(z_sock)
+        finally:
+            os._exit(6)
+    z_sock.close()
+    write_frame(out_fd, json.dumps({"ready": True, "pid": os.getpid()}).encode())
+    while True:
+        try:
+            header = json.loads(read_frame(in_fd))
+            tests = json.loads(read_frame(in_fd))
+        except EOFError:
+            return
+        started = time.monotonic()
+        meta = {"wall_s": None}
+        try:
+            result = _one_candidate(t_sock, header, tests, meta)
+        except (OSError, EOFError, ValueError):
+            # The candidate brought down the zygote: this worker can no longer make clean
+            # candidate processes. Report it and exit; the orchestrator starts a new worker.
+            meta["worker_died"] = True
+            result = None
+        meta["tester_answered"] = result is not None
+        meta["wall_s"] = round(time.monotonic() - started, 6)
+        write_frame(out_fd, json.dumps(meta).encode())
+        write_frame(out_fd, json.dumps(result, allow_nan=False, default=str).encode() if result is not None else b"null")
+        if result is None:
+            os._exit(0)
+
+
+def _prepare_interpreter() -> None:
+    """The extra path, the builtins `site` would add, the preloaded modules, and a frozen heap."""
     extra = os.environ.get("CODELEWM_EXTRA_PATH")
     if extra:
         sys.path.insert(0, extra)
@@ -45,51 +81,26 @@ def serve(in_fd: int = 0, out_fd: int = 1) -> None:
 
     gc.collect()
     gc.freeze()  # forked children then never walk (and copy) the inherited objects' pages
-    t_sock, z_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    zpid = os.fork()
-    if zpid == 0:
-        t_sock.close()
-        try:
-            zygote_main(z_sock)
-        finally:
-            os._exit(6)
-    z_sock.close()
+
+
+def _one_candidate(t_sock, header: dict, tests, meta: dict):
+    """Ask the zygote for a fresh candidate process, run the tests against it, and add what the
+    zygote saw of its end to `meta`; the tester's result (None: it did not answer)."""
     control = t_sock.fileno()
-    write_frame(out_fd, json.dumps({"ready": True, "pid": os.getpid()}).encode())
-    while True:
-        try:
-            header = json.loads(read_frame(in_fd))
-            tests = json.loads(read_frame(in_fd))
-        except EOFError:
-            return
-        started = time.monotonic()
-        meta = {"wall_s": None}
-        try:
-            write_frame(control, json.dumps({"op": "start", "program": header["program"],
-                                             "limits": header["limits"]}).encode())
-            msg, fds, _, _ = socket.recv_fds(t_sock, 1 << 16, 2)
-            if len(fds) != 2:
-                raise OSError("zygote sent no pipes")
-            call_w, reply_r = fds
-            try:
-                result = run_tests(call_w, reply_r, header, tests, json.loads(msg).get("pid"))
-            finally:
-                os.close(call_w)
-                os.close(reply_r)
-            gone = bool(result and result.get("candidate_gone"))  # its exit status says why: wait for it
-            write_frame(control, json.dumps({"op": "finish", "gone": gone}).encode())
-            meta.update(json.loads(read_frame(control)))
-        except (OSError, EOFError, ValueError):
-            # The candidate brought down the zygote: this worker can no longer make clean
-            # candidate processes. Report it and exit; the orchestrator starts a new worker.
-            meta["worker_died"] = True
-            result = None
-        meta["tester_answered"] = result is not None
-        meta["wall_s"] = round(time.monotonic() - started, 6)
-        write_frame(out_fd, json.dumps(meta).encode())
-        write_frame(out_fd, json.dumps(result, allow_nan=False, default=str).encode() if result is not None else b"null")
-        if result is None:
-            os._exit(0)
+    write_frame(control, json.dumps({"op": "start", "program": header["program"], "limits": header["limits"]}).encode())
+    msg, fds, _, _ = socket.recv_fds(t_sock, 1 << 16, 2)
+    if len(fds) != 2:
+        raise OSError("zygote sent no pipes")
+    call_w, reply_r = fds
+    try:
+        result = run_tests(call_w, reply_r, header, tests, json.loads(msg).get("pid"))
+    finally:
+        os.close(call_w)
+        os.close(reply_r)
+    gone = bool(result and result.get("candidate_gone"))  # its exit status says why: wait for it
+    write_frame(control, json.dumps({"op": "finish", "gone": gone}).encode())
+    meta.update(json.loads(read_frame(control)))
+    return result
 
 
 def main() -> None:
