@@ -543,3 +543,25 @@ def validated(model, raw: Any, path: str | os.PathLike, line_of=None):
         err = exc.errors()[0]
         raise InputError(err["msg"], path=str(path), line=line_of(err["loc"]) if line_of else None,
                          field=field_path(err["loc"])) from None
+
+
+# Migrations of older file versions, applied on read: (model name, version) -> a function turning
+# that version's parsed JSON into the next version's. A reader never writes the old file back.
+MIGRATIONS: dict[tuple[str, int], Any] = {}
+
+
+def read_versioned(model, path: str | os.PathLike):
+    """`model` from the JSON file at `path`: a file written by a newer codelewm-eval (its
+    schema_version above the model's) is refused, naming the file; an older one is migrated on
+    read, version by version (MIGRATIONS), then validated."""
+    raw = read_json(path)
+    newest = model.model_fields["schema_version"].default if "schema_version" in model.model_fields else None
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if newest is not None and isinstance(version, int) and not isinstance(version, bool):
+        if version > newest:
+            raise InputError(f"written by a newer codelewm-eval (schema_version {version}; this version reads up to "
+                             f"{newest}): upgrade codelewm-eval to read it", path=str(path), field="schema_version")
+        while version < newest and (model.__name__, version) in MIGRATIONS:
+            raw = MIGRATIONS[(model.__name__, version)](raw)
+            version = raw["schema_version"] = version + 1
+    return validated(model, raw, path)

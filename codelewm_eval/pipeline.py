@@ -256,9 +256,9 @@ class Runner:
         return pack
 
     def _preflight(self, pack: Path, spec: Path) -> None:
-        from .preflight.run import preflight
+        from .preflight.run import PreflightConfig, preflight_stage
 
-        report = preflight(pack, spec, self.out / "preflight.json")
+        report = preflight_stage(PreflightConfig(pack=str(pack), job=spec, report=self.out / "preflight.json"))
         for ch in report.checks:
             if ch.status != "pass":
                 self.say(f"  {ch.status:7s} {ch.name}: observed {ch.observed}, required {ch.required}  {ch.reason}")
@@ -286,7 +286,7 @@ class Runner:
         result = evaluate_stage(EvaluateConfig(pack=pack, scores=[s / "scores.jsonl" for s in seeds], gates=gates,
                                                out=evidence, mutant_sets=self.config.mutant_sets))
         for g in result.gates:
-            self.say(f"  gate {g['status']:7s} {g['name']}")
+            self.say(f"  gate {g.status:7s} {g.name}")
 
     def _execute_sources(self) -> list[Path]:
         """Each source executed (and its canonical solutions mutated into decoys), one stage each."""
@@ -347,27 +347,28 @@ class Runner:
     def _ledger(self, evidence: Path) -> Path:
         """A claim per gate, its numbers bound to the gate's observed values, and the cards."""
         c = self.config
-        gates = json.loads((evidence / "gates.json").read_text())["gates"]
+        from .readers import read_artifact
+
         claims = []
-        for g in gates:
+        for g in read_artifact(evidence).gates.gates:
             values, parts = {}, []
-            for i, o in enumerate(g.get("observed", [])):
+            for i, o in enumerate(g.observed):
                 if o.get("split") != "test" or o.get("value") is None:
                     continue
                 name = f"v{i}"
                 values[name] = {"from": "run", "file": "gates.json", "digits": 3,
-                                "path": f"gates[name={g['name']}].observed.{i}.value"}
+                                "path": f"gates[name={g.name}].observed.{i}.value"}
                 parts.append(f"{{{{ {name} }}}} on {o['benchmark']} (seed {o['seed']})")
             if not parts:
                 continue
             label = {"auc": "Held-out p_pass ROC-AUC", "ece": "Held-out p_pass ECE", "rerank_lift":
                      "The rerank lift of p_pass over the first sample", "rerank_lift_random":
                      "The rerank lift of p_pass over a random pick", "decoy_accuracy":
-                     "The share of decoy pairs p_pass orders correctly"}.get(g["metric"], g["metric"])
-            spec = next(x for x in c.gates if x.name == g["name"])
-            claims.append({"id": g["name"], "kind": "positive", "scope": {"model": f"p-pass-{c.scorer}",
-                                                                           "seeds": c.seeds},
-                           "requires": [g["name"]], "evidence": ["run"], "values": values,
+                     "The share of decoy pairs p_pass orders correctly"}.get(g.metric, g.metric)
+            spec = next(x for x in c.gates if x.name == g.name)
+            claims.append({"id": g.name, "kind": "positive", "scope": {"model": f"p-pass-{c.scorer}",
+                                                                        "seeds": c.seeds},
+                           "requires": [g.name], "evidence": ["run"], "values": values,
                            "wording": f"{label} is {', '.join(parts)}, meeting the gate's "
                                       f"{spec.comparator} {spec.threshold}."})
         ledger = {"schema_version": 1, "evidence": {"run": "evidence"},
@@ -396,11 +397,11 @@ class Runner:
         for r in bundle.metrics.records:
             if r.scorer != "p_pass" or r.split != "test":
                 continue
-            auc, ece = r.metrics.get("auc", {}), r.metrics.get("ece", {})
+            auc, ece = r.metrics.get("auc"), r.metrics.get("ece")
             lift = [x for x in bundle.rerank.results if x.scorer == "p_pass" and x.split == "test"
                     and x.seed == r.seed and (x.benchmark == r.benchmark or x.benchmark.startswith(r.benchmark + ":"))]
-            rows.append(RunRow(seed=r.seed, benchmark=r.benchmark, rows=r.rows, auc=auc.get("value"),
-                               auc_ci=auc.get("bootstrap_ci"), ece=ece.get("value"),
+            rows.append(RunRow(seed=r.seed, benchmark=r.benchmark, rows=r.rows, auc=auc.value if auc else None,
+                               auc_ci=auc.bootstrap_ci if auc else None, ece=ece.value if ece else None,
                                lift=lift[0].lift_random if lift else None,
                                lift_ci=list(lift[0].lift_random_ci) if lift and lift[0].lift_random_ci else None))
         docs = sorted(str(p) for p in (self.out / "docs" / "benchmark").glob("*.md"))

@@ -69,7 +69,7 @@ LAYERS = [
     ("pack", {"pack"}),
     ("evidence", {"evidence", "preflight", "train"}),
     ("claims and loops", {"claims", "report", "surgery", "jobs"}),
-    ("flow", {"pipeline", "bench", "catalog"}),
+    ("flow", {"pipeline", "bench", "catalog", "readers"}),
     ("cli", {"cli"}),
 ]
 

@@ -27,8 +27,7 @@ def test_every_exported_name_resolves():
 
 @pytest.mark.slow
 def test_the_documented_default_run_in_python(capsys):
-    text = (ROOT / "docs" / "python-api.md").read_text()
-    (code,) = re.findall(r"```python\n(.*?)```", text, re.S)
+    code = _blocks("python")[0]
     assert len(code.strip().splitlines()) <= 25
     exec(compile(code, "docs/python-api.md", "exec"), {})
     printed = capsys.readouterr().out
@@ -36,65 +35,101 @@ def test_the_documented_default_run_in_python(capsys):
     assert "['decoys:val:mutation', 'decoys:test:mutation']" in printed  # the default minimum is 30 tasks
 
 
-def test_a_scorer_from_another_package_is_registered_and_used(tmp_path, data_dir, monkeypatch, capsys):
+def _blocks(kind: str) -> list[str]:
+    return re.findall(rf"```{kind}\n(.*?)```", (ROOT / "docs" / "python-api.md").read_text(), re.S)
+
+
+def _install_plugin(tmp_path, monkeypatch) -> None:
+    """The documented plugin, installed as a package is: its module and a dist-info whose
+    entry_points.txt holds the documented entry points, on sys.path."""
+    import tomllib
+
+    from codelewm_eval import benchmarks as B
+    from codelewm_eval.evidence import scorers as S
+
+    (toml,) = _blocks("toml")
+    module = next(b for b in _blocks("python") if "BenchmarkEntry" in b)
+    site = tmp_path / "site"
+    (site / "my_codelewm_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "my_codelewm_plugin.py").write_text(module)
+    points = tomllib.loads(toml)["project"]["entry-points"]
+    (site / "my_codelewm_plugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: my-codelewm-plugin\nVersion: 1.0\n")
+    (site / "my_codelewm_plugin-1.0.dist-info" / "entry_points.txt").write_text("".join(
+        f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in names.items()) + "\n"
+        for group, names in points.items()))
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(S, "_REGISTRY", dict(S._REGISTRY))  # the registrations do not outlive the test
+    monkeypatch.setattr(B, "_REGISTRY", dict(B._REGISTRY))
+
+
+def test_the_documented_plugin_adds_a_scorer_a_benchmark_and_a_gate(tmp_path, data_dir, monkeypatch, capsys):
     import json
 
-    import numpy as np
+    import yaml
 
     from codelewm_eval.cli import main
-    from codelewm_eval.evidence import scorers as S
     from codelewm_eval.pack.build import PackConfig, build_pack
 
     from .test_pack_decoy_pairs import _sources
 
-    class Point:  # what importlib.metadata gives for an entry point of the codelewm_eval.scorers group
-        name = "short_first"
-
-        def load(self):
-            return S.Scorer("short_first", lambda rows, **_: (np.array([-len(r.program) for r in rows], float),
-                                                              {"rule": "shorter first"}),
-                            description="a user's scorer from their own package")
-
-    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [Point()] if group == S.ENTRY_POINTS else [])
-    monkeypatch.setattr(S, "_REGISTRY", dict(S._REGISTRY))  # the registration does not outlive the test
+    _install_plugin(tmp_path, monkeypatch)
+    assert main(["benchmarks", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert "toy-add" in {b["name"] for b in listed["benchmarks"]}
+    assert "short_first" in {s["name"] for s in listed["scorers"]}
+    # the benchmark: its canonical solutions pass their tests in the sandbox
+    assert main(["execute", "--benchmark", "toy-add", "--out", str(tmp_path / "toy.jsonl"), "--no-progress",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["passed"] == 3
+    # the scorer scores a pack, and the documented gate judges it
     pack = tmp_path / "pack"
     build_pack(list(_sources(tmp_path)), pack, PackConfig(), data_dir, ["test"])
-    out = tmp_path / "s.jsonl"
-    assert main(["score", "--pack", str(pack), "--out", str(out), "--scorers", "short_first,oracle",
+    scores = tmp_path / "s.jsonl"
+    assert main(["score", "--pack", str(pack), "--out", str(scores), "--scorers", "short_first,oracle",
                  "--no-progress"]) == 0
-    row = json.loads(out.read_text().splitlines()[0])
-    assert set(row["scores"]) == {"short_first", "oracle"}
-    assert main(["benchmarks"]) == 0
-    assert "short_first" in capsys.readouterr().out
+    assert set(json.loads(scores.read_text().splitlines()[0])["scores"]) == {"short_first", "oracle"}
+    (gate_yaml,) = _blocks("yaml")
+    (tmp_path / "gates.yaml").write_text(gate_yaml)
+    main(["evaluate", "--pack", str(pack), "--scores", str(scores), "--gates", str(tmp_path / "gates.yaml"),
+          "--out", str(tmp_path / "ev"), "--draws", "50", "--no-plots"])
+    (gate,) = ce.read_artifact(tmp_path / "ev").gates.gates
+    assert gate.name == "short-first-auc" and gate.status in ("pass", "fail")  # measured, not blocked
+    assert yaml.safe_load(gate_yaml)["gates"][0]["scorer"] == "short_first"
     assert main(["score", "--pack", str(pack), "--out", str(tmp_path / "t.jsonl"), "--scorers", "nope"]) == 2
 
 
-def test_a_benchmark_from_another_package_is_registered_and_executed(tmp_path, monkeypatch, capsys):
+def test_read_artifact_opens_each_kind_and_refuses_newer_versions(tmp_path, monkeypatch):
     import json
 
-    from codelewm_eval import benchmarks as B
-    from codelewm_eval.cli import main
+    from codelewm_eval.errors import InputError
+    from codelewm_eval.evidence.compare_stage import ComparisonFile
+    from codelewm_eval.io import MIGRATIONS, read_versioned
+    from codelewm_eval.manifest import write_manifest
 
-    def load(data_dir, **_):
-        problem = B.Problem(benchmark="mini", task_id="mini/0", prompt="", entry_point="add",
-                            canonical_solution="def add(a, b):\n    return a + b\n", licence="MIT", source="test",
-                            tests=B.TestSpec(mode="check", entry_point="add", call_check=True,
-                                             test_code="def check(f):\n    assert f(2, 3) == 5\n"))
-        return B.Benchmark(name="mini", version="1", licence="MIT", source="test", source_sha256="0" * 64,
-                           problems={"mini/0": problem})
-
-    class Point:
-        name = "mini"
-
-        def load(self):
-            return B.BenchmarkEntry("mini", load, "a user's one-problem benchmark", "MIT")
-
-    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [Point()] if group == B.ENTRY_POINTS else [])
-    monkeypatch.setattr(B, "_REGISTRY", dict(B._REGISTRY))
-    out = tmp_path / "r.jsonl"
-    assert main(["execute", "--benchmark", "mini", "--out", str(out), "--no-progress"]) == 0
-    assert json.loads(out.read_text())["passed"] is True
-    assert main(["benchmarks"]) == 0 and "a user's one-problem benchmark" in capsys.readouterr().out
+    results = tmp_path / "r.jsonl"
+    ce.execute_stage(ce.ExecuteConfig(benchmark="humaneval", out=results, limit=2, progress=False))
+    assert isinstance(ce.read_artifact(results), ce.ExecutionResults)
+    assert len(ce.read_artifact(results).results) == 2
+    ce.compare_stage(ce.CompareConfig(baseline=results, candidates=[results], out=tmp_path / "cmp"))
+    compared = ce.read_artifact(tmp_path / "cmp")
+    assert isinstance(compared, ce.ComparisonBundle) and compared.comparisons[0].benchmarks[0].n == 2
+    with pytest.raises(InputError, match="no manifest here"):
+        ce.read_artifact(tmp_path / "nothing")
+    # a file of a newer schema is refused, naming it; an older one goes through its migration
+    newer = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    newer["schema_version"] = 9
+    (tmp_path / "cmp" / "compare.json").write_text(json.dumps(newer))
+    write_manifest(tmp_path / "cmp", "comparison")
+    with pytest.raises(InputError, match="newer codelewm-eval") as refused:
+        ce.read_artifact(tmp_path / "cmp")
+    assert "compare.json" in str(refused.value)
+    older = {"schema_version": 0, "pairs": newer["comparisons"]}
+    (tmp_path / "old.json").write_text(json.dumps(older))
+    with pytest.raises(InputError):  # no migration from 0 registered: read as is, and invalid
+        read_versioned(ComparisonFile, tmp_path / "old.json")
+    monkeypatch.setitem(MIGRATIONS, ("ComparisonFile", 0), lambda raw: {"comparisons": raw["pairs"]})
+    assert read_versioned(ComparisonFile, tmp_path / "old.json").comparisons[0].benchmarks[0].n == 2
 
 
 def test_an_evidence_bundle_reads_back_as_its_models_and_refuses_tampering(tmp_path, data_dir):

@@ -58,7 +58,7 @@ def prose_context(ledger: Ledger, bundles: dict[str, Bundle], verdicts: list[Cla
             continue  # numbers of evidence that does not verify support nothing
         for name, data in b.files.items():
             numbers(data, values)
-        f, c = Q.bundle_facts(b.name, b.files)
+        f, c = Q.bundle_facts(b.name, b.files, b.measured)
         facts += f
         changes += c
         for g in b.files.get("gates.json", {}).get("gates", []):

@@ -34,6 +34,7 @@ class Bundle:
     files: dict[str, Any] = field(default_factory=dict)     # file name -> parsed JSON (gates.json recomputed)
     manifest_sha256: str | None = None
     inconsistent: list[str] = field(default_factory=list)   # stored verdicts that the measurements contradict
+    measured: Any = None                                    # evidence.evaluate.Measured: the files, typed
 
     @property
     def ok(self) -> bool:
@@ -95,23 +96,24 @@ def _recompute_gates(bundle: Bundle) -> None:
     """Replace the stored verdicts by recomputed ones; record every disagreement."""
     from pydantic import ValidationError
 
-    from ..evidence.compare import Comparison, comparison_gates
-    from ..evidence.evaluate import DecoysFile, MetricsFile, RerankFile, judge_all
+    from ..evidence.compare import comparison_gates
+    from ..evidence.evaluate import Measured, judge_all
     from ..evidence.gates import GateSpec
     from ..manifest import load_manifest
 
     manifest = load_manifest(bundle.path / "manifest.json")
     stored = bundle.files.get("gates.json", {}).get("gates", [])
     try:
+        bundle.measured = Measured.of(bundle.files)  # read once, typed: what facts and cards read
         if manifest.kind == "comparison":
-            comparisons = [Comparison.model_validate(c) for c in bundle.files["compare.json"]["comparisons"]]
-            gates = comparison_gates(comparisons)
+            bundle.files["compare.json"]["comparisons"]  # noqa: B018 - a comparison bundle must hold them
+            gates = comparison_gates(bundle.measured.comparisons)
         elif manifest.kind == "evidence":
             spec = manifest.config.get("gates")
-            judged = judge_all(GateSpec.model_validate(spec) if spec else None,
-                               MetricsFile.model_validate(bundle.files["metrics.json"]),
-                               RerankFile.model_validate(bundle.files.get("rerank.json", {"results": []})),
-                               DecoysFile.model_validate(bundle.files.get("decoys.json", {"results": []})))
+            m = bundle.measured
+            if m.metrics is None:
+                raise KeyError("metrics.json")
+            judged = judge_all(GateSpec.model_validate(spec) if spec else None, m.metrics, m.rerank, m.decoys)
             gates = [g.model_dump(mode="json") for g in judged.gates]
         else:
             return

@@ -62,104 +62,97 @@ def family(benchmark: str | None) -> str | None:
 METRIC_KEYS = ("auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass")
 
 
-def bundle_facts(name: str, files: dict) -> tuple[list[Fact], list[Change]]:
-    """Every typed quantity of one bundle's files, each once."""
-    facts, changes = _bundle_facts(name, files)
+def bundle_facts(name: str, files: dict, measured=None) -> tuple[list[Fact], list[Change]]:
+    """Every typed quantity of one bundle, each once: its measurements (`measured`, the files read
+    through their models) and its recomputed gates' observations."""
+    facts, changes = _bundle_facts(name, files, measured)
     return list(dict.fromkeys(facts)), list(dict.fromkeys(changes))
 
 
-def _bundle_facts(name: str, files: dict) -> tuple[list[Fact], list[Change]]:
+def _bundle_facts(name: str, files: dict, measured) -> tuple[list[Fact], list[Change]]:
     bundle = norm_name(name)
-    facts = (_metric_facts(bundle, files) + _rerank_facts(bundle, files) + _decoy_facts(bundle, files)
+    if measured is None:
+        return _gate_facts(bundle, files), []
+    facts = (_metric_facts(bundle, measured) + _rerank_facts(bundle, measured) + _decoy_facts(bundle, measured)
              + _gate_facts(bundle, files))
-    compared, changes = _comparison_facts(bundle, files)
+    compared, changes = _comparison_facts(bundle, measured.comparisons)
     return facts + compared, changes
 
 
-def _metric_facts(bundle: str, files: dict) -> list[Fact]:
+def _metric_facts(bundle: str, measured) -> list[Fact]:
     facts = []
-    for r in files.get("metrics.json", {}).get("records", []):
-        common = dict(benchmark=family(r.get("benchmark")), models=(bundle, norm_name(r.get("scorer", ""))),
-                      seed=r.get("seed"), split=r.get("split"))
+    for r in measured.records():
+        common = dict(benchmark=family(r.benchmark), models=(bundle, norm_name(r.scorer)), seed=r.seed, split=r.split)
         for key in METRIC_KEYS:
-            m = (r.get("metrics") or {}).get(key)
-            if not m:
+            m = r.metrics.get(key)
+            if m is None or m.value is None:
                 continue
-            quantity = "ece" if key == "ece_mass" else key
-            facts.append(Fact(quantity, float(m["value"]), **common))
-            for ci_key in ("ci", "bootstrap_ci"):
-                for bound in m.get(ci_key) or []:
+            facts.append(Fact("ece" if key == "ece_mass" else key, float(m.value), **common))
+            for bound in [*(m.ci or []), *(m.bootstrap_ci or [])]:
+                if bound is not None:
                     facts.append(Fact("ci_bound", float(bound), **common))
-            if key in ("ece", "ece_mass") and m.get("mce") is not None:
-                facts.append(Fact("mce", float(m["mce"]), **common))
-        facts.append(Fact("count", float(r.get("positives", 0)), n=r.get("rows"), **common))
+            if key in ("ece", "ece_mass") and m.mce is not None:
+                facts.append(Fact("mce", float(m.mce), **common))
+        facts.append(Fact("count", float(r.positives), n=r.rows, **common))
     return facts
 
 
-def _rerank_facts(bundle: str, files: dict) -> list[Fact]:
+def _rerank_facts(bundle: str, measured) -> list[Fact]:
     facts = []
-    for r in files.get("rerank.json", {}).get("results", []):
-        common = dict(benchmark=family(r.get("benchmark")), models=(bundle, norm_name(r.get("scorer", ""))),
-                      seed=r.get("seed"), split=r.get("split"))
+    for r in measured.rerank.results:
+        common = dict(benchmark=family(r.benchmark), models=(bundle, norm_name(r.scorer)), seed=r.seed, split=r.split)
         for key, quantity in (("lift", "lift"), ("lift_random", "lift"), ("pass_at_1", "rate"),
                               ("no_action", "rate"), ("random_expected", "rate"), ("oracle", "rate"),
                               ("lexical", "rate"), ("mcnemar_p", "p_value")):
-            if r.get(key) is not None:
-                facts.append(Fact(quantity, float(r[key]), **common))
-        for key in ("lift_ci", "lift_random_ci"):
-            for bound in r.get(key) or []:
-                facts.append(Fact("ci_bound", float(bound), **common))
-        if r.get("tasks"):
+            if getattr(r, key) is not None:
+                facts.append(Fact(quantity, float(getattr(r, key)), **common))
+        for bound in [*(r.lift_ci or ()), *(r.lift_random_ci or ())]:
+            facts.append(Fact("ci_bound", float(bound), **common))
+        if r.tasks:
             for key in ("pass_at_1", "no_action"):
-                if r.get(key) is not None:
-                    facts.append(Fact("count", round(r[key] * r["tasks"]), n=r["tasks"], **common))
+                if getattr(r, key) is not None:
+                    facts.append(Fact("count", round(getattr(r, key) * r.tasks), n=r.tasks, **common))
     return facts
 
 
-def _decoy_facts(bundle: str, files: dict) -> list[Fact]:
+def _decoy_facts(bundle: str, measured) -> list[Fact]:
     facts = []
-    for r in files.get("decoys.json", {}).get("results", []):
-        common = dict(benchmark=None, models=(bundle, norm_name(r.get("scorer", ""))), seed=r.get("seed"),
-                      split=r.get("split"))
-        if r.get("accuracy") is not None:
-            facts.append(Fact("accuracy", float(r["accuracy"]), **common))
-        for bound in r.get("accuracy_ci") or []:
+    for r in measured.decoys.results:
+        common = dict(benchmark=None, models=(bundle, norm_name(r.scorer)), seed=r.seed, split=r.split)
+        if r.accuracy is not None:
+            facts.append(Fact("accuracy", float(r.accuracy), **common))
+        for bound in r.accuracy_ci or ():
             facts.append(Fact("ci_bound", float(bound), **common))
     return facts
 
 
-def _comparison_facts(bundle: str, files: dict) -> tuple[list[Fact], list[Change]]:
+def _comparison_facts(bundle: str, comparisons: list) -> tuple[list[Fact], list[Change]]:
     """Counts, p values and CI bounds of each before/after comparison, its changes, and the anchor
     ladder (every pass against every other, and against the baseline)."""
     facts: list[Fact] = []
     changes: list[Change] = []
-    comparisons = files.get("compare.json", {}).get("comparisons", [])
     ladder = []
     for c in comparisons:
-        total = c.get("anchors_total") or 0
-        if total:  # anchors kept, of the anchors given: "15/19"
-            ladder.append((norm_name(c.get("candidate", "")), int(c.get("anchors_kept", 0))))
-            facts.append(Fact("count", float(c.get("anchors_kept", 0)), None,
-                              (bundle, norm_name(c.get("candidate", "")), "anchors"), n=total))
-            facts.append(Fact("count", float(c.get("anchors_kept_baseline", 0)), None,
-                              (bundle, norm_name(c.get("baseline", "")), "anchors"), n=total))
-        models = (bundle, norm_name(c.get("baseline", "")), norm_name(c.get("candidate", "")))
-        for d in c.get("benchmarks", []):
-            fam = family(d["benchmark"])
-            changes.append(Change(fam, int(d["before"]), int(d["after"]), int(d["n"]), float(d["mcnemar_p"]),
-                                  models, norm_name(c.get("candidate", ""))))
+        if c.anchors_total:  # anchors kept, of the anchors given: "15/19"
+            ladder.append((norm_name(c.candidate), c.anchors_kept))
+            facts.append(Fact("count", float(c.anchors_kept), None, (bundle, norm_name(c.candidate), "anchors"),
+                              n=c.anchors_total))
+            facts.append(Fact("count", float(c.anchors_kept_baseline), None,
+                              (bundle, norm_name(c.baseline), "anchors"), n=c.anchors_total))
+        models = (bundle, norm_name(c.baseline), norm_name(c.candidate))
+        for d in c.benchmarks:
+            fam = family(d.benchmark)
+            changes.append(Change(fam, d.before, d.after, d.n, float(d.mcnemar_p), models, norm_name(c.candidate)))
             # the baseline's count belongs to every sentence about this comparison (a table row states
             # it beside the candidate's), the candidate's to sentences about the candidate
-            facts.append(Fact("count", float(d["before"]), fam, models, n=int(d["n"])))
-            facts.append(Fact("count", float(d["after"]), fam, (bundle, norm_name(c.get("candidate", ""))),
-                              n=int(d["n"])))
-            facts.append(Fact("p_value", float(d["mcnemar_p"]), fam, models))
-            for bound in d.get("delta_ci") or []:
+            facts.append(Fact("count", float(d.before), fam, models, n=d.n))
+            facts.append(Fact("count", float(d.after), fam, (bundle, norm_name(c.candidate)), n=d.n))
+            facts.append(Fact("p_value", float(d.mcnemar_p), fam, models))
+            for bound in d.delta_ci or ():
                 facts.append(Fact("ci_bound", float(bound), fam, models))
-    total = max((c.get("anchors_total") or 0 for c in comparisons), default=0)
+    total = max((c.anchors_total for c in comparisons), default=0)
     if total:
-        base = [(norm_name(c.get("baseline", "")), int(c.get("anchors_kept_baseline", 0))) for c in comparisons[:1]]
-        rungs = base + ladder
+        rungs = [(norm_name(c.baseline), c.anchors_kept_baseline) for c in comparisons[:1]] + ladder
         for i, (a, ka) in enumerate(rungs):
             for b, kb in rungs[i + 1:]:
                 changes.append(Change(None, ka, kb, total, 1.0, (bundle, a, b, "anchors"), b))

@@ -18,6 +18,7 @@ from pathlib import Path
 import jinja2
 
 from ..errors import InputError
+from ..evidence.measurement import Measurement
 from ..io import atomic_writer
 from .evidence import DEFAULT_LEDGER, Bundle, format_value, load_bundles
 from .ledger import CardSpec, Ledger, load_ledger
@@ -41,16 +42,20 @@ def _records(bundle: Bundle, file: str, key: str, **where) -> list[dict]:
     return [r for r in rows if all(r.get(k) == v for k, v in where.items())]
 
 
+def _measured(bundle: Bundle):
+    """The bundle's measurements, typed (read once when the bundle was loaded)."""
+    from ..evidence.evaluate import Measured
+
+    return bundle.measured or Measured()
+
+
 def _tables(bundle: Bundle, seed) -> dict:
     metrics = []
-    for r in _records(bundle, "metrics.json", "records", scorer="p_pass", split="test", seed=seed):
-        m = r.get("metrics", {})
-        auc, ece, brier = m.get("auc", {}), m.get("ece", {}), m.get("brier", {})
-        metrics.append({"benchmark": r["benchmark"], "rows": r["rows"], "tasks": r["tasks"],
-                        "positives": r["positives"], "auc": auc.get("value"), "auc_delong": auc.get("ci"),
-                        "auc_boot": auc.get("bootstrap_ci"), "ece": ece.get("value"), "ece_ci": ece.get("ci"),
-                        "bins": ece.get("bins"), "brier": brier.get("value"),
-                        "not_evaluable": r.get("not_evaluable") or {}})
+    for r in _measured(bundle).records(scorer="p_pass", split="test", seed=seed):
+        auc, ece, brier = (r.metrics.get(k) or Measurement(value=None) for k in ("auc", "ece", "brier"))
+        metrics.append({"benchmark": r.benchmark, "rows": r.rows, "tasks": r.tasks, "positives": r.positives,
+                        "auc": auc.value, "auc_delong": auc.ci, "auc_boot": auc.bootstrap_ci, "ece": ece.value,
+                        "ece_ci": ece.ci, "bins": ece.bins, "brier": brier.value, "not_evaluable": r.not_evaluable})
     reranks = [r for r in _records(bundle, "rerank.json", "results", split="test", seed=seed)
                if r.get("scorer") in ("p_pass", "codet")]
     decoys = [r for r in _records(bundle, "decoys.json", "results", split="test", seed=seed)
@@ -68,10 +73,10 @@ def _dataset_rows(bundle: Bundle) -> list[dict]:
                  "evaluation_only_rows": c.get("evaluation_only_rows", 0)} for c in stats.get("cells", [])]
     seeds = bundle.seeds() or [None]
     rows = []
-    for r in _records(bundle, "metrics.json", "records", scorer="p_pass", seed=seeds[0]):
-        if r["split"] in ("val", "test"):
-            rows.append({"benchmark": r["benchmark"], "split": r["split"], "rows": r["rows"], "tasks": r["tasks"],
-                         "positives": r["positives"], "pass_rate": r["positives"] / r["rows"] if r["rows"] else None})
+    for r in _measured(bundle).records(scorer="p_pass", seed=seeds[0]):
+        if r.split in ("val", "test"):
+            rows.append({"benchmark": r.benchmark, "split": r.split, "rows": r.rows, "tasks": r.tasks,
+                         "positives": r.positives, "pass_rate": r.positives / r.rows if r.rows else None})
     return sorted(rows, key=lambda x: (x["split"] != "val", x["benchmark"]))
 
 

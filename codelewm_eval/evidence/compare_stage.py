@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..artifact import staged_directory
 from ..commands import command_line
@@ -92,3 +92,28 @@ def compare_stage(config: CompareConfig, command: list[str] | None = None) -> Co
                            command=command or config.command(),
                            config={"baseline": str(config.baseline), "candidates": [str(p) for p in config.candidates]})
     return result
+
+
+class ComparisonFile(BaseModel):
+    """`compare.json` of a comparison bundle."""
+
+    schema_version: int = 1
+    comparisons: list[Comparison]
+
+
+class ComparisonBundle(BaseModel):
+    """A comparison bundle read back through its models, after its manifest verifies."""
+
+    path: Path
+    comparisons: list[Comparison]
+    gates: list[dict] = Field(description="gates.json: the paired gate per benchmark and the anchor gate")
+    markdown: str
+
+    @classmethod
+    def read(cls, path: Path) -> ComparisonBundle:
+        from ..io import read_json, read_versioned
+
+        path = Path(require_verified(path, "the comparison bundle", kind="comparison"))
+        return cls(path=path, comparisons=read_versioned(ComparisonFile, path / "compare.json").comparisons,
+                   gates=read_json(path / "gates.json").get("gates", []),
+                   markdown=(path / "compare.md").read_text(encoding="utf-8"))

@@ -23,7 +23,9 @@ from ..io import write_json_atomic
 from ..manifest import require_verified, write_manifest
 from ..pack.read import read_rows
 from . import metrics as M
+from .compare import Comparison
 from .gates import GateResult, GateSpec, Value, judge
+from .measurement import Measurement
 from .rerank import (
     NO_ORDER,
     ORDERED_FORMATS,
@@ -49,7 +51,7 @@ class MetricRecord(BaseModel):
     rows: int
     tasks: int
     positives: int
-    metrics: dict[str, dict] = Field(default_factory=dict, description="name -> {value, ci, method, ...}")
+    metrics: dict[str, Measurement] = Field(default_factory=dict, description="name -> its measurement")
     not_evaluable: dict[str, str] = Field(default_factory=dict, description="name -> why")
     score_health: dict[str, int] = Field(default_factory=dict, description="missing / non_finite / out_of_range "
                                                                            "scores among the slice's rows (the "
@@ -101,6 +103,31 @@ class GatesFile(BaseModel):
     ok: bool
 
 
+class Measured(BaseModel):
+    """The measurements of a bundle, typed: what claims, cards, the report and `run`'s summary read
+    (never the raw JSON). An evidence bundle has metrics, reranks and decoys; a comparison bundle
+    its comparisons."""
+
+    metrics: MetricsFile | None = None
+    rerank: RerankFile = Field(default_factory=lambda: RerankFile(results=[]))
+    decoys: DecoysFile = Field(default_factory=lambda: DecoysFile(results=[]))
+    comparisons: list[Comparison] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, files: dict) -> "Measured":
+        """From a bundle's parsed JSON files (pydantic's ValidationError when one is not its model)."""
+        return cls(metrics=MetricsFile.model_validate(files["metrics.json"]) if "metrics.json" in files else None,
+                   rerank=RerankFile.model_validate(files.get("rerank.json", {"results": []})),
+                   decoys=DecoysFile.model_validate(files.get("decoys.json", {"results": []})),
+                   comparisons=[Comparison.model_validate(c)
+                                for c in files.get("compare.json", {}).get("comparisons", [])])
+
+    def records(self, **where) -> list[MetricRecord]:
+        """The metric records whose fields equal `where` (scorer="p_pass", split="test", ...)."""
+        records = self.metrics.records if self.metrics else []
+        return [r for r in records if all(getattr(r, k) == v for k, v in where.items())]
+
+
 class EvidenceBundle(BaseModel):
     """An evidence bundle read back through the models that wrote it (verified first)."""
 
@@ -115,14 +142,14 @@ class EvidenceBundle(BaseModel):
     def read(cls, path: Path) -> "EvidenceBundle":
         """The bundle at `path`, if it verifies against its manifest (kind "evidence"); an
         InputError naming the first problem otherwise."""
-        from ..io import read_json
+        from ..io import read_json, read_versioned
 
         path = Path(require_verified(path, "the evidence bundle", kind="evidence"))
         stats = path / "pack_stats.json"
-        return cls(path=path, metrics=MetricsFile.model_validate(read_json(path / "metrics.json")),
-                   rerank=RerankFile.model_validate(read_json(path / "rerank.json")),
-                   decoys=DecoysFile.model_validate(read_json(path / "decoys.json")),
-                   gates=GatesFile.model_validate(read_json(path / "gates.json")),
+        return cls(path=path, metrics=read_versioned(MetricsFile, path / "metrics.json"),
+                   rerank=read_versioned(RerankFile, path / "rerank.json"),
+                   decoys=read_versioned(DecoysFile, path / "decoys.json"),
+                   gates=read_versioned(GatesFile, path / "gates.json"),
                    pack_stats=read_json(stats) if stats.is_file() else None)
 
 
@@ -144,7 +171,7 @@ def classification_metrics(seed, scorer: str, benchmark: str, split: str, y: np.
 
     def attempt(name, fn):
         try:
-            record.metrics[name] = fn()
+            record.metrics[name] = Measurement.model_validate(fn())
         except M.NotEvaluable as exc:
             record.not_evaluable[name] = str(exc)
 
@@ -184,11 +211,11 @@ def _values(record: MetricRecord) -> list[Value]:
     health = record.score_health
     for name, m in record.metrics.items():
         out.append(Value(seed=record.seed, scorer=record.scorer, metric=name, benchmark=record.benchmark,
-                         split=record.split, value=m["value"], ci=tuple(m["ci"]) if "ci" in m else None, n=n,
+                         split=record.split, value=m.value, ci=tuple(m.ci) if m.ci is not None else None, n=n,
                          health=health))
         if name == "ece":
             out.append(Value(seed=record.seed, scorer=record.scorer, metric="mce", benchmark=record.benchmark,
-                             split=record.split, value=m["mce"], ci=tuple(m["mce_ci"]), n=n, health=health))
+                             split=record.split, value=m.mce, ci=tuple(m.mce_ci), n=n, health=health))
     for name, why in record.not_evaluable.items():
         out.append(Value(seed=record.seed, scorer=record.scorer, metric=name, benchmark=record.benchmark,
                          split=record.split, value=None, blocked=why, n=n, health=health))

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from ..stage import StageConfig, StageResult
+from .gates import GateResult
 
 
 class EvaluateConfig(StageConfig):
@@ -39,7 +40,7 @@ class EvaluateResult(StageResult):
     schema_version: int = 1
     out: Path
     ok: bool = Field(description="every gate passed")
-    gates: list[dict]
+    gates: list[GateResult]
     health: dict[str, Any]
     identical_seeds: dict[str, Any] = Field(description="a seed whose scores equal an earlier seed's: that seed")
     records: int
@@ -92,9 +93,8 @@ def evaluation_summary(result: EvaluateResult) -> str:
         out.append(f"  {split:4s} seed {seed} decoys {category} ({max(d['pairs'] for d in found)} pairs), accuracy: "
                    + ", ".join(parts))
     for g in result.gates:
-        why = "; ".join(f"{x['type']}: {x['subject']} (observed {x['observed']}, required {x['required']})"
-                        for x in g["reasons"][:3])
-        out.append(f"  gate {g['status']:7s} {g['name']}" + (f"  {why}" if why else ""))
+        why = "; ".join(f"{x.type}: {x.subject} (observed {x.observed}, required {x.required})" for x in g.reasons[:3])
+        out.append(f"  gate {g.status:7s} {g.name}" + (f"  {why}" if why else ""))
     return "\n".join(out)
 
 

@@ -111,17 +111,17 @@ def _reason(r) -> str:
 
 
 def _calibration(bundle, evidence: Path, out: Path) -> dict:
+    from ..evidence.evaluate import Measured
+
     charts = []
-    for r in bundle.files.get("metrics.json", {}).get("records", []):
-        ece = r.get("metrics", {}).get("ece")
-        if not isinstance(ece, dict) or "reliability" not in ece:
+    for r in (bundle.measured or Measured()).records():
+        ece, auc = r.metrics.get("ece"), r.metrics.get("auc")
+        if ece is None or ece.reliability is None:
             continue
-        auc = r["metrics"].get("auc", {})
-        charts.append({"scorer": r["scorer"], "seed": r.get("seed"), "split": r.get("split"),
-                       "benchmark": r.get("benchmark"), "rows": r.get("rows"), "tasks": r.get("tasks"),
-                       "ece": ece.get("value"), "ece_ci": ece.get("ci"), "auc": auc.get("value"),
-                       "auc_ci": auc.get("bootstrap_ci") or auc.get("ci"), "bins": ece["reliability"],
-                       "edges": ece.get("edges")})
+        charts.append({"scorer": r.scorer, "seed": r.seed, "split": r.split, "benchmark": r.benchmark, "rows": r.rows,
+                       "tasks": r.tasks, "ece": ece.value, "ece_ci": ece.ci, "auc": auc.value if auc else None,
+                       "auc_ci": (auc.bootstrap_ci or auc.ci) if auc else None, "bins": ece.reliability,
+                       "edges": ece.edges})
     return {"charts": charts, "cite": _cite(evidence / "metrics.json", out)}
 
 
