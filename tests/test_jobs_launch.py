@@ -109,7 +109,7 @@ def test_train_refuses_a_non_run_directory(tmp_path, pack, capsys):  # noqa: F81
 def test_shipped_job_specs_build_clean_payloads(name):
     from pathlib import Path
 
-    from codelewm_eval.jobs.launch import prepare
+    from codelewm_eval.jobs.kinds import prepare
 
     spec_path = Path(__file__).resolve().parent.parent / "jobs" / name
     backend = "hf" if name == "hub.yaml" else "local"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..hub import _hub_errors, api, is_hub_ref, materialize, parse_ref
+from .kinds import job_kind, merge_shards
 from .launch import LaunchRecord
 
 
@@ -17,7 +18,7 @@ def fetch_run(run_dir: Path) -> list[str]:
     if record.backend != "hf" or not record.outputs_repo:
         raise InputError("this run was not launched on Hugging Face Jobs (nothing to fetch)",
                          path=str(Path(run_dir) / "launch.json"))
-    if record.task in ("execute", "generate") or record.samples:
+    if job_kind(record.task).unit == "shard" or record.samples:
         return _fetch_shards(record, Path(run_dir))
     fetched = []
     if record.pack and is_hub_ref(record.pack):
@@ -36,7 +37,8 @@ def _fetch_shards(record: LaunchRecord, run_dir: Path) -> list[str]:
     without them is named with what to do (its job's stage is in `jobs status`; launching again
     starts only the missing ones)."""
     n = len(record.seeds)
-    stem = "samples-shard" if record.task == "generate" else "shard"
+    kind = job_kind(record.task)
+    stem = kind.stem
     with _hub_errors(f"downloading {record.outputs_repo}"):
         api().snapshot_download(record.outputs_repo, repo_type="model", local_dir=str(run_dir),
                                 allow_patterns=[f"{record.run_id}/{stem}-*-of-{n}.*"])
@@ -46,21 +48,5 @@ def _fetch_shards(record: LaunchRecord, run_dir: Path) -> list[str]:
         raise InputError(f"shard(s) {', '.join(missing)} have no results in {record.outputs_repo} (see `codelewm-eval "
                          f"jobs status {run_dir}`); launch the same spec again: only the shards without results "
                          "start again", path=str(run_dir))
-    out = merge_shards(record.task, shards, run_dir, ["codelewm-eval", "jobs", "fetch", str(run_dir)])
+    out = merge_shards(kind, shards, run_dir, ["codelewm-eval", "jobs", "fetch", str(run_dir)])
     return [f"shard {i}/{n}" for i in record.seeds] + [f"merged -> {out}"]
-
-
-def merge_shards(task: str, shards: list[Path], run_dir: Path, command: list[str]) -> Path:
-    """Join a run's shards, with every check of the merge: RUN/samples.jsonl for a generate run,
-    RUN/results.jsonl (as `execute-merge`) for an execute run."""
-    if task == "generate":
-        from ..surgery.generate import merge_samples
-
-        out = run_dir / "samples.jsonl"
-        merge_samples(shards, out, command)
-        return out
-    from ..execution.shards import merge
-
-    out = run_dir / "results.jsonl"
-    merge(shards, out, ["codelewm-eval", "execute-merge", *map(str, shards), "--out", str(out)])
-    return out

@@ -16,13 +16,14 @@ import re
 import sys
 import warnings
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 
 from ..errors import InputError
 from ..io import write_json_atomic
 from ..log import get as _get_logger
-from ..preflight.jobspec import JobSpec, load_job_spec
+from ..preflight.jobspec import JobSpec
 from ..secrets import Finding, scan_text
 
 _log = _get_logger(__name__)
@@ -81,7 +82,7 @@ def pack_argument(spec: JobSpec, spec_path: Path, backend: str) -> str:
 
 def require_local_pack(spec: JobSpec, spec_path: Path) -> None:
     """A local pack the spec names must be there (said with the spec's line, before any work)."""
-    if spec.task != "p_pass" or not spec.pack.path:
+    if not spec.pack.path:
         return
     path = (spec_path.parent / spec.pack.path).resolve()
     if not (path / "rows.jsonl").is_file():
@@ -103,17 +104,22 @@ def harvest_argument(spec: JobSpec, spec_path: Path, backend: str) -> str:
     return str((spec_path.parent / spec.harvest).resolve())
 
 
-def _train_command(spec: JobSpec, spec_path: Path, backend: str, seed: int, out: str, run_id: str) -> list[str]:
-    if spec.task == "surgery":
-        command = ["codelewm-eval", "surgery", "train", "--harvest", harvest_argument(spec, spec_path, backend),
-                   "--base-model", spec.base_model, "--seed", str(seed), "--out", out, "--run-id", run_id]
-        unknown = sorted(set(spec.hyperparameters) - set(_SURGERY_FLAGS) - set(_SURGERY_SWITCHES) - {"loss_weights"})
-        flags = _SURGERY_FLAGS
-    else:
-        command = ["codelewm-eval", "train", "--pack", pack_argument(spec, spec_path, backend), "--seed", str(seed),
-                   "--scorer", spec.scorer, "--out", out, "--run-id", run_id]
-        unknown = sorted(set(spec.hyperparameters) - set(_FLAGS) - {"loss_weights"})
-        flags = _FLAGS
+def _p_pass_command(spec: JobSpec, spec_path: Path, backend: str, seed: int, out: str, run_id: str) -> list[str]:
+    command = ["codelewm-eval", "train", "--pack", pack_argument(spec, spec_path, backend), "--seed", str(seed),
+               "--scorer", spec.scorer, "--out", out, "--run-id", run_id]
+    return _with_hyperparameters(command, spec, spec_path, _FLAGS, {})
+
+
+def _surgery_command(spec: JobSpec, spec_path: Path, backend: str, seed: int, out: str, run_id: str) -> list[str]:
+    command = ["codelewm-eval", "surgery", "train", "--harvest", harvest_argument(spec, spec_path, backend),
+               "--base-model", spec.base_model, "--seed", str(seed), "--out", out, "--run-id", run_id]
+    return _with_hyperparameters(command, spec, spec_path, _SURGERY_FLAGS, _SURGERY_SWITCHES)
+
+
+def _with_hyperparameters(command: list[str], spec: JobSpec, spec_path: Path, flags: dict, switches: dict
+                          ) -> list[str]:
+    """The spec's hyperparameters as the flags of the seed's command (an unknown one is refused)."""
+    unknown = sorted(set(spec.hyperparameters) - set(flags) - set(switches) - {"loss_weights"})
     if unknown:
         raise InputError(f"unknown hyperparameter(s) {unknown}; known: {', '.join(sorted(flags))}", path=str(spec_path),
                          line=spec.line("hyperparameters", unknown[0]), field=f"hyperparameters.{unknown[0]}")
@@ -121,8 +127,8 @@ def _train_command(spec: JobSpec, spec_path: Path, backend: str, seed: int, out:
         if key == "loss_weights":
             for rule, weight in value.items():
                 command += ["--loss-weight", f"{rule}={weight}"]
-        elif key in _SURGERY_SWITCHES and spec.task == "surgery":
-            command += [_SURGERY_SWITCHES[key]] if value else []
+        elif key in switches:
+            command += [switches[key]] if value else []
         else:
             command += [flags[key], ",".join(value) if isinstance(value, list) else str(value)]
     return command
@@ -241,34 +247,54 @@ def _generate_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str
     return _shard_payloads(spec, run_id, backend, job.shards, deps, f"{out_root}/samples-shard", command_of)
 
 
-def build_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local",
-                   samples_revision: str | None = None) -> list[Payload]:
-    base = spec_path.parent
-    if spec.task == "execute":
-        out_root = spec.outputs.dir.format(name=spec.name)
-        out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
-        return _execute_payloads(spec, spec_path, run_id, backend, out_root, samples_revision)
-    if spec.task == "generate":
-        out_root = spec.outputs.dir.format(name=spec.name)
-        out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
-        return _generate_payloads(spec, spec_path, run_id, backend, out_root)
+def _local_out_root(spec: JobSpec, spec_path: Path) -> str:
+    out_root = spec.outputs.dir.format(name=spec.name)
+    return str((spec_path.parent / out_root).resolve()) if not os.path.isabs(out_root) else out_root
+
+
+def execute_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local",
+                     samples_revision: str | None = None) -> list[Payload]:
+    return _execute_payloads(spec, spec_path, run_id, backend, _local_out_root(spec, spec_path), samples_revision)
+
+
+def generate_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local",
+                      samples_revision: str | None = None) -> list[Payload]:
+    return _generate_payloads(spec, spec_path, run_id, backend, _local_out_root(spec, spec_path))
+
+
+def p_pass_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local",
+                    samples_revision: str | None = None) -> list[Payload]:
+    """One `train` per seed."""
+    _require_seeds(spec, spec_path)
+    pack_argument(spec, spec_path, backend)  # fails early when the spec's pack cannot reach the backend
+    return _seed_payloads(spec, spec_path, run_id, backend, _p_pass_command)
+
+
+def surgery_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str = "local",
+                     samples_revision: str | None = None) -> list[Payload]:
+    """One `surgery train` per seed."""
+    return _seed_payloads(spec, spec_path, run_id, backend, _surgery_command)
+
+
+def _require_seeds(spec: JobSpec, spec_path: Path) -> None:
     if not spec.seeds:
         raise InputError(f"a {spec.task} job names its seeds (the standard run: [42, 1729])", path=str(spec_path),
                          line=spec.line("seeds"), field="seeds")
-    if spec.task == "p_pass":
-        pack_argument(spec, spec_path, backend)  # fails early when the spec's pack cannot reach the backend
+
+
+def _seed_payloads(spec: JobSpec, spec_path: Path, run_id: str, backend: str, command_of) -> list[Payload]:
+    """One payload per seed: `command_of(spec, spec_path, backend, seed, out, run_id)` is its command; on
+    the hf backend each seed pushes its run to outputs.hub_repo when it ends."""
+    _require_seeds(spec, spec_path)
     if backend == "hf":
-        if not spec.outputs.hub_repo:
-            raise InputError("a Hub job's outputs are lost unless uploaded: set outputs.hub_repo (a model repo)",
-                             path=str(spec_path), line=spec.line("outputs"), field="outputs.hub_repo")
+        _require_outputs_repo(spec, spec_path, "outputs")
         out_root = f"runs/{run_id}"  # inside the job; uploaded to outputs.hub_repo when each seed ends
     else:
-        out_root = spec.outputs.dir.format(name=spec.name)
-        out_root = str((base / out_root).resolve()) if not os.path.isabs(out_root) else out_root
+        out_root = _local_out_root(spec, spec_path)
     payloads = []
     for seed in spec.seeds:
         out = f"{out_root}/seed-{seed}"
-        command = _train_command(spec, spec_path, backend, seed, out, run_id)
+        command = command_of(spec, spec_path, backend, seed, out, run_id)
         if backend == "hf":
             command += ["--push-to", spec.outputs.hub_repo]
         deps = spec.dependencies or ["codelewm-eval[train]"]
@@ -328,6 +354,24 @@ def scan_payloads(payloads: list[Payload], spec_text: str, spec_path: Path, uplo
     return list(unique.values())
 
 
+class JobEntry(BaseModel):
+    """One seed's (or shard's) job in launch.json: where it ran and how it ended or stands."""
+
+    backend: Literal["local", "hf"]
+    out_dir: str | None = None
+    exit_code: int | str | None = Field(None, description="local: the process's exit code, or 'stopped with the "
+                                                          "launcher'; none while it runs")
+    resumed: bool | None = Field(None, description="local: complete and verified earlier, not run again")
+    job_id: str | None = Field(None, description="hf: the Hugging Face Job")
+    namespace: str | None = None
+    url: str | None = None
+    stage: str | None = Field(None, description="hf: the job's stage when the launcher last saw it")
+
+    @model_serializer(mode="wrap")
+    def _present_fields_only(self, handler):
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
 class LaunchRecord(BaseModel):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -343,7 +387,7 @@ class LaunchRecord(BaseModel):
     samples: str | None = Field(None, description="execute: the sample file (a path or a Hub file reference)")
     samples_sha256: str | None = Field(None, description="execute: the sample file's hash (a relaunch reuses an "
                                                          "upload of the same file)")
-    jobs: dict[str, dict] = Field(default_factory=dict, description="seed -> job id / exit code / ...")
+    jobs: dict[str, JobEntry] = Field(default_factory=dict, description="seed (or shard) -> its job")
 
     @classmethod
     def read(cls, run_dir: str | os.PathLike) -> "LaunchRecord":
@@ -354,14 +398,6 @@ class LaunchRecord(BaseModel):
         if not path.is_file():
             raise InputError("no launch.json here: not a launched run", path=str(run_dir))
         return validated(cls, read_json(path), path)
-
-
-def prepare(spec_path: Path, run_id: str | None = None, backend: str = "local", samples_revision: str | None = None
-            ) -> tuple[JobSpec, str, list[Payload], list[Refusal]]:
-    spec, text = load_job_spec(spec_path)
-    run_id = run_id or spec.name
-    payloads = build_payloads(spec, Path(spec_path), run_id, backend, samples_revision)
-    return spec, text, payloads, scan_payloads(payloads, text, Path(spec_path))
 
 
 def _done(p: Payload) -> bool:
@@ -398,18 +434,18 @@ def run_local(payloads: list[Payload], record: LaunchRecord, run_dir: Path, para
         if _done(p):  # resumable: a verified seed (or shard) is not redone
             what = f"shard {p.labels['shard']}" if "shard" in p.labels else f"seed {p.seed}"
             _log.info("%s: complete and verified, not run again (%s)", what, p.out_dir)
-            record.jobs[str(p.seed)] = {"backend": "local", "exit_code": 0, "out_dir": p.out_dir, "resumed": True}
+            record.jobs[str(p.seed)] = JobEntry(backend="local", exit_code=0, out_dir=p.out_dir, resumed=True)
             save()
             return
-        record.jobs[str(p.seed)] = {"backend": "local", "exit_code": None, "out_dir": p.out_dir}
+        record.jobs[str(p.seed)] = JobEntry(backend="local", out_dir=p.out_dir)
         save()
         try:
             code = run_seed(exe + p.command[1:], {**os.environ, **p.env}, _stdout_fd())
         except BaseException:
-            record.jobs[str(p.seed)]["exit_code"] = "stopped with the launcher"
+            record.jobs[str(p.seed)].exit_code = "stopped with the launcher"
             save()
             raise
-        record.jobs[str(p.seed)]["exit_code"] = code
+        record.jobs[str(p.seed)].exit_code = code
         save()
 
     if parallel <= 1:
@@ -498,8 +534,7 @@ def run_hf(payloads: list[Payload], record: LaunchRecord, run_dir: Path, secrets
         kept = _still_good(client, previous, p)
         if kept is not None:
             record.jobs[str(p.seed)] = kept
-            _log.info("%s: job %s is %s with the same payload; not started again", what, kept["job_id"],
-                      kept["stage"])
+            _log.info("%s: job %s is %s with the same payload; not started again", what, kept.job_id, kept.stage)
             continue
         common = dict(env=p.env or None, secrets={k: secrets[k] for k in p.secrets} or None, flavor=p.flavor,
                       timeout=p.timeout, labels=p.labels, name=p.name)
@@ -510,24 +545,24 @@ def run_hf(payloads: list[Payload], record: LaunchRecord, run_dir: Path, secrets
             else:
                 job = client.run_uv_job(p.command[0], script_args=p.command[1:], dependencies=p.dependencies,
                                         **common)
-        record.jobs[str(p.seed)] = {"backend": "hf", "job_id": job.id, "namespace": job.owner.name, "url": job.url,
-                                    "stage": str(getattr(job.status.stage, "value", job.status.stage)),
-                                    "out_dir": p.out_dir}
+        record.jobs[str(p.seed)] = JobEntry(backend="hf", job_id=job.id, namespace=job.owner.name, url=job.url,
+                                            stage=str(getattr(job.status.stage, "value", job.status.stage)),
+                                            out_dir=p.out_dir)
         write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
     write_json_atomic(run_dir / "launch.json", record.model_dump(mode="json"))
     return record
 
 
-def _still_good(client, previous: LaunchRecord | None, p: Payload) -> dict | None:
+def _still_good(client, previous: LaunchRecord | None, p: Payload) -> JobEntry | None:
     """The previous launch's job of this payload, if it is the same payload and not lost."""
     if previous is None or previous.backend != "hf" or previous.payload_sha256.get(str(p.seed)) != p.digest():
         return None
     job = previous.jobs.get(str(p.seed))
-    if not job or not job.get("job_id"):
+    if not job or not job.job_id:
         return None
     from ..hub import _hub_errors
 
-    with _hub_errors(f"inspecting job {job['job_id']}"):
-        info = client.inspect_job(job_id=job["job_id"], namespace=job.get("namespace"))
+    with _hub_errors(f"inspecting job {job.job_id}"):
+        info = client.inspect_job(job_id=job.job_id, namespace=job.namespace)
     stage = str(getattr(info.status.stage, "value", info.status.stage))
-    return {**job, "stage": stage} if stage in LIVE_OR_DONE else None
+    return job.model_copy(update={"stage": stage}) if stage in LIVE_OR_DONE else None

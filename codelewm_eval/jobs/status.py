@@ -13,11 +13,15 @@ import math
 import re
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from ..errors import InputError
 from ..train.progress import read_events
+
+if TYPE_CHECKING:
+    from .launch import JobEntry
 
 PROGRESS = Path("reports") / "job_progress.jsonl"
 
@@ -102,11 +106,11 @@ def status_of(run: Path | str, stall_after: float = 600.0) -> list[SeedStatus]:
         from .launch import LaunchRecord
 
         launch = LaunchRecord.read(run_path)
-        if any(str(job.get("out_dir", "")).endswith(".jsonl") for job in launch.jobs.values()):
+        if any(str(job.out_dir or "").endswith(".jsonl") for job in launch.jobs.values()):
             shard_status = _hf_shard_status if launch.backend == "hf" else _shard_status
             return [shard_status(int(seed), job) for seed, job in sorted(launch.jobs.items(), key=lambda kv: int(kv[0]))]
         if launch.backend == "hf":
-            return [job_status(job["job_id"], job.get("namespace"), str(run_path / f"seed-{seed}"), stall_after)
+            return [job_status(job.job_id, job.namespace, str(run_path / f"seed-{seed}"), stall_after)
                     for seed, job in sorted(launch.jobs.items(), key=lambda kv: int(kv[0]))]
     directories = seed_dirs(run)
     if not directories:
@@ -128,14 +132,14 @@ def status_of(run: Path | str, stall_after: float = 600.0) -> list[SeedStatus]:
     return out
 
 
-def _shard_status(shard: int, job: dict) -> SeedStatus:
+def _shard_status(shard: int, job: JobEntry) -> SeedStatus:
     """An execute shard: complete once its results verify; running while its launcher has no
     exit code for it (with the records done so far); failed on a non-zero exit."""
     from ..manifest import failures, manifest_path_for, verify
 
-    out = Path(job["out_dir"])
+    out = Path(job.out_dir)
     status = SeedStatus(run=str(out), seed=shard, stage="not_started")
-    code = job.get("exit_code")
+    code = job.exit_code
     partial = out.with_name(out.name + ".partial")
     if manifest_path_for(out).exists() and not failures(verify(out)):
         status.stage = "complete"
@@ -151,18 +155,18 @@ def _shard_status(shard: int, job: dict) -> SeedStatus:
     return status
 
 
-def _hf_shard_status(shard: int, job: dict) -> SeedStatus:
+def _hf_shard_status(shard: int, job: JobEntry) -> SeedStatus:
     """An execute shard on Hugging Face Jobs: the job's stage (inspect_job); complete only once its
     logs show the results uploaded (`execute --push-to` says so last)."""
     from ..hub import _hub_errors, api
 
     client = api()
-    with _hub_errors(f"inspecting job {job['job_id']}"):
-        info = client.inspect_job(job_id=job["job_id"], namespace=job.get("namespace"))
+    with _hub_errors(f"inspecting job {job.job_id}"):
+        info = client.inspect_job(job_id=job.job_id, namespace=job.namespace)
         stage = str(getattr(info.status.stage, "value", info.status.stage))
-        logs = list(client.fetch_job_logs(job_id=job["job_id"], namespace=job.get("namespace"), follow=False)) \
+        logs = list(client.fetch_job_logs(job_id=job.job_id, namespace=job.namespace, follow=False)) \
             if stage not in ("SCHEDULING",) else []
-    status = SeedStatus(run=job.get("out_dir", ""), seed=shard, stage="running", job_id=job["job_id"],
+    status = SeedStatus(run=job.out_dir or "", seed=shard, stage="running", job_id=job.job_id,
                         job_stage=stage, phase="execute")
     uploaded = any("uploaded " in line for line in logs)  # execute and generate --push-to say so last
     if stage == "SCHEDULING":
@@ -189,7 +193,7 @@ def _launcher_exits(run_path: Path) -> dict[Path, object]:
         record = LaunchRecord.read(run_path)
     except InputError:
         return {}
-    return {Path(job["out_dir"]).resolve(): job.get("exit_code") for job in record.jobs.values() if job.get("out_dir")}
+    return {Path(job.out_dir).resolve(): job.exit_code for job in record.jobs.values() if job.out_dir}
 
 
 def job_status(job_id: str, namespace: str | None, run: str | None, stall_after: float = 600.0) -> SeedStatus:
