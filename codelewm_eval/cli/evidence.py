@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..values import seed_arg
-from .common import count, stage_verb
+from .common import count, probability, stage_verb
 from .common import data_dir as _data_dir
 
 
@@ -33,9 +33,10 @@ def cmd_evaluate(args):
 def cmd_compare(args):
     from ..evidence.compare_stage import CompareConfig
 
-    return CompareConfig(baseline=Path(args.baseline), candidates=[Path(c) for c in args.candidate],
-                         anchors=args.anchors, draws=args.draws, out_md=args.out_md, out_json=args.out_json,
-                         out=args.out)
+    return CompareConfig(baseline=Path(args.baseline) if args.baseline else None,
+                         candidates=[Path(c) for c in args.candidate or []], anchors=args.anchors, draws=args.draws,
+                         out_md=args.out_md, out_json=args.out_json, out=args.out, plan=args.plan,
+                         passes=args.passes or [], expect=args.expect or [], alpha=args.alpha)
 
 
 def _add_evidence(sub) -> None:
@@ -87,14 +88,24 @@ def _add_compare(sub) -> None:
                                     "CI), kept/lost/gained tasks and the exact McNemar p of the discordant tasks. With "
                                     "--anchors, a strict gate fails (exit 1) naming every anchor task a candidate "
                                     "loses; with several candidates, a per-task KEPT/LOST ladder.")
-    cp.add_argument("--baseline", required=True, help="per-task outcomes (execution results or rows with "
+    cp.add_argument("--baseline", help="per-task outcomes (execution results or rows with "
                                                       "benchmark, task_id, passed)")
-    cp.add_argument("--candidate", action="append", required=True, help="repeatable: one per later pass")
+    cp.add_argument("--candidate", action="append", help="repeatable: one per later pass (with --plan: the earlier "
+                                                         "passes of the lineage, whose loss rate the plan uses)")
     cp.add_argument("--anchors", help="tasks that must not be lost, one per line (e.g. MBPP/53, HumanEval/85)")
     cp.add_argument("--draws", type=count, default=2000)
     cp.add_argument("--out-md", help="write the Markdown tables here")
     cp.add_argument("--out-json", help="write the JSON here")
     cp.add_argument("--out", help="write an evidence bundle here (compare.json, compare.md, gates.json with the "
                                   "paired and anchor gates, manifest) for claims to rest on")
+    cp.add_argument("--plan", action="store_true",
+                    help="say, per benchmark, what a comparison on this baseline can detect: the least net new "
+                         "passes the exact McNemar test can call significant (with no task lost, and with the loss "
+                         "rate of the --candidate passes), and the exact power for --expect")
+    cp.add_argument("--passes", action="append", metavar="BENCH=PASSES/TASKS",
+                    help="--plan without a baseline file: humaneval=2/164 (repeatable)")
+    cp.add_argument("--expect", action="append", metavar="BENCH=+GAIN",
+                    help="--plan: a hypothesised net gain, mbpp=+7 (repeatable)")
+    cp.add_argument("--alpha", type=probability, default=0.05, help="significance level (default 0.05)")
     cp.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     cp.set_defaults(func=cmd_compare)

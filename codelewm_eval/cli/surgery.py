@@ -57,9 +57,10 @@ def cmd_promote(args):
 
     targets = [] if args.target and not args.targets else \
         [t.strip() for t in (args.targets or "humaneval,mbpp").split(",") if t.strip()]
-    return PromoteConfig(baseline=Path(args.baseline), candidates=[Path(p) for p in args.candidate],
-                         anchors=Path(args.anchors), targets=targets,
-                         goals=[Target.parse(t) for t in args.target or []], alpha=args.alpha)
+    return PromoteConfig(baseline=Path(args.baseline), candidates=[Path(p) for p in args.candidate or []],
+                         anchors=Path(args.anchors) if args.anchors else None, targets=targets,
+                         goals=[Target.parse(t) for t in args.target or []], alpha=args.alpha, plan=args.plan,
+                         expect=args.expect or [])
 
 
 @stage_verb("codelewm_eval.surgery.generate:generate_stage")
@@ -172,13 +173,19 @@ def _add_surgery_promote(su_sub) -> None:
                                        "a warning when a pass loses anchors an earlier pass kept. Exit 0 when the "
                                        "last pass is promotable, 1 otherwise.")
     pr.add_argument("--baseline", required=True, help="per-task outcomes of the frozen baseline")
-    pr.add_argument("--candidate", action="append", required=True, help="repeatable, in pass order")
-    pr.add_argument("--anchors", required=True, help="anchors.txt of the harvest")
+    pr.add_argument("--candidate", action="append", help="repeatable, in pass order (with --plan: the earlier passes "
+                                                         "of the lineage, whose loss rate the plan uses)")
+    pr.add_argument("--anchors", help="anchors.txt of the harvest (required unless --plan)")
     pr.add_argument("--targets", help="benchmarks that must improve (default: those of --target, else humaneval,mbpp)")
     pr.add_argument("--target", action="append", metavar="BENCH=PASSES/TASKS",
                     help="a goal, repeatable: mbpp=25/100 reports progress toward 25 of 100 beside the paired test "
                          "(and the benchmark must improve)")
     pr.add_argument("--alpha", type=probability, default=0.05)
+    pr.add_argument("--plan", action="store_true",
+                    help="before the next pass: per benchmark, the least net new passes the exact McNemar test can "
+                         "call significant (with no task lost, and with the loss rate of the --candidate passes), "
+                         "what each --target needs, and the power for --expect")
+    pr.add_argument("--expect", action="append", metavar="BENCH=+GAIN", help="--plan: a hypothesised net gain")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_promote)
 

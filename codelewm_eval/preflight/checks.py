@@ -31,6 +31,9 @@ class Check(BaseModel):
     observed: int | float | str | None = None
     required: int | float | str | None = None
     reason: str = Field("", description="why it did not pass, in words")
+    numbers: dict[str, float] = Field(default_factory=dict, description="the numbers behind it (gates: the best value "
+                                                                       "the pack allows, the value needed, the "
+                                                                       "interval half-width there)")
 
 
 class PreflightReport(StageResult):

@@ -147,6 +147,10 @@ def _preflight(pack: Path, job: Path | None, report_path: Path | None, rules: Co
     checks += check_pack_secrets(found)
     if spec is not None:
         checks += check_job(spec, text, str(job)) + check_training(spec, rows)
+        if spec.task == "p_pass" and spec.gates:
+            from .passability import check_gates
+
+            checks += check_gates((Path(job).parent / spec.gates).resolve(), rows)
     report = PreflightReport(pack=str(pack), job=str(job) if job else None,
                              ok=all(c.status in ("pass", "warn") for c in checks), checks=checks)
     log("done")

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..commands import command_line
+from ..evidence.planning import BenchmarkPlan
 from ..stage import StageConfig, StageResult
 from .promote import Promotion, Target
 from .sft import SftConfig
@@ -174,37 +175,80 @@ def surgery_train_stage(config: SurgeryTrainConfig, command: list[str] | None = 
 
 class PromoteConfig(StageConfig):
     baseline: Path
-    candidates: list[Path] = Field(min_length=1, description="in pass order")
-    anchors: Path
+    candidates: list[Path] = Field(default_factory=list, description="in pass order (with --plan: the earlier "
+                                                                     "passes of the lineage)")
+    anchors: Path | None = Field(None, description="anchors.txt of the harvest (required unless --plan)")
     targets: list[str] = Field(default_factory=list, description="benchmarks that must improve")
     goals: list[Target] = Field(default_factory=list, description="--target BENCH=PASSES/TASKS")
     alpha: float = 0.05
+    plan: bool = Field(False, description="say what the next pass must gain to be promotable, before it runs")
+    expect: list[str] = Field(default_factory=list, description="--plan: a hypothesised net gain, BENCH=+G")
 
     def command(self) -> list[str]:
-        return command_line(["surgery", "promote"], ("--baseline", self.baseline),
-                            ("--candidate", list(self.candidates)), ("--anchors", self.anchors),
+        argv = command_line(["surgery", "promote"], ("--baseline", self.baseline),
+                            ("--candidate", list(self.candidates) or None), ("--anchors", self.anchors),
                             ("--targets", ",".join(self.targets) or None),
                             ("--target", [f"{g.benchmark}={g.passes}/{g.of}" for g in self.goals] or None),
-                            ("--alpha", self.alpha), defaults={"--alpha": 0.05})
+                            ("--alpha", self.alpha), ("--expect", self.expect or None), defaults={"--alpha": 0.05})
+        return argv + (["--plan"] if self.plan else [])
 
 
 class PromoteResult(Promotion, StageResult):
-    """Each pass judged against the frozen baseline; exit 0 when the last one is promotable."""
+    """Each pass judged against the frozen baseline; exit 0 when the last one is promotable. With
+    --plan: what a pass must gain, per target, for the paired test to call it significant."""
+
+    plan: list[BenchmarkPlan] = Field(default_factory=list)
+    planned: bool = Field(False, exclude=True)
 
     def text(self) -> str:
+        from ..evidence.planning import plan_text
         from .promote import text
 
-        return text(self)
+        parts = [text(self)] if self.passes else []
+        if self.planned:
+            parts.append("plan for the next pass:\n" + plan_text(self.plan) + "".join(
+                f"\n  goal {g.benchmark} {g.passes}/{g.of}: " + _goal_need(g, self.plan) for g in self.goals))
+        return "\n".join(parts)
 
     def exit_code(self) -> int:
+        if self.planned and not self.passes:
+            return 0
         return 0 if self.passes and self.passes[-1].promotable else 1
 
 
+def _goal_need(goal: Target, plans: list[BenchmarkPlan]) -> str:
+    from ..benchmarks.family import family_name
+
+    p = next((p for p in plans if family_name(p.benchmark) == family_name(goal.benchmark)), None)
+    if p is None:
+        return "not in the baseline"
+    need = goal.passes - p.passes
+    return (f"{need} net new passes from {p.passes}/{p.n}" + ("" if p.min_gain_no_loss is None else
+            f" ({'enough' if need >= p.min_gain_no_loss else 'not enough'} for significance, which needs "
+            f"{p.min_gain_no_loss})"))
+
+
 def promote_stage(config: PromoteConfig, command: list[str] | None = None) -> PromoteResult:
+    from ..errors import InputError
     from ..evidence.compare import read_anchors, read_outcomes
+    from ..evidence.planning import (
+        baseline_counts,
+        lineage_loss_rates,
+        parse_expect,
+        plan,
+    )
     from .promote import judge_passes
 
+    if not config.plan and (not config.candidates or config.anchors is None):
+        raise InputError("give --candidate and --anchors (or --plan, to size the next pass)", field="--candidate")
+    baseline = read_outcomes(config.baseline)
     passes = [(p.stem, read_outcomes(p)) for p in config.candidates]
-    promotion = judge_passes((config.baseline.stem, read_outcomes(config.baseline)), passes,
-                             read_anchors(config.anchors), config.targets, alpha=config.alpha, goals=config.goals)
-    return PromoteResult(**promotion.model_dump())
+    anchors = read_anchors(config.anchors) if config.anchors else set()
+    promotion = judge_passes((config.baseline.stem, baseline), passes, anchors, config.targets, alpha=config.alpha,
+                             goals=config.goals)
+    result = PromoteResult(**promotion.model_dump(), planned=config.plan)
+    if config.plan:
+        comparisons = [v.comparison for v in promotion.passes]
+        result.plan = plan(baseline_counts(baseline), config.alpha,
+                           lineage_loss_rates(comparisons) if comparisons else None, parse_expect(config.expect))
+    return result
