@@ -93,10 +93,10 @@ def test_preflight_on_the_real_pack_names_passable_gates_and_blocks_a_tiny_test_
 
     pack = tmp_path / "pack"
     build_pack(list(_sources(tmp_path)), pack, PackConfig(reference_decoys=True), data_dir, ["test"])
-    gates = _gates(tmp_path, {"name": "p-pass-auc", "metric": "auc", "benchmarks": ["all"], "threshold": 0.7,
-                              "ci_lower_above": 0.5},
-                   {"name": "decoy-same-code", "metric": "decoy_accuracy", "category": "same_code_different_input", "threshold": 0.6,
-                    "min_n": 10})
+    _gates(tmp_path, {"name": "p-pass-auc", "metric": "auc", "benchmarks": ["all"], "threshold": 0.7,
+                      "ci_lower_above": 0.5},
+           {"name": "decoy-same-code", "metric": "decoy_accuracy", "category": "same_code_different_input",
+            "threshold": 0.6, "min_n": 10})
     job = tmp_path / "job.yaml"
     job.write_text(yaml.safe_dump({"name": "t", "pack": {"path": "pack"}, "seeds": [42, 1729], "timeout": "1h",
                                    "gates": "gates.yaml"}))
@@ -106,8 +106,8 @@ def test_preflight_on_the_real_pack_names_passable_gates_and_blocks_a_tiny_test_
     assert checks["gate:decoy-same-code"]["status"] == "pass"
     # a gate the test split cannot carry: more decoy pairs than the test split holds
     pairs = int(checks["gate:decoy-same-code"]["numbers"]["pairs"])
-    _gates(tmp_path, {"name": "decoys-1000", "metric": "decoy_accuracy", "category": "same_code_different_input", "threshold": 0.6,
-                      "min_n": 1000})
+    _gates(tmp_path, {"name": "decoys-1000", "metric": "decoy_accuracy", "category": "same_code_different_input",
+                      "threshold": 0.6, "min_n": 1000})
     assert main(["preflight", "--pack", str(pack), "--job", str(job), "--report", str(tmp_path / "q.json")]) == 1
     out = capsys.readouterr().out
     assert "gate_unpassable:decoys-1000" in out and f"{pairs} decoy pairs, below min_n 1000" in out
