@@ -69,6 +69,9 @@ _OFFLINE_GATES = [
     Gate(name="p-pass-calibration", metric="ece", benchmarks=["all"], comparator="<=", threshold=0.10),
     Gate(name="decoy-mutation", metric="decoy_accuracy", category="mutation", threshold=0.60, ci_lower_above=0.5,
          min_n=100),
+    # executing only the top half by p_pass keeps at least 70% of the passes (a random half keeps 50%)
+    Gate(name="selective-execution", metric="selective_kept_share", benchmarks=["all"], coverage=0.5, threshold=0.70,
+         ci_lower_above=0.5),
 ]
 
 
@@ -364,7 +367,9 @@ class Runner:
             label = {"auc": "Held-out p_pass ROC-AUC", "ece": "Held-out p_pass ECE", "rerank_lift":
                      "The rerank lift of p_pass over the first sample", "rerank_lift_random":
                      "The rerank lift of p_pass over a random pick", "decoy_accuracy":
-                     "The share of decoy pairs p_pass orders correctly"}.get(g.metric, g.metric)
+                     "The share of decoy pairs p_pass orders correctly", "selective_kept_share":
+                     "The share of passing candidates kept when only the top half by p_pass is executed"
+                     }.get(g.metric, g.metric)
             spec = next(x for x in c.gates if x.name == g.name)
             claims.append({"id": g.name, "kind": "positive", "scope": {"model": f"p-pass-{c.scorer}",
                                                                         "seeds": c.seeds},

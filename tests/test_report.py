@@ -31,7 +31,10 @@ def check_run_report(index: Path, shots: Path) -> None:
     data = _data(index)
     assert data["kind"] == "run" and data["verification"]["ok"]
     assert {g["name"] for g in data["gates"]["rows"]} == {"p-pass-auc", "p-pass-calibration", "decoy-mutation",
-                                                          "mutant-rerank-lift"}
+                                                          "selective-execution", "mutant-rerank-lift"}
+    # selective execution: the risk-coverage points of every scorer, seed and held-out split, with CIs
+    curves = [r for r in data["selective"]["rows"] if r["scorer"] == "p_pass" and r["split"] == "test"]
+    assert len(curves) == 2 and all(len(r["points"]) == 4 and r["points"][2]["kept_share_ci"] for r in curves)
     assert data["tasks"] and data["roc"]["curves"] and data["calibration"]["charts"] and data["claims"]["claims"]
     wrong = data["decoys"]["wrong_pairs"]  # the decoy pairs the scorer orders wrongly, each checkable
     assert wrong and all(w["decoy_score"] >= w["original_score"] for w in wrong)

@@ -45,7 +45,7 @@ def test_offline_default_runs_end_to_end_and_resumes(tmp_path, capsys, monkeypat
     summary = json.loads(captured.out)
     # every headline gate: discrimination, calibration, rerank (canonical + mutants, offline) and decoys
     assert summary["audit_ok"] and {g["name"]: g["status"] for g in summary["gates"]}.keys() == {
-        "p-pass-auc", "p-pass-calibration", "decoy-mutation", "mutant-rerank-lift"}
+        "p-pass-auc", "p-pass-calibration", "decoy-mutation", "selective-execution", "mutant-rerank-lift"}
     assert all(r["auc"] is not None and 0 <= r["auc"] <= 1 for r in summary["rows"])
     # two seeds that differ (the logreg seed draws a bootstrap of the train families), or one seed
     # counted once with its gates blocked

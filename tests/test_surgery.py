@@ -40,8 +40,14 @@ def test_the_loop_runs_end_to_end_on_cpu(tmp_path, tiny, capsys):
     harvest = tmp_path / "harvest"
     assert main(["surgery", "harvest", "--results", *map(str, base), "--out", str(harvest), "--data-dir", str(data),
                  "--json"]) == 0
+    sizing = json.loads(capsys.readouterr().out)["sizing"]
     summary = json.loads((harvest / "summary.json").read_text())
     assert summary["tasks"] == 12 and summary["train_rows"] + summary["passing"] + summary["no_reference"] == 12
+    # the harvest's size against the lessons' rule and the promotion plan
+    assert sizing["train_rows"] == summary["train_rows"] and sizing["max_rank"] == 4  # the floor, on a few rows
+    assert sum(sizing["harvested"].values()) == summary["train_rows"]
+    assert {p["benchmark"] for p in sizing["plan"]} == {"humaneval", "mbpp-plus"}
+    assert all(p["n"] == 6 and (p["min_gain_no_loss"] is None or p["min_gain_no_loss"] >= 5) for p in sizing["plan"])
     rows = [json.loads(line) for line in (harvest / "train.jsonl").read_text().splitlines()]
     assert rows and all(r["kind"] == "failure" and r["completion"] for r in rows)
     # a second harvest over the same failures harvests nothing fresh

@@ -113,7 +113,8 @@ def _recompute_gates(bundle: Bundle) -> None:
             m = bundle.measured
             if m.metrics is None:
                 raise KeyError("metrics.json")
-            judged = judge_all(GateSpec.model_validate(spec) if spec else None, m.metrics, m.rerank, m.decoys)
+            judged = judge_all(GateSpec.model_validate(spec) if spec else None, m.metrics, m.rerank, m.decoys,
+                               m.coverage)
             gates = [g.model_dump(mode="json") for g in judged.gates]
         else:
             return

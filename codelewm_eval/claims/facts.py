@@ -74,7 +74,7 @@ def _bundle_facts(name: str, files: dict, measured) -> tuple[list[Fact], list[Ch
     if measured is None:
         return _gate_facts(bundle, files), []
     facts = (_metric_facts(bundle, measured) + _rerank_facts(bundle, measured) + _decoy_facts(bundle, measured)
-             + _gate_facts(bundle, files))
+             + _coverage_facts(bundle, measured) + _gate_facts(bundle, files))
     compared, changes = _comparison_facts(bundle, measured.comparisons)
     return facts + compared, changes
 
@@ -123,6 +123,22 @@ def _decoy_facts(bundle: str, measured) -> list[Fact]:
             facts.append(Fact("accuracy", float(r.accuracy), **common))
         for bound in r.accuracy_ci or ():
             facts.append(Fact("ci_bound", float(bound), **common))
+    return facts
+
+
+def _coverage_facts(bundle: str, measured) -> list[Fact]:
+    """Selective execution: at each coverage, the share of passes kept and the pass rate executed."""
+    facts = []
+    for c in measured.coverage.results if measured.coverage else []:
+        common = dict(benchmark=family(c.benchmark), models=(bundle, norm_name(c.scorer)), seed=c.seed, split=c.split)
+        for p in c.points:
+            facts.append(Fact("coverage", p.coverage, **common))
+            for value, ci in ((p.kept_share, p.kept_share_ci), (p.pass_rate, p.pass_rate_ci)):
+                if value is not None:
+                    facts.append(Fact("rate", float(value), **common))
+                for bound in ci or ():
+                    facts.append(Fact("ci_bound", float(bound), **common))
+            facts.append(Fact("count", float(p.executed), n=c.rows, **common))
     return facts
 
 

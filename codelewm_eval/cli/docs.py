@@ -52,6 +52,7 @@ def _formats():
     from ..evidence.evaluate import DecoysFile, GatesFile, MetricsFile, RerankFile
     from ..evidence.gates import GateSpec
     from ..evidence.scores import ScoreRow
+    from ..evidence.selective import CoverageFile
     from ..execution.results import ExecutionResult
     from ..jobs.launch import LaunchRecord, Payload
     from ..manifest import Manifest
@@ -74,6 +75,7 @@ def _formats():
         ("evidence-rerank", "Evidence: `rerank.json`", RerankFile),
         ("evidence-decoys", "Evidence: `decoys.json`", DecoysFile),
         ("evidence-gates", "Evidence: `gates.json`", GatesFile),
+        ("evidence-coverage", "Evidence: `coverage.json` (risk-coverage of selective execution)", CoverageFile),
         ("gate-spec", "Gate spec (`gates/*.yaml`)", GateSpec),
         ("manifest", "Manifests (`DIR/manifest.json`, `FILE.manifest.json`)", Manifest),
         ("job-spec", "Job spec (`jobs/*.yaml`)", JobSpec),

@@ -36,6 +36,7 @@ from .rerank import (
     rerank_pools,
 )
 from .scores import PROBABILITIES, ScoreSet, read_scores
+from .selective import CoverageFile, RiskCoverage, risk_coverage
 
 SCHEMA_VERSION = 1
 HELD_OUT = ("val", "test")
@@ -111,6 +112,7 @@ class Measured(BaseModel):
     metrics: MetricsFile | None = None
     rerank: RerankFile = Field(default_factory=lambda: RerankFile(results=[]))
     decoys: DecoysFile = Field(default_factory=lambda: DecoysFile(results=[]))
+    coverage: CoverageFile | None = Field(None, description="risk-coverage (bundles from before it: none)")
     comparisons: list[Comparison] = Field(default_factory=list)
 
     @classmethod
@@ -119,6 +121,7 @@ class Measured(BaseModel):
         return cls(metrics=MetricsFile.model_validate(files["metrics.json"]) if "metrics.json" in files else None,
                    rerank=RerankFile.model_validate(files.get("rerank.json", {"results": []})),
                    decoys=DecoysFile.model_validate(files.get("decoys.json", {"results": []})),
+                   coverage=CoverageFile.model_validate(files["coverage.json"]) if "coverage.json" in files else None,
                    comparisons=[Comparison.model_validate(c)
                                 for c in files.get("compare.json", {}).get("comparisons", [])])
 
@@ -136,6 +139,7 @@ class EvidenceBundle(BaseModel):
     rerank: RerankFile
     decoys: DecoysFile
     gates: GatesFile
+    coverage: CoverageFile | None = Field(None, description="coverage.json (absent from bundles written before it)")
     pack_stats: dict | None = None
 
     @classmethod
@@ -150,6 +154,8 @@ class EvidenceBundle(BaseModel):
                    rerank=read_versioned(RerankFile, path / "rerank.json"),
                    decoys=read_versioned(DecoysFile, path / "decoys.json"),
                    gates=read_versioned(GatesFile, path / "gates.json"),
+                   coverage=read_versioned(CoverageFile, path / "coverage.json")
+                   if (path / "coverage.json").is_file() else None,
                    pack_stats=read_json(stats) if stats.is_file() else None)
 
 
@@ -237,17 +243,27 @@ def _decoy_values(d: SeededDecoys) -> list[Value]:
                   blocked=None if d.accuracy is not None else "no scorable pairs")]
 
 
-def values_of(metrics: MetricsFile, reranks: RerankFile, decoys: DecoysFile) -> list[Value]:
+def _coverage_values(c: RiskCoverage) -> list[Value]:
+    return [Value(seed=c.seed, scorer=c.scorer, metric="selective_kept_share", benchmark=c.benchmark, split=c.split,
+                  value=p.kept_share, ci=p.kept_share_ci, n=c.rows, coverage=p.coverage,
+                  blocked=None if p.kept_share is not None else "no passing candidate in the slice")
+            for p in c.points]
+
+
+def values_of(metrics: MetricsFile, reranks: RerankFile, decoys: DecoysFile,
+              coverage: CoverageFile | None = None) -> list[Value]:
     """Every gate-able value of an evidence bundle, from its measurement files alone."""
     out = [v for record in metrics.records for v in _values(record)]
     out += [v for r in reranks.results for v in _rerank_values(r)]
     out += [v for d in decoys.results for v in _decoy_values(d)]
+    out += [v for c in (coverage.results if coverage else []) for v in _coverage_values(c)]
     return out
 
 
-def judge_all(spec: GateSpec | None, metrics: MetricsFile, reranks: RerankFile, decoys: DecoysFile) -> GatesFile:
+def judge_all(spec: GateSpec | None, metrics: MetricsFile, reranks: RerankFile, decoys: DecoysFile,
+              coverage: CoverageFile | None = None) -> GatesFile:
     """The verdict of every gate of the spec, recomputed from the measurements (never read)."""
-    values = values_of(metrics, reranks, decoys)
+    values = values_of(metrics, reranks, decoys, coverage)
     identical = {int(k) if k not in ("None", "null") else None: v for k, v in metrics.identical_seeds.items()}
     gates = [judge(g, values, metrics.seeds, identical) for g in (spec.gates if spec else [])]
     return GatesFile(gates=gates, ok=all(g.status == "pass" for g in gates))
@@ -306,8 +322,8 @@ def _ordered(rows: list, members: list[int]) -> bool:
 
 
 def _measure(data: _Pack, ss: ScoreSet, draws: int, n_bins: int, tie_seed: int):
-    """Every metric record, rerank and decoy result of one score set."""
-    records, reranks, decoys = [], [], []
+    """Every metric record, rerank, decoy and risk-coverage result of one score set."""
+    records, reranks, decoys, coverage = [], [], [], []
     baseline, lexical = ss.values.get("no_action"), ss.values.get("lexical")
     baseline = data.no_action if baseline is None else baseline
     for name in ss.names:
@@ -337,7 +353,15 @@ def _measure(data: _Pack, ss: ScoreSet, draws: int, n_bins: int, tie_seed: int):
             result = decoy_accuracy(category, split, name, plist, data.task.tolist(), s_all, draws=draws,
                                     score_health=ss.slice_health(name, rows_of_pairs))
             decoys.append(SeededDecoys(seed=ss.seed, **result.model_dump()))
-    return records, reranks, decoys
+        for split in HELD_OUT:
+            in_split = data.split == split
+            if in_split.any():
+                coverage.append(RiskCoverage(
+                    seed=ss.seed, scorer=name, split=split, rows=int(in_split.sum()),
+                    positives=int(data.passed[in_split].sum()), tasks=len(set(data.task[in_split].tolist())),
+                    tie_seed=tie_seed, points=risk_coverage(data.passed[in_split], s_all[in_split],
+                                                            data.task[in_split], draws=draws, tie_seed=tie_seed)))
+    return records, reranks, decoys, coverage
 
 
 def distinct_score_sets(score_sets: list[ScoreSet]) -> tuple[list[ScoreSet], dict]:
@@ -368,18 +392,20 @@ def evaluate(pack: Path, score_paths: list[Path], spec: GateSpec | None, out_dir
     all_sets = [read_scores(Path(p), data.index, data.splits) for p in score_paths]
     score_sets, identical = distinct_score_sets(all_sets)
     seeds = sorted({s.seed for s in score_sets}, key=lambda x: (x is None, x))
-    records, reranks, decoys = [], [], []
+    records, reranks, decoys, coverage = [], [], [], []
     for ss in score_sets:
         parts = _measure(data, ss, draws, n_bins, tie_seed)
-        for bucket, part in zip((records, reranks, decoys), parts):
+        for bucket, part in zip((records, reranks, decoys, coverage), parts):
             bucket.extend(part)
     health = {str(ss.path): {k: v.model_dump() for k, v in ss.health.items()} for ss in all_sets}
     metrics = MetricsFile(seeds=seeds, identical_seeds={str(k): v for k, v in identical.items()},
                           score_health=health, records=records)
     rerank_file, decoys_file = RerankFile(results=reranks), DecoysFile(results=decoys)
-    gates_file = judge_all(spec, metrics, rerank_file, decoys_file)
+    coverage_file = CoverageFile(results=coverage)
+    gates_file = judge_all(spec, metrics, rerank_file, decoys_file, coverage_file)
     files = {"metrics.json": metrics.model_dump(mode="json"), "rerank.json": rerank_file.model_dump(mode="json"),
-             "decoys.json": decoys_file.model_dump(mode="json"), "gates.json": gates_file.model_dump(mode="json")}
+             "decoys.json": decoys_file.model_dump(mode="json"), "gates.json": gates_file.model_dump(mode="json"),
+             "coverage.json": coverage_file.model_dump(mode="json")}
     if (pack / "stats.json").is_file():  # the pack's statistics travel with its evidence (the dataset card)
         files["pack_stats.json"] = json.loads((pack / "stats.json").read_text())
     _write_bundle(Path(out_dir), files, score_sets if plots else [], data, parents=[pack, *map(Path, score_paths)],

@@ -31,7 +31,7 @@ import operator
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from ..io import read_yaml, validated, yaml_line_of
 
@@ -46,7 +46,7 @@ _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operato
 class Gate(BaseModel):
     name: str
     metric: Literal["auc", "pr_auc", "brier", "brier_skill", "ece", "ece_mass", "mce", "rerank_lift",
-                    "rerank_lift_random", "decoy_accuracy"]
+                    "rerank_lift_random", "decoy_accuracy", "selective_kept_share"]
     scorer: str = "p_pass"
     benchmarks: list[str] | None = None
     splits: list[str] = Field(default_factory=lambda: ["test"])
@@ -56,6 +56,14 @@ class Gate(BaseModel):
     ci_lower_above: float | None = None
     min_n: int = 0
     seeds: Literal["all"] | list[int] = "all"
+    coverage: float | None = Field(None, gt=0, le=1, description="selective_kept_share: the share of candidates "
+                                                                 "executed (one of 0.1, 0.25, 0.5, 0.75)")
+
+    @model_validator(mode="after")
+    def _coverage_for_selective_gates(self):
+        if (self.metric == "selective_kept_share") != (self.coverage is not None):
+            raise ValueError("a selective_kept_share gate names its coverage (and only it does)")
+        return self
 
 
 class GateSpec(BaseModel):
@@ -94,6 +102,7 @@ class Value(BaseModel):
     ci: tuple[float, float] | None = None
     n: int = 0
     blocked: str | None = None  # not evaluable / saturated: the reason
+    coverage: float | None = None  # selective_kept_share: the coverage it was measured at
     health: dict[str, int] = Field(default_factory=dict, description="missing / non_finite / out_of_range score "
                                                                      "counts among the rows the value rests on")
 
@@ -145,7 +154,7 @@ def _judge_seed(gate: Gate, values: list[Value], seeds_present: list[int | None]
                               required="scores for every required seed"))
         return
     pool = [v for v in values if v.seed == seed and v.scorer == gate.scorer and v.metric == gate.metric
-            and v.split in gate.splits]
+            and v.split in gate.splits and (gate.coverage is None or v.coverage == gate.coverage)]
     if gate.metric == "decoy_accuracy":
         pool = [v for v in pool if gate.category is None or v.benchmark == gate.category]
     elif gate.benchmarks is not None:

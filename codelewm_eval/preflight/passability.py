@@ -11,6 +11,8 @@ a scorer could reach on the pack and how wide the gate's interval will be there.
   estimated from the per-task spread.
 - Decoy accuracy: a perfect scorer reaches 1 on every pair; the interval half-width at accuracy
   `a` with `n` pairs is about 1.96 x sqrt(a(1 - a)/n).
+- Selective execution: the oracle executes the passing candidates first, so at a coverage it keeps
+  at most min(executed, passes)/passes of them.
 - Calibration and Brier (lower is better): a calibrated scorer can reach them; only the slice's
   size (`min_n`) can stop them.
 
@@ -80,7 +82,7 @@ def _slices(gate: Gate, rows: Sequence[RowFacts]) -> dict[str, list[RowFacts]]:
 
 def _gate(gate: Gate, rows: Sequence[RowFacts]) -> Check:
     judge = {"auc": _auc, "pr_auc": _auc, "rerank_lift_random": _lift, "rerank_lift": _lift,
-             "decoy_accuracy": _decoys}.get(gate.metric, _lower_is_better)
+             "decoy_accuracy": _decoys, "selective_kept_share": _selective}.get(gate.metric, _lower_is_better)
     findings = [judge(gate, name, part, rows) for name, part in _slices(gate, rows).items()]
     worst = next((f for f in findings if f[0] == "blocked"), None) or next(
         (f for f in findings if f[0] == "warn"), None) or (findings[0] if findings else
@@ -168,6 +170,22 @@ def _decoys(gate: Gate, name: str, part: list[RowFacts], rows) -> tuple[str, str
     return status, f"{name}: best 1.0, needs {needed:.3f} (half-width {width:.3f})", (
         f"{name}: only a near-perfect scorer (accuracy >= {needed:.3f}) could pass" if status == "warn" else ""), \
         {"pairs": pairs, "best": 1.0, "needed": needed, "half_width": round(width, 4)}
+
+
+def _selective(gate: Gate, name: str, part: list[RowFacts], rows) -> tuple[str, str, str, dict]:
+    """The oracle executes the passes first: it keeps min(executed, passes)/passes of them."""
+    positives, n = sum(r.passed for r in part), len(part)
+    executed = math.ceil(gate.coverage * n)
+    if not positives or n < max(gate.min_n, 1):
+        return "blocked", f"{name}: {positives} passing of {n}", f"{name}: {positives} passing candidates in {n} rows: " \
+                                                                 "no share of them can be kept", {"rows": n}
+    best = min(executed, positives) / positives
+    numbers = {"best": round(best, 4), "rows": n, "positives": positives, "executed": executed}
+    if best < gate.threshold:
+        return "blocked", f"{name}: the oracle keeps {best:.3f}", (
+            f"{name}: executing {executed} of {n} candidates keeps at most {best:.3f} of the {positives} passes, "
+            f"below {gate.threshold}"), numbers
+    return "pass", f"{name}: the oracle keeps {best:.3f}", "", numbers
 
 
 def _lower_is_better(gate: Gate, name: str, part: list[RowFacts], rows) -> tuple[str, str, str, dict]:

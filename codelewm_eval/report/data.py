@@ -64,6 +64,7 @@ def collect(source: Path, out: Path) -> tuple[dict, dict[int, list]]:
         data["provenance"] = _provenance(evidence, out)
         if kind != "comparison":
             data["calibration"] = _calibration(bundle, evidence, out)
+            data["selective"] = _rows(bundle, "coverage.json", evidence, out)
             data["rerank"] = _rows(bundle, "rerank.json", evidence, out)
             data["decoys"] = _rows(bundle, "decoys.json", evidence, out)
         else:

@@ -35,6 +35,29 @@ class HarvestConfig(StageConfig):
             ["--override-lessons"] if self.override_lessons else [])
 
 
+class HarvestSizing(BaseModel):
+    """Is the harvest big enough? Its rows against the lessons' continuous rule, and its fresh
+    failures per benchmark against the net gain a promotion needs."""
+
+    train_rows: int
+    lesson_rows: int = Field(description="the rows at which the lessons allow rank 8 and lr 1e-4")
+    max_rank: int = Field(description="the LoRA rank the lessons allow on these rows")
+    max_lr: float = Field(description="the learning rate the lessons allow on these rows")
+    harvested: dict[str, int] = Field(description="fresh failing tasks harvested, per benchmark")
+    plan: list[BenchmarkPlan] = Field(description="per benchmark of the results: the least net gain a pass needs "
+                                                  "for the exact McNemar test (no task lost)")
+
+    def text(self) -> str:
+        lines = [f"sizing: {self.train_rows} training rows; the lessons allow LoRA rank <= {self.max_rank} and lr <= "
+                 f"{self.max_lr:.2g} on them (rank 8 and lr 1e-4 from {self.lesson_rows} rows)"]
+        for p in self.plan:
+            need = ("no gain can be significant" if p.min_gain_no_loss is None else
+                    f"a promotable pass gains at least {p.min_gain_no_loss} net")
+            lines.append(f"  {p.benchmark}: baseline {p.passes}/{p.n}, {self.harvested.get(p.benchmark, 0)} fresh "
+                         f"failures harvested; {need}")
+        return "\n".join(lines)
+
+
 class HarvestResult(StageResult):
     """The harvest's summary.json: what was harvested, what was left out and why, the lineage."""
 
@@ -55,11 +78,13 @@ class HarvestResult(StageResult):
     lineage: dict[str, Any]
     lessons_overridden: list[str] = Field(default_factory=list)
     out: str | None = None
+    sizing: HarvestSizing | None = None
 
     def text(self) -> str:
         from .harvest import summary_text
 
-        return summary_text(self.model_dump()) + f" -> {self.out}"
+        return summary_text(self.model_dump()) + f" -> {self.out}" + (
+            "\n" + self.sizing.text() if self.sizing else "")
 
 
 def harvest_stage(config: HarvestConfig, command: list[str] | None = None) -> HarvestResult:
@@ -68,7 +93,23 @@ def harvest_stage(config: HarvestConfig, command: list[str] | None = None) -> Ha
     summary = harvest(config.results, config.out, config.data_dir, anchors=config.anchors, seed=config.seed,
                       previous=config.previous, command=command or config.command(),
                       anchor_share=config.anchor_share, override_lessons=config.override_lessons)
-    return HarvestResult(**summary, out=str(config.out))
+    return HarvestResult(**summary, out=str(config.out), sizing=_sizing(config, summary["train_rows"]))
+
+
+def _sizing(config: HarvestConfig, train_rows: int) -> HarvestSizing:
+    from collections import Counter
+
+    from ..evidence.compare import read_outcomes
+    from ..evidence.planning import baseline_counts, plan
+    from .harvest import read_rows
+    from .sft import LESSON_ROWS, max_lr, max_rank
+
+    outcomes: dict = {}
+    for path in config.results:
+        outcomes.update(read_outcomes(path))
+    harvested = Counter(r.benchmark for r in read_rows(config.out / "train.jsonl") if r.kind == "failure")
+    return HarvestSizing(train_rows=train_rows, lesson_rows=LESSON_ROWS, max_rank=max_rank(train_rows),
+                         max_lr=max_lr(train_rows), harvested=dict(harvested), plan=plan(baseline_counts(outcomes)))
 
 
 class TinyConfig(StageConfig):

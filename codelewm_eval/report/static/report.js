@@ -167,6 +167,33 @@ function renderRerank() {
   $("#rerank .body").appendChild(table(cols, r.rows.slice(), {id: "rerank-table"}));
 }
 
+function renderSelective() {
+  const c = DATA.selective;
+  if (!c || !c.rows.length) return hide("selective");
+  cite("selective", c.cite);
+  const body = $("#selective .body");
+  c.rows.filter((r) => r.scorer === "p_pass" || c.rows.every((x) => x.scorer !== "p_pass")).forEach((r, i) => {
+    const div = document.createElement("div");
+    div.className = "chart selective";
+    div.id = `selective-${i}`;
+    body.appendChild(div);
+    const x = r.points.map((p) => p.coverage);
+    const band = (key) => r.points.map((p) => (p[key] ? p[key] : [null, null]));
+    const lo = band("kept_share_ci").map((b) => b[0]), hi = band("kept_share_ci").map((b) => b[1]);
+    addChart(div, [
+      {x, y: r.points.map((p) => p.random_kept_share), mode: "lines", line: {dash: "dot", color: "#999"}, name: "random"},
+      {x, y: r.points.map((p) => p.oracle_kept_share), mode: "lines", line: {dash: "dash", color: "#126b2f"}, name: "oracle"},
+      {x: [...x, ...x.slice().reverse()], y: [...hi, ...lo.slice().reverse()], fill: "toself", fillcolor: "rgba(47,111,222,0.15)",
+       line: {width: 0}, hoverinfo: "skip", name: "95% CI"},
+      {x, y: r.points.map((p) => p.kept_share), mode: "markers+lines", marker: {color: "#2f6fde"}, name: r.scorer,
+       text: r.points.map((p) => `executed ${p.executed} of ${r.rows}<br>passes kept ${num(p.kept_share)} ${ci(p.kept_share_ci)}<br>pass rate executed ${num(p.pass_rate)} ${ci(p.pass_rate_ci)}`),
+       hovertemplate: "%{text}<extra></extra>"}],
+      {title: {text: `selective execution · ${r.scorer} · ${r.split} · seed ${r.seed} · ${r.positives} passing of ${r.rows}`, font: {size: 13}},
+       margin: {l: 50, r: 10, t: 40, b: 40}, xaxis: {title: {text: "share of candidates executed (top by score)"}, range: [0, 1]},
+       yaxis: {title: {text: "share of passing candidates kept"}, range: [0, 1]}, hovermode: "closest", showlegend: true});
+  });
+}
+
 function renderDecoys() {
   const d = DATA.decoys;
   if (!d || !d.rows.length) return hide("decoys");
@@ -337,7 +364,7 @@ function renderNav() {
     .map((s) => `<a href="#${s.id}">${esc($("h2", s).textContent)}</a>`).join("");
 }
 
-[renderVerification, renderGates, renderCalibration, renderRerank, renderDecoys, renderComparisons, renderTasks,
+[renderVerification, renderGates, renderCalibration, renderSelective, renderRerank, renderDecoys, renderComparisons, renderTasks,
  renderClaims, renderProvenance, renderNav].forEach((f) => {
   const began = performance.now();
   try { f(); } catch (e) { console.error(`${f.name}: ${e}`); }
