@@ -69,8 +69,9 @@ _OFFLINE_GATES = [
     Gate(name="p-pass-calibration", metric="ece", benchmarks=["all"], comparator="<=", threshold=0.10),
     Gate(name="decoy-mutation", metric="decoy_accuracy", category="mutation", threshold=0.60, ci_lower_above=0.5,
          min_n=100),
-    # executing only the top half by p_pass keeps at least 70% of the passes (a random half keeps 50%)
-    Gate(name="selective-execution", metric="selective_kept_share", benchmarks=["all"], coverage=0.5, threshold=0.70,
+    # executing only the top half by p_pass keeps more of the passes than a random half (which keeps 50%);
+    # the oracle's share is capped by the base rate (a pack with 68% passing: at most 74% of them)
+    Gate(name="selective-execution", metric="selective_kept_share", benchmarks=["all"], coverage=0.5, threshold=0.55,
          ci_lower_above=0.5),
 ]
 

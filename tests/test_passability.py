@@ -111,3 +111,27 @@ def test_preflight_on_the_real_pack_names_passable_gates_and_blocks_a_tiny_test_
     assert main(["preflight", "--pack", str(pack), "--job", str(job), "--report", str(tmp_path / "q.json")]) == 1
     out = capsys.readouterr().out
     assert "gate_unpassable:decoys-1000" in out and f"{pairs} decoy pairs, below min_n 1000" in out
+
+
+def test_selective_gates_against_the_oracles_share(tmp_path):
+    """With 68% passing, executing half keeps at most 74% of the passes: a 0.7 gate is within a
+    hair of the oracle (warn), a 0.8 gate is beyond it (blocked), 0.55 is plainly passable."""
+    rows = [_row(i, f"t{i // 5}", i % 25 < 17) for i in range(500)]  # 68% passing
+    gate = {"name": "sel", "metric": "selective_kept_share", "benchmarks": ["all"], "coverage": 0.5,
+            "threshold": 0.55, "ci_lower_above": 0.5}
+    (ok,) = check_gates(_gates(tmp_path, gate), rows)
+    assert ok.status == "pass" and ok.numbers["best"] == pytest.approx(250 / 340, abs=1e-4)
+    (near,) = check_gates(_gates(tmp_path, dict(gate, threshold=0.7)), rows)
+    assert near.status == "warn" and "only a near-oracle scorer" in near.reason
+    (over,) = check_gates(_gates(tmp_path, dict(gate, threshold=0.8)), rows)
+    assert over.status == "blocked" and "keeps at most 0.735" in over.reason
+
+
+def test_a_lift_gate_needs_room_for_its_interval(tmp_path):
+    """Few tasks: the oracle's lift clears the threshold, but not the threshold plus the width
+    its interval will have above the bound."""
+    rows = [_row(i, f"t{i // 4}", i % 8 == 0) for i in range(40)]  # 10 tasks, half with a pass
+    gate = {"name": "lift", "metric": "rerank_lift_random", "benchmarks": ["humaneval"], "threshold": 0.03,
+            "ci_lower_above": 0.3}
+    (blocked,) = check_gates(_gates(tmp_path, gate), rows)
+    assert blocked.status == "blocked" and blocked.numbers["needed"] > blocked.numbers["best"]

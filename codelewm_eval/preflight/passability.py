@@ -12,13 +12,15 @@ a scorer could reach on the pack and how wide the gate's interval will be there.
 - Decoy accuracy: a perfect scorer reaches 1 on every pair; the interval half-width at accuracy
   `a` with `n` pairs is about 1.96 x sqrt(a(1 - a)/n).
 - Selective execution: the oracle executes the passing candidates first, so at a coverage it keeps
-  at most min(executed, passes)/passes of them.
+  at most min(executed, passes)/passes of them (with a high base rate, little more than the
+  coverage itself).
 - Calibration and Brier (lower is better): a calibrated scorer can reach them; only the slice's
   size (`min_n`) can stop them.
 
 A gate no scorer could pass is a blocker, `gate_unpassable:<gate>`, naming the number that makes
-it so; one that only a near-perfect scorer could pass (AUC or accuracy of 0.95 or more, or a
-lift within 0.02 of the oracle's) is a warning with the margin."""
+it so; one that only a near-perfect scorer could pass (AUC or accuracy of 0.95 or more, a lift
+within 0.02 of the oracle's, a share kept within 0.05 of the oracle's) is a warning with the
+margin."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from .checks import Check
 Z = 1.959963984540054
 NEAR_PERFECT = 0.95
 LIFT_MARGIN = 0.02
+SHARE_MARGIN = 0.05
 
 
 def hanley_mcneil_half_width(auc: float, positives: int, negatives: int) -> float:
@@ -143,16 +146,19 @@ def _lift(gate: Gate, name: str, part: list[RowFacts], rows) -> tuple[str, str, 
     best = sum(gaps) / len(gaps)
     spread = math.sqrt(sum((x - best) ** 2 for x in gaps) / max(len(gaps) - 1, 1))
     width = Z * spread / math.sqrt(len(gaps))
-    numbers = {"best": round(best, 4), "half_width": round(width, 4), "tasks": len(groups)}
-    if best < gate.threshold or (gate.ci_lower_above is not None and best - width <= gate.ci_lower_above):
+    # the least lift that meets the threshold and whose interval (about this wide) clears the bound
+    needed = max(gate.threshold, gate.ci_lower_above + width if gate.ci_lower_above is not None else -math.inf)
+    numbers = {"best": round(best, 4), "needed": round(needed, 4), "half_width": round(width, 4),
+               "tasks": len(groups)}
+    if best < needed:
         return "blocked", f"{name}: oracle lift {best:.3f}", (
             f"{name}: the oracle's own lift over random is {best:.3f} (half-width about {width:.3f} over "
-            f"{len(groups)} tasks); no scorer picks better than the oracle, so {gate.metric} >= {gate.threshold}"
-            + (f" with its lower bound above {gate.ci_lower_above}" if gate.ci_lower_above is not None else "")
-            + " cannot be met"), numbers
-    margin = best - gate.threshold
+            f"{len(groups)} tasks); no scorer picks better than the oracle, so a lift of {needed:.3f} (the threshold "
+            f"{gate.threshold}" + (f", and an interval above {gate.ci_lower_above}" if gate.ci_lower_above is not None
+                                   else "") + ") cannot be reached"), numbers
+    margin = best - needed
     status = "warn" if margin < LIFT_MARGIN else "pass"
-    return status, f"{name}: oracle lift {best:.3f}, margin {margin:.3f}", (
+    return status, f"{name}: oracle lift {best:.3f}, needs {needed:.3f}", (
         f"{name}: only a near-oracle scorer could pass (margin {margin:.3f})" if status == "warn" else ""), numbers
 
 
@@ -180,12 +186,18 @@ def _selective(gate: Gate, name: str, part: list[RowFacts], rows) -> tuple[str, 
         return "blocked", f"{name}: {positives} passing of {n}", f"{name}: {positives} passing candidates in {n} rows: " \
                                                                  "no share of them can be kept", {"rows": n}
     best = min(executed, positives) / positives
+    needed = least_passing(gate.threshold, gate.ci_lower_above, lambda v: proportion_half_width(v, positives))
     numbers = {"best": round(best, 4), "rows": n, "positives": positives, "executed": executed}
-    if best < gate.threshold:
+    if needed is None or needed > best:
         return "blocked", f"{name}: the oracle keeps {best:.3f}", (
-            f"{name}: executing {executed} of {n} candidates keeps at most {best:.3f} of the {positives} passes, "
-            f"below {gate.threshold}"), numbers
-    return "pass", f"{name}: the oracle keeps {best:.3f}", "", numbers
+            f"{name}: executing {executed} of {n} candidates keeps at most {best:.3f} of the {positives} passes "
+            f"(the oracle's share), below the {needed or gate.threshold:.3f} the gate needs"), numbers
+    numbers["needed"] = needed
+    margin = best - needed
+    status = "warn" if margin < SHARE_MARGIN else "pass"
+    return status, f"{name}: the oracle keeps {best:.3f}, needs {needed:.3f}", (
+        f"{name}: only a near-oracle scorer could pass: the oracle keeps {best:.3f} of the passes at this coverage "
+        f"(margin {margin:.3f})" if status == "warn" else ""), numbers
 
 
 def _lower_is_better(gate: Gate, name: str, part: list[RowFacts], rows) -> tuple[str, str, str, dict]:
