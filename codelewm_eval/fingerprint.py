@@ -5,7 +5,13 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import threading
 import warnings
+
+# CPython 3.11's AST-to-object conversion keeps one recursion counter per interpreter: two threads
+# parsing at once can trip it ("SystemError: AST constructor recursion depth mismatch", seen in the
+# executor's worker threads). Parsing holds the GIL anyway, so one parse at a time costs nothing.
+_PARSING = threading.Lock()
 
 
 @functools.lru_cache(maxsize=8192)  # samples repeat: the same program is often drawn many times for a task
@@ -13,7 +19,7 @@ def normalized_ast(program: str) -> str:
     """sha256 of the program's AST without positions, comments or formatting ("ast:..."); a
     program that does not parse is fingerprinted by its stripped text ("text:...")."""
     try:
-        with warnings.catch_warnings():  # candidate code's invalid escapes are its business, not ours
+        with _PARSING, warnings.catch_warnings():  # candidate code's invalid escapes are its business
             warnings.simplefilter("ignore")
             tree = ast.parse(program)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -46,7 +46,7 @@ def check_run_report(index: Path, shots: Path) -> None:
         browser.open_page(d, index)
         assert browser.console_errors(d) == []
         gates = d.find_elements("css selector", "#gate-table tbody tr")
-        assert len(gates) == 4 and all("pass" in g.text or "fail" in g.text or "blocked" in g.text for g in gates)
+        assert len(gates) == 5 and all("pass" in g.text or "fail" in g.text or "blocked" in g.text for g in gates)
         browser.draw_chart(d, ".roc")
         browser.draw_chart(d, ".reliability")
         # hovering a reliability bin shows its count, mean predicted and observed pass rate

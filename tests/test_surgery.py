@@ -38,6 +38,7 @@ def test_the_loop_runs_end_to_end_on_cpu(tmp_path, tiny, capsys):
     data = require_data()
     base = [_bench(tmp_path, tiny, b, "base", data) for b in ("humaneval", "mbpp-plus")]
     harvest = tmp_path / "harvest"
+    capsys.readouterr()
     assert main(["surgery", "harvest", "--results", *map(str, base), "--out", str(harvest), "--data-dir", str(data),
                  "--json"]) == 0
     sizing = json.loads(capsys.readouterr().out)["sizing"]
