@@ -113,3 +113,22 @@ def test_the_planning_page_shows_the_current_output(capsys):
     out = capsys.readouterr().out.strip()
     assert out in page, "docs/planning.md is stale: paste the output of its command"
     assert "0.125" in out and "0.0156" in out and not math.isnan(float(out.split("power to detect it ")[1][:5]))
+
+
+def test_a_planned_comparison_bundle_backs_sentences_about_its_plan(tmp_path, capsys):
+    """compare --plan --out: the plan is in compare.json, read as typed facts by the audit."""
+    n = {"humaneval": 164, "mbpp": 100}
+    base = _outcomes(tmp_path / "base.jsonl", {"humaneval": 2, "mbpp": 6}, n)
+    after = _outcomes(tmp_path / "after.jsonl", {"humaneval": 6, "mbpp": 13}, n)
+    out = tmp_path / "cmp"
+    assert main(["compare", "--baseline", str(base), "--candidate", str(after), "--plan", "--expect", "mbpp=+7",
+                 "--out", str(out)]) == 0
+    bundle = ce.read_artifact(out)
+    assert bundle.comparisons and json.loads((out / "compare.json").read_text())["plan"][0]["min_gain_no_loss"] == 6
+    from codelewm_eval.claims.evidence import load_bundle
+    from codelewm_eval.claims.facts import bundle_facts
+
+    loaded = load_bundle("plan", out)
+    facts, _ = bundle_facts("plan", loaded.files, loaded.measured)
+    assert any(f.quantity == "count" and f.value == 6 and f.benchmark == "humaneval" for f in facts)
+    assert any(f.quantity == "rate" and abs(f.value - 0.709) < 0.001 for f in facts)

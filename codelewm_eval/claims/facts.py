@@ -76,7 +76,24 @@ def _bundle_facts(name: str, files: dict, measured) -> tuple[list[Fact], list[Ch
     facts = (_metric_facts(bundle, measured) + _rerank_facts(bundle, measured) + _decoy_facts(bundle, measured)
              + _coverage_facts(bundle, measured) + _gate_facts(bundle, files))
     compared, changes = _comparison_facts(bundle, measured.comparisons)
-    return facts + compared, changes
+    return facts + compared + _plan_facts(bundle, measured.plans), changes
+
+
+def _plan_facts(bundle: str, plans: list) -> list[Fact]:
+    """compare --plan: the least significant net gain (a count of tasks), its p, and the power."""
+    facts = []
+    for p in plans:
+        common = dict(benchmark=family(p.benchmark), models=(bundle,))
+        for gain in (p.min_gain_no_loss, p.min_gain_with_losses, p.expected_gain):
+            if gain is not None:
+                facts.append(Fact("count", float(gain), n=p.n, **common))
+        for value in (p.p_at_min_gain, p.p_at_expected_gain):
+            if value is not None:
+                facts.append(Fact("p_value", float(value), **common))
+        for value in (p.power, p.loss_rate):
+            if value is not None:
+                facts.append(Fact("rate", float(value), **common))
+    return facts
 
 
 def _metric_facts(bundle: str, measured) -> list[Fact]:

@@ -26,6 +26,7 @@ from . import metrics as M
 from .compare import Comparison
 from .gates import GateResult, GateSpec, Value, judge
 from .measurement import Measurement
+from .planning import BenchmarkPlan
 from .rerank import (
     NO_ORDER,
     ORDERED_FORMATS,
@@ -114,6 +115,8 @@ class Measured(BaseModel):
     decoys: DecoysFile = Field(default_factory=lambda: DecoysFile(results=[]))
     coverage: CoverageFile | None = Field(None, description="risk-coverage (bundles from before it: none)")
     comparisons: list[Comparison] = Field(default_factory=list)
+    plans: list[BenchmarkPlan] = Field(default_factory=list, description="compare --plan: what the comparison "
+                                                                        "could detect")
 
     @classmethod
     def of(cls, files: dict) -> "Measured":
@@ -123,7 +126,8 @@ class Measured(BaseModel):
                    decoys=DecoysFile.model_validate(files.get("decoys.json", {"results": []})),
                    coverage=CoverageFile.model_validate(files["coverage.json"]) if "coverage.json" in files else None,
                    comparisons=[Comparison.model_validate(c)
-                                for c in files.get("compare.json", {}).get("comparisons", [])])
+                                for c in files.get("compare.json", {}).get("comparisons", [])],
+                   plans=[BenchmarkPlan.model_validate(p) for p in files.get("compare.json", {}).get("plan", [])])
 
     def records(self, **where) -> list[MetricRecord]:
         """The metric records whose fields equal `where` (scorer="p_pass", split="test", ...)."""
