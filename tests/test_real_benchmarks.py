@@ -92,3 +92,27 @@ def test_mbpp_canonical_solutions_pass_their_asserts(tmp_path, data_dir, name):
     summary, records = _run(bench, list(canonical_candidates(bench)), tmp_path, name)
     failing = sorted((r["task_id"], r["error"]) for r in records if not r["passed"])
     assert failing == [], failing
+
+
+def test_plus_inputs_stop_at_the_first_wrong_output(tmp_path, data_dir):
+    """HumanEval+ runs a candidate's inputs only until an output is wrong (compared outside the
+    sandbox, batch by batch); a right candidate runs them all; the label is the same either way."""
+    bench = load_benchmark("humaneval-plus", data_dir)
+    tid = "HumanEval/2"  # truncate_number: 1000+ inputs
+    canon = next(x for x in canonical_candidates(bench) if x.task_id == tid)
+    n = len(bench.problems[tid].tests.inputs)
+    entry = bench.problems[tid].entry_point
+    wrong_first = canon.program + f"\n_o = {entry}\ndef {entry}(x):\n    return _o(x) + 1\n"
+    # right on every input but the last one
+    last = bench.problems[tid].tests.inputs[-1]
+    wrong_last = canon.program + (f"\n_o = {entry}\ndef {entry}(*a):\n    return -1.0 if list(a) == {list(last)!r} "
+                                  "else _o(*a)\n")
+    cands = [canon, canon.model_copy(update={"candidate_id": "wrong-first", "program": wrong_first}),
+             canon.model_copy(update={"candidate_id": "wrong-last", "program": wrong_last})]
+    _, records = _run(bench, cands, tmp_path, "stop")
+    by = {r["candidate_id"]: r for r in records}
+    assert by[canon.candidate_id]["passed"] and by[canon.candidate_id]["inputs_run"] == n
+    assert by["wrong-first"]["status"] == "failed" and by["wrong-first"]["inputs_run"] == 1
+    assert by["wrong-first"]["base_passed"] is False and by["wrong-first"]["error"] == "input 0: wrong output"
+    assert by["wrong-last"]["status"] == "failed" and by["wrong-last"]["inputs_run"] == n
+    assert by["wrong-last"]["error"] == f"input {n - 1}: wrong output" and by["wrong-last"]["base_passed"] is True

@@ -36,13 +36,42 @@ class Verdict:
     outputs: list | None = None
     input_seconds: list | None = None
 
+    @property
+    def inputs_run(self) -> int | None:
+        return len(self.outputs) if self.outputs is not None else None
+
+
+class StopAtFirstWrong:
+    """`on_progress` of a streaming io job: compares each batch of outputs with the expected ones,
+    outside the sandbox, and says stop at the first wrong one."""
+
+    def __init__(self, problem: Problem, expected: list | None):
+        self.problem, self.expected = problem, expected
+
+    def __call__(self, first: int, outputs: list) -> bool:
+        if self.expected is None:
+            return True
+        spec = self.problem.tests
+        for k, tree in enumerate(outputs):
+            i = first + k
+            try:
+                (out,) = decode_outputs([tree])
+            except Exception:  # noqa: BLE001 - malformed: the final judgement says so
+                return False
+            if i >= len(self.expected) or not outputs_match(self.problem.benchmark, spec.entry_point or "",
+                                                            list(spec.inputs[i]), out, self.expected[i], spec.atol):
+                return False
+        return True
+
 
 def encode_inputs(problem: Problem) -> list:
     return [encode_value(list(args) if isinstance(args, (list, tuple)) else [args], {}) for args in problem.tests.inputs]
 
 
 def build_job(problem: Problem, program: str, budget: Budget, limits: Limits,
-              encoded_inputs: list | None = None) -> tuple[dict, dict]:
+              encoded_inputs: list | None = None, stream: bool = False) -> tuple[dict, dict]:
+    """The job's header and tests; `stream`: an io job sends its outputs as it goes, so that the
+    orchestrator can stop it at the first wrong one."""
     spec = problem.tests
     lim = Limits(wall_s=budget.wall_s, per_input_s=None, memory_mb=limits.memory_mb,
                  output_bytes=limits.output_bytes, nproc=limits.nproc).as_dict()
@@ -50,7 +79,7 @@ def build_job(problem: Problem, program: str, budget: Budget, limits: Limits,
     if spec.mode == "io":
         tests = {"mode": "io", "entry_point": spec.entry_point,
                  "inputs": encoded_inputs if encoded_inputs is not None else encode_inputs(problem),
-                 "input_limits": budget.per_input_s}
+                 "input_limits": budget.per_input_s, "stream": stream}
     else:
         tests = {"mode": spec.mode, "entry_point": spec.entry_point, "trusted_setup": spec.trusted_setup,
                  "test_code": spec.test_code, "call_check": spec.call_check}

@@ -43,6 +43,9 @@ class ExecutionResult(BaseModel):
     output_length_bucket: LengthBucket | None = Field(default=None, description="sequence output length on the first "
                                                                          "test input, bucketed")
     base_passed: bool | None = Field(default=None, description="io benchmarks: all base inputs right")
+    inputs_run: int | None = Field(default=None, description="io benchmarks: the inputs the candidate was run on. "
+                                                             "Execution stops at the first wrong output (the label "
+                                                             "cannot change after it); a passing candidate runs all")
     time_budget_s: float | None = Field(default=None, description="CPU seconds the candidate and its tests were allowed "
                                                                   "(the wall clock is capped at 5x that)")
     time_budget_basis: str | None = None

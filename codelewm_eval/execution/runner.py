@@ -29,7 +29,7 @@ from ..fingerprint import normalized_ast
 from ..io import atomic_writer, check_output, default_cache_dir
 from ..log import get as _get_logger
 from ..sandbox.pool import Limits, SandboxPool
-from .jobs import build_job, encode_inputs, judge
+from .jobs import StopAtFirstWrong, build_job, encode_inputs, judge
 from .passk import pass_at_k_table
 from .reference import (
     EXECUTOR_VERSION,
@@ -148,14 +148,16 @@ class Executor:
             passed=verdict.passed, status=verdict.status, error=(verdict.error or None) and str(verdict.error)[:500],
             wall_time_s=meta.get("wall_s"), peak_memory_mb=meta.get("peak_memory_mb"),
             output_magnitude_bucket=magnitude, output_length_bucket=length, base_passed=verdict.base_passed,
+            inputs_run=verdict.inputs_run if problem.tests.mode == "io" else None,
             time_budget_s=round(budget.wall_s, 4), time_budget_basis=budget.basis, attempts=attempts,
             isolation=raw.isolation, label_provenance=PROVENANCE_HERE, program=cand.program,
             program_ast=normalized_ast(cand.program), origin=cand.origin,
             upstream_passed=cand.upstream_passed, upstream_status=cand.upstream_status)
 
     def _attempt(self, problem, cand, budget, inputs, expected):
-        header, tests = build_job(problem, cand.program, budget, self.limits, inputs)
-        raw = self.pool.run(header, tests)
+        stream = problem.tests.mode == "io" and expected is not None
+        header, tests = build_job(problem, cand.program, budget, self.limits, inputs, stream=stream)
+        raw = self.pool.run(header, tests, StopAtFirstWrong(problem, expected) if stream else None)
         return judge(problem, raw, expected), raw
 
 

@@ -230,8 +230,9 @@ class Worker:
     def _write_frame(self, payload: bytes) -> None:
         self.proc.stdin.write(struct.pack(">I", len(payload)) + payload)
 
-    def run(self, header: dict, tests: dict) -> RawOutcome | None:
-        """One job; None when the worker itself died (the caller restarts it)."""
+    def run(self, header: dict, tests: dict, on_progress=None) -> RawOutcome | None:
+        """One job; None when the worker itself died (the caller restarts it). A streaming io job
+        sends its outputs as it goes: `on_progress(first, outputs)` says whether to go on."""
         try:
             self._write_frame(json.dumps(header).encode())
             self._write_frame(json.dumps(tests).encode())
@@ -239,6 +240,15 @@ class Worker:
         except (BrokenPipeError, OSError):
             return None
         meta_raw = self._read_frame()
+        while meta_raw is not None and meta_raw.startswith(b'{"progress"'):
+            try:
+                frame = json.loads(meta_raw)
+                go = bool(on_progress(frame["progress"], frame["outputs"])) if on_progress else True
+                self._write_frame(json.dumps({"go": go}).encode())
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                return None
+            meta_raw = self._read_frame()
         result_raw = self._read_frame()
         if meta_raw is None or result_raw is None:
             return None
@@ -327,9 +337,9 @@ class SandboxPool:
             except queue.Empty:
                 continue
 
-    def run(self, header: dict, tests: dict) -> RawOutcome:
+    def run(self, header: dict, tests: dict, on_progress=None) -> RawOutcome:
         worker = self._take()
-        outcome = worker.run(header, tests)
+        outcome = worker.run(header, tests, on_progress)
         if self._closed:  # the pool was closed under this job: its worker is gone, start no other
             raise SandboxError("the sandbox pool was closed")
         if outcome is not None and outcome.meta.get("worker_died"):

@@ -42,8 +42,13 @@ def serve(in_fd: int = 0, out_fd: int = 1) -> None:
             return
         started = time.monotonic()
         meta = {"wall_s": None}
+        def report(first: int, outputs: list) -> bool:
+            write_frame(out_fd, json.dumps({"progress": first, "outputs": outputs}, allow_nan=False,
+                                           default=str).encode())
+            return bool(json.loads(read_frame(in_fd)).get("go"))
+
         try:
-            result = _one_candidate(t_sock, header, tests, meta)
+            result = _one_candidate(t_sock, header, tests, meta, report)
         except (OSError, EOFError, ValueError):
             # The candidate brought down the zygote: this worker can no longer make clean
             # candidate processes. Report it and exit; the orchestrator starts a new worker.
@@ -83,7 +88,7 @@ def _prepare_interpreter() -> None:
     gc.freeze()  # forked children then never walk (and copy) the inherited objects' pages
 
 
-def _one_candidate(t_sock, header: dict, tests, meta: dict):
+def _one_candidate(t_sock, header: dict, tests, meta: dict, report=None):
     """Ask the zygote for a fresh candidate process, run the tests against it, and add what the
     zygote saw of its end to `meta`; the tester's result (None: it did not answer)."""
     control = t_sock.fileno()
@@ -93,7 +98,7 @@ def _one_candidate(t_sock, header: dict, tests, meta: dict):
         raise OSError("zygote sent no pipes")
     call_w, reply_r = fds
     try:
-        result = run_tests(call_w, reply_r, header, tests, json.loads(msg).get("pid"))
+        result = run_tests(call_w, reply_r, header, tests, json.loads(msg).get("pid"), report)
     finally:
         os.close(call_w)
         os.close(reply_r)
