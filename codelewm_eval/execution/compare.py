@@ -50,6 +50,16 @@ def is_floats(x) -> bool:
     return False
 
 
+MBPP_SPECIAL = {"are_equivalent", "sum_div", "surface_Area", "digit_distance_nums"} | MBPP_OUTPUT_SET_EQ | \
+    MBPP_OUTPUT_NOT_NONE
+
+
+def special_oracle(benchmark: str, entry_point: str) -> bool:
+    """Whether a task's outputs are judged by more than equality with the expected ones."""
+    return (benchmark == "humaneval-plus" and entry_point == "find_zero") or (
+        benchmark == "mbpp-plus" and entry_point in MBPP_SPECIAL)
+
+
 def outputs_match(benchmark: str, entry_point: str, args: list, out, exp, atol: float) -> bool:
     try:
         return _outputs_match(benchmark, entry_point, args, out, exp, atol)

@@ -3,6 +3,7 @@ into a verdict. Pure functions; the pool does the running."""
 
 from __future__ import annotations
 
+import json
 import signal
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ from ..benchmarks.models import Problem
 from ..sandbox.inside.candidate import VIOLATION_EXIT
 from ..sandbox.inside.codec import decode_value, encode_value
 from ..sandbox.pool import Limits, RawOutcome
-from .compare import Opaque, outputs_match
+from .compare import MBPP_OUTPUT_NOT_NONE, Opaque, outputs_match, special_oracle
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,11 @@ class Budget:
     wall_s: float
     per_input_s: list[float] | None
     basis: str
+    input_costs: list[float] | None = None  # the canonical solution's CPU seconds per input: batch sizes
 
     def scaled(self, factor: float) -> "Budget":
         per = [t * factor for t in self.per_input_s] if self.per_input_s else None
-        return Budget(self.wall_s * factor, per, f"{self.basis}, x{factor:g} retry")
+        return Budget(self.wall_s * factor, per, f"{self.basis}, x{factor:g} retry", self.input_costs)
 
 
 @dataclass
@@ -41,27 +43,84 @@ class Verdict:
         return len(self.outputs) if self.outputs is not None else None
 
 
-class StopAtFirstWrong:
-    """`on_progress` of a streaming io job: compares each batch of outputs with the expected ones,
-    outside the sandbox, and says stop at the first wrong one."""
+class Oracle:
+    """A task's expected outputs. A candidate's output is first compared as the JSON bytes it
+    crossed the sandbox in: the same bytes as the reference's are the same value, so where the
+    task's oracle is plain equality (no special oracle, no NaN, no value left behind in the
+    candidate process) that is the verdict, and only different bytes are parsed and judged.
+    `expected` (decoded values) or `raw` (the reference run's outputs as JSON bytes, parsed
+    only where a candidate's differ)."""
 
-    def __init__(self, problem: Problem, expected: list | None):
-        self.problem, self.expected = problem, expected
+    def __init__(self, problem: Problem, expected: list | None, raw: list | None = None):
+        self.problem, self.raw = problem, raw
+        self._expected = expected
+        self._decoded: dict[int, object] = {}
+        self._blobs: dict[int, bytes | None] = {}
+        self.count = len(raw) if raw is not None else len(expected) if expected is not None else None
+        self._fast = raw is not None and not special_oracle(problem.benchmark, problem.tests.entry_point or "")
+
+    @property
+    def available(self) -> bool:
+        return self.count is not None
+
+    def expected(self, i: int):
+        if self._expected is not None:
+            return self._expected[i]
+        if i not in self._decoded:
+            self._decoded[i] = expected_value(self.problem, json.loads(self.raw[i]))
+        return self._decoded[i]
+
+    def _plain_blob(self, i: int) -> bytes | None:
+        """The i-th expected output's bytes, when equal bytes mean a match: no NaN (unequal to itself) and no reference (equal to nothing) in it. A string
+        that merely looks like one only costs the slow path."""
+        if i not in self._blobs:
+            blob = self.raw[i]
+            self._blobs[i] = blob if b'"$":"ref"' not in blob and b'"nan"' not in blob else None
+        return self._blobs[i]
+
+    def matches(self, i: int, blob: bytes) -> bool:
+        if self.count is None or i >= self.count:
+            return False
+        if self._fast and blob == self._plain_blob(i):
+            return True
+        try:
+            out = parse_output(blob)
+        except Exception:  # noqa: BLE001 - malformed: wrong
+            return False
+        spec = self.problem.tests
+        return outputs_match(self.problem.benchmark, spec.entry_point or "", list(spec.inputs[i]), out,
+                             self.expected(i), spec.atol)
+
+
+def expected_value(problem: Problem, tree):
+    """One expected output from the reference's tagged JSON."""
+    (out,) = decode_outputs([tree])
+    if problem.benchmark == "mbpp-plus" and problem.entry_point in MBPP_OUTPUT_NOT_NONE:
+        return out is not None  # these tasks return match objects: the oracle is whether there was a match
+    return out
+
+
+class OutputCheck:
+    """One candidate's outputs against its task's oracle, in order, each compared once. As the
+    `on_progress` of a streaming io job it says stop at the first wrong output."""
+
+    def __init__(self, oracle: Oracle):
+        self.oracle, self.checked, self.wrong = oracle, 0, None
 
     def __call__(self, first: int, outputs: list) -> bool:
-        if self.expected is None:
-            return True
-        spec = self.problem.tests
-        for k, tree in enumerate(outputs):
-            i = first + k
-            try:
-                (out,) = decode_outputs([tree])
-            except Exception:  # noqa: BLE001 - malformed: the final judgement says so
-                return False
-            if i >= len(self.expected) or not outputs_match(self.problem.benchmark, spec.entry_point or "",
-                                                            list(spec.inputs[i]), out, self.expected[i], spec.atol):
-                return False
-        return True
+        if self.wrong is None and first == self.checked:
+            self.first_wrong(outputs, first)
+        return self.wrong is None
+
+    def first_wrong(self, outputs: list, offset: int = 0) -> int | None:
+        """The first wrong among everything seen so far; `outputs` starts at index `offset`."""
+        for i in range(max(self.checked, offset), offset + len(outputs)):
+            if self.wrong is not None:
+                break
+            if not self.oracle.matches(i, outputs[i - offset]):
+                self.wrong = i
+            self.checked = i + 1
+        return self.wrong
 
 
 def encode_inputs(problem: Problem) -> list:
@@ -71,7 +130,8 @@ def encode_inputs(problem: Problem) -> list:
 def build_job(problem: Problem, program: str, budget: Budget, limits: Limits,
               encoded_inputs: list | None = None, stream: bool = False) -> tuple[dict, dict]:
     """The job's header and tests; `stream`: an io job sends its outputs as it goes, so that the
-    orchestrator can stop it at the first wrong one."""
+    orchestrator can stop it at the first wrong one, and runs its inputs in batches (see
+    `sandbox.inside.tester`); without it every input is timed alone, as reference runs need."""
     spec = problem.tests
     lim = Limits(wall_s=budget.wall_s, per_input_s=None, memory_mb=limits.memory_mb,
                  output_bytes=limits.output_bytes, nproc=limits.nproc).as_dict()
@@ -79,7 +139,8 @@ def build_job(problem: Problem, program: str, budget: Budget, limits: Limits,
     if spec.mode == "io":
         tests = {"mode": "io", "entry_point": spec.entry_point,
                  "inputs": encoded_inputs if encoded_inputs is not None else encode_inputs(problem),
-                 "input_limits": budget.per_input_s, "stream": stream}
+                 "input_limits": budget.per_input_s, "stream": stream,
+                 "batch": stream and budget.input_costs is not None, "input_costs": budget.input_costs}
     else:
         tests = {"mode": spec.mode, "entry_point": spec.entry_point, "trusted_setup": spec.trusted_setup,
                  "test_code": spec.test_code, "call_check": spec.call_check}
@@ -90,8 +151,9 @@ def decode_outputs(tree_list: list) -> list:
     return [decode_value(t, lambda ref_id, type_name: Opaque(type_name)) for t in tree_list]
 
 
-def judge(problem: Problem, raw: RawOutcome, expected: list | None) -> Verdict:
-    """The verdict, decided here, outside the sandbox."""
+def judge(problem: Problem, raw: RawOutcome, expected: list | None, check: OutputCheck | None = None) -> Verdict:
+    """The verdict, decided here, outside the sandbox. io benchmarks: against `expected`, or through
+    `check`, the candidate's own comparison so far (each output is compared once)."""
     meta = raw.meta or {}
     tester = raw.tester
     c_exit = meta.get("c_exit") or {}
@@ -113,7 +175,9 @@ def judge(problem: Problem, raw: RawOutcome, expected: list | None) -> Verdict:
     if status == "runtime_error" and error and "MemoryError" in error:
         return Verdict("memory", False, error, None, first)
     if problem.tests.mode == "io":
-        return _judge_io(problem, tester, expected, first)
+        if check is None and expected is not None:
+            check = OutputCheck(Oracle(problem, expected))
+        return _judge_io(problem, tester, raw.outputs or [], check, first)
     if status == "passed":
         return Verdict("passed", True, None, None, first)
     if status in ("failed", "timeout", "memory", "runtime_error", "syntax_error"):
@@ -125,34 +189,40 @@ def _first(tester) -> dict | None:
     return tester.get("first_output") if isinstance(tester, dict) else None
 
 
-def _judge_io(problem: Problem, tester: dict, expected: list | None, first) -> Verdict:
+def parse_output(blob: bytes):
+    """One io output from the candidate's JSON bytes to a genuine builtin value (ValueError,
+    DecodeError or RecursionError when it is malformed)."""
+    return decode_outputs([json.loads(blob)])[0]
+
+
+def _decodes(blob: bytes) -> bool:
+    try:
+        parse_output(blob)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+def _judge_io(problem: Problem, tester: dict, trees: list, check: OutputCheck | None, first) -> Verdict:
+    """Outputs are in order: the first wrong one decides, unless the candidate failed before it.
+    A failing candidate's `outputs` end at that input, whatever ran after it."""
     spec = problem.tests
-    if expected is None:
+    if check is None or not check.oracle.available:
         return Verdict("not_evaluable", False, "no reference outputs: the canonical solution could not be run here",
                        None, first)
     status = tester.get("status")
-    outputs_raw = tester.get("outputs") or []
-    try:
-        outputs = decode_outputs(outputs_raw)
-    except Exception as exc:  # noqa: BLE001
-        return Verdict("runtime_error", False, f"malformed outputs: {exc}", None, first)
     base_n = spec.base_input_count
-    wrong = None
-    if expected is not None:
-        for i, out in enumerate(outputs):
-            if not outputs_match(problem.benchmark, spec.entry_point or "", list(spec.inputs[i]), out, expected[i], spec.atol):
-                wrong = i
-                break
+    wrong = check.first_wrong(trees)
+    failed_at = tester.get("failed_input") if status != "completed" else None
+    if wrong is not None and (type(failed_at) is not int or wrong < failed_at):
+        if not _decodes(trees[wrong]):
+            return Verdict("runtime_error", False, f"input {wrong}: malformed output", None, first, trees[:wrong + 1])
+        base_passed = wrong >= base_n if status == "completed" or base_n else None
+        return Verdict("failed", False, f"input {wrong}: wrong output", base_passed, first, trees[:wrong + 1])
     if status != "completed":
-        failed_at = tester.get("failed_input")
-        stop = min(x for x in (wrong, failed_at) if x is not None) if (wrong is not None or failed_at is not None) else 0
-        base_passed = stop >= base_n if base_n else None
-        if wrong is not None and (failed_at is None or wrong < failed_at):
-            return Verdict("failed", False, f"input {wrong}: wrong output", base_passed, first, outputs)
+        stop = failed_at if type(failed_at) is int else 0
         s = status if status in ("timeout", "memory", "runtime_error", "syntax_error") else "runtime_error"
-        return Verdict(s, False, tester.get("error"), base_passed, first, outputs)
-    if len(outputs) != len(expected):
-        return Verdict("runtime_error", False, "output count differs from input count", None, first, outputs)
-    if wrong is not None:
-        return Verdict("failed", False, f"input {wrong}: wrong output", wrong >= base_n, first, outputs)
-    return Verdict("passed", True, None, True, first, outputs, tester.get("input_seconds"))
+        return Verdict(s, False, tester.get("error"), stop >= base_n if base_n else None, first, trees)
+    if len(trees) != check.oracle.count:
+        return Verdict("runtime_error", False, "output count differs from input count", None, first, trees)
+    return Verdict("passed", True, None, True, first, trees, tester.get("input_seconds"))

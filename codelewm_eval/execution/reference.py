@@ -12,20 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import struct
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from ..benchmarks.models import Benchmark, Problem
-from ..io import write_json_atomic
+from ..io import atomic_writer, write_json_atomic
 from ..sandbox.pool import Limits, SandboxPool
 from ..versions import EXECUTOR_VERSION  # expected outputs are keyed to it
-from .compare import MBPP_OUTPUT_NOT_NONE
-from .jobs import Budget, build_job, decode_outputs, encode_inputs
+from .jobs import Budget, build_job, encode_inputs
 
 log = logging.getLogger(__name__)
-CACHE_VERSION = 1  # failures are never cached (filtered on load and on save)
+CACHE_VERSION = 2  # failures are never cached (filtered on load and on save); 2: outputs beside the index
 FLOOR_S = 1.0          # no task gets less than this (per input for io benchmarks)
 FACTOR = 4.0           # times the canonical solution's measured runtime
 DEFAULT_WALL_S = 3.0   # tasks without a canonical solution
@@ -39,12 +39,32 @@ class Reference(BaseModel):
     error: str | None = None
     attempts: int = 1
     test_seconds: float | None = None    # CPU seconds of the canonical solution and its tests
-    outputs: list | None = None          # tagged JSON, io benchmarks only
     input_seconds: list[float] | None = None  # CPU seconds per input
+    outputs_sha256: str | None = None    # io: the digest of the outputs file beside the cache
+    _outputs: list[bytes] | None = PrivateAttr(default=None)
+
+    @property
+    def outputs(self) -> list[bytes] | None:
+        """io: each expected output as the sandbox's codec wrote it (JSON bytes)."""
+        return self._outputs
+
+    def with_outputs(self, outputs: list[bytes] | None) -> "Reference":
+        self._outputs = outputs
+        self.outputs_sha256 = hashlib.sha256(pack_outputs(outputs)).hexdigest() if outputs is not None else None
+        return self
 
 
+def pack_outputs(outputs: list[bytes]) -> bytes:
+    return b"".join(struct.pack(">I", len(blob)) + blob for blob in outputs)
 
 
+def unpack_outputs(data: bytes) -> list[bytes]:
+    out, at, view = [], 0, memoryview(data)
+    while at < len(data):
+        (n,) = struct.unpack_from(">I", data, at)
+        out.append(bytes(view[at + 4:at + 4 + n]))
+        at += 4 + n
+    return out
 
 
 def reference_key(problem: Problem) -> str:
@@ -62,13 +82,19 @@ def budget_for(problem: Problem, ref: Reference | None) -> Budget:
         return Budget(DEFAULT_WALL_S, None, "default (no canonical runtime)")
     if problem.tests.mode == "io":
         per = [max(FLOOR_S, FACTOR * t) for t in (ref.input_seconds or [])]
-        return Budget(sum(per) + 1.0, per, f"max({FLOOR_S:g}s, {FACTOR:g}x canonical) per input")
+        return Budget(sum(per) + 1.0, per, f"max({FLOOR_S:g}s, {FACTOR:g}x canonical) per input", ref.input_seconds)
     return Budget(max(FLOOR_S, FACTOR * (ref.test_seconds or 0.0)), None, f"max({FLOOR_S:g}s, {FACTOR:g}x canonical)")
 
 
 class ReferenceCache:
+    """An index (JSON) of the reference runs that succeeded, and, beside it, one file per io task
+    of its expected outputs as raw bytes: read without parsing, checked against the digest in the
+    index (a file edited by hand or cut short is recomputed, never trusted)."""
+
     def __init__(self, cache_dir: Path, benchmark: Benchmark):
-        self.path = Path(cache_dir) / f"reference-v{CACHE_VERSION}" / f"{benchmark.name}-{benchmark.source_sha256[:16]}.json"
+        stem = f"{benchmark.name}-{benchmark.source_sha256[:16]}"
+        self.path = Path(cache_dir) / f"reference-v{CACHE_VERSION}" / f"{stem}.json"
+        self.outputs_dir = self.path.parent / f"{stem}.outputs"
         self.entries: dict[str, Reference] = {}
         if self.path.exists():
             try:
@@ -78,11 +104,32 @@ class ReferenceCache:
                 self.entries = {}  # a damaged cache is recomputed, never trusted
         self.entries = {k: v for k, v in self.entries.items() if v.ok}  # a cached failure is never reused
 
+    def _outputs_file(self, ref: Reference) -> Path:
+        return self.outputs_dir / f"{ref.key}.bin"
+
     def get(self, problem: Problem) -> Reference | None:
         ref = self.entries.get(problem.task_id)
-        return ref if ref is not None and ref.key == reference_key(problem) else None
+        if ref is None or ref.key != reference_key(problem):
+            return None
+        if ref.outputs_sha256 is not None and ref.outputs is None:
+            try:
+                data = self._outputs_file(ref).read_bytes()
+            except OSError:
+                return None
+            if hashlib.sha256(data).hexdigest() != ref.outputs_sha256:
+                log.warning("reference outputs of %s/%s do not match their digest: computed again", problem.benchmark,
+                            problem.task_id)
+                return None
+            ref._outputs = unpack_outputs(data)
+        return ref
 
     def save(self) -> None:
+        self.outputs_dir.mkdir(parents=True, exist_ok=True)
+        for ref in self.entries.values():
+            target = self._outputs_file(ref)
+            if ref.ok and ref.outputs is not None and not target.exists():
+                with atomic_writer(target, "wb") as fh:
+                    fh.write(pack_outputs(ref.outputs))
         write_json_atomic(self.path, {k: v.model_dump() for k, v in sorted(self.entries.items()) if v.ok})
 
 
@@ -117,8 +164,8 @@ def _run_reference(pool: SandboxPool, problem: Problem, limits: Limits, scale: f
     if problem.tests.mode == "io":
         ok = status == "completed"
         return Reference(key=key, ok=ok, error=None if ok else tester.get("error") or "no answer",
-                         test_seconds=_cpu_seconds(tester), outputs=tester.get("outputs"),
-                         input_seconds=tester.get("input_seconds"))
+                         test_seconds=_cpu_seconds(tester),
+                         input_seconds=tester.get("input_seconds")).with_outputs(raw.outputs if ok else None)
     ok = status == "passed"
     return Reference(key=key, ok=ok, error=None if ok else f"{status}: {tester.get('error')}",
                      test_seconds=_cpu_seconds(tester))
@@ -155,13 +202,3 @@ def ensure_references(pool: SandboxPool, benchmark: Benchmark, task_ids: list[st
                     progress(1)
         cache.save()
     return out
-
-
-def expected_outputs(problem: Problem, ref: Reference | None) -> list | None:
-    if ref is None or not ref.ok or ref.outputs is None:
-        return None
-    outputs = decode_outputs(ref.outputs)
-    if problem.benchmark == "mbpp-plus" and problem.entry_point in MBPP_OUTPUT_NOT_NONE:
-        # these tasks return match objects: the oracle is whether there was a match
-        outputs = [out is not None for out in outputs]
-    return outputs

@@ -29,14 +29,13 @@ from ..fingerprint import normalized_ast
 from ..io import atomic_writer, check_output, default_cache_dir
 from ..log import get as _get_logger
 from ..sandbox.pool import Limits, SandboxPool
-from .jobs import StopAtFirstWrong, build_job, encode_inputs, judge
+from .jobs import Oracle, OutputCheck, build_job, encode_inputs, judge
 from .passk import pass_at_k_table
 from .reference import (
     EXECUTOR_VERSION,
     Reference,
     budget_for,
     ensure_references,
-    expected_outputs,
 )
 from .results import ExecutionResult, buckets_of
 
@@ -121,25 +120,27 @@ class Executor:
     def __init__(self, pool: SandboxPool, benchmark: Benchmark, refs: dict[str, Reference], limits: Limits):
         self.pool, self.benchmark, self.refs, self.limits = pool, benchmark, refs, limits
         self._inputs: dict[str, list] = {}
-        self._expected: dict[str, list | None] = {}
+        self._oracles: dict[str, Oracle | None] = {}
         self._lock = threading.Lock()
 
-    def _prepared(self, task_id: str):
+    def _prepared(self, task_id: str) -> tuple[list, Oracle | None]:
         with self._lock:
             if task_id not in self._inputs:
                 problem = self.benchmark.problems[task_id]
                 io = problem.tests.mode == "io"
                 self._inputs[task_id] = encode_inputs(problem) if io else []
-                self._expected[task_id] = expected_outputs(problem, self.refs.get(task_id)) if io else None
-            return self._inputs[task_id], self._expected[task_id]
+                ref = self.refs.get(task_id)
+                raw = ref.outputs if io and ref is not None and ref.ok else None
+                self._oracles[task_id] = Oracle(problem, None, raw) if io else None
+            return self._inputs[task_id], self._oracles[task_id]
 
     def run_one(self, cand: Candidate) -> ExecutionResult:
         problem = self.benchmark.problems[cand.task_id]
         if problem.tests.mode == "none":
             return ingested_result(self.benchmark, cand)
-        inputs, expected = self._prepared(cand.task_id)
+        inputs, oracle = self._prepared(cand.task_id)
         budget = budget_for(problem, self.refs.get(cand.task_id))
-        verdict, raw = self._attempt(problem, cand, budget, inputs, expected)
+        verdict, raw = self._attempt(problem, cand, budget, inputs, oracle)
         attempts = 1
         magnitude, length = buckets_of(verdict.first_output)
         meta = raw.meta or {}
@@ -154,11 +155,12 @@ class Executor:
             program_ast=normalized_ast(cand.program), origin=cand.origin,
             upstream_passed=cand.upstream_passed, upstream_status=cand.upstream_status)
 
-    def _attempt(self, problem, cand, budget, inputs, expected):
-        stream = problem.tests.mode == "io" and expected is not None
+    def _attempt(self, problem, cand, budget, inputs, oracle: Oracle | None):
+        stream = oracle is not None and oracle.available
+        check = OutputCheck(oracle) if oracle is not None else None
         header, tests = build_job(problem, cand.program, budget, self.limits, inputs, stream=stream)
-        raw = self.pool.run(header, tests, StopAtFirstWrong(problem, expected) if stream else None)
-        return judge(problem, raw, expected), raw
+        raw = self.pool.run(header, tests, check if stream else None)
+        return judge(problem, raw, None, check), raw
 
 
 def execute(benchmark: Benchmark, candidates: list[Candidate], out: Path, *, workers: int | None = None,

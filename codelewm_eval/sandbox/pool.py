@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EnvironmentProblem
+from .inside.framing import OUTPUT_FRAME, read_output_frame
 
 INSIDE = Path(__file__).with_name("inside")     # the stdlib-only package that runs in the sandbox
 SANDBOX_ROOT = "/opt/codelewm"
@@ -74,6 +75,7 @@ class RawOutcome:
     tester: dict | None
     meta: dict
     isolation: str
+    outputs: list | None = None  # io: each output as the candidate's JSON bytes, in input order
 
 
 def _python_paths() -> tuple[str, str, str]:
@@ -232,22 +234,33 @@ class Worker:
 
     def run(self, header: dict, tests: dict, on_progress=None) -> RawOutcome | None:
         """One job; None when the worker itself died (the caller restarts it). A streaming io job
-        sends its outputs as it goes: `on_progress(first, outputs)` says whether to go on."""
+        sends its outputs as it goes, without waiting: when `on_progress(first, outputs)` says
+        stop, the tester is told once, and it stops before its next batch of inputs. An io job's
+        outputs (JSON bytes, one per input run) are the outcome's `outputs`."""
         try:
             self._write_frame(json.dumps(header).encode())
             self._write_frame(json.dumps(tests).encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             return None
+        streamed: list = []
+        told_stop = False
         meta_raw = self._read_frame()
-        while meta_raw is not None and meta_raw.startswith(b'{"progress"'):
+        while meta_raw is not None and meta_raw[:1] == OUTPUT_FRAME:
             try:
-                frame = json.loads(meta_raw)
-                go = bool(on_progress(frame["progress"], frame["outputs"])) if on_progress else True
-                self._write_frame(json.dumps({"go": go}).encode())
-                self.proc.stdin.flush()
-            except (BrokenPipeError, OSError):
+                first, outputs = read_output_frame(meta_raw)
+            except ValueError:
+                return None  # T writes these frames: a malformed one is a broken worker
+            if first != len(streamed):
                 return None
+            streamed.extend(outputs)
+            if on_progress is not None and not told_stop and not on_progress(first, outputs):
+                told_stop = True
+                try:
+                    self._write_frame(b'{"go":false}')
+                    self.proc.stdin.flush()
+                except (BrokenPipeError, OSError):
+                    return None
             meta_raw = self._read_frame()
         result_raw = self._read_frame()
         if meta_raw is None or result_raw is None:
@@ -259,6 +272,10 @@ class Worker:
             tester = None
         if tester is not None and type(tester) is not dict:
             tester = None
+        if tester is not None and "streamed" in tester and tester["streamed"] != len(streamed):
+            tester = None  # the tester's account disagrees with what it sent
+        if tester is not None and "streamed" in tester:
+            return RawOutcome(tester=tester, meta=meta, isolation=self.isolation, outputs=streamed)
         return RawOutcome(tester=tester, meta=meta, isolation=self.isolation)
 
     def close(self) -> None:

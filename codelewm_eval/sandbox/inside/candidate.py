@@ -198,6 +198,8 @@ def _answer(op: str, target, args, kwargs):
 
 
 def _serve_calls(call_r: int, reply_w: int) -> None:
+    """One reply frame per call; `calls` (io inputs in a batch) is one call per argument tuple, a
+    reply each as it is computed, ending at the first exception."""
     while True:
         try:
             request = read_frame(call_r)
@@ -205,14 +207,36 @@ def _serve_calls(call_r: int, reply_w: int) -> None:
             os._exit(0)
         try:
             op, ref_id, args, kwargs, options = pickle.loads(request)
-            value = _answer(op, _REFS[ref_id], args, kwargs)
-            huge = digest_of(value) if op == "call" and options.get("digest") else None
-            tree = {"ok": huge if huge is not None else encode_value(value, _REFS)}
-        except BaseException as exc:  # noqa: BLE001 - every failure is reported, none escapes
-            limit = 200 if isinstance(exc, SystemExit) else 500
-            tree = {"exc": [type(exc).__name__, str(exc)[:limit]]}
-        try:
-            payload = dumps(tree)
+            target = _REFS[ref_id]
         except BaseException as exc:  # noqa: BLE001
-            payload = dumps({"exc": ["UnencodableResult", str(exc)[:200]]})
-        write_frame(reply_w, payload)
+            write_frame(reply_w, _reply_failure(exc))
+            continue
+        if op != "calls":
+            write_frame(reply_w, _reply(op, target, args, kwargs, options))
+            continue
+        for one in args[0]:
+            payload = _reply("call", target, one, {}, options)
+            write_frame(reply_w, payload)
+            if payload.startswith(b'{"exc"'):
+                break
+
+
+def _reply(op: str, target, args, kwargs, options) -> bytes:
+    try:
+        value = _answer(op, target, args, kwargs)
+        huge = digest_of(value) if op == "call" and options.get("digest") else None
+        tree = {"ok": huge if huge is not None else encode_value(value, _REFS)}
+    except BaseException as exc:  # noqa: BLE001 - every failure is reported, none escapes
+        return _reply_failure(exc)
+    try:
+        return dumps(tree)
+    except BaseException as exc:  # noqa: BLE001
+        return dumps({"exc": ["UnencodableResult", str(exc)[:200]]})
+
+
+def _reply_failure(exc: BaseException) -> bytes:
+    limit = 200 if isinstance(exc, SystemExit) else 500
+    try:
+        return dumps({"exc": [type(exc).__name__, str(exc)[:limit]]})
+    except BaseException:  # noqa: BLE001 - str(exc) itself may fail
+        return dumps({"exc": [type(exc).__name__, ""]})

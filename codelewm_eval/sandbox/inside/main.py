@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 
-from .framing import read_frame, write_frame
+from .framing import read_frame, wait_readable, write_frame, write_output_frames
 from .tester import _set_non_dumpable, run_tests
 from .zygote import zygote_main
 
@@ -36,16 +36,20 @@ def serve(in_fd: int = 0, out_fd: int = 1) -> None:
     write_frame(out_fd, json.dumps({"ready": True, "pid": os.getpid()}).encode())
     while True:
         try:
-            header = json.loads(read_frame(in_fd))
+            header = _next_job_frame(in_fd)
             tests = json.loads(read_frame(in_fd))
         except EOFError:
             return
         started = time.monotonic()
         meta = {"wall_s": None}
+
         def report(first: int, outputs: list) -> bool:
-            write_frame(out_fd, json.dumps({"progress": first, "outputs": outputs}, allow_nan=False,
-                                           default=str).encode())
-            return bool(json.loads(read_frame(in_fd)).get("go"))
+            """Send io outputs to the orchestrator without waiting for it; it answers only to stop
+            (an output is wrong), and T looks for that answer before each next batch."""
+            write_output_frames(out_fd, first, outputs)
+            if wait_readable(in_fd, 0):
+                return bool(json.loads(read_frame(in_fd)).get("go"))
+            return True
 
         try:
             result = _one_candidate(t_sock, header, tests, meta, report)
@@ -60,6 +64,14 @@ def serve(in_fd: int = 0, out_fd: int = 1) -> None:
         write_frame(out_fd, json.dumps(result, allow_nan=False, default=str).encode() if result is not None else b"null")
         if result is None:
             os._exit(0)
+
+
+def _next_job_frame(in_fd: int) -> dict:
+    """The next job's header; a stop the orchestrator sent after the last job had ended is dropped."""
+    while True:
+        frame = json.loads(read_frame(in_fd))
+        if "go" not in frame:
+            return frame
 
 
 def _prepare_interpreter() -> None:

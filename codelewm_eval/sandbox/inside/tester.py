@@ -14,7 +14,7 @@ import time
 import types
 
 from .candidate import _resolve_ref
-from .codec import DecodeError, Digest, decode_value, encode_value
+from .codec import DecodeError, Digest, decode_value
 from .framing import read_frame, wait_readable, write_frame
 
 
@@ -56,8 +56,10 @@ class CpuWindow:
     over it (T and the candidate take turns), so /proc is read only once the budget's worth of
     wall time has passed: a candidate that answers in time costs no reading at all."""
 
-    def __init__(self, pid: int | None, budget_s: float):
-        self.pid, self.budget_s = pid, budget_s
+    def __init__(self, pid: int | None, budget_s: float, overlap: int = 1):
+        # overlap: how many of the counted processes may run at once (2 while T reads a batch's
+        # results as the candidate computes the next: CPU can then grow twice as fast as the wall)
+        self.pid, self.budget_s, self.overlap = pid, budget_s, overlap
         self.wall0 = time.monotonic()
         self.wall_end = self.wall0 + WALL_CAP_FACTOR * budget_s
         self.t_cpu0 = time.process_time()
@@ -74,13 +76,13 @@ class CpuWindow:
         wall_left = self.wall_end - now
         if wall_left <= 0:
             return 0.0
-        optimistic = self.budget_s - (now - self.wall0)
+        optimistic = (self.budget_s - self.overlap * (now - self.wall0)) / self.overlap
         if optimistic > 0:
             return min(wall_left, optimistic)
         cpu_left = self.budget_s - self.cpu_used()
         if cpu_left <= 0:
             return 0.0
-        return min(wall_left, max(cpu_left, 0.01))  # /proc counts in clock ticks
+        return min(wall_left, max(cpu_left / self.overlap, 0.01))  # /proc counts in clock ticks
 
 
 class Channel:
@@ -93,6 +95,13 @@ class Channel:
         self.digest_huge = False  # io benchmarks: huge outputs cross as digests
 
     def receive(self):
+        raw = self.receive_raw()
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise CandidateGone(f"malformed reply ({type(exc).__name__})") from None
+
+    def receive_raw(self) -> bytes:
         while True:
             left = min(w.remaining() for w in self.windows)
             if left <= 0:
@@ -100,31 +109,57 @@ class Channel:
             if wait_readable(self.reply_r, left):
                 break
         try:
-            raw = read_frame(self.reply_r)
-            return json.loads(raw)
+            return read_frame(self.reply_r)
         except (EOFError, ValueError, OSError, struct.error) as exc:
             raise CandidateGone(f"candidate process ended ({type(exc).__name__})") from None
 
-    def request(self, op: str, ref_id: int, args=(), kwargs=None):
+    def receive_output(self) -> bytes:
+        """An io output as the candidate's own JSON bytes, unparsed: T only forwards it, and the
+        orchestrator parses each output alone (a reply cannot reach into another's structure)."""
+        raw = self.receive_raw()
+        if raw.startswith(b'{"ok":') and raw.endswith(b"}"):
+            return raw[6:-1]
+        try:
+            tree = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise CandidateGone("malformed reply") from None
+        self.raise_for(tree)
+        raise CandidateGone("malformed reply")
+
+    def send(self, op: str, ref_id: int, args=(), kwargs=None) -> None:
         options = {"digest": self.digest_huge}
         payload = pickle.dumps((op, ref_id, tuple(args), dict(kwargs or {}), options), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             write_frame(self.call_w, payload)
         except OSError:
             raise CandidateGone("candidate process ended") from None
+
+    def request(self, op: str, ref_id: int, args=(), kwargs=None):
+        self.send(op, ref_id, args, kwargs)
+        return self.decoded(self.receive_ok(), count_call=op == "call")
+
+    def decoded(self, tree, count_call: bool = False):
+        try:
+            value = decode_value(tree, self.make_ref)
+        except (DecodeError, ValueError, TypeError, RecursionError) as exc:
+            raise CandidateGone(f"malformed value: {exc}") from None
+        if count_call:
+            self.calls += 1
+            if self.calls == 1:
+                self.first_output = summarize(value)
+        return value
+
+    def receive_ok(self):
+        """The next reply's value as tagged JSON, undecoded; the candidate's exception raised."""
         tree = self.receive()
+        if type(tree) is dict and "ok" in tree:
+            return tree["ok"]
+        self.raise_for(tree)
+
+    def raise_for(self, tree) -> None:
+        """Raise the exception a reply reports (malformed: the candidate is gone)."""
         if type(tree) is not dict:
             raise CandidateGone("malformed reply")
-        if "ok" in tree:
-            try:
-                value = decode_value(tree["ok"], self.make_ref)
-            except (DecodeError, ValueError, TypeError, RecursionError) as exc:
-                raise CandidateGone(f"malformed value: {exc}") from None
-            if op == "call":
-                self.calls += 1
-                if self.calls == 1:
-                    self.first_output = summarize(value)
-            return value
         exc = tree.get("exc")
         if type(exc) is list and len(exc) == 2 and all(type(x) is str for x in exc):
             name, message = exc
@@ -219,9 +254,9 @@ def _set_non_dumpable() -> None:
 
 def run_tests(call_w: int, reply_r: int, header: dict, tests: dict, candidate_pid: int | None = None,
               report=None) -> dict:
-    """In T: drive one candidate through its tests; never raises. `report(first, outputs)`, for io
-    tests asked to stream, hands the outputs so far to the orchestrator, which compares them with
-    the expected ones (they never enter the sandbox) and answers whether to go on."""
+    """In T: drive one candidate through its tests; never raises. `report(first, outputs)` hands io
+    outputs to the orchestrator, which compares them with the expected ones (they never enter
+    the sandbox) and, for tests asked to stream, answers whether to go on."""
     started = time.monotonic()
     limits = header["limits"]
     job = CpuWindow(candidate_pid, limits["wall_s"])
@@ -238,7 +273,7 @@ def run_tests(call_w: int, reply_r: int, header: dict, tests: dict, candidate_pi
             result = {"status": "runtime_error", "error": f"while loading: {exc[0]}: {exc[1]}"[:500]}
         elif mode == "io":
             result = _run_io(channel, load, tests, limits.get("per_input_s"), job, candidate_pid,
-                             report if tests.get("stream") else None)
+                             report)
         else:
             result = _run_test_code(channel, load, tests)
     except CandidateTimeout:
@@ -330,48 +365,115 @@ def _run_test_code(channel: Channel, load: dict, tests: dict) -> dict:
     return {"status": "passed", "error": None}
 
 
-def _reports_after(i: int) -> bool:
-    """After which inputs the outputs go to the orchestrator: each of the first 16 (most failing
-    candidates fail there), then every 8th."""
-    return i < 16 or (i + 1) % 8 == 0
+# Inputs go to the candidate in batches, one call per batch, and its outputs come back one frame
+# per input as they are computed. A batch's CPU window is its smallest input budget, counted from
+# the batch's start: every input is then held to no more than its own budget (the inputs before it
+# in the batch count against it too: stricter, never looser). So that this stays far from any
+# budget, a batch holds only inputs whose canonical CPU time sums to under BATCH_COST_SHARE of that
+# budget (a heavy input goes alone), and batches start at one input and double, up to BATCH_MAX,
+# only while the candidate's last batch took under BATCH_COST_SHARE of its budget too; one that
+# took more sends the next inputs one at a time. Reference runs (no "batch") time every input alone.
+BATCH_MAX = 64
+BATCH_COST_SHARE = 0.02
+
+
+def _batch_end(i: int, size: int, costs: list, budgets) -> int:
+    """The end of the batch that starts at input `i`: at most `size` inputs, cheap enough together."""
+    end, total, lowest = i + 1, costs[i] if i < len(costs) else math.inf, budgets(i)
+    while end < i + size and end < len(costs):
+        lowest = min(lowest, budgets(end))
+        total += costs[end]
+        if not total < BATCH_COST_SHARE * lowest:
+            break
+        end += 1
+    return end
+
+
+def _next_batch_size(size: int, wall_s: float, budget_s: float) -> int:
+    return min(BATCH_MAX, size * 2) if wall_s < BATCH_COST_SHARE * budget_s else 1
 
 
 def _run_io(channel: Channel, load: dict, tests: dict, per_call, job: CpuWindow, pid: int | None,
             report=None) -> dict:
+    """Every input through the candidate's entry point. Outputs go to the orchestrator as the
+    candidate's own JSON bytes, through `report(first, outputs)`, which says whether to go on:
+    after each batch when the tests ask to stream (the orchestrator compares them as they come
+    and says stop at the first wrong one), else all at the end. They are decoded, and compared,
+    only outside the sandbox."""
     remote = _bind_names(channel, load)
     entry = tests["entry_point"]
     fn = remote.get(entry)
     if fn is None:
         return {"status": "runtime_error", "error": f"NameError: the candidate defines no '{entry}'"}
+    if type(fn) is not RemoteRef:
+        return {"status": "runtime_error", "error": f"TypeError: '{entry}' is not callable"}
     channel.digest_huge = True
-    inputs = tests["inputs"]
-    limits = tests.get("input_limits") or []
-    outputs = []
-    seconds = []
-    reported = 0
-    for i, raw in enumerate(inputs):
-        args = decode_value(raw, channel.make_ref)
-        budget = limits[i] if i < len(limits) else per_call
-        window = CpuWindow(pid, budget or job.budget_s)
+    inputs, limits = tests["inputs"], tests.get("input_limits") or []
+    costs = tests.get("input_costs") or [] if tests.get("batch") else []
+    batching = len(costs) == len(inputs) and all(type(c) in (int, float) for c in costs)
+    stream = bool(tests.get("stream")) and report is not None
+    if batching:
+        job.overlap = 2
+
+    def budget_of(k: int) -> float:
+        return (limits[k] if k < len(limits) else None) or per_call or job.budget_s
+
+    outputs: list[bytes] = []
+    seconds: list | None = None if batching else []
+    i, size, sent = 0, 1, 0
+
+    def result(status: str, error: str | None = None, **extra) -> dict:
+        """Unsent outputs go now: the orchestrator holds them all before it reads the result."""
+        if report is not None and sent < len(outputs):
+            report(sent, outputs[sent:])
+        return {"status": status, "error": error and error[:500], "outputs": [], "streamed": len(outputs),
+                "input_seconds": seconds, **extra}
+
+    while i < len(inputs):
+        end = _batch_end(i, size, costs, budget_of) if batching else i + 1
+        budget = min(budget_of(k) for k in range(i, end))
+        window = CpuWindow(pid, budget, overlap=2 if batching else 1)
         channel.windows = [job, window]
-        try:
-            out = fn(*args)
-        except CandidateTimeout:
-            return {"status": "timeout", "error": f"input {i}: no answer within {budget or 0:.2f} CPU s",
-                    "outputs": outputs, "input_seconds": seconds, "failed_input": i}
-        except CandidateError as exc:
-            return {"status": "runtime_error", "error": f"input {i}: {exc}"[:500], "outputs": outputs,
-                    "input_seconds": seconds, "failed_input": i}
-        except Exception as exc:  # noqa: BLE001
-            status = "memory" if isinstance(exc, MemoryError) else "runtime_error"
-            return {"status": status, "error": f"input {i}: {type(exc).__name__}: {exc}"[:500],
-                    "outputs": outputs, "input_seconds": seconds, "failed_input": i}
-        seconds.append(round(window.cpu_used(), 6))  # CPU seconds: the reference sets budgets from them
-        outputs.append(encode_value(out, {}))
-        if report is not None and i + 1 < len(inputs) and _reports_after(i):
-            go = report(reported, outputs[reported:])
-            reported = len(outputs)
+        failure = _call_batch(channel, fn, inputs, i, end, outputs)
+        if failure is not None:
+            status, error = failure
+            if status == "timeout":
+                error = f"no answer within {budget:.2f} CPU s"
+            return result(status, f"input {len(outputs)}: {error}", failed_input=len(outputs))
+        if seconds is not None:
+            seconds.append(round(window.cpu_used(), 6))  # CPU seconds: the reference sets budgets from them
+        else:
+            size = _next_batch_size(size, window.overlap * (time.monotonic() - window.wall0), budget)
+        i = end
+        if stream and i < len(inputs):
+            go = report(sent, outputs[sent:])
+            sent = len(outputs)
             if not go:  # an output so far is wrong: the rest cannot change the verdict
-                return {"status": "stopped", "error": None, "outputs": outputs, "input_seconds": seconds,
-                        "stopped_after": len(outputs)}
-    return {"status": "completed", "error": None, "outputs": outputs, "input_seconds": seconds}
+                return result("stopped", stopped_after=len(outputs))
+    return result("completed")
+
+
+def _call_batch(channel: Channel, fn: RemoteRef, inputs: list, i: int, end: int, outputs: list):
+    """Inputs i..end-1 in one call, each output appended as it comes; (status, error) of the
+    input that failed (the next one after `outputs`), or None."""
+    try:
+        channel.send("calls", fn._id, ([decode_value(inputs[j], channel.make_ref) for j in range(i, end)],))
+        for k in range(i, end):
+            blob = channel.receive_output()
+            if k == 0:
+                channel.decoded(_parsed(blob), count_call=True)  # the first output's summary (buckets)
+            outputs.append(blob)
+    except CandidateTimeout:
+        return "timeout", ""
+    except CandidateError as exc:
+        return "runtime_error", str(exc)
+    except Exception as exc:  # noqa: BLE001
+        return ("memory" if isinstance(exc, MemoryError) else "runtime_error"), f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _parsed(blob: bytes):
+    try:
+        return json.loads(blob)
+    except (ValueError, RecursionError) as exc:
+        raise CandidateGone(f"malformed value: {type(exc).__name__}") from None
