@@ -118,9 +118,9 @@ def agreement(programs: dict[int, str], tests_of: dict[int, list[str]], group_of
         limits = {**Limits(wall_s=wall, memory_mb=memory_mb).as_dict(), "on_violation": "refuse"}
         header = {"program": program, "limits": limits}
         job = {"mode": "io", "entry_point": ENTRY, "inputs": [encode_value([], {})], "input_limits": [wall]}
-        tester = pool.run(header, job).tester or {}
-        try:
-            outputs = [decode_value(t, lambda ref_id, type_name: None) for t in tester.get("outputs") or []]
+        raw = pool.run(header, job)
+        try:  # each output is the candidate's JSON bytes
+            outputs = [decode_value(json.loads(blob), lambda ref_id, type_name: None) for blob in raw.outputs or []]
         except Exception:  # noqa: BLE001 - a candidate that returned garbage passes nothing
             outputs = []
         result = outputs[0] if outputs and isinstance(outputs[0], list) else None
