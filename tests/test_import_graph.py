@@ -69,7 +69,7 @@ LAYERS = [
     ("pack", {"pack"}),
     ("evidence", {"evidence", "preflight", "train"}),
     ("claims and loops", {"claims", "report", "surgery", "jobs"}),
-    ("flow", {"pipeline", "bench", "catalog", "readers"}),
+    ("flow", {"pipeline", "bench", "bench_evalplus", "catalog", "readers"}),
     ("cli", {"cli"}),
 ]
 

