@@ -446,3 +446,15 @@ def test_work_inside_its_own_directory_is_no_violation(pool):
                "        json.dump([a, b], fh)\n    os.makedirs('sub', exist_ok=True)\n    os.rename('scratch.json', 'sub/s.json')\n"
                "    return sum(json.load(open('sub/s.json')))\n")
     assert run_program(pool, ADD, program)[0].passed
+
+
+def test_annotations_are_evaluated_as_in_plain_python(pool):
+    """The sandbox's own `from __future__ import annotations` must not reach the candidate: an
+    undefined name in an annotation fails at load, as in plain Python (and in EvalPlus)."""
+    problem = check_problem("assert f(1) == 1", entry="f", call_check=False)
+    verdict, _ = run_program(pool, problem, "from typing import List\n\ndef f(x: List[int]) -> Tuple[int, ...]:\n"
+                                            "    return x\n")
+    assert verdict.status == "runtime_error" and "NameError" in verdict.error
+    verdict, _ = run_program(pool, problem, "from typing import List, Tuple\n\ndef f(x: List[int]) -> Tuple[int]:\n"
+                                            "    return x\n")
+    assert verdict.passed

@@ -100,3 +100,11 @@ def test_huge_outputs_cross_as_exact_digests(monkeypatch):
 
 def dumps_tree(tree):
     return __import__("json").loads(dumps(tree))
+
+
+def test_mbpp_558_oracle_pads_the_shorter_number_as_evalplus_does():
+    # 12345 vs 9: EvalPlus compares 12345 with 00009 (1+2+3+4+4 = 14); the canonical solution zips
+    # without padding (|1-9| = 8). Both answers pass; 13 is wrong.
+    assert outputs_match("mbpp-plus", "digit_distance_nums", [12345, 9], 14, 8, 0)
+    assert outputs_match("mbpp-plus", "digit_distance_nums", [12345, 9], 8, 8, 0)
+    assert not outputs_match("mbpp-plus", "digit_distance_nums", [12345, 9], 13, 8, 0)

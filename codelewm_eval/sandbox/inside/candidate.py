@@ -145,7 +145,10 @@ def _load_program(job: dict, reply_w: int) -> None:
     module.__dict__["__builtins__"] = builtins
     sys.modules["__candidate__"] = module
     try:
-        code = compile(job["program"], "<candidate>", "exec")
+        # dont_inherit: this module's `from __future__ import annotations` must not reach the
+        # program (it would leave annotations unevaluated, so an undefined name in one loads here
+        # and fails in plain Python)
+        code = compile(job["program"], "<candidate>", "exec", dont_inherit=True)
     except MemoryError as exc:  # out of memory while compiling is memory, as it is while running
         write_frame(reply_w, dumps({"load": "error", "exc": ["MemoryError", str(exc)[:500]]}))
         os._exit(0)

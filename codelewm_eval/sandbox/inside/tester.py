@@ -330,7 +330,7 @@ def _compiled(source: str, name: str):
     if code is None:
         if len(_COMPILED) > 1024:
             _COMPILED.clear()
-        code = _COMPILED[(name, source)] = compile(source, name, "exec")
+        code = _COMPILED[(name, source)] = compile(source, name, "exec", dont_inherit=True)
     return code
 
 
