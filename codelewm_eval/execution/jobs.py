@@ -128,7 +128,8 @@ def encode_inputs(problem: Problem) -> list:
 
 
 def build_job(problem: Problem, program: str, budget: Budget, limits: Limits,
-              encoded_inputs: list | None = None, stream: bool = False) -> tuple[dict, dict]:
+              encoded_inputs: list | None = None, stream: bool = False, inputs_key: str | None = None
+              ) -> tuple[dict, dict]:
     """The job's header and tests; `stream`: an io job sends its outputs as it goes, so that the
     orchestrator can stop it at the first wrong one, and runs its inputs in batches (see
     `sandbox.inside.tester`); without it every input is timed alone, as reference runs need."""
@@ -141,6 +142,8 @@ def build_job(problem: Problem, program: str, budget: Budget, limits: Limits,
                  "inputs": encoded_inputs if encoded_inputs is not None else encode_inputs(problem),
                  "input_limits": budget.per_input_s, "stream": stream,
                  "batch": stream and budget.input_costs is not None, "input_costs": budget.input_costs}
+        if inputs_key:
+            tests["inputs_key"] = inputs_key  # the pool sends each task's inputs once per worker
     else:
         tests = {"mode": spec.mode, "entry_point": spec.entry_point, "trusted_setup": spec.trusted_setup,
                  "test_code": spec.test_code, "call_check": spec.call_check}

@@ -119,16 +119,19 @@ def ingested_result(benchmark: Benchmark, cand: Candidate) -> ExecutionResult:
 class Executor:
     def __init__(self, pool: SandboxPool, benchmark: Benchmark, refs: dict[str, Reference], limits: Limits):
         self.pool, self.benchmark, self.refs, self.limits = pool, benchmark, refs, limits
-        self._inputs: dict[str, list] = {}
+        self._inputs: dict[str, tuple[list, str | None]] = {}
         self._oracles: dict[str, Oracle | None] = {}
         self._lock = threading.Lock()
 
-    def _prepared(self, task_id: str) -> tuple[list, Oracle | None]:
+    def _prepared(self, task_id: str) -> tuple[tuple[list, str | None], Oracle | None]:
+        """A task's encoded inputs and their key (the pool sends them once per worker), and its oracle."""
         with self._lock:
             if task_id not in self._inputs:
                 problem = self.benchmark.problems[task_id]
                 io = problem.tests.mode == "io"
-                self._inputs[task_id] = encode_inputs(problem) if io else []
+                inputs = encode_inputs(problem) if io else []
+                key = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:32] if io else None
+                self._inputs[task_id] = (inputs, key)
                 ref = self.refs.get(task_id)
                 raw = ref.outputs if io and ref is not None and ref.ok else None
                 self._oracles[task_id] = Oracle(problem, None, raw) if io else None
@@ -158,7 +161,8 @@ class Executor:
     def _attempt(self, problem, cand, budget, inputs, oracle: Oracle | None):
         stream = oracle is not None and oracle.available
         check = OutputCheck(oracle) if oracle is not None else None
-        header, tests = build_job(problem, cand.program, budget, self.limits, inputs, stream=stream)
+        header, tests = build_job(problem, cand.program, budget, self.limits, inputs[0], stream=stream,
+                                  inputs_key=inputs[1])
         raw = self.pool.run(header, tests, check if stream else None)
         return judge(problem, raw, None, check), raw
 

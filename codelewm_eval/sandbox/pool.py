@@ -30,11 +30,12 @@ import sysconfig
 import tempfile
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EnvironmentProblem
-from .inside.framing import OUTPUT_FRAME, read_output_frame
+from .inside.framing import INPUTS_HELD, OUTPUT_FRAME, read_output_frame
 
 INSIDE = Path(__file__).with_name("inside")     # the stdlib-only package that runs in the sandbox
 SANDBOX_ROOT = "/opt/codelewm"
@@ -207,6 +208,7 @@ class Worker:
         if self.cgroup.path is not None:
             level += "+pids-cgroup"
         self.isolation = level
+        self._held: OrderedDict[str, bool] = OrderedDict()
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, preexec_fn=self.cgroup.enter, close_fds=True,
@@ -237,6 +239,8 @@ class Worker:
         sends its outputs as it goes, without waiting: when `on_progress(first, outputs)` says
         stop, the tester is told once, and it stops before its next batch of inputs. An io job's
         outputs (JSON bytes, one per input run) are the outcome's `outputs`."""
+        full_inputs = tests.get("inputs")
+        tests = self._without_held_inputs(tests)
         try:
             self._write_frame(json.dumps(header).encode())
             self._write_frame(json.dumps(tests).encode())
@@ -266,6 +270,9 @@ class Worker:
         if meta_raw is None or result_raw is None:
             return None
         meta = json.loads(meta_raw)
+        if meta.get("inputs_missing") and tests.get("inputs") is None:
+            self._held.pop(tests.get("inputs_key"), None)
+            return self.run(header, dict(tests, inputs=full_inputs), on_progress)
         try:
             tester = json.loads(result_raw)
         except ValueError:
@@ -277,6 +284,20 @@ class Worker:
         if tester is not None and "streamed" in tester:
             return RawOutcome(tester=tester, meta=meta, isolation=self.isolation, outputs=streamed)
         return RawOutcome(tester=tester, meta=meta, isolation=self.isolation)
+
+    def _without_held_inputs(self, tests: dict) -> dict:
+        """A task's inputs go to a worker once: the tester holds the last INPUTS_HELD tasks' by key,
+        and this side keeps the same list in the same order, so it knows what the tester holds."""
+        key = tests.get("inputs_key")
+        if not key:
+            return tests
+        if key in self._held:
+            self._held.move_to_end(key)
+            return {**tests, "inputs": None}
+        self._held[key] = True
+        if len(self._held) > INPUTS_HELD:
+            self._held.popitem(last=False)
+        return tests
 
     def close(self) -> None:
         try:

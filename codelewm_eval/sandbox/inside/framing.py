@@ -51,6 +51,7 @@ def wait_readable(fd: int, timeout: float | None) -> bool:
             continue
 
 
+INPUTS_HELD = 16  # tasks whose io inputs a worker keeps (both sides keep the same list; see pool.Worker)
 OUTPUT_FRAME = b"P"
 OUTPUT_FRAME_BYTES = 16 << 20  # outputs past this go on in a further frame
 

@@ -8,8 +8,15 @@ import signal
 import socket
 import sys
 import time
+from collections import OrderedDict
 
-from .framing import read_frame, wait_readable, write_frame, write_output_frames
+from .framing import (
+    INPUTS_HELD,
+    read_frame,
+    wait_readable,
+    write_frame,
+    write_output_frames,
+)
 from .tester import _set_non_dumpable, run_tests
 from .zygote import zygote_main
 
@@ -34,12 +41,17 @@ def serve(in_fd: int = 0, out_fd: int = 1) -> None:
             os._exit(6)
     z_sock.close()
     write_frame(out_fd, json.dumps({"ready": True, "pid": os.getpid()}).encode())
+    held: OrderedDict = OrderedDict()
     while True:
         try:
             header = _next_job_frame(in_fd)
-            tests = json.loads(read_frame(in_fd))
+            tests = _with_held_inputs(json.loads(read_frame(in_fd)), held)
         except EOFError:
             return
+        if tests is None:
+            write_frame(out_fd, json.dumps({"wall_s": 0.0, "inputs_missing": True}).encode())
+            write_frame(out_fd, b"null")
+            continue
         started = time.monotonic()
         meta = {"wall_s": None}
 
@@ -64,6 +76,24 @@ def serve(in_fd: int = 0, out_fd: int = 1) -> None:
         write_frame(out_fd, json.dumps(result, allow_nan=False, default=str).encode() if result is not None else b"null")
         if result is None:
             os._exit(0)
+
+
+def _with_held_inputs(tests: dict, held: OrderedDict) -> dict | None:
+    """A task's inputs come once per worker (the orchestrator keeps the same list, in the same
+    order, of the INPUTS_HELD tasks whose inputs T holds); later jobs name them by key."""
+    key = tests.get("inputs_key")
+    if not key:
+        return tests
+    if tests.get("inputs") is None:
+        if key not in held:
+            return None  # the two lists disagree: the orchestrator sends this job again, inputs included
+        tests["inputs"] = held[key]
+        held.move_to_end(key)
+    else:
+        held[key] = tests["inputs"]
+        if len(held) > INPUTS_HELD:
+            held.popitem(last=False)
+    return tests
 
 
 def _next_job_frame(in_fd: int) -> dict:

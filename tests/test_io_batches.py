@@ -1,0 +1,80 @@
+"""io benchmarks (HumanEval+/MBPP+ layout) through the real sandbox: inputs in batches under
+per-input CPU limits enforced from outside the candidate, outputs compared as bytes first, and
+each task's inputs sent once per worker."""
+
+from __future__ import annotations
+
+import json
+
+from codelewm_eval.benchmarks import models
+from codelewm_eval.benchmarks.models import Benchmark, Problem
+from codelewm_eval.candidates.models import Candidate, Origin
+from codelewm_eval.execution.runner import execute
+from codelewm_eval.sandbox.inside.framing import INPUTS_HELD
+from codelewm_eval.sandbox.pool import Limits, SandboxPool
+
+CANONICAL = "def f(x):\n    return [x, str(x), x * 0.5]\n"
+
+
+def _bench(tasks: int = 1, inputs: int = 60) -> Benchmark:
+    problems = {}
+    for t in range(tasks):
+        tid = f"unit/{t}"
+        problems[tid] = Problem(benchmark="unit-io", task_id=tid, prompt="", entry_point="f", canonical_solution=CANONICAL,
+                                tests=models.TestSpec(mode="io", entry_point="f", inputs=[[t * 1000 + i] for i in range(inputs)],
+                                               base_input_count=10),
+                                licence="MIT", source="tests")
+    return Benchmark(name="unit-io", version="1", licence="MIT", source="tests", source_sha256="0" * 64,
+                     problems=problems)
+
+
+def _cand(task: str, name: str, program: str) -> Candidate:
+    return Candidate(candidate_id=name, task_id=task, program=program,
+                     origin=Origin(model="m", run="r", sample_index=0, source_file="t", licence="MIT", format="pool"))
+
+
+def _run(bench, cands, tmp_path, **kw) -> dict:
+    out = tmp_path / "r.jsonl"
+    execute(bench, cands, out, progress=False, workers=kw.get("workers", 2))
+    return {r["candidate_id"]: r for r in map(json.loads, out.read_text().splitlines())}
+
+
+def test_slow_inputs_in_a_row_are_each_held_to_their_own_budget(tmp_path):
+    # inputs 20..24 take about 0.35 CPU s each: every one within its 1 s floor, 1.75 s together.
+    # They are cheap for the canonical solution, so they go out in one batch; the candidate passes
+    # because each input is timed from the output before it once the batch is slow.
+    slow = ("def f(x):\n    if 20 <= x % 1000 < 25:\n        import time\n        t = time.process_time()\n"
+            "        while time.process_time() - t < 0.35:\n            pass\n    return [x, str(x), x * 0.5]\n")
+    loop = "def f(x):\n    while x % 1000 == 30:\n        pass\n    return [x, str(x), x * 0.5]\n"
+    wrong = "def f(x):\n    return [x, str(x), x * 0.5 if x % 1000 != 12 else 0.0]\n"
+    records = _run(_bench(), [_cand("unit/0", "slow", slow), _cand("unit/0", "loop", loop),
+                              _cand("unit/0", "wrong", wrong), _cand("unit/0", "right", CANONICAL)], tmp_path)
+    assert records["slow"]["status"] == "passed" and records["slow"]["inputs_run"] == 60
+    assert records["loop"]["status"] == "timeout" and records["loop"]["error"].startswith("input 30:")
+    assert records["loop"]["base_passed"] is True  # inputs 0..9 were right before it looped
+    assert records["wrong"]["status"] == "failed" and records["wrong"]["inputs_run"] == 13
+    assert records["wrong"]["error"] == "input 12: wrong output" and records["wrong"]["base_passed"] is True
+    assert records["right"]["passed"]
+
+
+def test_inputs_go_once_per_worker_and_a_lost_copy_is_sent_again(tmp_path):
+    bench = _bench(tasks=INPUTS_HELD + 3, inputs=12)
+    cands = [_cand(t, f"{t}#{k}", CANONICAL) for k in range(2) for t in bench.problems]  # cycles past INPUTS_HELD
+    records = _run(bench, cands, tmp_path, workers=1)
+    assert all(r["passed"] for r in records.values()) and len(records) == 2 * len(bench.problems)
+
+    from codelewm_eval.execution.jobs import Budget, build_job, encode_inputs, judge
+
+    problem = bench.problems["unit/0"]
+    with SandboxPool(workers=1, limits=Limits()) as pool:
+        worker = pool._take()
+        try:
+            header, tests = build_job(problem, CANONICAL, Budget(10.0, [1.0] * 12, "t"), Limits(),
+                                      encode_inputs(problem), inputs_key="k1")
+            assert worker.run(header, tests).tester["status"] == "completed"
+            worker._held["k2"] = True  # this side believes the tester holds k2: it does not
+            raw = worker.run(header, dict(tests, inputs_key="k2"))
+            assert raw.tester["status"] == "completed" and len(raw.outputs) == 12  # sent again, inputs included
+            assert judge(problem, raw, [[x, str(x), x * 0.5] for (x,) in problem.tests.inputs]).passed
+        finally:
+            pool._idle.put(worker)
