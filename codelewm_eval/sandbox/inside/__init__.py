@@ -11,8 +11,9 @@ Three roles, all inside one bubblewrap sandbox:
   test code. It pre-forks one candidate process per job and, after the job, kills it and
   every process it spawned and wipes the scratch directories.
 * C, the *candidate* process, forked by Z. It executes the candidate program and then
-  serves remote calls. Everything it sends back is tagged JSON that T decodes into genuine
-  builtin values; anything else stays in C as a numbered reference that equals only itself.
+  serves remote calls. Everything it sends back is tagged JSON that decodes only into genuine
+  builtin values (T decodes it; io outputs T forwards unparsed, and the orchestrator decodes each
+  alone); anything else stays in C as a numbered reference that equals only itself.
 
 Always-equal objects, patched builtins, early exits and printed markers in C therefore
 cannot make T report a pass, and C cannot see the tests: they were never in its memory.
