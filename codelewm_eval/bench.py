@@ -12,14 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .bench_evalplus import EvalplusComparison
+from .bench_evalplus import DAVINCI, EvalplusComparison, per_task_sample
 from .benchmarks import load_benchmark
 from .candidates.readers import read_candidates
 from .errors import InputError
 from .execution.runner import execute
 from .stage import StageConfig, StageResult
-
-DAVINCI = Path("samples/humaneval/multiple-e_humaneval-py_code-davinci-002_T0.8_n200.jsonl.gz")
 
 
 def _human_eval_labels(problems: dict, cands, workers: int, timeout: float) -> list[bool]:
@@ -148,12 +146,8 @@ def _sample(config: BenchExecuteConfig, bench) -> tuple[str, list]:
     cands = read_candidates(samples, bench)
     rng = random.Random(config.seed)
     if config.per_task:
-        by_task: dict[str, list[int]] = {}
-        for i, c in enumerate(cands):
-            by_task.setdefault(c.task_id, []).append(i)
-        chosen = sorted(i for ids in by_task.values() for i in rng.sample(ids, min(config.per_task, len(ids))))
-    else:
-        chosen = sorted(rng.sample(range(len(cands)), min(config.n, len(cands))))
+        return samples, per_task_sample(cands, config.per_task, rng)
+    chosen = sorted(rng.sample(range(len(cands)), min(config.n, len(cands))))
     return samples, [cands[i] for i in chosen]
 
 

@@ -113,12 +113,16 @@ def sample(benchmark: str, data_dir: Path, per_task: int, seed: int) -> tuple[Be
         source, cands = str(Path(data_dir) / MBPP_POOL), mbpp_plus_pool(data_dir, bench)
     else:
         raise InputError(f"--against evalplus runs humaneval-plus and mbpp-plus, not {benchmark}")
-    rng = random.Random(seed)
+    return bench, source, per_task_sample(cands, per_task, random.Random(seed))
+
+
+def per_task_sample(cands: list[Candidate], per_task: int, rng: random.Random) -> list[Candidate]:
+    """`per_task` candidates of every task, drawn with `rng`, in the file's order (the sample of
+    both `bench execute --per-task` comparisons)."""
     by_task: dict[str, list[int]] = {}
     for i, c in enumerate(cands):
         by_task.setdefault(c.task_id, []).append(i)
-    chosen = sorted(i for ids in by_task.values() for i in rng.sample(ids, min(per_task, len(ids))))
-    return bench, source, [cands[i] for i in chosen]
+    return [cands[i] for i in sorted(i for ids in by_task.values() for i in rng.sample(ids, min(per_task, len(ids))))]
 
 
 def dataset_file(bench: Benchmark, tasks: set[str], out: Path) -> Path:

@@ -78,3 +78,24 @@ def test_inputs_go_once_per_worker_and_a_lost_copy_is_sent_again(tmp_path):
             assert judge(problem, raw, [[x, str(x), x * 0.5] for (x,) in problem.tests.inputs]).passed
         finally:
             pool._idle.put(worker)
+
+
+def test_reference_outputs_edited_by_hand_are_computed_again(tmp_path):
+    from codelewm_eval.execution.reference import ReferenceCache
+    from codelewm_eval.io import default_cache_dir
+
+    bench = _bench(tasks=1, inputs=8)
+    bench = bench.model_copy(update={"source_sha256": "1" * 64})  # its own cache entry
+    problem = bench.problems["unit/0"]
+    _run(bench, [_cand("unit/0", "right", CANONICAL)], tmp_path)
+    cache = ReferenceCache(default_cache_dir(), bench)
+    ref = cache.get(problem)
+    assert ref is not None and len(ref.outputs) == 8
+    (blob_file,) = cache.outputs_dir.glob("*.bin")
+    data = bytearray(blob_file.read_bytes())
+    data[-2] = ord("9") if data[-2] != ord("9") else ord("8")  # one digit of the last expected output
+    blob_file.write_bytes(bytes(data))
+    assert ReferenceCache(default_cache_dir(), bench).get(problem) is None  # its digest no longer matches
+    records = _run(bench, [_cand("unit/0", "right2", CANONICAL)], tmp_path / "again")
+    assert records["right2"]["passed"]  # computed again, not judged against the edited bytes
+    assert ReferenceCache(default_cache_dir(), bench).get(problem) is not None

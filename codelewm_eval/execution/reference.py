@@ -42,6 +42,7 @@ class Reference(BaseModel):
     input_seconds: list[float] | None = None  # CPU seconds per input
     outputs_sha256: str | None = None    # io: the digest of the outputs file beside the cache
     _outputs: list[bytes] | None = PrivateAttr(default=None)
+    _unsaved: bool = PrivateAttr(default=False)  # outputs from this run's reference run, not yet on disk
 
     @property
     def outputs(self) -> list[bytes] | None:
@@ -51,6 +52,7 @@ class Reference(BaseModel):
     def with_outputs(self, outputs: list[bytes] | None) -> "Reference":
         self._outputs = outputs
         self.outputs_sha256 = hashlib.sha256(pack_outputs(outputs)).hexdigest() if outputs is not None else None
+        self._unsaved = outputs is not None
         return self
 
 
@@ -126,10 +128,10 @@ class ReferenceCache:
     def save(self) -> None:
         self.outputs_dir.mkdir(parents=True, exist_ok=True)
         for ref in self.entries.values():
-            target = self._outputs_file(ref)
-            if ref.ok and ref.outputs is not None and not target.exists():
-                with atomic_writer(target, "wb") as fh:
+            if ref.ok and ref._unsaved:  # replaces a file that no longer matched its digest, too
+                with atomic_writer(self._outputs_file(ref), "wb") as fh:
                     fh.write(pack_outputs(ref.outputs))
+                ref._unsaved = False
         write_json_atomic(self.path, {k: v.model_dump() for k, v in sorted(self.entries.items()) if v.ok})
 
 
