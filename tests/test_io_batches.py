@@ -99,3 +99,59 @@ def test_reference_outputs_edited_by_hand_are_computed_again(tmp_path):
     records = _run(bench, [_cand("unit/0", "right2", CANONICAL)], tmp_path / "again")
     assert records["right2"]["passed"]  # computed again, not judged against the edited bytes
     assert ReferenceCache(default_cache_dir(), bench).get(problem) is not None
+
+
+LONG = "def f(x):\n    return ' '.join(str(i) for i in range(x))\n"  # HumanEval/15's shape: megabytes of digits
+
+
+def _long_bench(benchmark: str = "unit-io", entry: str = "f") -> Benchmark:
+    sizes = [3, 20_000, 5, 30_000]  # two outputs far over DIGEST_STR_OVER characters
+    problem = Problem(benchmark=benchmark, task_id="long/0", prompt="", entry_point=entry,
+                      canonical_solution=LONG.replace("def f", f"def {entry}"),
+                      tests=models.TestSpec(mode="io", entry_point=entry, inputs=[[n] for n in sizes], base_input_count=2),
+                      licence="MIT", source="tests")
+    return Benchmark(name=benchmark, version="1", licence="MIT", source="tests", source_sha256="2" * 64,
+                     problems={"long/0": problem})
+
+
+def test_long_strings_cross_as_digests_and_one_wrong_character_still_fails(tmp_path):
+    from codelewm_eval.execution.reference import ReferenceCache
+    from codelewm_eval.io import default_cache_dir
+    from codelewm_eval.sandbox.inside.codec import DIGEST_STR_OVER
+
+    bench = _long_bench()
+    off_by_one = LONG.replace("range(x)", "range(x) if i != 19_998")  # drops one number of a long output only
+    subclass = ("class S(str):\n    def __eq__(self, o):\n        return True\n"
+                "def f(x):\n    return S(' '.join(str(i) for i in range(x)))\n")
+    records = _run(bench, [_cand("long/0", "right", LONG), _cand("long/0", "off", off_by_one),
+                           _cand("long/0", "sub", subclass)], tmp_path)
+    assert records["right"]["passed"] and records["right"]["inputs_run"] == 4
+    assert records["off"]["status"] == "failed" and records["off"]["error"] == "input 1: wrong output"
+    assert records["sub"]["passed"]  # a str subclass is its characters: its own __eq__ stays behind
+    ref = ReferenceCache(default_cache_dir(), bench).get(bench.problems["long/0"])
+    sizes = [len(blob) for blob in ref.outputs]
+    assert sizes[0] < 100 and sizes[1] < 200 < DIGEST_STR_OVER and b'"kind":"str"' in ref.outputs[1]
+
+
+def test_long_strings_stay_whole_where_the_oracle_is_more_than_equality():
+    from codelewm_eval.execution.jobs import Budget, build_job
+
+    plain, special = _long_bench(), _long_bench("mbpp-plus", "check_str")  # check_str: a special MBPP+ oracle
+    for bench, digests in ((plain, True), (special, False)):
+        problem = bench.problems["long/0"]
+        _, tests = build_job(problem, LONG, Budget(5.0, None, "t"), Limits(), stream=True)
+        assert tests["digest_strings"] is digests
+
+
+def test_two_tasks_with_the_same_inputs_and_different_limits_are_held_apart():
+    from codelewm_eval.execution.reference import Reference
+    from codelewm_eval.execution.runner import Executor
+
+    bench = _bench(tasks=2, inputs=4)
+    bench.problems["unit/1"].tests.inputs = list(bench.problems["unit/0"].tests.inputs)  # the same inputs
+    refs = {t: Reference(key=t, ok=True, input_seconds=[s] * 4).with_outputs([b"0"] * 4)
+            for t, s in (("unit/0", 0.01), ("unit/1", 1.0))}
+    executor = Executor(None, bench, refs, Limits())
+    (_, key0), _, budget0 = executor._prepared("unit/0")
+    (_, key1), _, budget1 = executor._prepared("unit/1")
+    assert budget0.per_input_s != budget1.per_input_s and key0 != key1

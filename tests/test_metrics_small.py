@@ -98,6 +98,45 @@ def test_huge_outputs_cross_as_exact_digests(monkeypatch):
     assert decoded != big[:3] and encode_value(decoded, {}) == d1
 
 
+def test_long_strings_cross_as_exact_digests_only_when_asked():
+    from codelewm_eval.sandbox.inside.codec import DIGEST_STR_OVER, digest_of
+
+    text = "7" * (DIGEST_STR_OVER + 1)
+    d = digest_of(text, strings=True)
+    assert d["kind"] == "str" and d["items"] == len(text) and digest_of("".join(list(text)), strings=True) == d
+    assert digest_of(text[:-1] + "8", strings=True) != d and digest_of(text + "\ud800", strings=True) != d
+    assert digest_of(text) is None and digest_of(text[:DIGEST_STR_OVER], strings=True) is None
+    decoded = decode_value(dumps_tree({"ok": d})["ok"], None)
+    assert decoded == decode_value(dumps_tree(d), None) and decoded != text
+
+
+def test_frames_are_read_in_bulk_and_a_writer_stopping_mid_frame_cannot_block_the_reader():
+    import os
+    import struct
+
+    from codelewm_eval.sandbox.inside.framing import FrameReader
+
+    r, w = os.pipe()
+    try:
+        reader = FrameReader(r)
+        os.write(w, b"".join(struct.pack(">I", len(p)) + p for p in (b"a", b"", b"ccc")))
+        assert reader.wait(1.0) and [reader.take(), reader.take(), reader.take()] == [b"a", b"", b"ccc"]
+        assert not reader.has_frame() and not reader.wait(0)
+        os.write(w, struct.pack(">I", 10) + b"12345")  # half a frame, then nothing
+        assert reader.wait(0.05) is False  # returns at its timeout instead of blocking on the rest
+        os.write(w, b"67890")
+        assert reader.wait(0) and reader.take() == b"1234567890"
+        os.write(w, struct.pack(">I", 5) + b"xy")
+        os.close(w)
+        w = None
+        with pytest.raises(EOFError):  # the writer is gone mid-frame
+            reader.wait(1.0)
+    finally:
+        os.close(r)
+        if w is not None:
+            os.close(w)
+
+
 def dumps_tree(tree):
     return __import__("json").loads(dumps(tree))
 

@@ -29,7 +29,7 @@ from ..fingerprint import normalized_ast
 from ..io import atomic_writer, check_output, default_cache_dir
 from ..log import get as _get_logger
 from ..sandbox.pool import Limits, SandboxPool
-from .jobs import Oracle, OutputCheck, build_job, encode_inputs, judge
+from .jobs import Budget, Oracle, OutputCheck, build_job, encode_inputs, judge
 from .passk import pass_at_k_table
 from .reference import (
     EXECUTOR_VERSION,
@@ -121,28 +121,31 @@ class Executor:
         self.pool, self.benchmark, self.refs, self.limits = pool, benchmark, refs, limits
         self._inputs: dict[str, tuple[list, str | None]] = {}
         self._oracles: dict[str, Oracle | None] = {}
+        self._budgets: dict[str, Budget] = {}
         self._lock = threading.Lock()
 
-    def _prepared(self, task_id: str) -> tuple[tuple[list, str | None], Oracle | None]:
-        """A task's encoded inputs and their key (the pool sends them once per worker), and its oracle."""
+    def _prepared(self, task_id: str) -> tuple[tuple[list, str | None], Oracle | None, Budget]:
+        """A task's encoded inputs and their key (the pool sends them, with their limits and costs,
+        once per worker), its oracle and its time budget."""
         with self._lock:
             if task_id not in self._inputs:
                 problem = self.benchmark.problems[task_id]
                 io = problem.tests.mode == "io"
-                inputs = encode_inputs(problem) if io else []
-                key = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:32] if io else None
-                self._inputs[task_id] = (inputs, key)
                 ref = self.refs.get(task_id)
+                budget = self._budgets[task_id] = budget_for(problem, ref)
+                inputs = encode_inputs(problem) if io else []
+                key = hashlib.sha256(json.dumps([inputs, budget.per_input_s, budget.input_costs]).encode()
+                                     ).hexdigest()[:32] if io else None
+                self._inputs[task_id] = (inputs, key)
                 raw = ref.outputs if io and ref is not None and ref.ok else None
                 self._oracles[task_id] = Oracle(problem, None, raw) if io else None
-            return self._inputs[task_id], self._oracles[task_id]
+            return self._inputs[task_id], self._oracles[task_id], self._budgets[task_id]
 
     def run_one(self, cand: Candidate) -> ExecutionResult:
         problem = self.benchmark.problems[cand.task_id]
         if problem.tests.mode == "none":
             return ingested_result(self.benchmark, cand)
-        inputs, oracle = self._prepared(cand.task_id)
-        budget = budget_for(problem, self.refs.get(cand.task_id))
+        inputs, oracle, budget = self._prepared(cand.task_id)
         verdict, raw = self._attempt(problem, cand, budget, inputs, oracle)
         attempts = 1
         magnitude, length = buckets_of(verdict.first_output)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EnvironmentProblem
-from .inside.framing import INPUTS_HELD, OUTPUT_FRAME, read_output_frame
+from .inside.framing import HELD_FIELDS, INPUTS_HELD, OUTPUT_FRAME, read_output_frame
 
 INSIDE = Path(__file__).with_name("inside")     # the stdlib-only package that runs in the sandbox
 SANDBOX_ROOT = "/opt/codelewm"
@@ -239,7 +239,7 @@ class Worker:
         sends its outputs as it goes, without waiting: when `on_progress(first, outputs)` says
         stop, the tester is told once, and it stops before its next batch of inputs. An io job's
         outputs (JSON bytes, one per input run) are the outcome's `outputs`."""
-        full_inputs = tests.get("inputs")
+        full = tests
         tests = self._without_held_inputs(tests)
         try:
             self._write_frame(json.dumps(header).encode())
@@ -272,7 +272,7 @@ class Worker:
         meta = json.loads(meta_raw)
         if meta.get("inputs_missing") and tests.get("inputs") is None:
             self._held.pop(tests.get("inputs_key"), None)
-            return self.run(header, dict(tests, inputs=full_inputs), on_progress)
+            return self.run(header, full, on_progress)
         try:
             tester = json.loads(result_raw)
         except ValueError:
@@ -286,14 +286,15 @@ class Worker:
         return RawOutcome(tester=tester, meta=meta, isolation=self.isolation)
 
     def _without_held_inputs(self, tests: dict) -> dict:
-        """A task's inputs go to a worker once: the tester holds the last INPUTS_HELD tasks' by key,
-        and this side keeps the same list in the same order, so it knows what the tester holds."""
+        """A task's inputs (with their limits and costs) go to a worker once: the tester holds the
+        last INPUTS_HELD tasks' by key, and this side keeps the same list in the same order, so it
+        knows what the tester holds. The key covers all of HELD_FIELDS."""
         key = tests.get("inputs_key")
         if not key:
             return tests
         if key in self._held:
             self._held.move_to_end(key)
-            return {**tests, "inputs": None}
+            return {**tests, **dict.fromkeys(HELD_FIELDS)}
         self._held[key] = True
         if len(self._held) > INPUTS_HELD:
             self._held.popitem(last=False)

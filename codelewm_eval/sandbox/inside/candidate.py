@@ -227,7 +227,7 @@ def _serve_calls(call_r: int, reply_w: int) -> None:
 def _reply(op: str, target, args, kwargs, options) -> bytes:
     try:
         value = _answer(op, target, args, kwargs)
-        huge = digest_of(value) if op == "call" and options.get("digest") else None
+        huge = digest_of(value, options.get("digest_strings", False)) if op == "call" and options.get("digest") else None
         tree = {"ok": huge if huge is not None else encode_value(value, _REFS)}
     except BaseException as exc:  # noqa: BLE001 - every failure is reported, none escapes
         return _reply_failure(exc)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import select
 import struct
+import time
 
 MAX_FRAME = 64 * 1024 * 1024
 
@@ -37,6 +38,72 @@ def write_frame(fd: int, payload: bytes) -> None:
         view = view[k:]
 
 
+class FrameReader:
+    """Frames from one pipe, read in bulk: a read takes every byte already written, so a burst of
+    small frames (a batch's outputs) costs one wake-up and one read, not three calls each. Bytes
+    are read only after `wait` saw them within its timeout, so a frame that is buffered arrived in
+    time, and a writer that stops mid-frame cannot block the reader."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._buf = bytearray()
+        self._at = 0
+        self._poller = select.poll()
+        self._poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+
+    def _missing(self) -> int:
+        """Bytes still to read before a whole frame is buffered (0: one is)."""
+        have = len(self._buf) - self._at
+        if have < 4:
+            return 4 - have
+        (n,) = struct.unpack_from(">I", self._buf, self._at)
+        if n > MAX_FRAME:
+            raise ValueError("frame too large")
+        return max(0, 4 + n - have)
+
+    def has_frame(self) -> bool:
+        return self._missing() == 0
+
+    def wait(self, timeout: float | None) -> bool:
+        """Whether a whole frame is buffered, reading what arrives within `timeout` seconds
+        (None: block); EOFError when the writer closed its end mid-frame or before one."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            missing = self._missing()
+            if not missing:
+                return True
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ms = None if left is None else 0 if left == 0 else max(1, int(left * 1000))
+            try:
+                if not self._poller.poll(ms):
+                    return False
+            except InterruptedError:  # pragma: no cover
+                continue
+            chunk = os.read(self.fd, min(max(self.CHUNK, missing), 1 << 20))
+            if not chunk:
+                raise EOFError
+            if self._at and self._at == len(self._buf):
+                self._buf.clear()
+                self._at = 0
+            self._buf += chunk
+
+    def take(self) -> bytes:
+        """The next buffered frame's payload (call after `wait` or `has_frame` said there is one)."""
+        (n,) = struct.unpack_from(">I", self._buf, self._at)
+        start = self._at + 4
+        payload = bytes(self._buf[start:start + n])
+        self._at = start + n
+        if self._at == len(self._buf):
+            self._buf.clear()
+            self._at = 0
+        elif self._at > (1 << 20):
+            del self._buf[:self._at]
+            self._at = 0
+        return payload
+
+
 def wait_readable(fd: int, timeout: float | None) -> bool:
     """Whether `fd` has data (or hung up) within `timeout` seconds; 0 only looks."""
     if timeout is not None and timeout < 0:
@@ -52,6 +119,7 @@ def wait_readable(fd: int, timeout: float | None) -> bool:
 
 
 INPUTS_HELD = 16  # tasks whose io inputs a worker keeps (both sides keep the same list; see pool.Worker)
+HELD_FIELDS = ("inputs", "input_limits", "input_costs")  # what a held task's later jobs leave out
 OUTPUT_FRAME = b"P"
 OUTPUT_FRAME_BYTES = 16 << 20  # outputs past this go on in a further frame
 

@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 
 from .framing import (
+    HELD_FIELDS,
     INPUTS_HELD,
     read_frame,
     wait_readable,
@@ -79,18 +80,19 @@ def serve(in_fd: int = 0, out_fd: int = 1) -> None:
 
 
 def _with_held_inputs(tests: dict, held: OrderedDict) -> dict | None:
-    """A task's inputs come once per worker (the orchestrator keeps the same list, in the same
-    order, of the INPUTS_HELD tasks whose inputs T holds); later jobs name them by key."""
+    """A task's inputs, with their time limits and costs, come once per worker (the orchestrator
+    keeps the same list, in the same order, of the INPUTS_HELD tasks whose inputs T holds); later
+    jobs name them by key."""
     key = tests.get("inputs_key")
     if not key:
         return tests
     if tests.get("inputs") is None:
         if key not in held:
             return None  # the two lists disagree: the orchestrator sends this job again, inputs included
-        tests["inputs"] = held[key]
+        tests.update(held[key])
         held.move_to_end(key)
     else:
-        held[key] = tests["inputs"]
+        held[key] = {name: tests.get(name) for name in HELD_FIELDS}
         if len(held) > INPUTS_HELD:
             held.popitem(last=False)
     return tests

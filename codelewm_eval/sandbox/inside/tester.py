@@ -12,10 +12,11 @@ import struct
 import sys
 import time
 import types
+from collections import OrderedDict
 
 from .candidate import _resolve_ref
 from .codec import DecodeError, Digest, decode_value
-from .framing import read_frame, wait_readable, write_frame
+from .framing import INPUTS_HELD, FrameReader, write_frame
 
 
 class CandidateError(Exception):
@@ -89,10 +90,12 @@ class Channel:
     def __init__(self, call_w: int, reply_r: int, windows: list[CpuWindow]):
         self.call_w = call_w
         self.reply_r = reply_r
+        self.replies = FrameReader(reply_r)
         self.windows = windows
         self.first_output = None
         self.calls = 0
         self.digest_huge = False  # io benchmarks: huge outputs cross as digests
+        self.digest_strings = False  # and, where the oracle is plain equality, long strings too
 
     def receive(self):
         raw = self.receive_raw()
@@ -102,16 +105,24 @@ class Channel:
             raise CandidateGone(f"malformed reply ({type(exc).__name__})") from None
 
     def receive_raw(self) -> bytes:
-        while True:
-            left = min(w.remaining() for w in self.windows)
-            if left <= 0:
-                raise CandidateTimeout()
-            if wait_readable(self.reply_r, left):
-                break
+        """The next reply frame. One already read arrived within its windows (bytes are read only
+        while they are open), so it is taken without looking at the clocks again."""
         try:
-            return read_frame(self.reply_r)
+            while not self.replies.has_frame():
+                left = min(w.remaining() for w in self.windows)
+                if left <= 0:
+                    raise CandidateTimeout()
+                self.replies.wait(left)
+            return self.replies.take()
         except (EOFError, ValueError, OSError, struct.error) as exc:
             raise CandidateGone(f"candidate process ended ({type(exc).__name__})") from None
+
+    def more_waiting(self) -> bool:
+        """Whether another whole reply is already here (then the one before needs no CPU mark)."""
+        try:
+            return self.replies.has_frame()
+        except ValueError:
+            return False
 
     def receive_output(self) -> bytes:
         """An io output as the candidate's own JSON bytes, unparsed: T only forwards it, and the
@@ -127,7 +138,7 @@ class Channel:
         raise CandidateGone("malformed reply")
 
     def send(self, op: str, ref_id: int, args=(), kwargs=None) -> None:
-        options = {"digest": self.digest_huge}
+        options = {"digest": self.digest_huge, "digest_strings": self.digest_strings}
         payload = pickle.dumps((op, ref_id, tuple(args), dict(kwargs or {}), options), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             write_frame(self.call_w, payload)
@@ -376,6 +387,7 @@ def _run_test_code(channel: Channel, load: dict, tests: dict) -> dict:
 BATCH_MAX = 64
 BATCH_COST_SHARE = 0.02
 BATCH_MARK_SHARE = 0.01
+MARK_EVERY_SHARE = 0.001
 
 
 def _batch_end(i: int, size: int, costs: list, budgets) -> int:
@@ -394,6 +406,42 @@ def _next_batch_size(size: int, wall_s: float, budget_s: float) -> int:
     return min(BATCH_MAX, size * 2) if wall_s < BATCH_COST_SHARE * budget_s else 1
 
 
+class DecodedInputs:
+    """A task's io inputs as values, each decoded once per worker: the same task's next candidates
+    reuse them (they are only pickled to the candidate, never handed to code that could change them)."""
+
+    _held: OrderedDict = OrderedDict()
+
+    def __init__(self, trees: list):
+        self.trees = trees
+        self._values: list = [None] * len(trees)
+        self._done: list = [False] * len(trees)
+
+    @classmethod
+    def of(cls, tests: dict) -> "DecodedInputs":
+        key = tests.get("inputs_key")
+        found = cls._held.get(key) if key else None
+        if found is None or found.trees is not tests["inputs"]:
+            found = cls(tests["inputs"])
+            if key:
+                cls._held[key] = found
+                if len(cls._held) > INPUTS_HELD:
+                    cls._held.popitem(last=False)
+        elif key:
+            cls._held.move_to_end(key)
+        return found
+
+    def __len__(self) -> int:
+        return len(self.trees)
+
+    def values(self, start: int, end: int, make_ref) -> list:
+        for j in range(start, end):
+            if not self._done[j]:
+                self._values[j] = decode_value(self.trees[j], make_ref)
+                self._done[j] = True
+        return self._values[start:end]
+
+
 def _run_io(channel: Channel, load: dict, tests: dict, per_call, job: CpuWindow, pid: int | None,
             report=None) -> dict:
     """Every input through the candidate's entry point. Outputs go to the orchestrator as the
@@ -409,7 +457,8 @@ def _run_io(channel: Channel, load: dict, tests: dict, per_call, job: CpuWindow,
     if type(fn) is not RemoteRef:
         return {"status": "runtime_error", "error": f"TypeError: '{entry}' is not callable"}
     channel.digest_huge = True
-    inputs, limits = tests["inputs"], tests.get("input_limits") or []
+    channel.digest_strings = tests.get("digest_strings") is True
+    inputs, limits = DecodedInputs.of(tests), tests.get("input_limits") or []
     costs = tests.get("input_costs") or [] if tests.get("batch") else []
     batching = len(costs) == len(inputs) and all(type(c) in (int, float) for c in costs)
     stream = bool(tests.get("stream")) and report is not None
@@ -460,16 +509,18 @@ def _call_batch(channel: Channel, fn: RemoteRef, inputs: list, i: int, end: int,
     input that failed (the next one after `outputs`), or None.
 
     The batch's window is its smallest budget from its start. Once a batch has run for
-    BATCH_MARK_SHARE of that budget, T notes the candidate's CPU clock at each output it
-    receives; an input still running when the window closes is then given its own budget from
-    the moment the output before it arrived, and only a batch that closed its window within
-    BATCH_MARK_SHARE of its start holds the input to the inputs before it as well."""
+    BATCH_MARK_SHARE of that budget, T notes the candidate's CPU clock at the outputs it
+    receives (at most every MARK_EVERY_SHARE of the budget, and not at one whose next output is
+    already here); an input still running when the window closes is then given its own budget
+    from the last mark before it: the output before it, or one at most MARK_EVERY_SHARE of the
+    budget earlier (stricter by that much, never looser). Only a batch that closed its window
+    within BATCH_MARK_SHARE of its start holds the input to all the inputs before it."""
     job, window = channel.windows
     # (input, candidate CPU, T's CPU, wall) when that input's output arrived; the batch's start first
     mark = (i - 1, window.c_cpu0, window.t_cpu0, window.wall0)
     k = i
     try:
-        channel.send("calls", fn._id, ([decode_value(inputs[j], channel.make_ref) for j in range(i, end)],))
+        channel.send("calls", fn._id, (inputs.values(i, end, channel.make_ref),))
         for k in range(i, end):
             alone_for = None
             while True:
@@ -477,16 +528,20 @@ def _call_batch(channel: Channel, fn: RemoteRef, inputs: list, i: int, end: int,
                     blob = channel.receive_output()
                     break
                 except CandidateTimeout:
-                    if budget_of is None or alone_for == k or mark[0] != k - 1 or mark[1] is None:
+                    if budget_of is None or alone_for == k or mark[1] is None:
                         raise
                     channel.windows = [job, _window_since(pid, budget_of(k), window.overlap, mark)]
                     alone_for = k  # the batch's window is spent: the input's own budget decides
             if k == 0:
                 channel.decoded(_parsed(blob), count_call=True)  # the first output's summary (buckets)
             outputs.append(blob)
-            channel.windows = [job, window]
-            if budget_of is not None and pid and time.monotonic() - window.wall0 >= BATCH_MARK_SHARE * window.budget_s:
-                mark = (k, process_cpu_seconds(pid), time.process_time(), time.monotonic())
+            if alone_for is not None:
+                channel.windows = [job, window]
+            if budget_of is not None and pid:
+                now = time.monotonic()
+                if (now - window.wall0 >= BATCH_MARK_SHARE * window.budget_s
+                        and now - mark[3] >= MARK_EVERY_SHARE * window.budget_s and not channel.more_waiting()):
+                    mark = (k, process_cpu_seconds(pid), time.process_time(), now)
     except CandidateTimeout:
         return "timeout", ""
     except CandidateError as exc:
