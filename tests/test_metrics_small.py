@@ -98,6 +98,19 @@ def test_huge_outputs_cross_as_exact_digests(monkeypatch):
     assert decoded != big[:3] and encode_value(decoded, {}) == d1
 
 
+def test_lists_of_one_plain_type_encode_as_their_items_and_the_rest_keep_their_tags():
+    edge = 1 << 12000  # ints from here on cross as hex
+    assert encode_value([edge - 1, -(edge - 1)], {}) == [edge - 1, -(edge - 1)]
+    assert encode_value([1, edge], {})[1] == {"$": "int", "v": format(edge, "x")}
+    assert encode_value([1, -edge], {})[1]["$"] == "int"
+    assert encode_value([0.5, math.nan], {})[1] == {"$": "float", "v": "nan"}
+    assert encode_value([(1, 2), [3]], {}) == [{"$": "tuple", "v": [1, 2]}, [3]]
+    assert encode_value(["a", "b"], {}) == ["a", "b"] and encode_value([True, 1], {}) == [True, 1]
+    sub = type("S", (str,), {"__eq__": lambda self, other: True})
+    out = encode_value(["a", sub("b")], {})
+    assert out == ["a", "b"] and type(out[1]) is str  # a subclass among plain items is still copied out
+
+
 def test_long_strings_cross_as_exact_digests_only_when_asked():
     from codelewm_eval.sandbox.inside.codec import DIGEST_STR_OVER, digest_of
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..benchmarks.models import Problem
@@ -123,8 +125,26 @@ class OutputCheck:
         return self.wrong
 
 
+_ENCODED: OrderedDict = OrderedDict()  # id(spec) -> (spec, its inputs list, their count, encoded); holding the spec keeps its id
+_ENCODED_HELD = 512
+_ENCODED_LOCK = threading.Lock()
+
+
 def encode_inputs(problem: Problem) -> list:
-    return [encode_value(list(args) if isinstance(args, (list, tuple)) else [args], {}) for args in problem.tests.inputs]
+    """A task's io inputs as tagged JSON, encoded once while the same list of inputs stands (the
+    reference key, the reference run and the executor all ask for them)."""
+    spec = problem.tests
+    with _ENCODED_LOCK:
+        cached = _ENCODED.get(id(spec))
+        if cached is not None and cached[0] is spec and cached[1] is spec.inputs and cached[2] == len(spec.inputs):
+            _ENCODED.move_to_end(id(spec))
+            return cached[3]
+    encoded = [encode_value(list(args) if isinstance(args, (list, tuple)) else [args], {}) for args in spec.inputs]
+    with _ENCODED_LOCK:
+        _ENCODED[id(spec)] = (spec, spec.inputs, len(spec.inputs), encoded)
+        if len(_ENCODED) > _ENCODED_HELD:
+            _ENCODED.popitem(last=False)
+    return encoded
 
 
 def build_job(problem: Problem, program: str, budget: Budget, limits: Limits,

@@ -26,6 +26,8 @@ def encode_value(obj, refs: dict, depth: int = 0):
             return obj
         return {"$": "float", "v": repr(obj)}
     if t is list:
+        if _plain_list(obj):
+            return list(obj)
         return [encode_value(x, refs, depth + 1) for x in obj]
     if t is tuple:
         return {"$": "tuple", "v": [encode_value(x, refs, depth + 1) for x in obj]}
@@ -67,6 +69,27 @@ def encode_value(obj, refs: dict, depth: int = 0):
     ref_id = len(refs) + 1
     refs[ref_id] = obj
     return {"$": "ref", "id": ref_id, "type": t.__name__[:80]}
+
+
+_INT_LIMIT = 1 << 12000  # an int at or past this crosses as hex (bit_length over 12000)
+
+
+def _plain_list(obj: list) -> bool:
+    """Whether a list's items are all of one exact type that JSON carries unchanged (str, bool,
+    an int under the hex limit, a finite float): encoded as a copy, without a call per item."""
+    if not obj:
+        return True
+    kinds = set(map(type, obj))
+    if len(kinds) != 1:
+        return False
+    (kind,) = kinds
+    if kind is str or kind is bool:
+        return True
+    if kind is int:
+        return -_INT_LIMIT < min(obj) and max(obj) < _INT_LIMIT
+    if kind is float:
+        return all(map(math.isfinite, obj))
+    return False
 
 
 class DecodeError(Exception):
