@@ -8,7 +8,12 @@ import pytest
 from codelewm_eval.execution.compare import Opaque, outputs_match
 from codelewm_eval.execution.passk import pass_at_k, pass_at_k_table
 from codelewm_eval.execution.results import buckets_of, length_bucket, magnitude_bucket
-from codelewm_eval.sandbox.inside.codec import DecodeError, decode_value, dumps, encode_value
+from codelewm_eval.sandbox.inside.codec import (
+    DecodeError,
+    decode_value,
+    dumps,
+    encode_value,
+)
 
 
 def test_pass_at_k_matches_the_closed_form():
