@@ -18,7 +18,7 @@ from .framing import (
     write_frame,
     write_output_frames,
 )
-from .tester import _set_non_dumpable, run_tests
+from .tester import DecodedInputs, _set_non_dumpable, run_tests
 from .zygote import zygote_main
 
 PRELOAD = (
@@ -93,6 +93,7 @@ def _with_held_inputs(tests: dict, held: OrderedDict) -> dict | None:
         held.move_to_end(key)
     else:
         held[key] = {name: tests.get(name) for name in HELD_FIELDS}
+        held[key]["decoded_inputs"] = tests["decoded_inputs"] = DecodedInputs(tests["inputs"])  # decoded as used
         if len(held) > INPUTS_HELD:
             held.popitem(last=False)
     return tests

@@ -12,11 +12,10 @@ import struct
 import sys
 import time
 import types
-from collections import OrderedDict
 
 from .candidate import _resolve_ref
 from .codec import DecodeError, Digest, decode_value
-from .framing import INPUTS_HELD, FrameReader, write_frame
+from .framing import FrameReader, write_frame
 
 
 class CandidateError(Exception):
@@ -407,10 +406,9 @@ def _next_batch_size(size: int, wall_s: float, budget_s: float) -> int:
 
 
 class DecodedInputs:
-    """A task's io inputs as values, each decoded once per worker: the same task's next candidates
-    reuse them (they are only pickled to the candidate, never handed to code that could change them)."""
-
-    _held: OrderedDict = OrderedDict()
+    """A task's io inputs as values, each decoded once: a worker holds one per task with the task's
+    inputs (see main._with_held_inputs), so the same task's next candidates reuse them (they are
+    only pickled to the candidate, never handed to code that could change them)."""
 
     def __init__(self, trees: list):
         self.trees = trees
@@ -419,17 +417,8 @@ class DecodedInputs:
 
     @classmethod
     def of(cls, tests: dict) -> "DecodedInputs":
-        key = tests.get("inputs_key")
-        found = cls._held.get(key) if key else None
-        if found is None or found.trees is not tests["inputs"]:
-            found = cls(tests["inputs"])
-            if key:
-                cls._held[key] = found
-                if len(cls._held) > INPUTS_HELD:
-                    cls._held.popitem(last=False)
-        elif key:
-            cls._held.move_to_end(key)
-        return found
+        held = tests.get("decoded_inputs")
+        return held if type(held) is cls and held.trees is tests["inputs"] else cls(tests["inputs"])
 
     def __len__(self) -> int:
         return len(self.trees)
